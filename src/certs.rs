@@ -1,0 +1,1 @@
+//! Placeholder: example certificate generation (being written).

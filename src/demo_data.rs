@@ -1,0 +1,1 @@
+//! Placeholder: deterministic demo data (being written).

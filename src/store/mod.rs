@@ -1,0 +1,57 @@
+//! The register store: answers EP115 and EP116 queries for one person.
+//!
+//! One interface, one implementation per backend. The embedded SQLite store is the default;
+//! every query is driven by the index on the personal code, so an answer costs the same on a
+//! register of ten persons or two million. Stores never see XML or HTTP.
+
+pub mod sqlite;
+
+use std::path::Path;
+
+use crate::model::{ApplicationList, ApplicationQuery, QueueStatusList, QueueStatusQuery};
+
+/// Why the store could not answer. Never carries personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened, reached or read.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The database holds something the schema does not allow (a bug or a bad import).
+    #[error("store holds inconsistent data: {0}")]
+    Corrupt(String),
+}
+
+/// The store behind the services. An enum rather than a trait object: the set of backends is
+/// closed and known, and async methods stay simple.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the embedded store in `data_dir`.
+    pub fn open_sqlite(data_dir: &Path) -> Result<Self, StoreError> {
+        Ok(Store::Sqlite(sqlite::SqliteStore::open(&data_dir.join(sqlite::DATABASE_FILE))?))
+    }
+
+    /// EP115: the person's applications submitted within the period, oldest first.
+    pub async fn application_list(&self, query: ApplicationQuery) -> Result<ApplicationList, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.application_list(query).await,
+        }
+    }
+
+    /// EP116: the person's queue events within the period (oldest first) and current positions.
+    pub async fn queue_status_list(&self, query: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.queue_status_list(query).await,
+        }
+    }
+
+    /// Whether the store answers at all (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(store) => store.ping().await,
+        }
+    }
+}
