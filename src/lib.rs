@@ -15,8 +15,17 @@
 #![forbid(unsafe_code)]
 
 pub mod certs;
+pub mod config;
+pub mod contract;
 pub mod demo_data;
+pub mod error;
+pub mod http;
 pub mod identity;
 pub mod model;
 pub mod personal_code;
+pub mod server;
+pub mod service;
+pub mod soap;
 pub mod store;
+pub mod tls;
+pub mod xml;

@@ -1,0 +1,227 @@
+//! The service's error codes: one table, stable numbers and names, a message in English and
+//! Latvian for each. The same code is the SOAP Fault detail (plain style) and the IVIS
+//! `ErrorList` entry (IVIS style); README.md documents the table and tests assert the codes.
+//!
+//! Numbers 1–23 are the VISS Request Service's own codes (VISS.md §3.1), reused where the
+//! meaning is the same; our own start at 101. Codes and numbers are contract; wording is not.
+
+use std::fmt;
+
+/// Whose fault an error is: decides the SOAP fault code (`Client`/`Sender` or
+/// `Server`/`Receiver`) and whether retrying the same request can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Caller,
+    Service,
+}
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = $number:literal, $side:ident, $http:literal, $en:literal, $lv:literal; )*) => {
+        /// Every error the service answers with. `#[non_exhaustive]`: new codes may be added.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ErrorCode {
+            /// All codes, in table order (for documentation and tests).
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The stable name, e.g. `InvalidPersonCode`.
+            pub fn name(self) -> &'static str {
+                match self { $(ErrorCode::$variant => stringify!($variant),)* }
+            }
+
+            /// The stable number.
+            pub fn number(self) -> u16 {
+                match self { $(ErrorCode::$variant => $number,)* }
+            }
+
+            pub fn side(self) -> Side {
+                match self { $(ErrorCode::$variant => Side::$side,)* }
+            }
+
+            /// A transport-level HTTP status (size, media type, path, method), or `None`
+            /// where the SOAP binding decides (SOAP 1.1: 500 for every fault; SOAP 1.2: 400
+            /// for Sender faults, 500 for Receiver faults).
+            pub fn transport_status(self) -> Option<u16> {
+                let status: u16 = match self { $(ErrorCode::$variant => $http,)* };
+                (status != 0).then_some(status)
+            }
+
+            pub fn message_en(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $en,)* }
+            }
+
+            pub fn message_lv(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $lv,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// IVIS style: the IVIS header has no `MessageID`.
+    MessageIdNotSpecified = 1, Caller, 0,
+        "The IVIS header has no MessageID.",
+        "IVIS galvenē nav norādīts MessageID.";
+    /// IVIS style: the IVIS header has no `Destination`.
+    DestinationIsNull = 8, Caller, 0,
+        "The IVIS header has no Destination.",
+        "IVIS galvenē nav norādīts Destination.";
+    /// IVIS style: the IVIS header has no `MessageType`.
+    MessageTypeNotSet = 16, Caller, 0,
+        "The IVIS header has no MessageType.",
+        "IVIS galvenē nav norādīts MessageType.";
+    /// IVIS style: the IVIS `Body` is missing or empty.
+    BodyNotSet = 17, Caller, 0,
+        "The IVIS Body is missing or empty.",
+        "IVIS Body nav norādīts vai ir tukšs.";
+    /// The request body is larger than 4 MB.
+    BodyToBig = 19, Caller, 413,
+        "The request is larger than the 4 MB limit.",
+        "Pieprasījums pārsniedz atļauto 4 MB apjomu.";
+    /// IVIS style: `MessageType` names another type than the element in `Body`.
+    URNTypeIsIncorect = 20, Caller, 0,
+        "MessageType does not match the element in the IVIS Body.",
+        "MessageType neatbilst IVIS Body elementam.";
+    /// IVIS style: `MessageType` is not the request type of this service.
+    MessageTypeIncorrect = 21, Caller, 0,
+        "MessageType is not the request type of this service.",
+        "MessageType nav šī servisa pieprasījuma tips.";
+    /// The request does not match the published schema (the detail names the element).
+    BodyWrongFormat = 22, Caller, 0,
+        "The request does not match the service's XML schema.",
+        "Pieprasījums neatbilst servisa XML shēmai.";
+    /// The body is not well-formed UTF-8 XML, or declares a DTD or entities.
+    MalformedXml = 101, Caller, 0,
+        "The request is not well-formed XML (UTF-8, no DTD).",
+        "Pieprasījums nav korekts XML (UTF-8, bez DTD).";
+    /// The XML is not a SOAP 1.1 or 1.2 envelope with one Body element.
+    NotSoapEnvelope = 102, Caller, 0,
+        "The request is not a SOAP 1.1 or 1.2 envelope with a Body.",
+        "Pieprasījums nav SOAP 1.1 vai 1.2 aploksne ar Body.";
+    /// The Content-Type announces one SOAP version and the envelope is the other.
+    SoapVersionMismatch = 103, Caller, 0,
+        "The Content-Type does not match the SOAP version of the envelope.",
+        "Content-Type neatbilst SOAP aploksnes versijai.";
+    /// The Content-Type is neither `text/xml` (SOAP 1.1) nor `application/soap+xml` (SOAP 1.2).
+    UnsupportedContentType = 104, Caller, 415,
+        "Unsupported Content-Type: use text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).",
+        "Neatbalstīts Content-Type: izmantojiet text/xml (SOAP 1.1) vai application/soap+xml (SOAP 1.2).";
+    /// The Body element is not an operation of the endpoint called.
+    UnknownOperation = 105, Caller, 0,
+        "The Body element is not an operation of this endpoint.",
+        "Body elements nav šī galapunkta operācija.";
+    /// The SOAP action names another operation than the Body carries.
+    ActionMismatch = 106, Caller, 0,
+        "The SOAP action does not match the operation in the Body.",
+        "SOAP darbība neatbilst Body operācijai.";
+    /// The operator (first name, surname, personal code) is missing or incomplete.
+    OperatorMissing = 107, Caller, 0,
+        "The operator's first name, surname and personal code are required.",
+        "Jānorāda operatora vārds, uzvārds un personas kods.";
+    /// A personal code is malformed, encodes an impossible date, or fails its check digit.
+    InvalidPersonCode = 108, Caller, 0,
+        "The personal code is not valid.",
+        "Personas kods nav derīgs.";
+    /// The period's From date is after its Till date.
+    InvalidPeriod = 109, Caller, 0,
+        "The period's From date is after its Till date.",
+        "Perioda sākuma datums ir pēc beigu datuma.";
+    /// The client certificate is valid but not registered to any consumer.
+    ConsumerNotRegistered = 110, Caller, 0,
+        "The client certificate is not registered to any consumer.",
+        "Klienta sertifikāts nav reģistrēts nevienam patērētājam.";
+    /// The consumer is registered but may not call this service.
+    ServiceNotAllowed = 111, Caller, 0,
+        "The consumer is not allowed to call this service.",
+        "Patērētājam nav tiesību izsaukt šo servisu.";
+    /// IVIS style: `Destination` names another service than the endpoint called.
+    DestinationMismatch = 112, Caller, 0,
+        "The IVIS Destination is not the service of this endpoint.",
+        "IVIS Destination nav šī galapunkta serviss.";
+    /// A header marked mustUnderstand is not one the service understands.
+    MustUnderstand = 113, Caller, 0,
+        "A header marked mustUnderstand is not understood by this service.",
+        "Galvene ar mustUnderstand nav saprotama šim servisam.";
+    /// No operation at this path.
+    NotFound = 114, Caller, 404,
+        "No service at this path; use /GetApplicationList or /GetQueueStatusList.",
+        "Šajā ceļā nav servisa; izmantojiet /GetApplicationList vai /GetQueueStatusList.";
+    /// The HTTP method is not POST (nor GET for the WSDL and schemas).
+    MethodNotAllowed = 115, Caller, 405,
+        "Use POST for calls and GET for ?wsdl and /xsd/.",
+        "Izsaukumiem izmantojiet POST, WSDL un XSD saņemšanai GET.";
+    /// The request body did not arrive within the body timeout.
+    RequestTimeout = 116, Caller, 408,
+        "The request body did not arrive in time.",
+        "Pieprasījuma saturs netika saņemts laikā.";
+    /// The register could not be read; retry later.
+    StoreUnavailable = 201, Service, 0,
+        "The register is unavailable; try again later.",
+        "Reģistrs nav pieejams; mēģiniet vēlāk.";
+    /// An unexpected failure inside the service; the error id identifies it in the logs.
+    InternalError = 299, Service, 0,
+        "Internal error; quote the error id to the service desk.",
+        "Iekšēja kļūda; sazinoties ar atbalstu, norādiet kļūdas identifikatoru.";
+}
+
+/// An error to answer with: a code and an optional detail for the caller. The detail may name
+/// an element or a rule; it never carries personal data (codes, names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    pub code: ErrorCode,
+    pub detail: Option<String>,
+}
+
+impl ServiceError {
+    pub fn new(code: ErrorCode) -> Self {
+        ServiceError { code, detail: None }
+    }
+
+    pub fn with_detail(code: ErrorCode, detail: impl Into<String>) -> Self {
+        ServiceError { code, detail: Some(detail.into()) }
+    }
+
+    /// The English message with the detail appended, as sent in `faultstring`.
+    pub fn message(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{} {}", self.code.message_en(), detail),
+            None => self.code.message_en().to_string(),
+        }
+    }
+}
+
+impl From<ErrorCode> for ServiceError {
+    fn from(code: ErrorCode) -> Self {
+        ServiceError::new(code)
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code.name(), self.code.number(), self.message())
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn codes_have_unique_names_and_numbers_and_both_messages() {
+        let names: HashSet<_> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+        let numbers: HashSet<_> = ErrorCode::ALL.iter().map(|c| c.number()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+        assert_eq!(numbers.len(), ErrorCode::ALL.len());
+        for code in ErrorCode::ALL {
+            assert!(!code.message_en().is_empty() && !code.message_lv().is_empty(), "{code:?}");
+        }
+    }
+}

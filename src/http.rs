@@ -1,0 +1,122 @@
+//! HTTP routing for one authenticated connection:
+//! `POST /GetApplicationList`, `POST /GetQueueStatusList` → the SOAP pipeline (`service`);
+//! `GET /<Operation>?wsdl` → the WSDL with this server's public URL; `GET /xsd/<file>` → the
+//! schemas it imports. The request body is capped while it is read, never after.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use crate::config::Limits;
+use crate::contract::{self, ServiceContract};
+use crate::error::{ErrorCode, ServiceError};
+use crate::service::{Answer, CallRecord, Peer, Services};
+use crate::soap::{fault, SoapVersion};
+
+/// What the routes need, shared by all connections.
+pub struct App {
+    pub services: Services,
+    /// Base URL written into served WSDLs.
+    pub public_url: String,
+    pub limits: Limits,
+}
+
+/// Answers one HTTP request. Never fails: every problem is an answer.
+pub async fn route(app: Arc<App>, peer: Arc<Peer>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or_default().to_ascii_lowercase();
+    let contract = ServiceContract::by_path(&path);
+    match (request.method(), contract) {
+        (&Method::POST, Some(contract)) => call(&app, &peer, contract, request).await,
+        (&Method::GET, Some(contract)) if query == "wsdl" => {
+            document(contract.wsdl_for(&app.public_url))
+        }
+        (&Method::GET, None) if path.starts_with("/xsd/") => match contract::schema(&path["/xsd/".len()..]) {
+            Some(schema) => document(schema.to_string()),
+            None => refusal(ErrorCode::NotFound),
+        },
+        (_, Some(_)) => refusal(ErrorCode::MethodNotAllowed),
+        (_, None) => refusal(ErrorCode::NotFound),
+    }
+}
+
+async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let content_type = header(CONTENT_TYPE.as_str());
+    let soap_action = header("soapaction");
+    let declared_length = header(CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+    let body = read_body(request.into_body(), declared_length, &app.limits).await;
+    let (answer, record) = app
+        .services
+        .call(peer, contract, content_type.as_deref(), soap_action.as_deref(), body)
+        .await;
+    log_call(&record);
+    let mut response = respond(answer);
+    if let Ok(value) = HeaderValue::from_str(&record.call_id.to_string()) {
+        response.headers_mut().insert("x-call-id", value);
+    }
+    response
+}
+
+/// Reads the body within the size limit and the body timeout.
+async fn read_body(body: Incoming, declared_length: Option<u64>, limits: &Limits) -> Result<Bytes, ServiceError> {
+    let too_big = || ServiceError::with_detail(ErrorCode::BodyToBig, format!("The limit is {} bytes.", limits.max_body_bytes));
+    if declared_length.is_some_and(|length| length > limits.max_body_bytes as u64) {
+        return Err(too_big());
+    }
+    let collected = tokio::time::timeout(limits.body_timeout(), Limited::new(body, limits.max_body_bytes).collect()).await;
+    match collected {
+        Err(_) => Err(ErrorCode::RequestTimeout.into()),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_big()),
+        Ok(Err(_)) => Err(ServiceError::with_detail(ErrorCode::MalformedXml, "The request body could not be read.")),
+    }
+}
+
+/// One line per call, for operators: ids, who, what, outcome, time. No personal data.
+fn log_call(record: &CallRecord) {
+    let outcome = match &record.outcome {
+        Ok(_) => "ok",
+        Err(error) => error.code.name(),
+    };
+    tracing::info!(
+        call_id = %record.call_id,
+        service = record.contract.service.code(),
+        consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str()),
+        certificate = %record.certificate.sha256_fingerprint,
+        client = %record.client,
+        soap = record.soap_version.map_or("-", SoapVersion::label),
+        style = record.style.map_or("-", |s| s.label()),
+        outcome,
+        records = record.outcome.as_ref().map_or(0, |n| *n),
+        micros = record.elapsed_micros,
+        "call"
+    );
+}
+
+fn respond(answer: Answer) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    response
+}
+
+fn document(text: String) -> Response<Full<Bytes>> {
+    respond(Answer { status: 200, content_type: "text/xml; charset=utf-8", body: text })
+}
+
+/// A refusal before any SOAP is read (path, method): a SOAP 1.1 fault.
+fn refusal(code: ErrorCode) -> Response<Full<Bytes>> {
+    let error = ServiceError::new(code);
+    let call_id = uuid::Uuid::new_v4();
+    tracing::info!(call_id = %call_id, outcome = code.name(), "refused");
+    respond(Answer {
+        status: fault::http_status(SoapVersion::V11, &error),
+        content_type: SoapVersion::V11.content_type(),
+        body: fault::fault_envelope(SoapVersion::V11, &error, call_id),
+    })
+}

@@ -1,0 +1,268 @@
+//! One SOAP call, from HTTP headers and body bytes to the answer: the pipeline between the
+//! transport (`http`) and the store.
+//!
+//! Order of work, each step refusing with a stable code (`error`):
+//! Content-Type → XML → envelope → style (plain or IVIS) and SOAP action → who is calling
+//! (registered consumer, allowed service) → IVIS header → typed request → store → answer.
+//! Everything learnt on the way goes into the [`CallRecord`], which the caller logs (without
+//! personal data) and, later, audits — from one place, never from the handlers.
+
+pub mod get_application_list;
+pub mod get_queue_status_list;
+mod render;
+pub mod request;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS};
+use crate::error::{ErrorCode, ServiceError};
+use crate::identity::{CertificateIdentity, Consumer, ConsumerRegistry, Service};
+use crate::soap::ivis::{self, IvisHeader, IvisRequest};
+use crate::soap::{self, fault, SoapVersion};
+use crate::store::{Store, StoreError};
+use crate::xml::{self, Element, XmlLimits};
+
+use get_application_list::GetApplicationList;
+use get_queue_status_list::GetQueueStatusList;
+use request::AsSent;
+
+/// What every call needs: the store, who may call, and the parser limits.
+pub struct Services {
+    pub store: Store,
+    pub registry: ConsumerRegistry,
+    pub xml_limits: XmlLimits,
+}
+
+/// The authenticated other end of a connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub address: SocketAddr,
+    pub certificate: CertificateIdentity,
+}
+
+/// The two ways a call may be wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStyle {
+    /// The document/literal operation in the SOAP Body.
+    Plain,
+    /// An IVISRequest in the SOAP Body carrying the operation.
+    Ivis,
+}
+
+impl RequestStyle {
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestStyle::Plain => "plain",
+            RequestStyle::Ivis => "ivis",
+        }
+    }
+}
+
+/// Everything known about one call once it is answered: the material of the audit record.
+/// Personal data (`as_sent`, the IVIS sender) is here and must only ever reach the audit.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    /// Unique id of the call: the fault's `ErrorId`, the IVISResponse `MessageID`, the log key.
+    pub call_id: Uuid,
+    pub received_at: DateTime<Utc>,
+    pub client: SocketAddr,
+    pub certificate: CertificateIdentity,
+    pub consumer: Option<Consumer>,
+    pub contract: &'static ServiceContract,
+    pub soap_version: Option<SoapVersion>,
+    pub style: Option<RequestStyle>,
+    /// WS-Addressing MessageID header, if sent.
+    pub ws_addressing_message_id: Option<String>,
+    pub ivis: Option<IvisHeader>,
+    pub as_sent: AsSent,
+    /// The number of records answered (applications, or events + positions), or the error.
+    pub outcome: Result<usize, ServiceError>,
+    pub elapsed_micros: u64,
+}
+
+/// An HTTP answer ready to send.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Services {
+    /// Answers one SOAP call made to `contract`'s path. `body` is the request body, or the
+    /// transport's refusal of it (too large).
+    pub async fn call(
+        &self,
+        peer: &Peer,
+        contract: &'static ServiceContract,
+        content_type: Option<&str>,
+        soap_action: Option<&str>,
+        body: Result<Bytes, ServiceError>,
+    ) -> (Answer, CallRecord) {
+        let started = Instant::now();
+        let mut record = CallRecord {
+            call_id: Uuid::new_v4(),
+            received_at: Utc::now(),
+            client: peer.address,
+            certificate: peer.certificate.clone(),
+            consumer: None,
+            contract,
+            soap_version: None,
+            style: None,
+            ws_addressing_message_id: None,
+            ivis: None,
+            as_sent: AsSent::default(),
+            outcome: Ok(0),
+            elapsed_micros: 0,
+        };
+        let result = self.answer(peer, contract, content_type, soap_action, body, &mut record).await;
+        let version = record.soap_version.unwrap_or(SoapVersion::V11);
+        let answer = match (&result, &record.ivis) {
+            (Ok(payload), _) => ok_answer(version, payload),
+            // Once the IVIS header is read, errors travel in the IVIS error list.
+            (Err(error), Some(header)) => {
+                let payload = ivis::response_element(header, contract, record.call_id, record.received_at, Err(error));
+                ok_answer(version, &payload)
+            }
+            (Err(error), None) => Answer {
+                status: fault::http_status(version, error),
+                content_type: version.content_type(),
+                body: fault::fault_envelope(version, error, record.call_id),
+            },
+        };
+        record.outcome = result.map(|_| record.outcome.clone().unwrap_or(0));
+        record.elapsed_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        (answer, record)
+    }
+
+    /// The pipeline; returns the SOAP Body's content (plain answer or IVISResponse).
+    async fn answer(
+        &self,
+        peer: &Peer,
+        contract: &'static ServiceContract,
+        content_type: Option<&str>,
+        soap_action: Option<&str>,
+        body: Result<Bytes, ServiceError>,
+        record: &mut CallRecord,
+    ) -> Result<String, ServiceError> {
+        let http = soap::read_http_headers(content_type, soap_action).map_err(|(version, error)| {
+            record.soap_version = Some(version);
+            error
+        })?;
+        record.soap_version = Some(http.version);
+        let body = body?;
+        let root = xml::parse(&body, &self.xml_limits)
+            .map_err(|why| ServiceError::with_detail(ErrorCode::MalformedXml, format!("{}.", capitalise(&why.to_string()))))?;
+        let envelope = soap::parse_envelope(root, http.version)?;
+        record.ws_addressing_message_id = envelope.ws_addressing_message_id().map(str::to_string);
+
+        let style = classify(&envelope.body, contract)?;
+        record.style = Some(style);
+        let expected_action = match style {
+            RequestStyle::Plain => contract.plain_action,
+            RequestStyle::Ivis => contract.ivis_action,
+        };
+        if let Some(action) = http.action.as_deref().filter(|action| *action != expected_action) {
+            return Err(ServiceError::with_detail(
+                ErrorCode::ActionMismatch,
+                format!("The Body is {} {}; its action is {expected_action}, not {action}.", style.label(), contract.operation),
+            ));
+        }
+
+        // Collect what identifies the call before judging it, so that a refusal is still
+        // attributable to an operator and a person in the audit.
+        let wrapped = match style {
+            RequestStyle::Plain => {
+                record.as_sent = AsSent::collect(&envelope.body);
+                Wrapped::Plain(envelope.body)
+            }
+            RequestStyle::Ivis => {
+                let request = IvisRequest::split(envelope.body)?;
+                record.ivis = Some(request.header.clone());
+                if let Some(payload) = &request.payload {
+                    record.as_sent = AsSent::collect(payload);
+                }
+                Wrapped::Ivis(request)
+            }
+        };
+
+        let consumer = self
+            .registry
+            .identify(&peer.certificate)
+            .ok_or_else(|| ServiceError::new(ErrorCode::ConsumerNotRegistered))?;
+        record.consumer = Some(consumer.clone());
+        if !consumer.may_call(contract.service) {
+            return Err(ServiceError::with_detail(
+                ErrorCode::ServiceNotAllowed,
+                format!("The consumer may not call {}.", contract.service.code()),
+            ));
+        }
+
+        let payload = match wrapped {
+            Wrapped::Plain(payload) => payload,
+            Wrapped::Ivis(request) => request.check(contract)?,
+        };
+        let (answer, records) = match contract.service {
+            Service::Ep115 => {
+                let request = GetApplicationList::parse(&payload)?;
+                let found = self.store.application_list(request.query).await.map_err(store_failure)?;
+                (get_application_list::render(&found), found.applications.len())
+            }
+            Service::Ep116 => {
+                let request = GetQueueStatusList::parse(&payload)?;
+                let found = self.store.queue_status_list(request.query).await.map_err(store_failure)?;
+                (get_queue_status_list::render(&found), found.events.len() + found.positions.len())
+            }
+        };
+        record.outcome = Ok(records);
+        Ok(match &record.ivis {
+            Some(header) => ivis::response_element(header, contract, record.call_id, record.received_at, Ok(&answer)),
+            None => answer,
+        })
+    }
+}
+
+/// The SOAP Body's content, before its header is judged.
+enum Wrapped {
+    Plain(Element),
+    Ivis(IvisRequest),
+}
+
+/// A store failure becomes `StoreUnavailable` (retry may help) or `InternalError` (it will
+/// not); the cause is logged here, without personal data, and not shown to the caller.
+fn store_failure(error: StoreError) -> ServiceError {
+    tracing::error!(%error, "store failure");
+    match error {
+        StoreError::Unavailable(_) => ServiceError::new(ErrorCode::StoreUnavailable),
+        StoreError::Corrupt(_) => ServiceError::new(ErrorCode::InternalError),
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn ok_answer(version: SoapVersion, payload: &str) -> Answer {
+    Answer { status: 200, content_type: version.content_type(), body: soap::envelope_around(version, payload) }
+}
+
+/// Plain or IVIS, and the right operation for the path.
+fn classify(body: &Element, contract: &ServiceContract) -> Result<RequestStyle, ServiceError> {
+    if body.is(IVIS_NS, "IVISRequest") {
+        return Ok(RequestStyle::Ivis);
+    }
+    if body.is(SPOLIS_NS, contract.operation) {
+        return Ok(RequestStyle::Plain);
+    }
+    let detail = match SERVICES.iter().find(|other| body.is(SPOLIS_NS, other.operation)) {
+        Some(other) => format!("{} is served at {}.", other.operation, other.path),
+        None => format!("{} expects {{{SPOLIS_NS}}}{} or an IVISRequest.", contract.path, contract.operation),
+    };
+    Err(ServiceError::with_detail(ErrorCode::UnknownOperation, detail))
+}

@@ -1,0 +1,247 @@
+//! Reading a typed request out of the payload element, checked against the contract
+//! (`xsd/`): element names, namespace, order, cardinality and value types. Each refusal
+//! names the element path, never the value sent.
+//!
+//! The checks mirror the XSD by hand: no pure-Rust XSD validator exists that we would trust,
+//! and the two request types are small. The tests in `tests/` cross-check the samples and
+//! answers against the real XSDs with xmllint.
+
+use chrono::NaiveDate;
+
+use crate::contract::SPOLIS_NS;
+use crate::error::{ErrorCode, ServiceError};
+use crate::model::Period;
+use crate::personal_code::PersonalCode;
+use crate::xml::Element;
+
+/// The operator (the human using the calling system) as the request names them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub first_name: String,
+    pub surname: String,
+    pub person_code: PersonalCode,
+}
+
+impl std::fmt::Debug for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Operator(..)")
+    }
+}
+
+/// What a request said, kept as sent (trimmed) before validation, so that even a refused
+/// call's audit record shows who asked about whom.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AsSent {
+    pub person_code: Option<String>,
+    pub operator_first_name: Option<String>,
+    pub operator_surname: Option<String>,
+    pub operator_person_code: Option<String>,
+}
+
+impl AsSent {
+    /// Picks the identifying fields out of a payload without judging its shape.
+    pub fn collect(payload: &Element) -> AsSent {
+        let text = |element: &Element, name: &str| {
+            element
+                .children
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.text.trim().to_string())
+        };
+        let operator = payload.children.iter().find(|c| c.name == "Operator");
+        AsSent {
+            person_code: text(payload, "PersonCode"),
+            operator_first_name: operator.and_then(|o| text(o, "FirstName")),
+            operator_surname: operator.and_then(|o| text(o, "Surname")),
+            operator_person_code: operator.and_then(|o| text(o, "PersonCode")),
+        }
+    }
+}
+
+/// A cursor over an element's children in the payload namespace, consumed in schema order.
+pub struct Children<'a> {
+    parent: &'a str,
+    elements: std::iter::Peekable<std::slice::Iter<'a, Element>>,
+}
+
+impl<'a> Children<'a> {
+    /// Starts reading `element`'s children; `path` names it in error messages.
+    pub fn of(element: &'a Element, path: &'a str) -> Result<Self, ServiceError> {
+        if !element.text.trim().is_empty() {
+            return Err(wrong_format(path, "must not contain text"));
+        }
+        Ok(Children { parent: path, elements: element.children.iter().peekable() })
+    }
+
+    /// The next child if it is `name` (minOccurs=0).
+    pub fn optional(&mut self, name: &str) -> Result<Option<&'a Element>, ServiceError> {
+        match self.elements.peek() {
+            Some(next) if next.name == name => {
+                if next.namespace.as_deref() != Some(SPOLIS_NS) {
+                    return Err(wrong_format(&format!("{}/{name}", self.parent), "is not in the service's namespace"));
+                }
+                Ok(self.elements.next())
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The next child, which must be `name` (minOccurs=1).
+    pub fn required(&mut self, name: &str) -> Result<&'a Element, ServiceError> {
+        self.optional(name)?
+            .ok_or_else(|| wrong_format(&format!("{}/{name}", self.parent), "is missing or out of order"))
+    }
+
+    /// Whether a child `name` is still to come, anywhere (to tell "missing" from "misplaced").
+    pub fn contains(&mut self, name: &str) -> bool {
+        self.elements.clone().any(|e| e.name == name)
+    }
+
+    /// Ends the sequence: anything left is not in the schema.
+    pub fn end(mut self) -> Result<(), ServiceError> {
+        match self.elements.next() {
+            None => Ok(()),
+            Some(extra) => Err(wrong_format(&format!("{}/{}", self.parent, extra.name), "is not allowed here")),
+        }
+    }
+}
+
+/// `BodyWrongFormat` naming the element path.
+pub fn wrong_format(path: &str, problem: &str) -> ServiceError {
+    ServiceError::with_detail(ErrorCode::BodyWrongFormat, format!("{path} {problem}."))
+}
+
+/// The text of a leaf element: no children, trimmed, within the length bounds of its type.
+pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Result<&'a str, ServiceError> {
+    if !element.children.is_empty() {
+        return Err(wrong_format(path, "must not contain elements"));
+    }
+    let text = element.text.trim();
+    if text.is_empty() {
+        return Err(wrong_format(path, "is empty"));
+    }
+    if text.chars().count() > max_length {
+        return Err(wrong_format(path, &format!("is longer than {max_length} characters")));
+    }
+    Ok(text)
+}
+
+/// A `PersonCodeType` value: any problem is `InvalidPersonCode`, the more useful answer
+/// than a pattern mismatch.
+pub fn person_code(element: &Element, path: &str) -> Result<PersonalCode, ServiceError> {
+    if !element.children.is_empty() {
+        return Err(wrong_format(path, "must not contain elements"));
+    }
+    PersonalCode::parse(&element.text)
+        .map_err(|why| ServiceError::with_detail(ErrorCode::InvalidPersonCode, format!("{path}: {why}.")))
+}
+
+/// An `xs:date`: `YYYY-MM-DD` with an optional time zone, which a date-only filter ignores.
+pub fn date(element: &Element, path: &str) -> Result<NaiveDate, ServiceError> {
+    let text = leaf_text(element, path, 32)?;
+    let (date_part, zone) = text.split_at(text.len().min(10));
+    let zone_ok = zone.is_empty()
+        || zone == "Z"
+        || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')) && zone.as_bytes()[3] == b':');
+    match NaiveDate::parse_from_str(date_part, "%Y-%m-%d") {
+        Ok(date) if zone_ok && date_part.len() == 10 => Ok(date),
+        _ => Err(wrong_format(path, "is not a date (YYYY-MM-DD)")),
+    }
+}
+
+/// The optional `Period` (`From`?, `Till`?), with From ≤ Till.
+pub fn period(element: Option<&Element>, path: &str) -> Result<Period, ServiceError> {
+    let Some(element) = element else { return Ok(Period::default()) };
+    let mut children = Children::of(element, path)?;
+    let from_path = format!("{path}/From");
+    let till_path = format!("{path}/Till");
+    let from = children.optional("From")?.map(|e| date(e, &from_path)).transpose()?;
+    let till = children.optional("Till")?.map(|e| date(e, &till_path)).transpose()?;
+    children.end()?;
+    if let (Some(from), Some(till)) = (from, till) {
+        if from > till {
+            return Err(ErrorCode::InvalidPeriod.into());
+        }
+    }
+    Ok(Period { from, till })
+}
+
+/// The mandatory `Operator` (`FirstName`, `Surname`, `PersonCode`). Missing or empty parts are
+/// `OperatorMissing`; a bad personal code is `InvalidPersonCode`.
+pub fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, ServiceError> {
+    let operator_path = format!("{path}/Operator");
+    let Some(element) = children.optional("Operator")? else {
+        if children.contains("Operator") {
+            return Err(wrong_format(&operator_path, "is out of order"));
+        }
+        return Err(ServiceError::with_detail(ErrorCode::OperatorMissing, format!("{operator_path} is missing.")));
+    };
+    let mut parts = Children::of(element, &operator_path)?;
+    let missing = |part: &str| ServiceError::with_detail(ErrorCode::OperatorMissing, format!("{operator_path}/{part} is missing or empty."));
+    let name_part = |parts: &mut Children<'_>, part: &str| -> Result<String, ServiceError> {
+        let element = parts.optional(part)?.ok_or_else(|| missing(part))?;
+        if element.text.trim().is_empty() && element.children.is_empty() {
+            return Err(missing(part));
+        }
+        leaf_text(element, &format!("{operator_path}/{part}"), 100).map(str::to_string)
+    };
+    let first_name = name_part(&mut parts, "FirstName")?;
+    let surname = name_part(&mut parts, "Surname")?;
+    let code_element = parts.optional("PersonCode")?.ok_or_else(|| missing("PersonCode"))?;
+    if code_element.text.trim().is_empty() && code_element.children.is_empty() {
+        return Err(missing("PersonCode"));
+    }
+    let person_code = person_code(code_element, &format!("{operator_path}/PersonCode"))?;
+    parts.end()?;
+    Ok(Operator { first_name, surname, person_code })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{parse, XmlLimits};
+
+    fn element(inner: &str) -> Element {
+        let text = format!(r#"<R xmlns="{SPOLIS_NS}">{inner}</R>"#);
+        parse(text.as_bytes(), &XmlLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn dates_accept_time_zones_and_refuse_other_shapes() {
+        for ok in ["2024-02-29", "2024-02-29Z", "2024-02-29+02:00"] {
+            let root = element(&format!("<D>{ok}</D>"));
+            assert!(date(&root.children[0], "D").is_ok(), "{ok}");
+        }
+        for bad in ["2023-02-29", "2024-2-9", "29.02.2024", "2024-02-29T10:00:00", "2024-02-29+0200"] {
+            let root = element(&format!("<D>{bad}</D>"));
+            assert_eq!(date(&root.children[0], "D").unwrap_err().code, ErrorCode::BodyWrongFormat, "{bad}");
+        }
+    }
+
+    #[test]
+    fn period_refuses_from_after_till() {
+        let root = element("<Period><From>2024-02-01</From><Till>2024-01-01</Till></Period>");
+        assert_eq!(period(root.children.first(), "P").unwrap_err().code, ErrorCode::InvalidPeriod);
+        let root = element("<Period><Till>2024-01-01</Till><From>2023-01-01</From></Period>");
+        assert_eq!(period(root.children.first(), "P").unwrap_err().code, ErrorCode::BodyWrongFormat);
+    }
+
+    #[test]
+    fn operator_parts_missing_or_empty_are_operator_missing() {
+        let cases = [
+            "",
+            "<Operator/>",
+            "<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname></Operator>",
+            "<Operator><FirstName> </FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10015</PersonCode></Operator>",
+            "<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode/></Operator>",
+        ];
+        for case in cases {
+            let root = element(case);
+            let mut children = Children::of(&root, "R").unwrap();
+            assert_eq!(operator(&mut children, "R").unwrap_err().code, ErrorCode::OperatorMissing, "{case}");
+        }
+        let root = element("<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10016</PersonCode></Operator>");
+        let mut children = Children::of(&root, "R").unwrap();
+        assert_eq!(operator(&mut children, "R").unwrap_err().code, ErrorCode::InvalidPersonCode);
+    }
+}

@@ -1,0 +1,132 @@
+//! A minimal XML writer for answers: the answer shapes are fixed by the contract, so writing
+//! straight into one `String` is both the simplest and the fastest way. Text and attribute
+//! values are escaped here and nowhere else.
+
+use std::fmt::Write;
+
+use chrono::NaiveDate;
+
+/// Appends XML to a buffer. Tag names are written as given (with their prefix, if any).
+#[derive(Default)]
+pub struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    pub fn with_capacity(capacity: usize) -> Self {
+        XmlWriter { out: String::with_capacity(capacity) }
+    }
+
+    /// Writes raw markup: only for constant strings of this crate, never for data.
+    pub fn raw(&mut self, markup: &str) -> &mut Self {
+        self.out.push_str(markup);
+        self
+    }
+
+    /// `<tag>` with namespace declarations or other attributes `(name, value)`.
+    pub fn open_with(&mut self, tag: &str, attributes: &[(&str, &str)]) -> &mut Self {
+        self.out.push('<');
+        self.out.push_str(tag);
+        for (name, value) in attributes {
+            self.out.push(' ');
+            self.out.push_str(name);
+            self.out.push_str("=\"");
+            escape_into(&mut self.out, value);
+            self.out.push('"');
+        }
+        self.out.push('>');
+        self
+    }
+
+    pub fn open(&mut self, tag: &str) -> &mut Self {
+        self.out.push('<');
+        self.out.push_str(tag);
+        self.out.push('>');
+        self
+    }
+
+    pub fn close(&mut self, tag: &str) -> &mut Self {
+        self.out.push_str("</");
+        self.out.push_str(tag);
+        self.out.push('>');
+        self
+    }
+
+    /// Escaped text inside the element last opened.
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        escape_into(&mut self.out, text);
+        self
+    }
+
+    /// `<tag>text</tag>`.
+    pub fn leaf(&mut self, tag: &str, text: &str) -> &mut Self {
+        self.open(tag);
+        escape_into(&mut self.out, text);
+        self.close(tag)
+    }
+
+    /// `leaf` when there is a value, nothing otherwise (an optional element).
+    pub fn leaf_opt(&mut self, tag: &str, text: Option<&str>) -> &mut Self {
+        if let Some(text) = text {
+            self.leaf(tag, text);
+        }
+        self
+    }
+
+    /// `<tag>YYYY-MM-DD</tag>` (xs:date).
+    pub fn date(&mut self, tag: &str, date: NaiveDate) -> &mut Self {
+        self.open(tag);
+        // Writing to a String cannot fail.
+        let _ = write!(self.out, "{}", date.format("%Y-%m-%d"));
+        self.close(tag)
+    }
+
+    pub fn date_opt(&mut self, tag: &str, date: Option<NaiveDate>) -> &mut Self {
+        if let Some(date) = date {
+            self.date(tag, date);
+        }
+        self
+    }
+
+    /// `<tag>number</tag>`.
+    pub fn number(&mut self, tag: &str, number: impl std::fmt::Display) -> &mut Self {
+        self.open(tag);
+        let _ = write!(self.out, "{number}");
+        self.close(tag)
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// Escapes the five XML special characters; drops characters XML 1.0 cannot carry at all
+/// (control characters other than tab, newline and carriage return), so an odd value in the
+/// register can never produce a document the caller cannot parse.
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' => out.push(c),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_text_and_attributes_and_drops_illegal_characters() {
+        let mut writer = XmlWriter::default();
+        writer.open_with("a", &[("x", "\"<&>'")]).leaf("b", "Ē<&>\u{1}ī").close("a");
+        assert_eq!(writer.finish(), "<a x=\"&quot;&lt;&amp;&gt;&apos;\"><b>Ē&lt;&amp;&gt;ī</b></a>");
+    }
+}
