@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::identity::Environment;
+
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +20,10 @@ pub struct Config {
     /// The URL callers use to reach this service (written into the served WSDL), e.g.
     /// `https://spolis-adapter.lm.gov.lv:8443`.
     pub public_url: String,
+    /// The environment served (`test` or `production`); only consumers registered for it
+    /// are answered.
+    #[serde(default = "production")]
+    pub environment: Environment,
     /// Directory of the embedded store (`spolis.sqlite3`).
     pub data_dir: PathBuf,
     pub tls: TlsConfig,
@@ -25,6 +31,31 @@ pub struct Config {
     pub consumers: PathBuf,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// Where and how calls are audited.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The audit database; default `<data_dir>/audit.sqlite3`.
+    pub path: Option<PathBuf>,
+    /// The Ed25519 key that signs checkpoints (created if absent, with a `.pub` beside it);
+    /// default `<data_dir>/audit-signing.key`.
+    pub signing_key: Option<PathBuf>,
+    /// Sign a checkpoint of the chain head at least this often while calls arrive.
+    pub checkpoint_interval_seconds: u64,
+    /// Records are kept this many days (two years by default), then pruned.
+    pub retention_days: u32,
+    /// Prune on a schedule, every this many hours; 0 leaves pruning to `audit prune`.
+    pub prune_every_hours: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { path: None, signing_key: None, checkpoint_interval_seconds: 5, retention_days: 730, prune_every_hours: 24 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,24 +109,42 @@ impl Limits {
     }
 }
 
+fn production() -> Environment {
+    Environment::Production
+}
+
 impl Config {
     /// Reads a configuration file; relative paths are resolved against its directory.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let optional_files = [config.audit.path.as_mut(), config.audit.signing_key.as_mut()].into_iter().flatten();
         for file in [
             &mut config.data_dir,
             &mut config.consumers,
             &mut config.tls.certificate,
             &mut config.tls.private_key,
             &mut config.tls.client_ca,
-        ] {
+        ]
+        .into_iter()
+        .chain(optional_files)
+        {
             if file.is_relative() {
                 *file = base.join(&*file);
             }
         }
         Ok(config)
+    }
+
+    /// The audit database's path.
+    pub fn audit_path(&self) -> PathBuf {
+        self.audit.path.clone().unwrap_or_else(|| self.data_dir.join(crate::audit::sqlite::AUDIT_FILE))
+    }
+
+    /// The audit signing key's path.
+    pub fn audit_signing_key(&self) -> PathBuf {
+        self.audit.signing_key.clone().unwrap_or_else(|| self.data_dir.join(crate::audit::SIGNING_KEY_FILE))
     }
 
     /// The demo's configuration: the example certificates and registry in `certs_dir`.
@@ -106,6 +155,7 @@ impl Config {
         Config {
             listen,
             public_url: format!("https://{host}:{}", listen.port()),
+            environment: Environment::Test,
             data_dir,
             tls: TlsConfig {
                 certificate: certs_dir.join("server.crt"),
@@ -114,6 +164,7 @@ impl Config {
             },
             consumers: certs_dir.join("consumers.toml"),
             limits: Limits::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

@@ -162,6 +162,10 @@ error_codes! {
     StoreUnavailable = 201, Service, 0,
         "The register is unavailable; try again later.",
         "Reģistrs nav pieejams; mēģiniet vēlāk.";
+    /// The audit record of the call could not be made durable, so no data is answered.
+    AuditUnavailable = 202, Service, 0,
+        "The service cannot record this call in its audit log; no data is given. Try again later.",
+        "Serviss nevar reģistrēt šo pieprasījumu auditācijas žurnālā; dati netiek izsniegti. Mēģiniet vēlāk.";
     /// An unexpected failure inside the service; the error id identifies it in the logs.
     InternalError = 299, Service, 0,
         "Internal error; quote the error id to the service desk.",

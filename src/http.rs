@@ -15,7 +15,7 @@ use crate::config::Limits;
 use crate::contract::{self, ServiceContract};
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::{Answer, CallRecord, Peer, Services};
-use crate::soap::{fault, SoapVersion};
+use crate::soap::SoapVersion;
 
 /// What the routes need, shared by all connections.
 pub struct App {
@@ -37,10 +37,10 @@ pub async fn route(app: Arc<App>, peer: Arc<Peer>, request: Request<Incoming>) -
         }
         (&Method::GET, None) if path.starts_with("/xsd/") => match contract::schema(&path["/xsd/".len()..]) {
             Some(schema) => document(schema.to_string()),
-            None => refusal(ErrorCode::NotFound),
+            None => refusal(&app, &peer, None, ErrorCode::NotFound).await,
         },
-        (_, Some(_)) => refusal(ErrorCode::MethodNotAllowed),
-        (_, None) => refusal(ErrorCode::NotFound),
+        (_, Some(contract)) => refusal(&app, &peer, Some(contract), ErrorCode::MethodNotAllowed).await,
+        (_, None) => refusal(&app, &peer, None, ErrorCode::NotFound).await,
     }
 }
 
@@ -54,7 +54,11 @@ async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, reques
         .services
         .call(peer, contract, content_type.as_deref(), soap_action.as_deref(), body)
         .await;
-    log_call(&record);
+    answer_with_call_id(answer, &record)
+}
+
+fn answer_with_call_id(answer: Answer, record: &CallRecord) -> Response<Full<Bytes>> {
+    log_call(record);
     let mut response = respond(answer);
     if let Ok(value) = HeaderValue::from_str(&record.call_id.to_string()) {
         response.headers_mut().insert("x-call-id", value);
@@ -85,7 +89,7 @@ fn log_call(record: &CallRecord) {
     };
     tracing::info!(
         call_id = %record.call_id,
-        service = record.contract.service.code(),
+        service = record.contract.map_or("-", |c| c.service.code()),
         consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str()),
         certificate = %record.certificate.sha256_fingerprint,
         client = %record.client,
@@ -109,14 +113,8 @@ fn document(text: String) -> Response<Full<Bytes>> {
     respond(Answer { status: 200, content_type: "text/xml; charset=utf-8", body: text })
 }
 
-/// A refusal before any SOAP is read (path, method): a SOAP 1.1 fault.
-fn refusal(code: ErrorCode) -> Response<Full<Bytes>> {
-    let error = ServiceError::new(code);
-    let call_id = uuid::Uuid::new_v4();
-    tracing::info!(call_id = %call_id, outcome = code.name(), "refused");
-    respond(Answer {
-        status: fault::http_status(SoapVersion::V11, &error),
-        content_type: SoapVersion::V11.content_type(),
-        body: fault::fault_envelope(SoapVersion::V11, &error, call_id),
-    })
+/// A refusal before any SOAP is read (path, method): a SOAP 1.1 fault, audited like any call.
+async fn refusal(app: &App, peer: &Peer, contract: Option<&'static ServiceContract>, code: ErrorCode) -> Response<Full<Bytes>> {
+    let (answer, record) = app.services.refuse(peer, contract, ServiceError::new(code)).await;
+    answer_with_call_id(answer, &record)
 }

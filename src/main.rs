@@ -1,1 +1,306 @@
-fn main(){}
+//! The `spolis-adapter` command: parses the command line and hands over to the library.
+//! `demo` and `serve` start the service; the other subcommands are tools around it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use chrono::{DateTime, Utc};
+
+use spolis_adapter::audit::{self, export::ExportFilter, export::ExportFormat, AuditSigner};
+use spolis_adapter::config::Config;
+use spolis_adapter::demo_data::{self, DemoOptions};
+use spolis_adapter::identity;
+use spolis_adapter::store::sqlite;
+use spolis_adapter::{certs, server};
+
+#[derive(Parser)]
+#[command(name = "spolis-adapter", version, about = "SPOLIS EP115 GetApplicationList and EP116 GetQueueStatusList over SOAP and mutual TLS")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start on the embedded store with the example certificates, seeding demo data if the
+    /// store does not exist yet.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// Directory of the embedded store.
+        #[arg(long, default_value = "data/demo")]
+        data_dir: PathBuf,
+        /// Directory holding ca.crt, server.crt/.key and consumers.toml.
+        #[arg(long, default_value = "certs-example")]
+        certs_dir: PathBuf,
+        /// Persons to generate when the store is created.
+        #[arg(long, default_value_t = 2000)]
+        persons: u64,
+    },
+    /// Start in production from a configuration file.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Fill a new embedded store with deterministic demo data.
+    SeedDemo {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Persons to generate (from a few to millions).
+        #[arg(long, default_value_t = 2000)]
+        persons: u64,
+        /// Seed of the generator: the same seed and size give the same register.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write a fresh set of example certificates and their consumer registry (never for production).
+    GenCerts {
+        #[arg(long, default_value = "certs-example")]
+        out: PathBuf,
+    },
+    /// Print a PEM certificate's SHA-256 fingerprint, subject, issuer and serial, as the consumer registry matches them.
+    CertInfo { file: PathBuf },
+    /// Check, export or prune the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Where the audit log is: the same way `demo` and `serve` find it.
+#[derive(clap::Args)]
+struct AuditLocation {
+    /// The data directory (as given to `demo`); the log is `<dir>/audit.sqlite3`.
+    #[arg(long, conflicts_with = "config")]
+    data_dir: Option<PathBuf>,
+    /// The configuration file (as given to `serve`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl AuditLocation {
+    /// The audit database and the signing key.
+    fn resolve(&self) -> anyhow::Result<(PathBuf, PathBuf)> {
+        if let Some(path) = &self.config {
+            let config = Config::load(path)?;
+            return Ok((config.audit_path(), config.audit_signing_key()));
+        }
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from("data/demo"));
+        Ok((data_dir.join(audit::sqlite::AUDIT_FILE), data_dir.join(audit::SIGNING_KEY_FILE)))
+    }
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole chain and every checkpoint signature; exit 0 only if all verifies.
+    Verify {
+        #[command(flatten)]
+        location: AuditLocation,
+        /// Trust this public key (hex, as in `audit-signing.key.pub`) instead of the one
+        /// beside the signing key; keep a copy off the server and pass it here.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+    /// Write the records matching every given filter, in chain order.
+    Export {
+        #[command(flatten)]
+        location: AuditLocation,
+        /// Calls that asked about this personal code ("who looked at my data").
+        #[arg(long)]
+        person: Option<String>,
+        /// Calls made by this operator (personal code).
+        #[arg(long)]
+        operator: Option<String>,
+        /// Calls made by this consumer (id).
+        #[arg(long)]
+        consumer: Option<String>,
+        /// Calls received at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<DateTime<Utc>>,
+        /// Calls received at or before this time (RFC 3339).
+        #[arg(long)]
+        till: Option<DateTime<Utc>>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Remove records older than the retention period, re-anchoring the chain at a signed checkpoint.
+    Prune {
+        #[command(flatten)]
+        location: AuditLocation,
+        /// Keep this many days of records.
+        #[arg(long, default_value_t = 730)]
+        retention_days: u32,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Demo { listen, data_dir, certs_dir, persons } => {
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+            if !data_dir.join(sqlite::DATABASE_FILE).exists() {
+                seed(&data_dir, persons, 1)?;
+            }
+            start(Config::demo(listen, data_dir, &certs_dir))
+        }
+        Command::Serve { config } => start(Config::load(&config)?),
+        Command::SeedDemo { data_dir, persons, seed: generator_seed } => {
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+            seed(&data_dir, persons, generator_seed)
+        }
+        Command::GenCerts { out } => {
+            certs::generate_example_certificates(&out)?;
+            println!("example certificates and consumers.toml written to {}", out.display());
+            Ok(())
+        }
+        Command::CertInfo { file } => {
+            println!("{}", identity::describe_certificate(&file)?);
+            Ok(())
+        }
+        Command::Audit(command) => run_audit(command),
+    }
+}
+
+fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::Verify { location, public_key } => {
+            let (database, signing_key) = location.resolve()?;
+            let trusted = audit::signing::read_public_key(&public_key.unwrap_or_else(|| audit::signing::public_key_path(&signing_key)))?;
+            let connection = open_existing(&database)?;
+            match audit::verify::verify(&connection, &[trusted]) {
+                Ok(report) => {
+                    println!(
+                        "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {:.1?}",
+                        report.records,
+                        report.first_seq.unwrap_or(0),
+                        report.last_seq.unwrap_or(0),
+                        report.checkpoints,
+                        report.last_checkpoint_seq.unwrap_or(0),
+                        report.unsigned_tail,
+                        report.elapsed
+                    );
+                    Ok(())
+                }
+                Err(problem) => {
+                    eprintln!("audit log FAILED verification at seq {}: {}", problem.seq, problem.message);
+                    std::process::exit(1);
+                }
+            }
+        }
+        AuditCommand::Export { location, person, operator, consumer, from, till, format, output } => {
+            let (database, _) = location.resolve()?;
+            let connection = open_existing(&database)?;
+            let filter = ExportFilter { person, operator, consumer, from, till };
+            let format = match format {
+                Format::Csv => ExportFormat::Csv,
+                Format::Json => ExportFormat::Json,
+            };
+            let count = match output {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
+                    audit::export::export(&connection, &filter, format, &mut file)?
+                }
+                None => audit::export::export(&connection, &filter, format, &mut std::io::stdout().lock())?,
+            };
+            eprintln!("{count} records exported");
+            Ok(())
+        }
+        AuditCommand::Prune { location, retention_days } => {
+            let (database, signing_key) = location.resolve()?;
+            if !database.exists() {
+                anyhow::bail!("no audit log at {}", database.display());
+            }
+            let signer = AuditSigner::load_or_create(&signing_key)?;
+            let mut connection = audit::sqlite::open_for_writing(&database)?;
+            let cutoff = Utc::now() - chrono::Duration::days(i64::from(retention_days));
+            let report = audit::prune::prune(&mut connection, &signer, cutoff)?;
+            println!("{} records older than {} removed; chain anchored at seq {}", report.removed, cutoff.to_rfc3339(), report.anchored_at.map_or("-".to_string(), |s| s.to_string()));
+            Ok(())
+        }
+    }
+}
+
+fn open_existing(database: &Path) -> anyhow::Result<rusqlite::Connection> {
+    if !database.exists() {
+        anyhow::bail!("no audit log at {}", database.display());
+    }
+    Ok(audit::sqlite::open_for_reading(database)?)
+}
+
+fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()> {
+    let path = data_dir.join(sqlite::DATABASE_FILE);
+    eprintln!("seeding {} with {persons} demo persons…", path.display());
+    let report = demo_data::seed_sqlite(&path, &DemoOptions { persons, seed: generator_seed })?;
+    eprintln!(
+        "seeded {} persons, {} applications, {} queue events in {:.1?}",
+        report.persons, report.applications, report.queue_events, report.elapsed
+    );
+    Ok(())
+}
+
+fn start(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let audit_writer = runtime.block_on(async move {
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let local = listener.local_addr()?;
+        // The demo may listen on port 0: tell the port actually bound.
+        let public_url = match config.public_url.strip_suffix(":0") {
+            Some(base) => format!("{base}:{}", local.port()),
+            None => config.public_url.clone(),
+        };
+        let config = Config { public_url: public_url.clone(), ..config };
+        let prepared = server::prepare(&config)?;
+        tracing::info!(listen = %local, consumers = prepared.app.services.registry.len(), environment = %config.environment, "spolis-adapter started");
+        println!("spolis-adapter listening on {public_url} (bound to {local}, {} environment)", config.environment);
+        println!("  EP115: {public_url}/GetApplicationList   WSDL: {public_url}/GetApplicationList?wsdl");
+        println!("  EP116: {public_url}/GetQueueStatusList   WSDL: {public_url}/GetQueueStatusList?wsdl");
+        println!("  audit log: {}", config.audit_path().display());
+        server::run(listener, prepared.tls, prepared.app, shutdown_signal()).await?;
+        anyhow::Ok(prepared.audit_writer)
+    })?;
+    drop(runtime);
+    // Every handle to the audit log is gone: the writer signs its last checkpoint and ends.
+    let _ = audit_writer.join();
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

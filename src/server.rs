@@ -14,12 +14,79 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
+use anyhow::Context;
+
+use crate::audit::{self, AuditLog, AuditSigner, WriterOptions};
+use crate::config::Config;
 use crate::http::{route, App};
-use crate::identity::CertificateIdentity;
-use crate::service::Peer;
+use crate::identity::{CertificateIdentity, ConsumerRegistry};
+use crate::service::{Peer, Services};
+use crate::store::Store;
+use crate::tls;
+use crate::xml::XmlLimits;
 
 /// How long open connections get to finish after shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything `run` needs, built from a configuration.
+pub struct Prepared {
+    pub tls: Arc<rustls::ServerConfig>,
+    pub app: Arc<App>,
+    /// The audit writer; it finishes (signing a last checkpoint) once `app` is dropped.
+    pub audit_writer: std::thread::JoinHandle<()>,
+}
+
+/// Loads certificates, the consumer registry, the store and the audit log. Fails, naming
+/// the file, when any of them cannot be used: the service never starts half-configured.
+pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
+    let tls = tls::server_config(&config.tls.certificate, &config.tls.private_key, &config.tls.client_ca)?;
+    let registry = ConsumerRegistry::load(&config.consumers)?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let store = Store::open_sqlite(&config.data_dir)?;
+    let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
+    let options = WriterOptions {
+        checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_seconds.max(1)),
+        ..WriterOptions::default()
+    };
+    let (audit, audit_writer) = AuditLog::start_sqlite(&config.audit_path(), signer, options)?;
+    let app = Arc::new(App {
+        services: Services { store, registry, environment: config.environment, audit, xml_limits: XmlLimits::default() },
+        public_url: config.public_url.clone(),
+        limits: config.limits.clone(),
+    });
+    if config.audit.prune_every_hours > 0 {
+        spawn_scheduled_pruning(config)?;
+    }
+    Ok(Prepared { tls, app, audit_writer })
+}
+
+/// Prunes audit records past the retention period every `prune_every_hours`.
+fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
+    let path = config.audit_path();
+    let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
+    let retention = chrono::Duration::days(i64::from(config.audit.retention_days));
+    let every = Duration::from_secs(config.audit.prune_every_hours.saturating_mul(3600));
+    let signer = Arc::new(signer);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            let (path, signer) = (path.clone(), signer.clone());
+            let pruned = tokio::task::spawn_blocking(move || {
+                let mut connection = audit::sqlite::open_for_writing(&path)?;
+                audit::prune::prune(&mut connection, &signer, chrono::Utc::now() - retention)
+            })
+            .await;
+            match pruned {
+                Ok(Ok(report)) if report.removed > 0 => tracing::info!(removed = report.removed, anchored_at = ?report.anchored_at, "audit records past retention pruned"),
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::error!(%error, "scheduled audit pruning failed"),
+                Err(error) => tracing::error!(%error, "scheduled audit pruning panicked"),
+            }
+        }
+    });
+    Ok(())
+}
 
 /// Serves `listener` until `shutdown` completes, then drains open connections.
 pub async fn run(

@@ -4,8 +4,9 @@
 //! Order of work, each step refusing with a stable code (`error`):
 //! Content-Type → XML → envelope → style (plain or IVIS) and SOAP action → who is calling
 //! (registered consumer, allowed service) → IVIS header → typed request → store → answer.
-//! Everything learnt on the way goes into the [`CallRecord`], which the caller logs (without
-//! personal data) and, later, audits — from one place, never from the handlers.
+//! Everything learnt on the way goes into the [`CallRecord`]; before the answer is handed back,
+//! that record is made durable in the audit log — here, in one place, never in the handlers.
+//! If it cannot be, the answer is replaced by an `AuditUnavailable` fault: no record, no data.
 
 pub mod get_application_list;
 pub mod get_queue_status_list;
@@ -19,9 +20,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::audit::{record::canonical_person_code, AuditLog, AuditRecord};
 use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS};
 use crate::error::{ErrorCode, ServiceError};
-use crate::identity::{CertificateIdentity, Consumer, ConsumerRegistry, Service};
+use crate::identity::{CertificateIdentity, Consumer, ConsumerRegistry, Environment, Service};
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
 use crate::soap::{self, fault, SoapVersion};
 use crate::store::{Store, StoreError};
@@ -35,6 +37,10 @@ use request::AsSent;
 pub struct Services {
     pub store: Store,
     pub registry: ConsumerRegistry,
+    /// The environment this instance serves; consumers registered for the other are refused.
+    pub environment: Environment,
+    /// Where every call is recorded before it is answered.
+    pub audit: AuditLog,
     pub xml_limits: XmlLimits,
 }
 
@@ -73,7 +79,8 @@ pub struct CallRecord {
     pub client: SocketAddr,
     pub certificate: CertificateIdentity,
     pub consumer: Option<Consumer>,
-    pub contract: &'static ServiceContract,
+    /// The service of the path called; `None` when the path names none.
+    pub contract: Option<&'static ServiceContract>,
     pub soap_version: Option<SoapVersion>,
     pub style: Option<RequestStyle>,
     /// WS-Addressing MessageID header, if sent.
@@ -105,21 +112,7 @@ impl Services {
         body: Result<Bytes, ServiceError>,
     ) -> (Answer, CallRecord) {
         let started = Instant::now();
-        let mut record = CallRecord {
-            call_id: Uuid::new_v4(),
-            received_at: Utc::now(),
-            client: peer.address,
-            certificate: peer.certificate.clone(),
-            consumer: None,
-            contract,
-            soap_version: None,
-            style: None,
-            ws_addressing_message_id: None,
-            ivis: None,
-            as_sent: AsSent::default(),
-            outcome: Ok(0),
-            elapsed_micros: 0,
-        };
+        let mut record = CallRecord::new(peer, Some(contract));
         let result = self.answer(peer, contract, content_type, soap_action, body, &mut record).await;
         let version = record.soap_version.unwrap_or(SoapVersion::V11);
         let answer = match (&result, &record.ivis) {
@@ -129,15 +122,34 @@ impl Services {
                 let payload = ivis::response_element(header, contract, record.call_id, record.received_at, Err(error));
                 ok_answer(version, &payload)
             }
-            (Err(error), None) => Answer {
-                status: fault::http_status(version, error),
-                content_type: version.content_type(),
-                body: fault::fault_envelope(version, error, record.call_id),
-            },
+            (Err(error), None) => fault_answer(version, error, record.call_id),
         };
         record.outcome = result.map(|_| record.outcome.clone().unwrap_or(0));
         record.elapsed_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        (answer, record)
+        self.audited(record, answer).await
+    }
+
+    /// Refuses a request that names no operation (unknown path, wrong method), audited too.
+    pub async fn refuse(&self, peer: &Peer, contract: Option<&'static ServiceContract>, error: ServiceError) -> (Answer, CallRecord) {
+        let mut record = CallRecord::new(peer, contract);
+        let answer = fault_answer(SoapVersion::V11, &error, record.call_id);
+        record.outcome = Err(error);
+        self.audited(record, answer).await
+    }
+
+    /// Makes the call's audit record durable, and only then lets the answer go.
+    async fn audited(&self, mut record: CallRecord, answer: Answer) -> (Answer, CallRecord) {
+        match self.audit.append(audit_record(&record, self.environment)).await {
+            Ok(_) => (answer, record),
+            Err(error) => {
+                tracing::error!(call_id = %record.call_id, %error, "call refused: its audit record could not be written");
+                let version = record.soap_version.unwrap_or(SoapVersion::V11);
+                let refusal = ServiceError::new(ErrorCode::AuditUnavailable);
+                let answer = fault_answer(version, &refusal, record.call_id);
+                record.outcome = Err(refusal);
+                (answer, record)
+            }
+        }
     }
 
     /// The pipeline; returns the SOAP Body's content (plain answer or IVISResponse).
@@ -196,6 +208,12 @@ impl Services {
             .identify(&peer.certificate)
             .ok_or_else(|| ServiceError::new(ErrorCode::ConsumerNotRegistered))?;
         record.consumer = Some(consumer.clone());
+        if consumer.environment != self.environment {
+            return Err(ServiceError::with_detail(
+                ErrorCode::ConsumerNotRegistered,
+                format!("The certificate is registered for the {} environment; this service is {}.", consumer.environment, self.environment),
+            ));
+        }
         if !consumer.may_call(contract.service) {
             return Err(ServiceError::with_detail(
                 ErrorCode::ServiceNotAllowed,
@@ -246,6 +264,68 @@ fn store_failure(error: StoreError) -> ServiceError {
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn fault_answer(version: SoapVersion, error: &ServiceError, call_id: Uuid) -> Answer {
+    Answer {
+        status: fault::http_status(version, error),
+        content_type: version.content_type(),
+        body: fault::fault_envelope(version, error, call_id),
+    }
+}
+
+impl CallRecord {
+    fn new(peer: &Peer, contract: Option<&'static ServiceContract>) -> CallRecord {
+        CallRecord {
+            call_id: Uuid::new_v4(),
+            received_at: Utc::now(),
+            client: peer.address,
+            certificate: peer.certificate.clone(),
+            consumer: None,
+            contract,
+            soap_version: None,
+            style: None,
+            ws_addressing_message_id: None,
+            ivis: None,
+            as_sent: AsSent::default(),
+            outcome: Ok(0),
+            elapsed_micros: 0,
+        }
+    }
+}
+
+/// The audit record of a finished call.
+fn audit_record(call: &CallRecord, environment: Environment) -> AuditRecord {
+    let ivis = call.ivis.as_ref();
+    let nonempty = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+    AuditRecord {
+        seq: 0,
+        record_id: call.call_id,
+        received_at: call.received_at,
+        message_id: ivis.and_then(|h| h.message_id.clone()).or_else(|| call.ws_addressing_message_id.clone()),
+        transaction_id: ivis.and_then(|h| h.transaction_id.clone()),
+        correlation_id: ivis.and_then(|h| h.correlation_id.clone()),
+        consumer_id: call.consumer.as_ref().map(|c| c.id.clone()),
+        consumer_name: call.consumer.as_ref().map(|c| c.name.clone()),
+        certificate_sha256: call.certificate.sha256_fingerprint.clone(),
+        certificate_subject: call.certificate.subject.clone(),
+        client_ip: call.client.ip().to_string(),
+        environment: environment.to_string(),
+        operator_first_name: nonempty(&call.as_sent.operator_first_name),
+        operator_surname: nonempty(&call.as_sent.operator_surname),
+        operator_person_code: nonempty(&call.as_sent.operator_person_code).map(|code| canonical_person_code(&code)),
+        ivis_sender: ivis.and_then(|h| h.sender.clone()),
+        service: call.contract.map_or("-", |c| c.service.code()).to_string(),
+        request_style: call.style.map(|s| s.label().to_string()),
+        soap_version: call.soap_version.map(|v| v.label().to_string()),
+        person_code: nonempty(&call.as_sent.person_code).map(|code| canonical_person_code(&code)),
+        outcome: match &call.outcome {
+            Ok(_) => "ok".to_string(),
+            Err(error) => error.code.name().to_string(),
+        },
+        records_returned: call.outcome.as_ref().map_or(0, |n| i64::try_from(*n).unwrap_or(i64::MAX)),
+        processing_micros: i64::try_from(call.elapsed_micros).unwrap_or(i64::MAX),
+    }
 }
 
 fn ok_answer(version: SoapVersion, payload: &str) -> Answer {

@@ -1,25 +1,914 @@
-//! Placeholder: the embedded SQLite store (being written).
-use std::path::Path;
+//! The embedded SQLite store: the register in one file, read through a small connection pool.
+//!
+//! Owns the schema (the `migrations/sqlite/*.sql` files, applied once each by [`migrate`]),
+//! the pool of read connections and the SQL of EP115 and EP116. Input: a typed query about
+//! one person; output: the typed answer of `model`. It never sees XML or HTTP.
+//!
+//! Every query starts at `persons_by_code` and follows `person_id` / `application_id`
+//! indexes, so an answer costs the same on a register of ten persons or two million; queue
+//! positions are range counts inside one queue (`queue_entries_by_queue`). A test runs
+//! `EXPLAIN QUERY PLAN` on every statement issued here and rejects a scan.
+//!
+//! Queries run on tokio's blocking pool; a semaphore sized to the CPUs bounds how many run
+//! at once, and each holds one pooled connection for the whole answer (one read transaction,
+//! so the answer is a consistent snapshot).
+//!
+//! It must never put a personal code or a name into an error message or a log line: errors
+//! name the query and the kind of failure only.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use tokio::sync::Semaphore;
 
 use super::StoreError;
 use crate::model::*;
+use crate::personal_code::PersonalCode;
 
+/// The file name of the register inside the data directory.
 pub const DATABASE_FILE: &str = "spolis.sqlite3";
 
+/// How long a connection waits for a lock held by another before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One schema migration: applied once, in a transaction, in the order of [`MIGRATIONS`].
+struct Migration {
+    version: i64,
+    sql: &'static str,
+}
+
+/// The schema, oldest first. Append new migrations at the end with the next version.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../../migrations/sqlite/0001_register.sql"),
+}];
+
+/// The register store. Cheap to clone: clones share the pool.
 #[derive(Clone)]
-pub struct SqliteStore;
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// Idle read connections. A std mutex: it is held only to push or pop, never across I/O.
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection that may exist; bounds concurrent queries to the CPUs.
+    permits: Arc<Semaphore>,
+}
 
 impl SqliteStore {
-    pub fn open(_path: &Path) -> Result<Self, StoreError> {
-        Err(StoreError::Unavailable("not yet written".into()))
+    /// Opens the register at `path`, creating the file if it does not exist (its directory
+    /// must), applying pending migrations and switching the file to WAL mode.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        drop(open_writer(path)?);
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 16);
+        let first = open_reader(path)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                idle: Mutex::new(vec![first]),
+                permits: Arc::new(Semaphore::new(readers)),
+            }),
+        })
     }
-    pub async fn application_list(&self, _q: ApplicationQuery) -> Result<ApplicationList, StoreError> {
-        Err(StoreError::Unavailable("not yet written".into()))
+
+    /// EP115: the person's applications submitted within the period, ordered by submission
+    /// date then number, each with its documents, document requests and decisions.
+    pub async fn application_list(&self, q: ApplicationQuery) -> Result<ApplicationList, StoreError> {
+        self.read(move |conn| application_list(conn, &q)).await
     }
-    pub async fn queue_status_list(&self, _q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
-        Err(StoreError::Unavailable("not yet written".into()))
+
+    /// EP116: the person's queue events within the period (by date, then id) and their current
+    /// queue positions, both narrowed by service kind and provider when asked.
+    pub async fn queue_status_list(&self, q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
+        self.read(move |conn| queue_status_list(conn, &q)).await
     }
+
+    /// Whether the register can be read and carries a schema this program knows.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
+        self.read(|conn| {
+            let version: Option<i64> = conn
+                .prepare_cached(SQL_SCHEMA_VERSION)
+                .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+                .map_err(error("ping"))?;
+            match version {
+                Some(v) if v == latest_version() => Ok(()),
+                _ => Err(StoreError::Unavailable("ping: the schema version is not the expected one".into())),
+            }
+        })
+        .await
+    }
+
+    /// How many persons the register holds. Counts the whole table: for start-up messages
+    /// and the CLI, not for the request path. Blocks the calling thread.
+    pub fn person_count(&self) -> Result<u64, StoreError> {
+        let conn = self.inner.take()?;
+        let count = conn
+            .query_row("SELECT count(*) FROM persons", [], |row| row.get::<_, i64>(0))
+            .map_err(error("person count"));
+        self.inner.give_back(conn);
+        Ok(u64::try_from(count?).unwrap_or(0))
+    }
+
+    /// The file this store reads.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool, at most one per permit.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.inner.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let conn = inner.take()?;
+            let result = f(&conn);
+            inner.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable("a store worker stopped unexpectedly".into()))?
+    }
+}
+
+impl Inner {
+    /// An idle connection, or a new one: the permits bound how many exist.
+    fn take(&self) -> Result<Connection, StoreError> {
+        // A poisoned lock only means a thread panicked while pushing or popping; the Vec is intact.
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => open_reader(&self.path),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+    }
+}
+
+/// Opens (creating if needed) the register for writing, applies pending migrations and
+/// switches it to WAL. For importers and the demo seeder; the request path only reads.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(error("open the register"))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(error("open the register"))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(error("switch to WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable(format!("the register cannot use WAL (journal mode {mode})")));
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .map_err(error("configure the register"))?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// A connection for the request path: may read, may not write.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    // Not SQLITE_OPEN_CREATE: the file was created and migrated by `open`.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(error("open a read connection"))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(error("open a read connection"))?;
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA synchronous = NORMAL;")
+        .map_err(error("configure a read connection"))?;
+    Ok(conn)
+}
+
+fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Applies every migration not yet recorded in `schema_migrations`, each in its own
+/// immediate transaction (so two processes opening a new file at once do not race).
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .map_err(error("migrate"))?;
+    let newest: Option<i64> = conn
+        .query_row(SQL_SCHEMA_VERSION, [], |row| row.get(0))
+        .map_err(error("migrate"))?;
+    if newest.is_some_and(|v| v > latest_version()) {
+        return Err(StoreError::Unavailable(format!(
+            "the register has schema version {} but this program knows only up to {}",
+            newest.unwrap_or_default(),
+            latest_version()
+        )));
+    }
+    for migration in MIGRATIONS {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(error("migrate"))?;
+        let applied: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                [migration.version],
+                |row| row.get(0),
+            )
+            .map_err(error("migrate"))?;
+        if !applied {
+            tx.execute_batch(migration.sql).map_err(|e| {
+                StoreError::Unavailable(format!("migration {} failed: {}", migration.version, describe(&e)))
+            })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                [migration.version],
+            )
+            .map_err(error("migrate"))?;
+        }
+        tx.commit().map_err(error("migrate"))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The statements. Every one is listed in `tests::STATEMENTS` for the query-plan check.
+
+const SQL_SCHEMA_VERSION: &str = "SELECT max(version) FROM schema_migrations";
+
+const SQL_PERSON: &str = "SELECT id, person_code, first_name, surname FROM persons WHERE person_code = ?1";
+
+const SQL_SERVICE_KIND_ID: &str = "SELECT id FROM service_kinds WHERE code = ?1";
+
+const SQL_PROVIDER_ID: &str = "SELECT id FROM providers WHERE code = ?1";
+
+/// ?1 person id, ?2 ?3 the period as ISO dates.
+const SQL_APPLICATIONS: &str = "\
+SELECT a.id, a.application_number, a.submitted_on, a.application_kind,
+       sk.code, sk.name, pp.code, pp.name,
+       m.code, m.name, m.address, m.phone, m.email,
+       r.first_name, r.surname, r.person_code, r.address, r.phone, r.email
+FROM applications a
+JOIN service_kinds sk ON sk.id = a.service_kind_id
+LEFT JOIN providers pp ON pp.id = a.preferred_provider_id
+JOIN municipalities m ON m.id = a.municipality_id
+LEFT JOIN legal_representatives r ON r.id = a.legal_representative_id
+WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY a.submitted_on, a.application_number";
+
+const SQL_DOCUMENTS: &str = "\
+SELECT d.application_id, d.title, d.submitted_on
+FROM applications a JOIN submitted_documents d ON d.application_id = a.id
+WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY d.submitted_on, d.id";
+
+const SQL_DOCUMENT_REQUESTS: &str = "\
+SELECT q.application_id, q.requested_on, q.description, q.due_on, q.fulfilled_on
+FROM applications a JOIN document_requests q ON q.application_id = a.id
+WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY q.requested_on, q.id";
+
+const SQL_GRANT_DECISIONS: &str = "\
+SELECT g.application_id, g.decided_on, g.document_number, p.code, p.name, g.granted_from
+FROM applications a JOIN grant_decisions g ON g.application_id = a.id
+JOIN providers p ON p.id = g.provider_id
+WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY g.decided_on, g.id";
+
+const SQL_QUEUE_DECISIONS: &str = "\
+SELECT d.application_id, d.decided_on, d.document_number, p.code, p.name, d.queued_from
+FROM applications a JOIN queue_decisions d ON d.application_id = a.id
+JOIN providers p ON p.id = d.provider_id
+WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY d.decided_on, d.id";
+
+/// ?1 person id, ?2 ?3 the period, ?4 service kind id or NULL, ?5 provider id or NULL.
+const SQL_QUEUE_EVENTS: &str = "\
+SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,
+       pp.code, pp.name, op.code, op.name, coalesce(e.offered_address, op.address),
+       e.granted_on, a.application_number
+FROM queue_events e
+JOIN service_kinds sk ON sk.id = e.service_kind_id
+LEFT JOIN providers pp ON pp.id = e.preferred_provider_id
+LEFT JOIN providers op ON op.id = e.offered_provider_id
+LEFT JOIN applications a ON a.id = e.application_id
+WHERE e.person_id = ?1 AND e.event_date BETWEEN ?2 AND ?3
+  AND (?4 IS NULL OR e.service_kind_id = ?4)
+  AND (?5 IS NULL OR e.preferred_provider_id = ?5 OR e.offered_provider_id = ?5)
+ORDER BY e.event_date, e.id";
+
+/// ?1 person id, ?2 service kind id or NULL, ?3 provider id or NULL. A queue is ordered by
+/// queued_since, then id; the two counts are range scans of `queue_entries_by_queue`.
+const SQL_QUEUE_POSITIONS: &str = "\
+SELECT sk.code, sk.name, p.code, p.name, e.queued_since,
+       (SELECT count(*) FROM queue_entries o
+         WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id
+           AND o.active = 1 AND (o.queued_since, o.id) < (e.queued_since, e.id)),
+       (SELECT count(*) FROM queue_entries o
+         WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id
+           AND o.active = 1)
+FROM queue_entries e
+JOIN service_kinds sk ON sk.id = e.service_kind_id
+JOIN providers p ON p.id = e.provider_id
+WHERE e.person_id = ?1 AND e.active = 1
+  AND (?2 IS NULL OR e.service_kind_id = ?2)
+  AND (?3 IS NULL OR e.provider_id = ?3)
+ORDER BY e.queued_since, e.id";
+
+// ---------------------------------------------------------------------------------------
+// The answers, on a blocking thread.
+
+fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<ApplicationList, StoreError> {
+    let tx = conn.unchecked_transaction().map_err(error("begin EP115"))?;
+    let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
+        return Ok(ApplicationList { person: None, applications: Vec::new() });
+    };
+    let (from, till) = period_bounds(&q.period);
+    let params = (person_id, from.as_str(), till.as_str());
+
+    let mut applications = Vec::new();
+    let mut position: HashMap<i64, usize> = HashMap::new();
+    {
+        let what = "EP115 applications";
+        let mut stmt = tx.prepare_cached(SQL_APPLICATIONS).map_err(error(what))?;
+        let mut rows = stmt.query(params).map_err(error(what))?;
+        while let Some(row) = rows.next().map_err(error(what))? {
+            let r = Cols { row, what };
+            let legal_representative = match r.opt_text(13)? {
+                None => None,
+                Some(first_name) => Some(LegalRepresentative {
+                    first_name,
+                    surname: r.text(14)?,
+                    person_code: r.opt_text(15)?.map(|code| personal_code(&code, what)).transpose()?,
+                    address: r.opt_text(16)?,
+                    contacts: Contacts { phone: r.opt_text(17)?, email: r.opt_text(18)? },
+                }),
+            };
+            position.insert(r.int(0)?, applications.len());
+            applications.push(Application {
+                application_number: r.text(1)?,
+                submitted_on: r.date(2)?,
+                application_kind: r.text(3)?,
+                service_kind: Classifier { code: r.text(4)?, name: r.text(5)? },
+                preferred_provider: r.opt_provider(6, 7)?,
+                applicant: person.clone(),
+                legal_representative,
+                municipality: Municipality {
+                    code: r.text(8)?,
+                    name: r.text(9)?,
+                    address: r.text(10)?,
+                    contacts: Contacts { phone: r.opt_text(11)?, email: r.opt_text(12)? },
+                },
+                submitted_documents: Vec::new(),
+                document_requests: Vec::new(),
+                grant_decisions: Vec::new(),
+                queue_decisions: Vec::new(),
+            });
+        }
+    }
+    if !applications.is_empty() {
+        for_each_child(&tx, SQL_DOCUMENTS, params, "EP115 documents", |r| {
+            let document = SubmittedDocument { title: r.text(1)?, submitted_on: r.date(2)? };
+            child_of(&mut applications, &position, r)?.submitted_documents.push(document);
+            Ok(())
+        })?;
+        for_each_child(&tx, SQL_DOCUMENT_REQUESTS, params, "EP115 document requests", |r| {
+            let request = DocumentRequest {
+                requested_on: r.date(1)?,
+                description: r.text(2)?,
+                due_on: r.opt_date(3)?,
+                fulfilled_on: r.opt_date(4)?,
+            };
+            child_of(&mut applications, &position, r)?.document_requests.push(request);
+            Ok(())
+        })?;
+        for_each_child(&tx, SQL_GRANT_DECISIONS, params, "EP115 grant decisions", |r| {
+            let decision = GrantDecision {
+                decided_on: r.date(1)?,
+                document_number: r.text(2)?,
+                provider: Provider { code: r.text(3)?, name: r.text(4)? },
+                granted_from: r.date(5)?,
+            };
+            child_of(&mut applications, &position, r)?.grant_decisions.push(decision);
+            Ok(())
+        })?;
+        for_each_child(&tx, SQL_QUEUE_DECISIONS, params, "EP115 queue decisions", |r| {
+            let decision = QueueDecision {
+                decided_on: r.date(1)?,
+                document_number: r.text(2)?,
+                provider: Provider { code: r.text(3)?, name: r.text(4)? },
+                queued_from: r.date(5)?,
+            };
+            child_of(&mut applications, &position, r)?.queue_decisions.push(decision);
+            Ok(())
+        })?;
+    }
+    tx.commit().map_err(error("end EP115"))?;
+    Ok(ApplicationList { person: Some(person), applications })
+}
+
+fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
+    let tx = conn.unchecked_transaction().map_err(error("begin EP116"))?;
+    let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
+        return Ok(QueueStatusList { person: None, events: Vec::new(), positions: Vec::new() });
+    };
+    // A code the register does not know narrows to nothing.
+    let service_kind_id = match code_id(&tx, SQL_SERVICE_KIND_ID, q.service_kind_code.as_deref(), "EP116 service kind")? {
+        Narrowing::Unknown => return Ok(QueueStatusList { person: Some(person), events: Vec::new(), positions: Vec::new() }),
+        Narrowing::Any => None,
+        Narrowing::Id(id) => Some(id),
+    };
+    let provider_id = match code_id(&tx, SQL_PROVIDER_ID, q.provider_code.as_deref(), "EP116 provider")? {
+        Narrowing::Unknown => return Ok(QueueStatusList { person: Some(person), events: Vec::new(), positions: Vec::new() }),
+        Narrowing::Any => None,
+        Narrowing::Id(id) => Some(id),
+    };
+    let (from, till) = period_bounds(&q.period);
+
+    let mut events = Vec::new();
+    {
+        let what = "EP116 queue events";
+        let mut stmt = tx.prepare_cached(SQL_QUEUE_EVENTS).map_err(error(what))?;
+        let mut rows = stmt
+            .query((person_id, from.as_str(), till.as_str(), service_kind_id, provider_id))
+            .map_err(error(what))?;
+        while let Some(row) = rows.next().map_err(error(what))? {
+            let r = Cols { row, what };
+            let code = r.int(0)?;
+            let kind = u8::try_from(code)
+                .ok()
+                .and_then(QueueEventKind::from_code)
+                .ok_or_else(|| StoreError::Corrupt(format!("{what}: an event kind outside 1..=15")))?;
+            let offered_place = match r.opt_provider(7, 8)? {
+                None => None,
+                Some(provider) => Some(OfferedPlace {
+                    provider,
+                    address: r.opt_text(9)?.unwrap_or_default(),
+                }),
+            };
+            events.push(QueueEvent {
+                kind,
+                event_date: r.date(1)?,
+                decision_number: r.opt_text(2)?,
+                service_kind: Classifier { code: r.text(3)?, name: r.text(4)? },
+                preferred_provider: r.opt_provider(5, 6)?,
+                offered_place,
+                granted_on: r.opt_date(10)?,
+                application_number: r.opt_text(11)?,
+            });
+        }
+    }
+
+    let mut positions = Vec::new();
+    {
+        let what = "EP116 queue positions";
+        let mut stmt = tx.prepare_cached(SQL_QUEUE_POSITIONS).map_err(error(what))?;
+        let mut rows = stmt.query((person_id, service_kind_id, provider_id)).map_err(error(what))?;
+        while let Some(row) = rows.next().map_err(error(what))? {
+            let r = Cols { row, what };
+            positions.push(QueuePosition {
+                service_kind: Classifier { code: r.text(0)?, name: r.text(1)? },
+                provider: Provider { code: r.text(2)?, name: r.text(3)? },
+                queued_since: r.date(4)?,
+                places_ahead: r.count(5)?,
+                queue_length: r.count(6)?,
+            });
+        }
+    }
+    tx.commit().map_err(error("end EP116"))?;
+    Ok(QueueStatusList { person: Some(person), events, positions })
+}
+
+/// The person's row id and name, or `None` when the register does not know the code.
+fn find_person(conn: &Connection, code: &PersonalCode) -> Result<Option<(i64, Person)>, StoreError> {
+    let what = "person";
+    let mut stmt = conn.prepare_cached(SQL_PERSON).map_err(error(what))?;
+    let mut rows = stmt.query([code.digits()]).map_err(error(what))?;
+    let Some(row) = rows.next().map_err(error(what))? else {
+        return Ok(None);
+    };
+    let r = Cols { row, what };
+    let person = Person {
+        person_code: personal_code(&r.text(1)?, what)?,
+        first_name: r.text(2)?,
+        surname: r.text(3)?,
+    };
+    Ok(Some((r.int(0)?, person)))
+}
+
+enum Narrowing {
+    /// Not asked for.
+    Any,
+    /// Asked for a code the register does not know.
+    Unknown,
+    Id(i64),
+}
+
+fn code_id(conn: &Connection, sql: &str, code: Option<&str>, what: &'static str) -> Result<Narrowing, StoreError> {
+    let Some(code) = code else {
+        return Ok(Narrowing::Any);
+    };
+    let id: Option<i64> = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_row([code], |row| row.get(0)).optional())
+        .map_err(error(what))?;
+    Ok(id.map_or(Narrowing::Unknown, Narrowing::Id))
+}
+
+/// Runs one child query of EP115 and hands each row to `each`.
+fn for_each_child(
+    conn: &Connection,
+    sql: &str,
+    params: (i64, &str, &str),
+    what: &'static str,
+    mut each: impl FnMut(&Cols<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(error(what))?;
+    let mut rows = stmt.query(params).map_err(error(what))?;
+    while let Some(row) = rows.next().map_err(error(what))? {
+        each(&Cols { row, what })?;
+    }
+    Ok(())
+}
+
+/// The application a child row (column 0: application id) belongs to.
+fn child_of<'a>(
+    applications: &'a mut [Application],
+    position: &HashMap<i64, usize>,
+    r: &Cols<'_>,
+) -> Result<&'a mut Application, StoreError> {
+    position
+        .get(&r.int(0)?)
+        .and_then(|&i| applications.get_mut(i))
+        .ok_or_else(|| StoreError::Corrupt(format!("{}: a row of an application not in the answer", r.what)))
+}
+
+/// The period as inclusive ISO date bounds; an open end becomes the widest date.
+fn period_bounds(period: &Period) -> (String, String) {
+    (
+        period.from.map_or_else(|| "0000-01-01".to_owned(), iso_date),
+        period.till.map_or_else(|| "9999-12-31".to_owned(), iso_date),
+    )
+}
+
+/// `YYYY-MM-DD`, the form dates are stored in. Years outside 0..=9999 are clamped so that
+/// text comparison stays date comparison.
+pub(crate) fn iso_date(date: NaiveDate) -> String {
+    use chrono::Datelike;
+    match date.year() {
+        ..0 => "0000-01-01".to_owned(),
+        10000.. => "9999-12-31".to_owned(),
+        year => format!("{year:04}-{:02}-{:02}", date.month(), date.day()),
+    }
+}
+
+fn personal_code(digits: &str, what: &str) -> Result<PersonalCode, StoreError> {
+    PersonalCode::parse(digits)
+        .map_err(|_| StoreError::Corrupt(format!("{what}: a personal code in the register is not valid")))
+}
+
+/// Typed access to the columns of one row, turning bad values into [`StoreError::Corrupt`].
+struct Cols<'r> {
+    row: &'r Row<'r>,
+    what: &'static str,
+}
+
+impl Cols<'_> {
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.row.get(i).map_err(error(self.what))
+    }
+
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.row.get(i).map_err(error(self.what))
+    }
+
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.row.get(i).map_err(error(self.what))
+    }
+
+    fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {
+        let text: String = self.text(i)?;
+        parse_date(&text, self.what)
+    }
+
+    fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError> {
+        self.opt_text(i)?.map(|text| parse_date(&text, self.what)).transpose()
+    }
+
+    fn count(&self, i: usize) -> Result<u32, StoreError> {
+        u32::try_from(self.int(i)?).map_err(|_| StoreError::Corrupt(format!("{}: a count out of range", self.what)))
+    }
+
+    /// A provider from a code and a name column; absent when the code is NULL.
+    fn opt_provider(&self, code: usize, name: usize) -> Result<Option<Provider>, StoreError> {
+        Ok(match self.opt_text(code)? {
+            None => None,
+            Some(code) => Some(Provider { code, name: self.text(name)? }),
+        })
+    }
+}
+
+fn parse_date(text: &str, what: &str) -> Result<NaiveDate, StoreError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("{what}: a date that is not YYYY-MM-DD")))
+}
+
+/// Maps a rusqlite error met while doing `what`. Values of the wrong type are data that
+/// breaks the model (`Corrupt`); everything else means the register cannot be read.
+/// The text names the query and SQLite's reason, never a value.
+pub(crate) fn error(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match e {
+        rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::Utf8Error(..) => StoreError::Corrupt(format!("{what}: a value of the wrong type")),
+        other => StoreError::Unavailable(format!("{what}: {}", describe(&other))),
+    }
+}
+
+/// SQLite's own reason for a failure; its messages name tables and columns, not values.
+fn describe(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(code, Some(message)) => format!("{message} ({:?})", code.code),
+        rusqlite::Error::SqliteFailure(code, None) => format!("{code}"),
+        rusqlite::Error::QueryReturnedNoRows => "no row".to_owned(),
+        _ => "unexpected database error".to_owned(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Every statement of the request path, with its name for the assertion message.
+    pub(crate) const STATEMENTS: &[(&str, &str)] = &[
+        ("schema version", SQL_SCHEMA_VERSION),
+        ("person", SQL_PERSON),
+        ("service kind id", SQL_SERVICE_KIND_ID),
+        ("provider id", SQL_PROVIDER_ID),
+        ("applications", SQL_APPLICATIONS),
+        ("documents", SQL_DOCUMENTS),
+        ("document requests", SQL_DOCUMENT_REQUESTS),
+        ("grant decisions", SQL_GRANT_DECISIONS),
+        ("queue decisions", SQL_QUEUE_DECISIONS),
+        ("queue events", SQL_QUEUE_EVENTS),
+        ("queue positions", SQL_QUEUE_POSITIONS),
+    ];
+
+    /// The plan lines of `sql`, e.g. `SEARCH e USING INDEX queue_events_by_person (...)`.
+    pub(crate) fn query_plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Parameters stay unbound (NULL): the plan does not depend on their values.
+        let mut rows = stmt.raw_query();
+        let mut plan = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            plan.push(row.get::<_, String>(3).unwrap());
+        }
+        plan
+    }
+
+    /// Asserts that no statement scans a table: each step searches by an index or rowid.
+    pub(crate) fn assert_no_scans(conn: &Connection) {
+        for (name, sql) in STATEMENTS {
+            let plan = query_plan(conn, sql);
+            for line in &plan {
+                let line = line.trim();
+                let acceptable = line.starts_with("SEARCH ")
+                    || line.starts_with("CORRELATED SCALAR SUBQUERY")
+                    || line.starts_with("USE TEMP B-TREE FOR ORDER BY")
+                    // max(version) over the primary key reads one end of the b-tree.
+                    || (*name == "schema version" && line.starts_with("SEARCH schema_migrations"));
+                assert!(acceptable, "{name}: `{line}` in plan {plan:#?}");
+            }
+        }
+    }
+
+    fn person(digits: &str) -> PersonalCode {
+        PersonalCode::parse(digits).unwrap()
+    }
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    /// A tiny register written by hand: two persons waiting in one queue, one event each.
+    fn tiny_register(dir: &Path) -> SqliteStore {
+        let path = dir.join(DATABASE_FILE);
+        let store = SqliteStore::open(&path).unwrap();
+        let conn = open_writer(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO service_kinds VALUES (1, 'ISAR-P', 'Pilngadīgām personām');
+             INSERT INTO providers VALUES (1, 'P1', 'VSAC \"Rīga\" filiāle \"Ezerkrasti\"', 'Rīga');
+             INSERT INTO providers VALUES (2, 'P2', 'Pansionāts \"Ābeļdārzs\"', 'Rīga 2');
+             INSERT INTO municipalities VALUES (1, 'RIGA', 'Rīgas valstspilsēta', 'Rīga', NULL, NULL);
+             INSERT INTO persons VALUES (1, '15034210121', 'Ērika', 'Kalniņa');
+             INSERT INTO persons VALUES (2, '02076112340', 'Aivars', 'Ozoliņš');
+             INSERT INTO applications VALUES (1, 1, 'A-1', '2024-01-10', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
+             INSERT INTO applications VALUES (2, 1, 'A-2', '2025-03-01', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL);
+             INSERT INTO applications VALUES (3, 2, 'A-3', '2023-05-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
+             INSERT INTO submitted_documents VALUES (1, 1, 'Iesniegums', '2024-01-10');
+             INSERT INTO submitted_documents VALUES (2, 2, 'Iesniegums', '2025-03-01');
+             INSERT INTO queue_decisions VALUES (1, 1, '2024-02-01', 'LM-2024/1-R', 1, '2024-02-01');
+             INSERT INTO queue_events VALUES (1, 1, 1, 1, '2024-02-01', 'LM-2024/1-R', 1, 1, NULL, NULL, NULL);
+             INSERT INTO queue_events VALUES (2, 1, 2, 1, '2025-03-20', 'LM-2025/2-R', 1, 2, NULL, NULL, NULL);
+             INSERT INTO queue_events VALUES (3, 2, 3, 1, '2023-06-01', 'LM-2023/3-R', 1, 1, NULL, NULL, NULL);
+             INSERT INTO queue_entries VALUES (1, 2, 3, 1, 1, '2023-06-01', 1);
+             INSERT INTO queue_entries VALUES (2, 1, 1, 1, 1, '2024-02-01', 1);
+             INSERT INTO queue_entries VALUES (3, 1, 2, 2, 1, '2025-03-20', 1);",
+        )
+        .unwrap();
+        store
+    }
+
+    #[test]
+    fn migrations_are_listed_in_ascending_order() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        assert_eq!(MIGRATIONS[0].version, 1);
+    }
+
+    #[test]
+    fn opening_twice_applies_each_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        drop(SqliteStore::open(&path).unwrap());
+        let store = SqliteStore::open(&path).unwrap();
+        let conn = open_reader(store.path()).unwrap();
+        let count: i64 = conn.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, MIGRATIONS.len() as i64);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(store.person_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_register_from_a_newer_program_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        let conn = open_writer(&path).unwrap();
+        conn.execute("INSERT INTO schema_migrations VALUES (999, 'later')", []).unwrap();
+        drop(conn);
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::Unavailable(_))));
+    }
+
+    #[test]
+    fn a_missing_directory_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join(DATABASE_FILE);
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::Unavailable(_))));
+    }
+
+    #[test]
+    fn read_connections_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let conn = open_reader(store.path()).unwrap();
+        assert!(conn.execute("DELETE FROM persons", []).is_err());
+    }
+
+    #[test]
+    fn no_statement_scans_a_table_on_an_empty_register() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        assert_no_scans(&open_reader(store.path()).unwrap());
+    }
+
+    #[tokio::test]
+    async fn ping_answers_on_a_migrated_register() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        store.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn positions_count_active_entries_queued_earlier() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tiny_register(dir.path());
+        let answer = store
+            .queue_status_list(QueueStatusQuery {
+                person_code: person("150342-10121"),
+                period: Period::default(),
+                service_kind_code: None,
+                provider_code: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer.person.unwrap().first_name, "Ērika");
+        assert_eq!(answer.events.len(), 2);
+        let ahead: Vec<(String, u32, u32)> = answer
+            .positions
+            .iter()
+            .map(|p| (p.provider.code.clone(), p.places_ahead, p.queue_length))
+            .collect();
+        assert_eq!(ahead, [("P1".to_owned(), 1, 2), ("P2".to_owned(), 0, 1)]);
+
+        let narrowed = store
+            .queue_status_list(QueueStatusQuery {
+                person_code: person("150342-10121"),
+                period: Period { from: Some(date("2025-01-01")), till: None },
+                service_kind_code: None,
+                provider_code: Some("P1".into()),
+            })
+            .await
+            .unwrap();
+        assert!(narrowed.events.is_empty(), "the P1 event lies before the period");
+        assert_eq!(narrowed.positions.len(), 1, "the period does not apply to positions");
+
+        let unknown = store
+            .queue_status_list(QueueStatusQuery {
+                person_code: person("150342-10121"),
+                period: Period::default(),
+                service_kind_code: Some("NO-SUCH".into()),
+                provider_code: None,
+            })
+            .await
+            .unwrap();
+        assert!(unknown.person.is_some() && unknown.events.is_empty() && unknown.positions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn applications_carry_their_children_and_respect_the_period() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tiny_register(dir.path());
+        let all = store
+            .application_list(ApplicationQuery { person_code: person("150342-10121"), period: Period::default() })
+            .await
+            .unwrap();
+        let numbers: Vec<&str> = all.applications.iter().map(|a| a.application_number.as_str()).collect();
+        assert_eq!(numbers, ["A-1", "A-2"]);
+        assert_eq!(all.applications[0].submitted_documents.len(), 1);
+        assert_eq!(all.applications[0].queue_decisions.len(), 1);
+        assert_eq!(all.applications[1].queue_decisions.len(), 0);
+        assert_eq!(all.applications[1].preferred_provider.as_ref().unwrap().code, "P2");
+
+        let inclusive = store
+            .application_list(ApplicationQuery {
+                person_code: person("150342-10121"),
+                period: Period { from: Some(date("2024-01-10")), till: Some(date("2024-01-10")) },
+            })
+            .await
+            .unwrap();
+        assert_eq!(inclusive.applications.len(), 1, "both ends of the period are inclusive");
+        assert_eq!(inclusive.applications[0].submitted_documents.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_event_kind_outside_the_list_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tiny_register(dir.path());
+        let conn = open_writer(store.path()).unwrap();
+        conn.execute_batch("PRAGMA ignore_check_constraints = ON; UPDATE queue_events SET kind = 16 WHERE id = 3;")
+            .unwrap();
+        let err = store
+            .queue_status_list(QueueStatusQuery {
+                person_code: person("020761-12340"),
+                period: Period::default(),
+                service_kind_code: None,
+                provider_code: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_personal_code_in_the_register_is_corrupt_and_not_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tiny_register(dir.path());
+        let conn = open_writer(store.path()).unwrap();
+        // 99 is no day of a month: the representative's code cannot parse.
+        conn.execute_batch(
+            "INSERT INTO legal_representatives VALUES (1, 'Inese', 'Kalniņa', '99999999999', NULL, NULL, NULL);
+             UPDATE applications SET legal_representative_id = 1 WHERE id = 3;",
+        )
+        .unwrap();
+        let err = store
+            .application_list(ApplicationQuery { person_code: person("020761-12340"), period: Period::default() })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+        assert!(!err.to_string().contains("99999999999"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_person_is_no_person_and_no_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tiny_register(dir.path());
+        let answer = store
+            .application_list(ApplicationQuery { person_code: person("051230-10106"), period: Period::default() })
+            .await
+            .unwrap();
+        assert_eq!(answer, ApplicationList { person: None, applications: Vec::new() });
+    }
+
+    #[test]
+    fn dates_outside_four_digit_years_are_clamped() {
+        assert_eq!(iso_date(date("2024-03-05")), "2024-03-05");
+        assert_eq!(iso_date(NaiveDate::from_ymd_opt(12000, 1, 1).unwrap()), "9999-12-31");
+        assert_eq!(iso_date(NaiveDate::from_ymd_opt(-5, 1, 1).unwrap()), "0000-01-01");
+        assert_eq!(iso_date(NaiveDate::from_ymd_opt(33, 1, 1).unwrap()), "0033-01-01");
     }
 }

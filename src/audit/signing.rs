@@ -1,0 +1,127 @@
+//! The audit log's own signing key (Ed25519): it signs checkpoints of the chain head, so that
+//! rewriting the log — even recomputing every hash — is detected by anyone holding the public
+//! key. The key is kept apart from the TLS key on purpose: certificates are renewed, the
+//! audit key must outlive two years of records.
+//!
+//! Files: the PKCS#8 private key (mode 0600) and beside it `<name>.pub`, the public key in
+//! hex. Keep a copy of the `.pub` file away from the server: `audit verify --public-key`
+//! then does not have to trust the machine whose log it checks.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
+use sha2::{Digest, Sha256};
+
+/// Domain separation for checkpoint signatures.
+const CHECKPOINT_DOMAIN: &[u8] = b"spolis-adapter audit checkpoint v1";
+
+pub struct AuditSigner {
+    key: Ed25519KeyPair,
+}
+
+impl AuditSigner {
+    /// Loads the key at `path`, creating it (and its `.pub`) if it does not exist.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<AuditSigner> {
+        if !path.exists() {
+            let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| anyhow!("cannot generate the audit signing key"))?;
+            write_private(path, document.as_ref())?;
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read the audit signing key {}", path.display()))?;
+        let key = Ed25519KeyPair::from_pkcs8(&bytes).map_err(|_| anyhow!("{} is not an Ed25519 PKCS#8 key", path.display()))?;
+        let signer = AuditSigner { key };
+        let public_path = public_key_path(path);
+        if !public_path.exists() {
+            std::fs::write(&public_path, format!("{}\n", hex::encode(signer.public_key())))
+                .with_context(|| format!("cannot write {}", public_path.display()))?;
+        }
+        Ok(signer)
+    }
+
+    pub fn public_key(&self) -> &[u8] {
+        self.key.public_key().as_ref()
+    }
+
+    /// The key's id: hex SHA-256 of the public key.
+    pub fn key_id(&self) -> String {
+        key_id(self.public_key())
+    }
+
+    pub fn sign_checkpoint(&self, seq: i64, head_hash: &[u8; 32], signed_at_micros: i64) -> Vec<u8> {
+        self.key.sign(&checkpoint_message(seq, head_hash, signed_at_micros)).as_ref().to_vec()
+    }
+}
+
+pub fn key_id(public_key: &[u8]) -> String {
+    hex::encode(Sha256::digest(public_key))
+}
+
+/// Whether `signature` is `public_key`'s signature of this checkpoint.
+pub fn verify_checkpoint(public_key: &[u8], seq: i64, head_hash: &[u8], signed_at_micros: i64, signature: &[u8]) -> bool {
+    let Ok(head_hash) = <[u8; 32]>::try_from(head_hash) else { return false };
+    UnparsedPublicKey::new(&ED25519, public_key)
+        .verify(&checkpoint_message(seq, &head_hash, signed_at_micros), signature)
+        .is_ok()
+}
+
+fn checkpoint_message(seq: i64, head_hash: &[u8; 32], signed_at_micros: i64) -> Vec<u8> {
+    let mut message = Vec::with_capacity(CHECKPOINT_DOMAIN.len() + 48);
+    message.extend_from_slice(CHECKPOINT_DOMAIN);
+    message.extend_from_slice(&seq.to_be_bytes());
+    message.extend_from_slice(head_hash);
+    message.extend_from_slice(&signed_at_micros.to_be_bytes());
+    message
+}
+
+/// `<key>.pub` beside the private key.
+pub fn public_key_path(private_key: &Path) -> PathBuf {
+    let mut name = private_key.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".pub");
+    private_key.with_file_name(name)
+}
+
+/// Reads a public key file: 64 hex digits.
+pub fn read_public_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let key = hex::decode(text.trim()).with_context(|| format!("{} is not a hex public key", path.display()))?;
+    if key.len() != 32 {
+        return Err(anyhow!("{} is not an Ed25519 public key (32 bytes)", path.display()));
+    }
+    Ok(key)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_key_signs_checkpoints_that_verify_and_only_those() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-signing.key");
+        let signer = AuditSigner::load_or_create(&path).unwrap();
+        let again = AuditSigner::load_or_create(&path).unwrap();
+        assert_eq!(signer.public_key(), again.public_key());
+        assert_eq!(read_public_key(&public_key_path(&path)).unwrap(), signer.public_key());
+        let head = [7u8; 32];
+        let signature = signer.sign_checkpoint(42, &head, 1000);
+        assert!(verify_checkpoint(signer.public_key(), 42, &head, 1000, &signature));
+        assert!(!verify_checkpoint(signer.public_key(), 43, &head, 1000, &signature));
+        assert!(!verify_checkpoint(signer.public_key(), 42, &[8u8; 32], 1000, &signature));
+    }
+}

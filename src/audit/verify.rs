@@ -1,0 +1,206 @@
+//! `audit verify`: walks the whole chain in order and checks, for every record, that it
+//! follows its predecessor (seq and hash link) and that its content still gives its hash; and
+//! for every checkpoint, that a trusted key signed it and that the chain recomputed from the
+//! records reaches the signed head. The first problem is reported with its place.
+//!
+//! What it proves: no record covered by a checkpoint was altered, removed, reordered or
+//! inserted, and no such record was cut from the tail — unless the signing key was stolen.
+//! Records after the last checkpoint are chained but not yet signed; the report counts them.
+
+use std::time::Instant;
+
+use rusqlite::Connection;
+
+use super::signing::{key_id, verify_checkpoint};
+use super::sqlite::{record_from_row, RECORD_COLUMNS};
+
+/// What a successful verification covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub records: u64,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    pub checkpoints: u64,
+    pub last_checkpoint_seq: Option<i64>,
+    /// Records after the last checkpoint: chained, not yet signed.
+    pub unsigned_tail: i64,
+    pub elapsed: std::time::Duration,
+}
+
+/// The kinds of damage verification names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// A record's content no longer gives its hash.
+    Altered,
+    /// Records are missing from the sequence.
+    Missing,
+    /// A record does not link to the record before it: reordered or inserted.
+    OutOfOrder,
+    /// The chain recomputed from the records does not reach a signed head.
+    CheckpointMismatch,
+    /// A checkpoint's signature does not verify, or its key is not trusted.
+    BadSignature,
+    /// Signed records are missing at the end of the log.
+    Truncated,
+    /// The log does not start at 1 and no signed checkpoint anchors its first record.
+    Unanchored,
+    /// The database could not be read, or holds unreadable values.
+    Unreadable,
+}
+
+/// The first problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The seq of the record or checkpoint where the problem shows.
+    pub seq: i64,
+    pub message: String,
+}
+
+fn problem(kind: ProblemKind, seq: i64, message: String) -> Problem {
+    Problem { kind, seq, message }
+}
+
+struct Checkpoint {
+    seq: i64,
+    head_hash: Vec<u8>,
+}
+
+/// Verifies the whole log against the `trusted_keys` (Ed25519 public keys).
+pub fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<VerifyReport, Problem> {
+    let started = Instant::now();
+    let unreadable = |error: rusqlite::Error| problem(ProblemKind::Unreadable, 0, format!("the audit log cannot be read: {error}"));
+
+    // Checkpoints first: signatures checked, kept as (seq, head) in order. One per interval
+    // of traffic, so a few hundred thousand over two years at most.
+    let mut checkpoints = Vec::new();
+    {
+        let mut statement = connection
+            .prepare("SELECT seq, head_hash, signed_at_micros, public_key, signature FROM audit_checkpoints ORDER BY seq")
+            .map_err(unreadable)?;
+        let mut rows = statement.query([]).map_err(unreadable)?;
+        while let Some(row) = rows.next().map_err(unreadable)? {
+            let seq: i64 = row.get(0).map_err(unreadable)?;
+            let head_hash: Vec<u8> = row.get(1).map_err(unreadable)?;
+            let signed_at: i64 = row.get(2).map_err(unreadable)?;
+            let public_key: Vec<u8> = row.get(3).map_err(unreadable)?;
+            let signature: Vec<u8> = row.get(4).map_err(unreadable)?;
+            if !trusted_keys.iter().any(|key| *key == public_key) {
+                return Err(problem(
+                    ProblemKind::BadSignature,
+                    seq,
+                    format!("the checkpoint at seq {seq} is signed by key {}, which is not trusted", key_id(&public_key)),
+                ));
+            }
+            if !verify_checkpoint(&public_key, seq, &head_hash, signed_at, &signature) {
+                return Err(problem(ProblemKind::BadSignature, seq, format!("the signature of the checkpoint at seq {seq} does not verify")));
+            }
+            checkpoints.push(Checkpoint { seq, head_hash });
+        }
+    }
+
+    let mut statement = connection
+        .prepare(&format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"))
+        .map_err(unreadable)?;
+    let mut rows = statement.query([]).map_err(unreadable)?;
+    let mut next_checkpoint = 0usize;
+    let mut previous: Option<(i64, [u8; 32])> = None;
+    let mut first_seq = None;
+    let mut records = 0u64;
+    while let Some(row) = rows.next().map_err(unreadable)? {
+        let record = record_from_row(row)
+            .map_err(|error| problem(ProblemKind::Unreadable, row.get(0).unwrap_or(0), format!("a record cannot be read: {error}")))?;
+        let prev_hash: Vec<u8> = row.get(23).map_err(unreadable)?;
+        let stored_hash: Vec<u8> = row.get(24).map_err(unreadable)?;
+        let seq = record.seq;
+        let place = format!("seq {seq} (record {})", record.record_id);
+
+        let expected_prev = match previous {
+            Some((previous_seq, previous_hash)) => {
+                if seq != previous_seq + 1 {
+                    return Err(problem(
+                        ProblemKind::Missing,
+                        previous_seq + 1,
+                        format!("records seq {} to {} are missing (the log jumps from {previous_seq} to {seq})", previous_seq + 1, seq - 1),
+                    ));
+                }
+                previous_hash
+            }
+            None => {
+                first_seq = Some(seq);
+                if seq == 1 {
+                    [0u8; 32]
+                } else {
+                    // A pruned log starts after a signed checkpoint of the record before it.
+                    while checkpoints.get(next_checkpoint).is_some_and(|c| c.seq < seq - 1) {
+                        next_checkpoint += 1;
+                    }
+                    match checkpoints.get(next_checkpoint).filter(|c| c.seq == seq - 1) {
+                        Some(anchor) => {
+                            next_checkpoint += 1;
+                            anchor.head_hash.as_slice().try_into().unwrap_or([0; 32])
+                        }
+                        None => {
+                            return Err(problem(
+                                ProblemKind::Unanchored,
+                                seq,
+                                format!("the log starts at seq {seq}: records 1 to {} are missing and no signed checkpoint anchors it", seq - 1),
+                            ))
+                        }
+                    }
+                }
+            }
+        };
+        if prev_hash != expected_prev {
+            return Err(problem(
+                ProblemKind::OutOfOrder,
+                seq,
+                format!("{place} does not follow the record before it: records were reordered, inserted or removed there"),
+            ));
+        }
+        let computed = record.chain_hash(&expected_prev);
+        if stored_hash != computed {
+            return Err(problem(ProblemKind::Altered, seq, format!("{place} was altered: its content does not give its hash")));
+        }
+        while let Some(checkpoint) = checkpoints.get(next_checkpoint).filter(|c| c.seq <= seq) {
+            if checkpoint.seq < seq || checkpoint.head_hash != computed {
+                return Err(problem(
+                    ProblemKind::CheckpointMismatch,
+                    checkpoint.seq,
+                    format!(
+                        "the chain does not reach the head signed at seq {}: a record at or before it was altered, removed or inserted and the chain recomputed",
+                        checkpoint.seq
+                    ),
+                ));
+            }
+            next_checkpoint += 1;
+        }
+        previous = Some((seq, computed));
+        records += 1;
+    }
+
+    let last_seq = previous.map(|(seq, _)| seq);
+    if let Some(beyond) = checkpoints.get(next_checkpoint) {
+        let last_signed = checkpoints.last().map_or(beyond.seq, |c| c.seq);
+        let message = match last_seq {
+            Some(last) => format!("the log was truncated: it ends at seq {last}, but a signed checkpoint covers records up to seq {last_signed}"),
+            None => format!("the log was truncated: it holds no records, but a signed checkpoint covers records up to seq {last_signed}"),
+        };
+        // An emptied log whose only checkpoint is the prune anchor is whole.
+        let pruned_to_nothing = last_seq.is_none() && checkpoints.len() == 1;
+        if !pruned_to_nothing {
+            return Err(problem(ProblemKind::Truncated, last_seq.map_or(1, |s| s + 1), message));
+        }
+    }
+    let last_checkpoint_seq = checkpoints.last().map(|c| c.seq);
+    Ok(VerifyReport {
+        records,
+        first_seq,
+        last_seq,
+        checkpoints: checkpoints.len() as u64,
+        last_checkpoint_seq,
+        unsigned_tail: last_seq.unwrap_or(0) - last_checkpoint_seq.unwrap_or(0).min(last_seq.unwrap_or(0)),
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,347 @@
+//! The audit log: every call of every kind leaves exactly one record with the right fields,
+//! durable before the answer; `audit export` answers written requests; `audit verify`
+//! accepts the untouched log and names the place of every kind of tampering; pruning keeps
+//! what remains verifiable; and when the log cannot be written, no data leaves.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+const CLI: &str = env!("CARGO_BIN_EXE_spolis-adapter");
+const ERIKA: &str = "150342-10121";
+
+/// Runs the command line; returns (success, stdout, stderr).
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(CLI).args(args).output().expect("spolis-adapter runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn export_json(dir: &Path, filters: &[&str]) -> Vec<Value> {
+    let mut args = vec!["audit", "export", "--data-dir", dir.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(filters);
+    let (ok, out, err) = cli(&args);
+    assert!(ok, "{err}");
+    out.lines().map(|line| serde_json::from_str(line).expect("a JSON object per line")).collect()
+}
+
+/// One call of every kind; returns the call ids in order with the outcome each must record.
+async fn make_calls_of_every_kind(server: &TestServer) -> Vec<(String, &'static str)> {
+    let mut calls = Vec::new();
+    let mut riga = server.client("riga").await;
+    let reply = riga.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    calls.push((reply.call_id, "ok"));
+    let reply = riga.soap("/GetQueueStatusList", &sample("ep116-soap12-ivis.xml")).await;
+    calls.push((reply.call_id, "ok"));
+    let reply = riga
+        .soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", "<PersonCode>150342-10122</PersonCode>")))
+        .await;
+    calls.push((reply.call_id, "InvalidPersonCode"));
+    let reply = riga
+        .soap("/GetApplicationList", &sample("ep115-soap11-ivis.xml").replace("<spolis:Operator>", "<!--").replace("</spolis:Operator>", "-->"))
+        .await;
+    calls.push((reply.call_id, "OperatorMissing"));
+    let reply = riga.post("/GetApplicationList", "text/xml", None, "<broken").await;
+    calls.push((reply.call_id, "MalformedXml"));
+    let reply = riga.post("/Elsewhere", "text/xml", None, "<x/>").await;
+    calls.push((reply.call_id, "NotFound"));
+    let reply = riga.get("/GetApplicationList").await;
+    calls.push((reply.call_id, "MethodNotAllowed"));
+    let reply = server.client("talsi").await.soap("/GetApplicationList", &sample("ep115-soap12-plain.xml")).await;
+    calls.push((reply.call_id, "ServiceNotAllowed"));
+    let reply = server.client("unregistered").await.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await;
+    calls.push((reply.call_id, "ConsumerNotRegistered"));
+    // The WSDL is the published contract, not a call about a person: not audited.
+    assert_eq!(riga.get("/GetQueueStatusList?wsdl").await.status, 200);
+    calls
+}
+
+#[tokio::test]
+async fn every_call_of_every_kind_leaves_exactly_one_record_with_its_fields() {
+    let server = TestServer::start().await;
+    let calls = make_calls_of_every_kind(&server).await;
+    let (_, audit_dir) = server.stop().await;
+    let records = export_json(audit_dir.path(), &[]);
+    assert_eq!(records.len(), calls.len(), "{records:#?}");
+    for ((call_id, outcome), record) in calls.iter().zip(&records) {
+        assert_eq!(record["record_id"], call_id.as_str());
+        assert_eq!(record["outcome"], *outcome, "{record}");
+        assert_eq!(record["client_ip"], "127.0.0.1");
+        assert_eq!(record["environment"], "test");
+        assert_eq!(record["certificate_sha256"].as_str().unwrap().len(), 64);
+        assert!(record["received_at"].as_str().unwrap().ends_with('Z'));
+        assert!(record["processing_micros"].as_i64().unwrap() >= 0);
+        if *outcome == "ok" {
+            assert!(record["processing_micros"].as_i64().unwrap() > 0);
+        }
+    }
+    let seqs: Vec<i64> = records.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=calls.len() as i64).collect::<Vec<_>>());
+
+    let plain = &records[0];
+    assert_eq!(plain["service"], "EP115");
+    assert_eq!(plain["request_style"], "plain");
+    assert_eq!(plain["soap_version"], "1.1");
+    assert_eq!(plain["consumer_id"], "90011524360");
+    assert_eq!(plain["person_code"], "15034210121");
+    assert_eq!(plain["operator_first_name"], "Anna");
+    assert_eq!(plain["operator_surname"], "Liepiņa");
+    assert_eq!(plain["operator_person_code"], "12037910015");
+    assert!(plain["records_returned"].as_i64().unwrap() > 0);
+
+    let ivis = &records[1];
+    assert_eq!((ivis["service"].as_str(), ivis["request_style"].as_str(), ivis["soap_version"].as_str()), (Some("EP116"), Some("ivis"), Some("1.2")));
+    assert!(ivis["message_id"].as_str().is_some_and(|id| id.len() == 36));
+    assert!(ivis["transaction_id"].as_str().unwrap().starts_with("URN:IVIS:100001:"));
+    assert!(ivis["correlation_id"].is_string());
+    assert!(ivis["ivis_sender"].is_string());
+
+    // A refused call still names who asked about whom, as sent.
+    assert_eq!(records[2]["person_code"], "150342-10122");
+    assert_eq!(records[2]["records_returned"], 0);
+    assert_eq!(records[3]["operator_person_code"], Value::Null);
+    assert_eq!(records[3]["person_code"], "15034210121");
+    assert_eq!(records[4]["request_style"], Value::Null);
+    assert_eq!(records[5]["service"], "-");
+    assert_eq!(records[7]["consumer_id"], "90009113532");
+    assert_eq!(records[8]["consumer_id"], Value::Null);
+    assert!(records[8]["certificate_subject"].as_str().unwrap().contains("CN="));
+
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", audit_dir.path().to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("{} records", calls.len())), "{out}");
+}
+
+#[tokio::test]
+async fn export_answers_who_looked_at_a_persons_data_by_every_filter() {
+    let server = TestServer::start().await;
+    let calls = make_calls_of_every_kind(&server).await;
+    let mut talsi = server.client("talsi").await;
+    talsi
+        .soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", "<PersonCode>231188-13456</PersonCode>")))
+        .await;
+    let (_, audit_dir) = server.stop().await;
+    let dir = audit_dir.path();
+
+    // Any spelling of the code finds the same calls.
+    let about_erika = export_json(dir, &["--person", ERIKA]);
+    assert_eq!(about_erika, export_json(dir, &["--person", "15034210121"]));
+    assert!(about_erika.len() >= 5, "{about_erika:#?}");
+    assert!(about_erika.iter().all(|r| r["person_code"] == "15034210121"));
+    let about_liga = export_json(dir, &["--person", "231188-13456"]);
+    assert_eq!(about_liga.len(), 1);
+    assert_eq!(about_liga[0]["consumer_id"], "90009113532");
+
+    let by_operator = export_json(dir, &["--operator", "120379-10015"]);
+    assert!(by_operator.len() >= 4 && by_operator.iter().all(|r| r["operator_person_code"] == "12037910015"));
+    let by_consumer = export_json(dir, &["--consumer", "90009113532"]);
+    assert_eq!(by_consumer.len(), 2);
+
+    let all = export_json(dir, &[]);
+    assert_eq!(all.len(), calls.len() + 1);
+    let third = all[2]["received_at"].as_str().unwrap().to_string();
+    let from_third = export_json(dir, &["--from", &third]);
+    assert_eq!(from_third.len(), all.len() - 2);
+    let till_third = export_json(dir, &["--till", &third]);
+    assert_eq!(till_third.len(), 3);
+    assert_eq!(export_json(dir, &["--person", ERIKA, "--consumer", "90009113532"]).len(), 1, "talsi was refused EP115 about Ērika");
+    assert!(export_json(dir, &["--person", "231188-13456", "--consumer", "90011524360"]).is_empty());
+
+    // CSV: a header, one line per record, diacritics intact, to a file.
+    let output = dir.join("erika.csv");
+    let (ok, _, err) = cli(&["audit", "export", "--data-dir", dir.to_str().unwrap(), "--person", ERIKA, "--output", output.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(&output).unwrap();
+    assert!(csv.starts_with("seq,record_id,received_at,"));
+    assert_eq!(csv.lines().count(), about_erika.len() + 1);
+    assert!(csv.contains("Liepiņa") && csv.contains("Rīgas Sociālais dienests"));
+}
+
+/// A copy of a finished audit directory, for tampering.
+fn copy_of(dir: &Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let connection = rusqlite::Connection::open(dir.join("audit.sqlite3")).unwrap();
+    connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    drop(connection);
+    for file in ["audit.sqlite3", "audit-signing.key", "audit-signing.key.pub"] {
+        std::fs::copy(dir.join(file), copy.path().join(file)).unwrap();
+    }
+    copy
+}
+
+fn tamper(dir: &Path, sql: &str) -> PathBuf {
+    let connection = rusqlite::Connection::open(dir.join("audit.sqlite3")).unwrap();
+    connection.execute_batch(sql).unwrap();
+    dir.to_path_buf()
+}
+
+fn verify_fails_at(dir: &Path, seq: i64, words: &str) {
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap()]);
+    assert!(!ok, "verification passed a tampered log: {out}");
+    assert!(err.contains(&format!("at seq {seq}:")), "expected the place seq {seq}: {err}");
+    assert!(err.contains(words), "expected {words:?}: {err}");
+}
+
+const SWAP_2_AND_5: &str = "
+    UPDATE audit_records SET seq = -2 WHERE seq = 2;
+    UPDATE audit_records SET seq = 2 WHERE seq = 5;
+    UPDATE audit_records SET seq = 5 WHERE seq = -2;";
+
+#[tokio::test]
+async fn verify_names_the_place_of_every_kind_of_tampering() {
+    let server = TestServer::start().await;
+    let calls = make_calls_of_every_kind(&server).await;
+    let last = calls.len() as i64;
+    let (_, audit_dir) = server.stop().await;
+    let original = audit_dir.path();
+
+    let altered = copy_of(original);
+    verify_fails_at(&tamper(altered.path(), "UPDATE audit_records SET operator_surname = 'Liepina' WHERE seq = 3;"), 3, "altered");
+
+    let one_byte = copy_of(original);
+    verify_fails_at(&tamper(one_byte.path(), "UPDATE audit_records SET records_returned = records_returned + 1 WHERE seq = 1;"), 1, "altered");
+
+    let deleted = copy_of(original);
+    verify_fails_at(&tamper(deleted.path(), "DELETE FROM audit_records WHERE seq = 4;"), 4, "missing");
+
+    let swapped = copy_of(original);
+    verify_fails_at(&tamper(swapped.path(), SWAP_2_AND_5), 2, "does not follow");
+
+    // A forged record inserted in the middle, correctly linked to its predecessor: the record
+    // after it no longer follows.
+    let inserted = copy_of(original);
+    let connection = rusqlite::Connection::open(inserted.path().join("audit.sqlite3")).unwrap();
+    connection
+        .execute_batch(
+            "UPDATE audit_records SET seq = seq + 1000000 WHERE seq >= 4;
+             UPDATE audit_records SET seq = seq - 999999 WHERE seq >= 1000000;",
+        )
+        .unwrap();
+    let prev: Vec<u8> = connection.query_row("SELECT hash FROM audit_records WHERE seq = 3", [], |r| r.get(0)).unwrap();
+    let mut forged = spolis_adapter::audit::sqlite::record_from_row(
+        &connection
+            .prepare(&format!("SELECT {} FROM audit_records WHERE seq = 1", spolis_adapter::audit::sqlite::RECORD_COLUMNS))
+            .unwrap()
+            .query([])
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    forged.seq = 4;
+    forged.record_id = uuid::Uuid::new_v4();
+    forged.person_code = Some("23118813456".into());
+    let prev: [u8; 32] = prev.try_into().unwrap();
+    let hash = forged.chain_hash(&prev);
+    spolis_adapter::audit::sqlite::insert_record(&connection, &forged, &prev, &hash).unwrap();
+    drop(connection);
+    verify_fails_at(inserted.path(), 5, "does not follow");
+
+    let truncated = copy_of(original);
+    verify_fails_at(&tamper(truncated.path(), &format!("DELETE FROM audit_records WHERE seq >= {};", last - 1)), last - 1, "truncated");
+
+    // Altering a record and recomputing the whole chain after it: only the signed head tells.
+    let rewritten = copy_of(original);
+    let connection = rusqlite::Connection::open(rewritten.path().join("audit.sqlite3")).unwrap();
+    connection.execute_batch("UPDATE audit_records SET person_code = '23118813456' WHERE seq = 2;").unwrap();
+    let mut hash = [0u8; 32];
+    let records: Vec<_> = {
+        let mut statement = connection
+            .prepare(&format!("SELECT {} FROM audit_records ORDER BY seq", spolis_adapter::audit::sqlite::RECORD_COLUMNS))
+            .unwrap();
+        let rows = statement.query_map([], |row| spolis_adapter::audit::sqlite::record_from_row(row)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    for record in records {
+        let next = record.chain_hash(&hash);
+        connection
+            .execute("UPDATE audit_records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![hash.as_slice(), next.as_slice(), record.seq])
+            .unwrap();
+        hash = next;
+    }
+    drop(connection);
+    let (ok, _, err) = cli(&["audit", "verify", "--data-dir", rewritten.path().to_str().unwrap()]);
+    assert!(!ok && err.contains("does not reach the head signed"), "{err}");
+
+    let forged_signature = copy_of(original);
+    verify_fails_at(
+        &tamper(forged_signature.path(), &format!("UPDATE audit_checkpoints SET signature = zeroblob(64) WHERE seq = {last};")),
+        last,
+        "does not verify",
+    );
+
+    // A key the verifier does not trust.
+    let other_key = tempfile::tempdir().unwrap();
+    spolis_adapter::audit::AuditSigner::load_or_create(&other_key.path().join("k")).unwrap();
+    let (ok, _, err) = cli(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        original.to_str().unwrap(),
+        "--public-key",
+        other_key.path().join("k.pub").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("not trusted"), "{err}");
+
+    // And the original still verifies.
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", original.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+}
+
+#[tokio::test]
+async fn pruning_keeps_the_rest_verifiable_and_the_chain_continues_after_a_restart() {
+    let server = TestServer::start().await;
+    let calls = make_calls_of_every_kind(&server).await;
+    let (_, audit_dir) = server.stop().await;
+    let dir = audit_dir.path().to_path_buf();
+    let records = export_json(&dir, &[]);
+    // Prune everything received before the fourth call.
+    let cutoff: chrono::DateTime<chrono::Utc> = records[3]["received_at"].as_str().unwrap().parse().unwrap();
+    let signer = spolis_adapter::audit::AuditSigner::load_or_create(&dir.join("audit-signing.key")).unwrap();
+    let mut connection = spolis_adapter::audit::sqlite::open_for_writing(&dir.join("audit.sqlite3")).unwrap();
+    let report = spolis_adapter::audit::prune::prune(&mut connection, &signer, cutoff).unwrap();
+    drop(connection);
+    assert_eq!((report.removed, report.anchored_at), (3, Some(3)));
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("{} records (seq 4..{})", calls.len() - 3, calls.len())), "{out}");
+
+    // A restarted server continues the same chain.
+    let server = TestServer::start_with(Options { audit_dir: Some(dir.clone()), ..Default::default() }).await;
+    let reply = server.client("riga").await.soap("/GetApplicationList", &sample("ep115-soap12-ivis.xml")).await;
+    assert_eq!(reply.status, 200);
+    server.stop().await;
+    let after = export_json(&dir, &[]);
+    assert_eq!(after.last().unwrap()["seq"].as_i64(), Some(calls.len() as i64 + 1));
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+
+    // The command line prunes with the retention period: nothing here is two years old.
+    let (ok, out, err) = cli(&["audit", "prune", "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok && out.starts_with("0 records"), "{out}{err}");
+}
+
+#[tokio::test]
+async fn when_the_audit_log_cannot_be_written_no_data_leaves() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    let reply = client.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    assert_eq!(reply.status, 200);
+    let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
+    connection.execute_batch("DROP TABLE audit_records;").unwrap();
+    for name in ["ep115-soap11-plain.xml", "ep116-soap12-ivis.xml"] {
+        let path = if name.starts_with("ep115") { "/GetApplicationList" } else { "/GetQueueStatusList" };
+        let reply = client.soap(path, &sample(name)).await;
+        assert_eq!(error_code(&reply.body).as_deref(), Some("AuditUnavailable"), "{}", reply.body);
+        assert_eq!(reply.status, 500);
+        assert!(!reply.body.contains("Kalniņa") && !reply.body.contains("QueueEvent"), "{}", reply.body);
+    }
+}

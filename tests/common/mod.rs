@@ -1,0 +1,364 @@
+//! The integration harness: a real server on an ephemeral port, over real mutual TLS with the
+//! example certificates, on a real SQLite file seeded with the demo data; and a client that
+//! presents any of the example identities. `TestServer` stops when dropped.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio_rustls::TlsConnector;
+
+use spolis_adapter::config::{Config, Limits};
+use spolis_adapter::demo_data::{self, DemoOptions};
+use spolis_adapter::http::App;
+use spolis_adapter::store::sqlite;
+use spolis_adapter::{server, tls};
+
+pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub const SPOLIS: &str = "http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0";
+pub const IVIS: &str = "http://ivis.eps.gov.lv/XMLSchemas/100001/IVIS/v1-0";
+
+/// Persons in the shared test register (besides the showcase persons).
+pub const TEST_PERSONS: u64 = 300;
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+pub fn certs_dir() -> PathBuf {
+    repo_path("certs-example")
+}
+
+/// One seeded register per test binary, read by every server that does not need its own.
+fn shared_register() -> &'static Path {
+    static REGISTER: OnceLock<tempfile::TempDir> = OnceLock::new();
+    REGISTER
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            demo_data::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: TEST_PERSONS, seed: 1 })
+                .expect("seeding the test register");
+            dir
+        })
+        .path()
+}
+
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub data_dir: PathBuf,
+    pub config: Config,
+    /// The running service, for tests that drive the pipeline directly.
+    pub app: Option<Arc<App>>,
+    audit_writer: Option<std::thread::JoinHandle<()>>,
+    stop: Option<oneshot::Sender<()>>,
+    /// Holds `audit.sqlite3` and the signing key.
+    pub audit_dir: PathBuf,
+    _own_dir: Option<tempfile::TempDir>,
+    _own_audit_dir: tempfile::TempDir,
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// A private copy of the register, for tests that break it.
+    pub own_register: bool,
+    /// A consumer registry text instead of `certs-example/consumers.toml`.
+    pub consumers: Option<String>,
+    pub limits: Option<Limits>,
+    /// An audit directory to reuse (`audit.sqlite3`, `audit-signing.key`), e.g. after a restart.
+    pub audit_dir: Option<PathBuf>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> TestServer {
+        let (data_dir, own_dir) = if options.own_register {
+            let dir = tempfile::tempdir().expect("temp dir");
+            demo_data::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: 50, seed: 1 })
+                .expect("seeding a private register");
+            (dir.path().to_path_buf(), Some(dir))
+        } else {
+            (shared_register().to_path_buf(), None)
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("local address");
+        // The audit log is the server's own, even on the shared register, laid out like a
+        // data directory so that `audit … --data-dir <audit_dir>` finds it.
+        let own_audit_dir = tempfile::tempdir().expect("temp dir");
+        let audit_dir = options.audit_dir.clone().unwrap_or_else(|| own_audit_dir.path().to_path_buf());
+        let mut config = Config::demo(address, data_dir.clone(), &certs_dir());
+        config.audit.path = Some(audit_dir.join("audit.sqlite3"));
+        config.audit.signing_key = Some(audit_dir.join("audit-signing.key"));
+        config.audit.prune_every_hours = 0;
+        if let Some(limits) = options.limits {
+            config.limits = limits;
+        }
+        if let Some(text) = &options.consumers {
+            let path = own_audit_dir.path().join("consumers.toml");
+            std::fs::write(&path, text).expect("consumer registry");
+            config.consumers = path;
+        }
+        let prepared = server::prepare(&config).expect("server prepared");
+        let app = prepared.app.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (tls, served_app) = (prepared.tls, prepared.app);
+        tokio::spawn(async move {
+            let _ = server::run(listener, tls, served_app, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        TestServer {
+            address,
+            data_dir,
+            config,
+            app: Some(app),
+            audit_writer: Some(prepared.audit_writer),
+            stop: Some(stop),
+            audit_dir,
+            _own_dir: own_dir,
+            _own_audit_dir: own_audit_dir,
+        }
+    }
+
+    /// Stops the server and waits until the audit writer has committed everything and signed
+    /// its last checkpoint, so the log can be verified and exported as a whole.
+    pub async fn stop(mut self) -> (Config, tempfile::TempDir) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.app.take();
+        // The server task drops its handle once its connections are drained.
+        let writer = self.audit_writer.take().expect("writer");
+        tokio::task::spawn_blocking(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !writer.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert!(writer.is_finished(), "the audit writer did not finish");
+        })
+        .await
+        .expect("join");
+        // Hand over the audit directory: the caller inspects the log after the server is gone.
+        let audit_dir = std::mem::replace(&mut self._own_audit_dir, tempfile::tempdir().expect("temp dir"));
+        (self.config.clone(), audit_dir)
+    }
+
+    /// The audit database of this server.
+    pub fn audit_path(&self) -> PathBuf {
+        self.config.audit_path()
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join(sqlite::DATABASE_FILE)
+    }
+
+    /// An HTTP/1.1 client presenting `certs-example/<identity>.crt`.
+    pub async fn client(&self, identity: &str) -> Client {
+        self.connect(Some(identity), Protocol::Http1).await.expect("TLS connection")
+    }
+
+    /// Connects with the given identity (or none) and protocol; the error is the TLS or
+    /// HTTP handshake's.
+    pub async fn connect(&self, identity: Option<&str>, protocol: Protocol) -> std::io::Result<Client> {
+        let tcp = TcpStream::connect(self.address).await?;
+        let tls = connector(identity, protocol)
+            .connect(ServerName::try_from("localhost").expect("name"), tcp)
+            .await?;
+        let io = TokioIo::new(tls);
+        let to_io = |e: hyper::Error| std::io::Error::other(e);
+        let sender = match protocol {
+            Protocol::Http1 => {
+                let (sender, connection) = http1::handshake(io).await.map_err(to_io)?;
+                tokio::spawn(connection);
+                Sender::Http1(sender)
+            }
+            Protocol::Http2 => {
+                let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.map_err(to_io)?;
+                tokio::spawn(connection);
+                Sender::Http2(sender)
+            }
+        };
+        Ok(Client { sender })
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http1,
+    Http2,
+}
+
+fn connector(identity: Option<&str>, protocol: Protocol) -> TlsConnector {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in tls::read_certificates(&certs_dir().join("ca.crt")).expect("ca.crt") {
+        roots.add(ca).expect("CA");
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some(name) => {
+            let dir = certs_dir();
+            let chain = tls::read_certificates(&dir.join(format!("{name}.crt"))).expect("client certificate");
+            let key = tls::read_private_key(&dir.join(format!("{name}.key"))).expect("client key");
+            builder.with_client_auth_cert(chain, key).expect("client auth")
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = match protocol {
+        Protocol::Http1 => vec![b"http/1.1".to_vec()],
+        Protocol::Http2 => vec![b"h2".to_vec()],
+    };
+    TlsConnector::from(Arc::new(config))
+}
+
+enum Sender {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+pub struct Client {
+    sender: Sender,
+}
+
+/// An answer as received.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The `x-call-id` header: the call's audit record id.
+    pub call_id: String,
+    pub content_type: String,
+    pub version: hyper::Version,
+    pub body: String,
+}
+
+impl Client {
+    pub async fn send(&mut self, request: hyper::Request<Full<Bytes>>) -> std::io::Result<Reply> {
+        let to_io = |e: hyper::Error| std::io::Error::other(e);
+        let response = match &mut self.sender {
+            Sender::Http1(sender) => {
+                sender.ready().await.map_err(to_io)?;
+                sender.send_request(request).await.map_err(to_io)?
+            }
+            Sender::Http2(sender) => {
+                sender.ready().await.map_err(to_io)?;
+                sender.send_request(request).await.map_err(to_io)?
+            }
+        };
+        let status = response.status().as_u16();
+        let version = response.version();
+        let call_id = response
+            .headers()
+            .get("x-call-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = response.into_body().collect().await.map_err(to_io)?.to_bytes();
+        Ok(Reply { status, call_id, content_type, version, body: String::from_utf8_lossy(&body).into_owned() })
+    }
+
+    /// POSTs `body` with a Content-Type and an optional SOAPAction header.
+    pub async fn post(&mut self, path: &str, content_type: &str, soap_action: Option<&str>, body: impl Into<Bytes>) -> Reply {
+        let mut request = hyper::Request::post(path)
+            .header("host", "localhost")
+            .header("content-type", content_type);
+        if let Some(action) = soap_action {
+            request = request.header("soapaction", action);
+        }
+        self.send(request.body(Full::new(body.into())).expect("request")).await.expect("answer")
+    }
+
+    /// POSTs a SOAP request the way the samples say: SOAP 1.1 (`text/xml`) or 1.2 by the
+    /// envelope's namespace, without an action.
+    pub async fn soap(&mut self, path: &str, envelope: &str) -> Reply {
+        let content_type = if envelope.contains(SOAP12) { "application/soap+xml; charset=utf-8" } else { "text/xml; charset=utf-8" };
+        self.post(path, content_type, None, envelope.to_string()).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let request = hyper::Request::get(path).header("host", "localhost").body(Full::new(Bytes::new())).expect("request");
+        self.send(request).await.expect("answer")
+    }
+}
+
+/// A file of `wsdl/samples/`.
+pub fn sample(name: &str) -> String {
+    std::fs::read_to_string(repo_path("wsdl/samples").join(name)).expect("sample")
+}
+
+/// A plain-style SOAP envelope of `version` ("1.1"/"1.2") around `payload`.
+pub fn envelope(version: &str, payload: &str) -> String {
+    let ns = if version == "1.2" { SOAP12 } else { SOAP11 };
+    format!(r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{ns}"><s:Body>{payload}</s:Body></s:Envelope>"#)
+}
+
+/// An operation element with `inner` content and the operator appended.
+pub fn operation(name: &str, inner: &str) -> String {
+    format!(r#"<{name} xmlns="{SPOLIS}">{inner}{OPERATOR}</{name}>"#)
+}
+
+pub const OPERATOR: &str =
+    "<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10015</PersonCode></Operator>";
+
+/// The stable error code in a fault's detail or an IVIS error list, if any.
+pub fn error_code(body: &str) -> Option<String> {
+    let code = |start: &str, end: &str| {
+        let from = body.find(start)? + start.len();
+        let to = body[from..].find(end)? + from;
+        Some(body[from..to].to_string())
+    };
+    code("<Code>", "</Code>")
+        .filter(|_| body.contains("<ServiceError"))
+        .or_else(|| code("<ErrorCode>", "</ErrorCode>"))
+}
+
+/// All the texts of elements with the given local name, in document order.
+pub fn texts(body: &str, local_name: &str) -> Vec<String> {
+    let open = format!("<{local_name}>");
+    let close = format!("</{local_name}>");
+    body.match_indices(&open)
+        .filter_map(|(at, _)| {
+            let from = at + open.len();
+            body[from..].find(&close).map(|to| body[from..from + to].to_string())
+        })
+        .collect()
+}
+
+impl TestServer {
+    /// A bare TLS stream presenting `identity`, for writing raw HTTP bytes.
+    pub async fn tls_stream(&self, identity: &str) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(self.address).await.expect("connect");
+        connector(Some(identity), Protocol::Http1)
+            .connect(ServerName::try_from("localhost").expect("name"), tcp)
+            .await
+            .expect("TLS")
+    }
+}

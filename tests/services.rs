@@ -1,0 +1,207 @@
+//! EP115 and EP116 end to end: both services × SOAP 1.1/1.2 × plain/IVIS style, over mutual
+//! TLS against the seeded demo register, with the answers' content checked.
+
+mod common;
+
+use common::*;
+
+const ERIKA: &str = "150342-10121";
+const NO_RECORDS: &str = "051230-10106";
+
+fn is_ok_envelope(reply: &Reply, soap_ns: &str) {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains(soap_ns), "answered in another SOAP version: {}", reply.body);
+    assert!(!reply.body.contains("Fault>"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn every_sample_is_answered_in_its_version_and_style() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    for service in ["ep115", "ep116"] {
+        for version in ["soap11", "soap12"] {
+            for style in ["plain", "ivis"] {
+                let name = format!("{service}-{version}-{style}.xml");
+                let path = if service == "ep115" { "/GetApplicationList" } else { "/GetQueueStatusList" };
+                let reply = client.soap(path, &sample(&name)).await;
+                let (soap_ns, content_type) =
+                    if version == "soap11" { (SOAP11, "text/xml") } else { (SOAP12, "application/soap+xml") };
+                is_ok_envelope(&reply, soap_ns);
+                assert!(reply.content_type.starts_with(content_type), "{name}: {}", reply.content_type);
+                let answer = if service == "ep115" { "GetApplicationListResponse" } else { "GetQueueStatusListResponse" };
+                assert!(reply.body.contains(&format!("<{answer} xmlns=\"{SPOLIS}\">")), "{name}: {}", reply.body);
+                assert!(reply.body.contains(&format!("<PersonCode>{ERIKA}</PersonCode><FirstName>Ērika</FirstName><Surname>Kalniņa</Surname>")), "{name}");
+                if style == "ivis" {
+                    assert!(reply.body.contains(&format!("<IVISResponse xmlns=\"{IVIS}\">")), "{name}");
+                    assert_eq!(texts(&reply.body, "Result"), ["success"], "{name}");
+                    let sent = texts(&sample(&name), "ivis:TransactionID");
+                    assert_eq!(texts(&reply.body, "TransactionID"), sent, "{name}");
+                    assert_eq!(texts(&reply.body, "CorrelationID").len(), 1, "{name}");
+                    let response_type = format!("URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-{}", answer);
+                    assert_eq!(texts(&reply.body, "MessageType"), [response_type], "{name}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn ep115_answers_every_application_with_its_decisions() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    let request = envelope("1.1", &operation("GetApplicationList", &format!("<PersonCode>{ERIKA}</PersonCode>")));
+    let reply = client.soap("/GetApplicationList", &request).await;
+    is_ok_envelope(&reply, SOAP11);
+    let body = &reply.body;
+    let applications = texts(body, "ApplicationNumber");
+    assert!(!applications.is_empty(), "{body}");
+    // Every application carries the fields of point 12.
+    for application in body.split("<Application>").skip(1) {
+        for field in ["ApplicationNumber", "SubmissionDate", "ApplicationKind", "ServiceKind", "Applicant", "Municipality", "SubmittedDocuments", "DocumentRequests", "GrantDecisions", "QueueDecisions"] {
+            assert!(application.contains(&format!("<{field}>")), "{field} missing in {application}");
+        }
+    }
+    assert_eq!(body.matches("<ApplicationKind>").count(), applications.len());
+    // Ērika has a legal representative and was admitted to a queue.
+    assert!(body.contains("<LegalRepresentative>"), "{body}");
+    assert!(body.contains("<QueueDecision><DecisionDate>"), "{body}");
+    // Applications come oldest first.
+    let dates = texts(body, "SubmissionDate");
+    let application_dates: Vec<_> = body
+        .split("<Application>")
+        .skip(1)
+        .map(|a| texts(a, "SubmissionDate")[0].clone())
+        .collect();
+    let mut sorted = application_dates.clone();
+    sorted.sort();
+    assert_eq!(application_dates, sorted);
+    assert!(dates.len() >= application_dates.len());
+}
+
+#[tokio::test]
+async fn ep116_answers_events_with_latvian_labels_and_current_positions() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    let request = envelope("1.2", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode>")));
+    let reply = client.soap("/GetQueueStatusList", &request).await;
+    is_ok_envelope(&reply, SOAP12);
+    let body = &reply.body;
+    assert!(body.contains("<EventKind><Code>1</Code><Name>lēmums par uzņemšanu rindā</Name></EventKind>"), "{body}");
+    let positions: Vec<&str> = body.split("<QueuePosition>").skip(1).collect();
+    assert!(positions.len() >= 2, "Ērika waits in two queues: {body}");
+    for position in positions {
+        let ahead: u32 = texts(position, "PlacesAhead")[0].parse().unwrap();
+        let length: u32 = texts(position, "QueueLength")[0].parse().unwrap();
+        assert!(ahead > 0 && length > ahead, "ahead {ahead}, length {length}");
+        assert_eq!(texts(position, "QueuedSince").len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_person_with_no_records_gets_an_empty_answer_not_an_error() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    for (path, name, empty) in [
+        ("/GetApplicationList", "GetApplicationList", "<Applications></Applications>"),
+        ("/GetQueueStatusList", "GetQueueStatusList", "<QueueEvents></QueueEvents><QueuePositions></QueuePositions>"),
+    ] {
+        let request = envelope("1.1", &operation(name, &format!("<PersonCode>{NO_RECORDS}</PersonCode>")));
+        let reply = client.soap(path, &request).await;
+        is_ok_envelope(&reply, SOAP11);
+        assert!(reply.body.contains(empty), "{}", reply.body);
+        assert!(!reply.body.contains("<Person>"), "{}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn the_period_narrows_applications_and_events() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    let all = client
+        .soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode>"))))
+        .await;
+    let dates = texts(&all.body, "EventDate");
+    assert!(dates.len() >= 3, "{}", all.body);
+    let middle = &dates[dates.len() / 2];
+    let narrowed = client
+        .soap(
+            "/GetQueueStatusList",
+            &envelope(
+                "1.1",
+                &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode><Period><From>{middle}</From></Period>")),
+            ),
+        )
+        .await;
+    let narrowed_dates = texts(&narrowed.body, "EventDate");
+    assert!(!narrowed_dates.is_empty() && narrowed_dates.len() < dates.len(), "{narrowed_dates:?} of {dates:?}");
+    assert!(narrowed_dates.iter().all(|d| d >= middle));
+    // Positions are the current ones whatever the period.
+    assert_eq!(texts(&narrowed.body, "QueuedSince"), texts(&all.body, "QueuedSince"));
+
+    let nothing = client
+        .soap(
+            "/GetApplicationList",
+            &envelope("1.1", &operation("GetApplicationList", &format!("<PersonCode>{ERIKA}</PersonCode><Period><Till>1990-01-01</Till></Period>"))),
+        )
+        .await;
+    assert!(nothing.body.contains("<Applications></Applications>"), "{}", nothing.body);
+}
+
+#[tokio::test]
+async fn ep116_narrows_by_service_kind_and_provider() {
+    let server = TestServer::start().await;
+    let mut client = server.client("talsi").await;
+    let all = client
+        .soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode>"))))
+        .await;
+    let first_position = all.body.split("<QueuePosition>").nth(1).expect("a position").to_string();
+    let provider_code = texts(texts(&first_position, "Provider")[0].as_str(), "Code")[0].clone();
+    let kind_code = texts(texts(&first_position, "ServiceKind")[0].as_str(), "Code")[0].clone();
+
+    let by_provider = client
+        .soap(
+            "/GetQueueStatusList",
+            &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode><ProviderCode>{provider_code}</ProviderCode>"))),
+        )
+        .await;
+    let positions: Vec<&str> = by_provider.body.split("<QueuePosition>").skip(1).collect();
+    assert_eq!(positions.len(), 1, "{}", by_provider.body);
+    assert!(texts(&by_provider.body, "QueueEvent").len() <= texts(&all.body, "QueueEvent").len());
+
+    let by_kind = client
+        .soap(
+            "/GetQueueStatusList",
+            &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode><ServiceKindCode>{kind_code}</ServiceKindCode>"))),
+        )
+        .await;
+    for event in by_kind.body.split("<QueueEvent>").skip(1) {
+        assert!(event.contains(&format!("<ServiceKind><Code>{kind_code}</Code>")), "{event}");
+    }
+}
+
+#[tokio::test]
+async fn new_format_personal_codes_and_codes_without_hyphen_are_answered() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    for code in ["320417-28315", "32041728315"] {
+        let reply = client
+            .soap("/GetQueueStatusList", &envelope("1.2", &operation("GetQueueStatusList", &format!("<PersonCode>{code}</PersonCode>"))))
+            .await;
+        is_ok_envelope(&reply, SOAP12);
+        assert!(reply.body.contains("<PersonCode>320417-28315</PersonCode><FirstName>Jānis</FirstName><Surname>Bērziņš</Surname>"), "{}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn the_soap_action_may_be_given_and_must_then_match() {
+    let server = TestServer::start().await;
+    let mut client = server.client("riga").await;
+    let request = envelope("1.1", &operation("GetApplicationList", &format!("<PersonCode>{ERIKA}</PersonCode>")));
+    let action = "\"http://ivis.eps.gov.lv/ISS/LM-GetApplicationList/v1-0/GetApplicationList\"";
+    let reply = client.post("/GetApplicationList", "text/xml; charset=utf-8", Some(action), request.clone()).await;
+    is_ok_envelope(&reply, SOAP11);
+    let request12 = envelope("1.2", &operation("GetApplicationList", &format!("<PersonCode>{ERIKA}</PersonCode>")));
+    let content_type = "application/soap+xml; charset=utf-8; action=\"http://ivis.eps.gov.lv/ISS/LM-GetApplicationList/v1-0/GetApplicationList\"";
+    let reply = client.post("/GetApplicationList", content_type, None, request12).await;
+    is_ok_envelope(&reply, SOAP12);
+}
