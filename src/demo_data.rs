@@ -103,6 +103,12 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
         let dates = Dates::new();
         let mut generator = Generator::new(options.seed);
         reference_data(&tx)?;
+        let indexes: Vec<(String, String)> = if std::env::var_os("SPOLIS_DROP_INDEXES").is_some() {
+            let mut stmt = tx.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name NOT IN ('schema_migrations')").unwrap();
+            let v: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+            for (name, _) in &v { tx.execute_batch(&format!("DROP INDEX {name}")).unwrap(); }
+            v
+        } else { Vec::new() };
         let mut writer = Writer::new(&tx, &dates)?;
         generator.showcase(&mut writer)?;
         let random = options.persons.saturating_sub(SHOWCASE.len() as u64);
@@ -112,6 +118,9 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
         }
         let counts = writer.counts;
         drop(writer);
+        let t = Instant::now();
+        for (_, sql) in &indexes { tx.execute_batch(sql).unwrap(); }
+        eprintln!("indexes {:?}, load {:?}", t.elapsed(), started.elapsed());
         tx.commit().map_err(error("seed: commit"))?;
         counts
     };

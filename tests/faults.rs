@@ -246,3 +246,12 @@ async fn a_consumer_of_the_other_environment_is_not_registered_here() {
     check("production consumer on the test service", &reply, ErrorCode::ConsumerNotRegistered, 500, Form::Fault11);
     assert!(reply.body.contains("production environment"), "{}", reply.body);
 }
+
+#[test]
+fn the_readme_documents_every_code_of_the_table() {
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    for code in ErrorCode::ALL {
+        let row = format!("| {} | `{}` |", code.number(), code.name());
+        assert!(readme.contains(&row), "README.md lacks the row {row}");
+    }
+}
