@@ -103,12 +103,7 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
         let dates = Dates::new();
         let mut generator = Generator::new(options.seed);
         reference_data(&tx)?;
-        let indexes: Vec<(String, String)> = if std::env::var_os("SPOLIS_DROP_INDEXES").is_some() {
-            let mut stmt = tx.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name NOT IN ('schema_migrations')").unwrap();
-            let v: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
-            for (name, _) in &v { tx.execute_batch(&format!("DROP INDEX {name}")).unwrap(); }
-            v
-        } else { Vec::new() };
+        let indexes = drop_indexes(&tx)?;
         let mut writer = Writer::new(&tx, &dates)?;
         generator.showcase(&mut writer)?;
         let random = options.persons.saturating_sub(SHOWCASE.len() as u64);
@@ -118,9 +113,9 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
         }
         let counts = writer.counts;
         drop(writer);
-        let t = Instant::now();
-        for (_, sql) in &indexes { tx.execute_batch(sql).unwrap(); }
-        eprintln!("indexes {:?}, load {:?}", t.elapsed(), started.elapsed());
+        for sql in &indexes {
+            tx.execute_batch(sql).map_err(error("seed: rebuild the indexes"))?;
+        }
         tx.commit().map_err(error("seed: commit"))?;
         counts
     };
@@ -144,6 +139,42 @@ fn bulk_load_mode(conn: &Connection) -> Result<(), StoreError> {
         "PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;",
     )
     .map_err(error(what))
+}
+
+/// The tables the generator fills row by row.
+const BULK_TABLES: [&str; 9] = [
+    "persons",
+    "legal_representatives",
+    "applications",
+    "submitted_documents",
+    "document_requests",
+    "grant_decisions",
+    "queue_decisions",
+    "queue_events",
+    "queue_entries",
+];
+
+/// Drops the secondary indexes of [`BULK_TABLES`] and returns the SQL that recreates them:
+/// building an index once after the load is ~40% faster than keeping it up to date row by
+/// row (500k persons: 10.4 s against 17.5 s), and gives a smaller file. In the transaction,
+/// so a failed load leaves them in place.
+fn drop_indexes(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let what = error("seed: drop the indexes for the load");
+    let mut stmt = conn
+        .prepare("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY rowid")
+        .map_err(&what)?;
+    let indexes: Vec<(String, String, String)> = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .and_then(Iterator::collect)
+        .map_err(&what)?;
+    let mut recreate = Vec::new();
+    for (name, table, sql) in indexes {
+        if BULK_TABLES.contains(&table.as_str()) {
+            conn.execute_batch(&format!("DROP INDEX \"{name}\"")).map_err(&what)?;
+            recreate.push(sql);
+        }
+    }
+    Ok(recreate)
 }
 
 /// Back to the settings of `SqliteStore::open`, plus planner statistics for the new data.
@@ -897,6 +928,11 @@ fn leave_queues(subject: &mut Subject, app: &App) {
 // ---------------------------------------------------------------------------------------
 // The generator: showcase persons and random life stories.
 
+/// Ērika's two queues (ISAR-P), and how many random persons are made to wait in them
+/// ahead of her, alternately.
+const ERIKA_QUEUES: [&str; 2] = ["VSAC-RIG-EZE", "PP-0201"];
+const ERIKA_NEIGHBOURS: u64 = 6;
+
 /// How an application ended (as far as the data horizon reaches).
 enum Outcome {
     Waiting,
@@ -1093,7 +1129,10 @@ impl Generator {
     /// One random person and their applications. Person `index` always gets the same story.
     fn random_person(&mut self, w: &mut Writer<'_>, index: u64) -> Result<(), StoreError> {
         let mut rng = Rng::new(mix(self.seed ^ mix(index.wrapping_add(1))));
-        let young = rng.percent(18);
+        // The first few random persons wait ahead of Ērika, so that her positions show
+        // places ahead even in a small register.
+        let neighbour = ERIKA_QUEUES.get(index as usize % ERIKA_QUEUES.len()).filter(|_| index < ERIKA_NEIGHBOURS);
+        let young = neighbour.is_none() && rng.percent(18);
         let female = rng.percent(if young { 45 } else { 62 });
         let birth = if young {
             ymd(1970, 1, 1) + chrono::Days::new(rng.below(39 * 365))
@@ -1113,7 +1152,10 @@ impl Generator {
         let id = w.person(&code, first_name, surname)?;
         let mut s = Subject { id, young, birth_year: birth.year(), municipality, representative, entries: Vec::new() };
         let waiting = rng.below(1000) < self.waiting_per_mille;
-        if waiting {
+        if let Some(provider) = neighbour {
+            let submitted = rng.between(day(2021, 1, 1), day(2024, 6, 30));
+            self.main_application(w, &mut rng, &mut s, submitted, ISAR_P, Self::provider_index(provider), true)?;
+        } else if waiting {
             self.waiting_story(w, &mut rng, &mut s)?;
         } else {
             self.closed_story(w, &mut rng, &mut s)?;
@@ -1746,6 +1788,14 @@ mod tests {
         let err = seed_sqlite(&db.path, &DemoOptions { persons: 10, seed: 1 }).unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
         assert_eq!(db.store.person_count().unwrap(), 10);
+    }
+
+    #[tokio::test]
+    async fn erika_has_places_ahead_even_in_a_small_register() {
+        let db = seeded(20, 5);
+        let status = ep116(&db.store, SHOWCASE[0].person_code, Period::default(), None, None).await;
+        assert_eq!(status.positions.len(), 2);
+        assert!(status.positions.iter().all(|p| p.places_ahead >= 3 && p.queue_length > p.places_ahead), "{:?}", status.positions);
     }
 
     #[test]

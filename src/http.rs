@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use crate::config::Limits;
 use crate::contract::{self, ServiceContract};
 use crate::error::{ErrorCode, ServiceError};
-use crate::service::{Answer, CallRecord, Peer, Services};
+use crate::service::{Answer, CallRecord, Peer, Services, SoapRequest};
 use crate::soap::SoapVersion;
 
 /// What the routes need, shared by all connections.
@@ -50,10 +50,8 @@ async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, reques
     let soap_action = header("soapaction");
     let declared_length = header(CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
     let body = read_body(request.into_body(), declared_length, &app.limits).await;
-    let (answer, record) = app
-        .services
-        .call(peer, contract, content_type.as_deref(), soap_action.as_deref(), body)
-        .await;
+    let request = SoapRequest { content_type: content_type.as_deref(), soap_action: soap_action.as_deref(), body };
+    let (answer, record) = app.services.call(peer, contract, request).await;
     answer_with_call_id(answer, &record)
 }
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use common::*;
 use spolis_adapter::contract::SERVICES;
 use spolis_adapter::identity::CertificateIdentity;
-use spolis_adapter::service::Peer;
+use spolis_adapter::service::{Peer, SoapRequest};
 use spolis_adapter::xml::{self, XmlLimits};
 
 /// splitmix64: a deterministic stream, so a failure reproduces exactly.
@@ -85,7 +85,9 @@ async fn mutated_requests_never_panic_and_always_get_well_formed_answers() {
             let contract = SERVICES[if name.starts_with("ep115") { 0 } else { 1 }];
             let content_type = if text.contains(SOAP12) { "application/soap+xml; charset=utf-8" } else { "text/xml; charset=utf-8" };
             let body = if round == 0 { text.as_bytes().to_vec() } else { mutate(&mut random, text.as_bytes()) };
-            let (answer, record) = services.call(&peer, contract, Some(content_type), None, Ok(Bytes::from(body.clone()))).await;
+            let (answer, record) = services
+                .call(&peer, contract, SoapRequest { content_type: Some(content_type), soap_action: None, body: Ok(Bytes::from(body.clone())) })
+                .await;
             assert!(
                 matches!(answer.status, 200 | 400 | 500),
                 "{name} round {round}: status {} for {:?}",

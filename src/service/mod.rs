@@ -92,6 +92,15 @@ pub struct CallRecord {
     pub elapsed_micros: u64,
 }
 
+/// What the transport hands over of one POST.
+#[derive(Debug)]
+pub struct SoapRequest<'a> {
+    pub content_type: Option<&'a str>,
+    pub soap_action: Option<&'a str>,
+    /// The body, or the transport's refusal of it (too large, too slow).
+    pub body: Result<Bytes, ServiceError>,
+}
+
 /// An HTTP answer ready to send.
 #[derive(Debug)]
 pub struct Answer {
@@ -101,19 +110,11 @@ pub struct Answer {
 }
 
 impl Services {
-    /// Answers one SOAP call made to `contract`'s path. `body` is the request body, or the
-    /// transport's refusal of it (too large).
-    pub async fn call(
-        &self,
-        peer: &Peer,
-        contract: &'static ServiceContract,
-        content_type: Option<&str>,
-        soap_action: Option<&str>,
-        body: Result<Bytes, ServiceError>,
-    ) -> (Answer, CallRecord) {
+    /// Answers one SOAP call made to `contract`'s path.
+    pub async fn call(&self, peer: &Peer, contract: &'static ServiceContract, request: SoapRequest<'_>) -> (Answer, CallRecord) {
         let started = Instant::now();
         let mut record = CallRecord::new(peer, Some(contract));
-        let result = self.answer(peer, contract, content_type, soap_action, body, &mut record).await;
+        let result = self.answer(peer, contract, request, &mut record).await;
         let version = record.soap_version.unwrap_or(SoapVersion::V11);
         let answer = match (&result, &record.ivis) {
             (Ok(payload), _) => ok_answer(version, payload),
@@ -157,17 +158,15 @@ impl Services {
         &self,
         peer: &Peer,
         contract: &'static ServiceContract,
-        content_type: Option<&str>,
-        soap_action: Option<&str>,
-        body: Result<Bytes, ServiceError>,
+        request: SoapRequest<'_>,
         record: &mut CallRecord,
     ) -> Result<String, ServiceError> {
-        let http = soap::read_http_headers(content_type, soap_action).map_err(|(version, error)| {
+        let http = soap::read_http_headers(request.content_type, request.soap_action).map_err(|(version, error)| {
             record.soap_version = Some(version);
             error
         })?;
         record.soap_version = Some(http.version);
-        let body = body?;
+        let body = request.body?;
         let root = xml::parse(&body, &self.xml_limits)
             .map_err(|why| ServiceError::with_detail(ErrorCode::MalformedXml, format!("{}.", capitalise(&why.to_string()))))?;
         let envelope = soap::parse_envelope(root, http.version)?;
