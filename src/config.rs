@@ -17,6 +17,10 @@ use crate::identity::Environment;
 pub struct Config {
     /// Address to listen on, e.g. `0.0.0.0:8443`.
     pub listen: SocketAddr,
+    /// Address of the operations listener (`/health`, `/ready`, `/metrics`; plain HTTP, no
+    /// client certificate): keep it on an internal interface. None: not started.
+    #[serde(default)]
+    pub ops_listen: Option<SocketAddr>,
     /// The URL callers use to reach this service (written into the served WSDL), e.g.
     /// `https://spolis-adapter.lm.gov.lv:8443`.
     pub public_url: String,
@@ -114,10 +118,12 @@ fn production() -> Environment {
 }
 
 impl Config {
-    /// Reads a configuration file; relative paths are resolved against its directory.
+    /// Reads a configuration file; relative paths are resolved against its directory, then
+    /// the environment overrides (`SPOLIS_*`, see [`ENVIRONMENT_OVERRIDES`]) apply.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
+        config.apply_environment(|name| std::env::var(name).ok())?;
         let base = path.parent().unwrap_or(Path::new("."));
         let optional_files = [config.audit.path.as_mut(), config.audit.signing_key.as_mut()].into_iter().flatten();
         for file in [
@@ -137,6 +143,68 @@ impl Config {
         Ok(config)
     }
 
+    /// Applies `SPOLIS_*` overrides: secrets' locations and URLs are often given by the
+    /// deployment (systemd credentials, a container's environment) rather than the file.
+    pub fn apply_environment(&mut self, variable: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        let parse_address = |name: &str, value: String| -> anyhow::Result<SocketAddr> {
+            value.parse().with_context(|| format!("{name}={value:?} is not an address like 0.0.0.0:8443"))
+        };
+        if let Some(value) = variable("SPOLIS_LISTEN") {
+            self.listen = parse_address("SPOLIS_LISTEN", value)?;
+        }
+        if let Some(value) = variable("SPOLIS_OPS_LISTEN") {
+            self.ops_listen = Some(parse_address("SPOLIS_OPS_LISTEN", value)?);
+        }
+        if let Some(value) = variable("SPOLIS_PUBLIC_URL") {
+            self.public_url = value;
+        }
+        if let Some(value) = variable("SPOLIS_DATA_DIR") {
+            self.data_dir = PathBuf::from(value);
+        }
+        if let Some(value) = variable("SPOLIS_TLS_PRIVATE_KEY") {
+            self.tls.private_key = PathBuf::from(value);
+        }
+        if let Some(value) = variable("SPOLIS_AUDIT_SIGNING_KEY") {
+            self.audit.signing_key = Some(PathBuf::from(value));
+        }
+        Ok(())
+    }
+
+    /// Every problem that would keep this configuration from serving, all at once: files
+    /// that cannot be read or do not fit together, addresses, URLs.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(error) = crate::tls::server_config(&self.tls.certificate, &self.tls.private_key, &self.tls.client_ca) {
+            problems.push(format!("tls: {error:#}"));
+        }
+        if let Err(error) = crate::identity::ConsumerRegistry::load(&self.consumers) {
+            problems.push(format!("consumers: {error}"));
+        }
+        if !self.public_url.starts_with("https://") {
+            problems.push(format!("public_url {:?} must be an https:// URL", self.public_url));
+        }
+        if self.ops_listen == Some(self.listen) {
+            problems.push("ops_listen must differ from listen".to_string());
+        }
+        match std::fs::metadata(&self.data_dir) {
+            Ok(metadata) if !metadata.is_dir() => problems.push(format!("data_dir {} is not a directory", self.data_dir.display())),
+            Ok(metadata) if metadata.permissions().readonly() => problems.push(format!("data_dir {} is read-only", self.data_dir.display())),
+            Ok(_) => {}
+            Err(_) if self.data_dir.parent().is_some_and(|parent| parent.as_os_str().is_empty() || parent.is_dir()) => {}
+            Err(error) => problems.push(format!("data_dir {}: {error}", self.data_dir.display())),
+        }
+        let key = self.audit_signing_key();
+        if key.exists() {
+            if let Err(error) = crate::audit::AuditSigner::load_or_create(&key) {
+                problems.push(format!("audit.signing_key: {error:#}"));
+            }
+        }
+        if self.limits.max_body_bytes == 0 || self.limits.max_connections == 0 {
+            problems.push("limits: max_body_bytes and max_connections must be positive".to_string());
+        }
+        problems
+    }
+
     /// The audit database's path.
     pub fn audit_path(&self) -> PathBuf {
         self.audit.path.clone().unwrap_or_else(|| self.data_dir.join(crate::audit::sqlite::AUDIT_FILE))
@@ -154,6 +222,7 @@ impl Config {
         let host = if listen.ip().is_unspecified() || listen.ip().is_loopback() { "localhost".to_string() } else { listen.ip().to_string() };
         Config {
             listen,
+            ops_listen: None,
             public_url: format!("https://{host}:{}", listen.port()),
             environment: Environment::Test,
             data_dir,
@@ -169,9 +238,44 @@ impl Config {
     }
 }
 
+/// The environment variables [`Config::apply_environment`] reads.
+pub const ENVIRONMENT_OVERRIDES: [&str; 6] =
+    ["SPOLIS_LISTEN", "SPOLIS_OPS_LISTEN", "SPOLIS_PUBLIC_URL", "SPOLIS_DATA_DIR", "SPOLIS_TLS_PRIVATE_KEY", "SPOLIS_AUDIT_SIGNING_KEY"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_overrides_urls_and_secret_locations() {
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), PathBuf::from("data"), Path::new("certs"));
+        let environment = |name: &str| match name {
+            "SPOLIS_PUBLIC_URL" => Some("https://adapter.example.lv".to_string()),
+            "SPOLIS_TLS_PRIVATE_KEY" => Some("/run/credentials/server.key".to_string()),
+            "SPOLIS_OPS_LISTEN" => Some("127.0.0.1:9090".to_string()),
+            _ => None,
+        };
+        config.apply_environment(environment).unwrap();
+        assert_eq!(config.public_url, "https://adapter.example.lv");
+        assert_eq!(config.tls.private_key, PathBuf::from("/run/credentials/server.key"));
+        assert_eq!(config.ops_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        let bad = config.apply_environment(|name| (name == "SPOLIS_LISTEN").then(|| "nowhere".to_string()));
+        assert!(bad.unwrap_err().to_string().contains("SPOLIS_LISTEN"));
+    }
+
+    #[test]
+    fn problems_are_reported_together() {
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), PathBuf::from("/nonexistent/a/b"), Path::new("/nonexistent"));
+        config.public_url = "http://plain".to_string();
+        config.ops_listen = Some(config.listen);
+        let problems = config.problems();
+        assert!(problems.len() >= 5, "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("tls:")));
+        assert!(problems.iter().any(|p| p.starts_with("consumers:")));
+        assert!(problems.iter().any(|p| p.contains("https://")));
+        assert!(problems.iter().any(|p| p.contains("ops_listen")));
+        assert!(problems.iter().any(|p| p.starts_with("data_dir")));
+    }
 
     #[test]
     fn relative_paths_are_relative_to_the_file_and_limits_default() {

@@ -977,7 +977,7 @@ impl Generator {
     /// About 6,000 persons wait at a time (DOMAIN.md); small registers get a third waiting
     /// so that their queues are not empty.
     fn set_waiting_share(&mut self, random_persons: u64) {
-        self.waiting_per_mille = if random_persons == 0 { 350 } else { (6_000_000 / random_persons).clamp(1, 350) };
+        self.waiting_per_mille = 6_000_000u64.checked_div(random_persons).map_or(350, |share| share.clamp(1, 350));
     }
 
     fn provider_index(code: &str) -> usize {
@@ -1236,10 +1236,13 @@ impl Generator {
             let submitted = rng.between(day(2015, 1, 1), day(2021, 12, 31));
             let kind = self.choose_kind(rng, s, submitted);
             let provider = self.providers[kind].pick(rng);
-            if let Outcome::Granted { on, app } = self.main_application(w, rng, s, submitted, kind, provider, false)? {
-                return self.change(w, rng, s, on, &app, false);
+            match self.main_application(w, rng, s, submitted, kind, provider, false)? {
+                Outcome::Granted { on, app } if on + 180 < self.horizon => {
+                    return self.change(w, rng, s, on, &app, false);
+                }
+                // Refused, or granted too late for a change: they applied again and wait now.
+                _ => {}
             }
-            // Refused: they applied again and wait now.
         }
         let submitted = rng.between(day(2021, 1, 1), last_submission);
         let kind = self.choose_kind(rng, s, submitted);
@@ -1257,12 +1260,11 @@ impl Generator {
     }
 
     fn choose_kind(&self, rng: &mut Rng, s: &Subject, submitted: Day) -> usize {
-        let age = s.birth_year;
-        let at = FIRST_DAY.0 + submitted / 365;
         if !s.young {
             return if rng.percent(92) { ISAR_P } else { ISAR_RV };
         }
-        if at - age < 18 {
+        let year = FIRST_DAY.0 + submitted / 365;
+        if year - s.birth_year < 18 {
             return ISAR_B;
         }
         match rng.below(100) {

@@ -4,6 +4,7 @@
 //! schemas it imports. The request body is capped while it is read, never after.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -45,6 +46,7 @@ pub async fn route(app: Arc<App>, peer: Arc<Peer>, request: Request<Incoming>) -
 }
 
 async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let content_type = header(CONTENT_TYPE.as_str());
     let soap_action = header("soapaction");
@@ -52,11 +54,19 @@ async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, reques
     let body = read_body(request.into_body(), declared_length, &app.limits).await;
     let request = SoapRequest { content_type: content_type.as_deref(), soap_action: soap_action.as_deref(), body };
     let (answer, record) = app.services.call(peer, contract, request).await;
-    answer_with_call_id(answer, &record)
+    answer_with_call_id(app, started, answer, &record)
 }
 
-fn answer_with_call_id(answer: Answer, record: &CallRecord) -> Response<Full<Bytes>> {
+/// Logs and counts the call, and answers with its id in `x-call-id`.
+fn answer_with_call_id(app: &App, started: Instant, answer: Answer, record: &CallRecord) -> Response<Full<Bytes>> {
     log_call(record);
+    let outcome = record.outcome.as_ref().map_or_else(|error| error.code.name(), |_| "ok");
+    app.services.metrics.record_call(
+        record.contract.map_or("-", |c| c.service.code()),
+        record.consumer.as_ref().map_or("-", |c| c.id.as_str()),
+        outcome,
+        started.elapsed(),
+    );
     let mut response = respond(answer);
     if let Ok(value) = HeaderValue::from_str(&record.call_id.to_string()) {
         response.headers_mut().insert("x-call-id", value);
@@ -113,6 +123,7 @@ fn document(text: String) -> Response<Full<Bytes>> {
 
 /// A refusal before any SOAP is read (path, method): a SOAP 1.1 fault, audited like any call.
 async fn refusal(app: &App, peer: &Peer, contract: Option<&'static ServiceContract>, code: ErrorCode) -> Response<Full<Bytes>> {
+    let started = Instant::now();
     let (answer, record) = app.services.refuse(peer, contract, ServiceError::new(code)).await;
-    answer_with_call_id(answer, &record)
+    answer_with_call_id(app, started, answer, &record)
 }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -15,13 +16,22 @@ use spolis_adapter::config::Config;
 use spolis_adapter::demo_data::{self, DemoOptions};
 use spolis_adapter::identity;
 use spolis_adapter::store::sqlite;
-use spolis_adapter::{certs, server};
+use spolis_adapter::{certs, ops, server};
 
 #[derive(Parser)]
 #[command(name = "spolis-adapter", version, about = "SPOLIS EP115 GetApplicationList and EP116 GetQueueStatusList over SOAP and mutual TLS")]
 struct Cli {
+    /// Log format on standard error: human-readable text or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "SPOLIS_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -41,12 +51,20 @@ enum Command {
         /// Persons to generate when the store is created.
         #[arg(long, default_value_t = 2000)]
         persons: u64,
+        /// Address of the operations listener (/health, /ready, /metrics; plain HTTP).
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        ops_listen: SocketAddr,
     },
-    /// Start in production from a configuration file.
+    /// Start in production from a configuration file (see docs/CONFIGURATION.md).
     Serve {
         #[arg(long)]
         config: PathBuf,
+        /// Address of the operations listener; overrides `ops_listen` in the file.
+        #[arg(long)]
+        ops_listen: Option<SocketAddr>,
     },
+    /// Check a configuration file and report every problem at once; exit 0 only if none.
+    CheckConfig { file: PathBuf },
     /// Fill a new embedded store with deterministic demo data.
     SeedDemo {
         #[arg(long)]
@@ -148,22 +166,36 @@ enum Format {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().flatten_event(true).with_current_span(false).init(),
+        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+    }
     match cli.command {
-        Command::Demo { listen, data_dir, certs_dir, persons } => {
+        Command::Demo { listen, data_dir, certs_dir, persons, ops_listen } => {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             if !data_dir.join(sqlite::DATABASE_FILE).exists() {
                 seed(&data_dir, persons, 1)?;
             }
-            start(Config::demo(listen, data_dir, &certs_dir))
+            start(Config { ops_listen: Some(ops_listen), ..Config::demo(listen, data_dir, &certs_dir) })
         }
-        Command::Serve { config } => start(Config::load(&config)?),
+        Command::Serve { config, ops_listen } => {
+            let config = Config::load(&config)?;
+            start(Config { ops_listen: ops_listen.or(config.ops_listen), ..config })
+        }
+        Command::CheckConfig { file } => {
+            let config = Config::load(&file)?;
+            let problems = config.problems();
+            if problems.is_empty() {
+                println!("{}: no problems found", file.display());
+                return Ok(());
+            }
+            for problem in &problems {
+                eprintln!("{}: {problem}", file.display());
+            }
+            anyhow::bail!("{} problem(s) in {}", problems.len(), file.display())
+        }
         Command::SeedDemo { data_dir, persons, seed: generator_seed } => {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             seed(&data_dir, persons, generator_seed)
@@ -270,12 +302,22 @@ fn start(config: Config) -> anyhow::Result<()> {
         };
         let config = Config { public_url: public_url.clone(), ..config };
         let prepared = server::prepare(&config)?;
+        let (ops_stop, ops_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(ops_listen) = config.ops_listen {
+            let ops_listener = TcpListener::bind(ops_listen).await.with_context(|| format!("cannot listen on {ops_listen}"))?;
+            let ops = Arc::new(ops::Ops { app: prepared.app.clone(), audit_path: config.audit_path() });
+            println!("  operations: http://{}/health /ready /metrics", ops_listener.local_addr()?);
+            tokio::spawn(ops::run(ops_listener, ops, async {
+                let _ = ops_stopped.await;
+            }));
+        }
         tracing::info!(listen = %local, consumers = prepared.app.services.registry.len(), environment = %config.environment, "spolis-adapter started");
         println!("spolis-adapter listening on {public_url} (bound to {local}, {} environment)", config.environment);
         println!("  EP115: {public_url}/GetApplicationList   WSDL: {public_url}/GetApplicationList?wsdl");
         println!("  EP116: {public_url}/GetQueueStatusList   WSDL: {public_url}/GetQueueStatusList?wsdl");
         println!("  audit log: {}", config.audit_path().display());
         server::run(listener, prepared.tls, prepared.app, shutdown_signal()).await?;
+        let _ = ops_stop.send(());
         anyhow::Ok(prepared.audit_writer)
     })?;
     drop(runtime);

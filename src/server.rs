@@ -50,7 +50,14 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     };
     let (audit, audit_writer) = AuditLog::start_sqlite(&config.audit_path(), signer, options)?;
     let app = Arc::new(App {
-        services: Services { store, registry, environment: config.environment, audit, xml_limits: XmlLimits::default() },
+        services: Services {
+            store,
+            registry,
+            environment: config.environment,
+            audit,
+            metrics: Default::default(),
+            xml_limits: XmlLimits::default(),
+        },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),
     });
@@ -127,10 +134,12 @@ pub async fn run(
             let tls = match tokio::time::timeout(app.limits.handshake_timeout(), acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(error)) => {
+                    app.services.metrics.record_handshake_failure(crate::metrics::handshake_failure_reason(&error));
                     tracing::info!(client = %address, reason = %error, "TLS handshake refused");
                     return;
                 }
                 Err(_) => {
+                    app.services.metrics.record_handshake_failure("timeout");
                     tracing::info!(client = %address, reason = "timeout", "TLS handshake refused");
                     return;
                 }
@@ -150,6 +159,8 @@ pub async fn run(
                 }
             };
             let peer = Arc::new(Peer { address, certificate });
+            let metrics = app.services.metrics.clone();
+            metrics.connections_open.inc();
             let header_timeout = app.limits.header_timeout();
             let service = service_fn(move |request| {
                 let (app, peer) = (app.clone(), peer.clone());
@@ -175,6 +186,7 @@ pub async fn run(
                     let _ = connection.await;
                 }
             }
+            metrics.connections_open.dec();
         });
     }
 

@@ -41,6 +41,7 @@ pub struct Services {
     pub environment: Environment,
     /// Where every call is recorded before it is answered.
     pub audit: AuditLog,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub xml_limits: XmlLimits,
 }
 
@@ -140,7 +141,12 @@ impl Services {
 
     /// Makes the call's audit record durable, and only then lets the answer go.
     async fn audited(&self, mut record: CallRecord, answer: Answer) -> (Answer, CallRecord) {
-        match self.audit.append(audit_record(&record, self.environment)).await {
+        let started = Instant::now();
+        self.metrics.audit_backlog.inc();
+        let appended = self.audit.append(audit_record(&record, self.environment)).await;
+        self.metrics.audit_backlog.dec();
+        self.metrics.audit_write_duration.observe(started.elapsed().as_secs_f64());
+        match appended {
             Ok(_) => (answer, record),
             Err(error) => {
                 tracing::error!(call_id = %record.call_id, %error, "call refused: its audit record could not be written");

@@ -28,7 +28,7 @@ pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const SPOLIS: &str = "http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0";
 pub const IVIS: &str = "http://ivis.eps.gov.lv/XMLSchemas/100001/IVIS/v1-0";
 
-/// Persons in the shared test register (besides the showcase persons).
+/// Persons in the shared test register, the showcase persons included.
 pub const TEST_PERSONS: u64 = 300;
 
 pub fn repo_path(relative: &str) -> PathBuf {
@@ -54,6 +54,9 @@ fn shared_register() -> &'static Path {
 
 pub struct TestServer {
     pub address: SocketAddr,
+    /// The plain-HTTP operations listener.
+    pub ops_address: SocketAddr,
+    ops_stop: Option<oneshot::Sender<()>>,
     pub data_dir: PathBuf,
     pub config: Config,
     /// The running service, for tests that drive the pipeline directly.
@@ -111,6 +114,14 @@ impl TestServer {
         }
         let prepared = server::prepare(&config).expect("server prepared");
         let app = prepared.app.clone();
+        // The operations listener (/health, /ready, /metrics), as `demo` and `serve` start it.
+        let ops_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let ops_address = ops_listener.local_addr().expect("local address");
+        let ops = Arc::new(spolis_adapter::ops::Ops { app: app.clone(), audit_path: config.audit_path() });
+        let (ops_stop, ops_stopped) = oneshot::channel::<()>();
+        tokio::spawn(spolis_adapter::ops::run(ops_listener, ops, async {
+            let _ = ops_stopped.await;
+        }));
         let (stop, stopped) = oneshot::channel::<()>();
         let (tls, served_app) = (prepared.tls, prepared.app);
         tokio::spawn(async move {
@@ -121,6 +132,8 @@ impl TestServer {
         });
         TestServer {
             address,
+            ops_address,
+            ops_stop: Some(ops_stop),
             data_dir,
             config,
             app: Some(app),
@@ -136,6 +149,9 @@ impl TestServer {
     /// its last checkpoint, so the log can be verified and exported as a whole.
     pub async fn stop(mut self) -> (Config, tempfile::TempDir) {
         if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(stop) = self.ops_stop.take() {
             let _ = stop.send(());
         }
         self.app.take();
@@ -197,6 +213,9 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(stop) = self.ops_stop.take() {
             let _ = stop.send(());
         }
     }
@@ -307,6 +326,18 @@ impl Client {
         let request = hyper::Request::get(path).header("host", "localhost").body(Full::new(Bytes::new())).expect("request");
         self.send(request).await.expect("answer")
     }
+}
+
+/// GETs `path` from the plain-HTTP operations listener: (status, body).
+pub async fn ops_get(address: SocketAddr, path: &str) -> (u16, String) {
+    let tcp = TcpStream::connect(address).await.expect("connect");
+    let (mut sender, connection) = http1::handshake(TokioIo::new(tcp)).await.expect("handshake");
+    tokio::spawn(connection);
+    let request = hyper::Request::get(path).header("host", "localhost").body(Full::new(Bytes::new())).expect("request");
+    let response = sender.send_request(request).await.expect("answer");
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// A file of `wsdl/samples/`.

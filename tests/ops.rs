@@ -1,0 +1,118 @@
+//! What operators see: `/health` and `/ready` without a client certificate on the separate
+//! operations listener, Prometheus `/metrics` counting the calls made by service, consumer
+//! and outcome, and `check-config` naming every problem of a configuration at once.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+#[tokio::test]
+async fn health_and_readiness_answer_without_a_certificate() {
+    let server = TestServer::start().await;
+    assert_eq!(ops_get(server.ops_address, "/health").await, (200, "alive\n".to_string()));
+    assert_eq!(ops_get(server.ops_address, "/ready").await, (200, "ready\n".to_string()));
+    assert_eq!(ops_get(server.ops_address, "/elsewhere").await.0, 404);
+}
+
+#[tokio::test]
+async fn an_instance_whose_audit_log_cannot_be_written_is_not_ready() {
+    let server = TestServer::start().await;
+    let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
+    connection.execute_batch("DROP TABLE audit_records;").unwrap();
+    let (status, body) = ops_get(server.ops_address, "/ready").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("audit log"), "{body}");
+}
+
+#[tokio::test]
+async fn an_instance_whose_register_is_broken_is_not_ready() {
+    let server = TestServer::start_with(Options { own_register: true, ..Default::default() }).await;
+    let connection = rusqlite::Connection::open(server.database()).unwrap();
+    connection.execute_batch("DELETE FROM schema_migrations;").unwrap();
+    let (status, body) = ops_get(server.ops_address, "/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("register"), "{body}");
+}
+
+fn counter(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(series))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn metrics_count_calls_by_service_consumer_and_outcome_and_refused_handshakes() {
+    let server = TestServer::start().await;
+    let mut riga = server.client("riga").await;
+    for _ in 0..3 {
+        assert_eq!(riga.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await.status, 200);
+    }
+    let mut talsi = server.client("talsi").await;
+    talsi.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    // A handshake without a certificate, made to completion so the server sees it.
+    if let Ok(mut anonymous) = server.connect(None, Protocol::Http1).await {
+        let _ = anonymous.send(hyper::Request::get("/").header("host", "localhost").body(Default::default()).unwrap()).await;
+    }
+    let (status, metrics) = ops_get(server.ops_address, "/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(counter(&metrics, r#"spolis_calls_total{service="EP115",consumer="90011524360",outcome="ok"}"#), 3, "{metrics}");
+    assert_eq!(counter(&metrics, r#"spolis_calls_total{service="EP115",consumer="90009113532",outcome="ServiceNotAllowed"}"#), 1);
+    assert_eq!(counter(&metrics, r#"spolis_call_duration_seconds_count{service="EP115"}"#), 4);
+    assert_eq!(counter(&metrics, "spolis_audit_write_duration_seconds_count"), 4);
+    assert!(counter(&metrics, r#"spolis_tls_handshake_failures_total{reason="no_certificate"}"#) >= 1, "{metrics}");
+    assert!(!metrics.contains("150342") && !metrics.contains("Kalni"), "no personal data in metrics");
+}
+
+const CLI: &str = env!("CARGO_BIN_EXE_spolis-adapter");
+
+#[test]
+fn check_config_reports_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        r#"listen = "127.0.0.1:8443"
+ops_listen = "127.0.0.1:8443"
+public_url = "http://adapter.example.lv"
+data_dir = "data"
+consumers = "missing-consumers.toml"
+[tls]
+certificate = "missing.crt"
+private_key = "missing.key"
+client_ca = "missing-ca.crt"
+"#,
+    )
+    .unwrap();
+    let output = Command::new(CLI).args(["check-config", bad.to_str().unwrap()]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in ["tls:", "consumers:", "https://", "ops_listen"] {
+        assert!(stderr.contains(expected), "{expected} not reported: {stderr}");
+    }
+
+    let certs = certs_dir();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        format!(
+            r#"listen = "127.0.0.1:8443"
+public_url = "https://localhost:8443"
+data_dir = "data"
+consumers = "{certs}/consumers.toml"
+[tls]
+certificate = "{certs}/server.crt"
+private_key = "{certs}/server.key"
+client_ca = "{certs}/ca.crt"
+"#,
+            certs = certs.display()
+        ),
+    )
+    .unwrap();
+    let output = Command::new(CLI).args(["check-config", good.to_str().unwrap()]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
