@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The benchmark harness (BENCHMARKS.md): in one run, on this machine, it
+#  1. builds the service and the examples `loadgen` and `ceiling` (release; --smoke: debug),
+#  2. seeds registers of 10 thousand and 2 million persons (--smoke: 2 thousand only),
+#  3. starts the service (durable audit on) and drives EP115 and EP116 over mutual TLS
+#     keep-alive connections at concurrency 1, 16 and 64,
+#  4. drives the ceiling — a minimal hyper + rustls mTLS server answering a fixed body of
+#     the same size — the same way,
+#  5. measures new TLS handshakes per second, with and without session resumption,
+#  6. repeats concurrency 16 on the 2-million register,
+#  7. reads the service's peak resident memory and times `audit verify` on the log made,
+# and prints a Markdown report (also written to bench/results/latest.md).
+# Usage: bench/run.sh [--smoke] [--seconds N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=0
+seconds=10
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1; seconds=1 ;;
+    --seconds) seconds="$2"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$smoke" = 1 ]; then
+  profile_flag=""; target=target/debug; levels="1 4"; small=2000; large=""
+else
+  profile_flag="--release"; target=target/release; levels="1 16 64"; small=10000; large=2000000
+fi
+cargo build --locked $profile_flag --bin spolis-adapter --example loadgen --example ceiling >&2
+bin=$target/spolis-adapter
+loadgen=$target/examples/loadgen
+ceiling=$target/examples/ceiling
+
+work=${BENCH_DIR:-bench/data}
+mkdir -p "$work" bench/results
+results=$(mktemp)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+seed() { # persons
+  local dir="$work/register-$1"
+  if [ ! -f "$dir/spolis.sqlite3" ]; then
+    mkdir -p "$dir"
+    local started=$EPOCHREALTIME
+    "$bin" seed-demo --data-dir "$dir" --persons "$1" >&2
+    echo "seed $1 $(awk "BEGIN {print $EPOCHREALTIME - $started}")" >> "$work/seed-times"
+  fi
+}
+
+start_service() { # persons -> sets port, pid
+  local dir="$work/run-$1"
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp "$work/register-$1/spolis.sqlite3" "$dir/"
+  "$bin" demo --listen 127.0.0.1:0 --ops-listen 127.0.0.1:0 --data-dir "$dir" > "$dir/stdout" 2> "$dir/stderr" &
+  pid=$!; pids+=("$pid")
+  for _ in $(seq 1 100); do grep -q "listening on" "$dir/stdout" 2>/dev/null && break; sleep 0.1; done
+  port=$(sed -n 's/.*listening on https:\/\/localhost:\([0-9]*\).*/\1/p' "$dir/stdout")
+  [ -n "$port" ] || { cat "$dir/stderr" >&2; exit 1; }
+}
+
+drive() { # label url concurrency register [extra loadgen args...]
+  local label=$1 url=$2 concurrency=$3 register=$4; shift 4
+  local body=bench/GetQueueStatusList.xml
+  case "$url" in *GetApplicationList*) body=bench/GetApplicationList.xml ;; esac
+  "$loadgen" --url "$url" --cert certs-example/riga.crt --key certs-example/riga.key --ca certs-example/ca.crt \
+    --body "$body" --register "$register" --concurrency "$concurrency" --seconds "$seconds" --label "$label" "$@" | tee -a "$results" >&2
+}
+
+seed "$small"
+[ -n "$large" ] && seed "$large"
+
+# The service on the small register.
+start_service "$small"
+service_pid=$pid; service_port=$port
+register="$work/register-$small/spolis.sqlite3"
+for level in $levels; do
+  drive "ep115-$small" "https://localhost:$service_port/GetApplicationList" "$level" "$register"
+  drive "ep116-$small" "https://localhost:$service_port/GetQueueStatusList" "$level" "$register"
+done
+drive "handshake-resumed" "https://localhost:$service_port/GetQueueStatusList" 4 "$register" --new-connection-per-request
+drive "handshake-full" "https://localhost:$service_port/GetQueueStatusList" 4 "$register" --new-connection-per-request --no-resumption
+rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$service_pid/status)
+
+# The ceiling, answering a real EP116 answer's bytes.
+answer=$(mktemp)
+curl -s --cacert certs-example/ca.crt --cert certs-example/riga.crt --key certs-example/riga.key \
+  -H 'Content-Type: text/xml; charset=utf-8' --data-binary "$(sed 's/{PERSON}/150342-10121/' bench/GetQueueStatusList.xml)" \
+  "https://localhost:$service_port/GetQueueStatusList" > "$answer"
+"$ceiling" --answer "$answer" > "$work/ceiling.out" &
+pids+=("$!")
+for _ in $(seq 1 100); do grep -q "listening on" "$work/ceiling.out" 2>/dev/null && break; sleep 0.1; done
+ceiling_port=$(sed -n 's/.*localhost:\([0-9]*\).*/\1/p' "$work/ceiling.out")
+for level in $levels; do
+  drive "ceiling" "https://localhost:$ceiling_port/GetQueueStatusList" "$level" "$register"
+done
+
+kill -TERM "$service_pid"; wait "$service_pid" 2>/dev/null || true
+audit_dir="$work/run-$small"
+verify_started=$EPOCHREALTIME
+verify_out=$("$bin" audit verify --data-dir "$audit_dir")
+verify_seconds=$(awk "BEGIN {print $EPOCHREALTIME - $verify_started}")
+
+# The large register, at concurrency 16.
+if [ -n "$large" ]; then
+  start_service "$large"
+  drive "ep115-$large" "https://localhost:$port/GetApplicationList" 16 "$work/register-$large/spolis.sqlite3"
+  drive "ep116-$large" "https://localhost:$port/GetQueueStatusList" 16 "$work/register-$large/spolis.sqlite3"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+fi
+
+python3 - "$results" "$rss_kb" "$verify_seconds" "$verify_out" "$work/seed-times" "$answer" "$smoke" <<'PY' | tee bench/results/latest.md
+import json, sys, os, re
+results_file, rss_kb, verify_seconds, verify_out, seed_times, answer, smoke = sys.argv[1:8]
+rows = [json.loads(line) for line in open(results_file) if line.startswith("{")]
+def get(label, c):
+    return next((r for r in rows if r["label"] == label and r["concurrency"] == c), None)
+print(f"### Run ({'smoke' if smoke == '1' else 'full'}), answer size {os.path.getsize(answer)} bytes\n")
+print("| what | concurrency | requests/s | p50 ms | p99 ms | errors |")
+print("|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['label']}{' (new connection each)' if r['new_connections'] else ''}{'' if r['resumption'] or not r['new_connections'] else ', no resumption'} | {r['concurrency']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+print()
+for c in sorted({r["concurrency"] for r in rows if r["label"] == "ceiling"}):
+    ceiling = get("ceiling", c)
+    for label in [r["label"] for r in rows if r["label"].startswith("ep116-") and r["concurrency"] == c][:1]:
+        ours = get(label, c)
+        print(f"- EP116 at concurrency {c}: {ours['rps']:.0f}/s = **{100*ours['rps']/ceiling['rps']:.0f}%** of the ceiling ({ceiling['rps']:.0f}/s)")
+sixteen = [r for r in rows if r["concurrency"] == 16 and not r["new_connections"] and r["label"].startswith("ep")]
+for r in sixteen:
+    print(f"- {r['label']} at 16: p99/p50 = {r['p99_ms']/r['p50_ms']:.2f}")
+small = [r for r in sixteen if r["label"].startswith("ep116-") and not r["label"].endswith("2000000")]
+large = [r for r in sixteen if r["label"] == "ep116-2000000"]
+if small and large:
+    print(f"- EP116 p50 at 2 million persons / at 10 thousand: {large[0]['p50_ms']/small[0]['p50_ms']:.2f}")
+print(f"- peak resident memory of the service: {int(rss_kb)/1024:.0f} MB")
+m = re.search(r"(\d+) records", verify_out)
+if m:
+    n = int(m.group(1))
+    print(f"- audit verify: {n} records in {float(verify_seconds):.2f} s = {n/float(verify_seconds):.0f} records/s (process start included)")
+if os.path.exists(seed_times):
+    for line in open(seed_times):
+        _, persons, secs = line.split()
+        print(f"- seeding {int(persons):,} persons: {float(secs):.1f} s")
+PY
