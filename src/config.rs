@@ -37,6 +37,36 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub audit: AuditConfig,
+    /// The register and audit database: absent for the embedded SQLite files in `data_dir`,
+    /// or `postgres://user@host:5432/dbname` for PostgreSQL (the primary: migrations and the
+    /// audit log are written there). Several instances may share one.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// An optional read-only PostgreSQL replica for the EP115/EP116 queries; the audit log
+    /// is always written to `database_url`.
+    #[serde(default)]
+    pub database_replica_url: Option<String>,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+}
+
+/// Pool size and timeouts of the PostgreSQL backend (unused on SQLite).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Most read connections per instance (the audit writer holds one more).
+    pub max_connections: usize,
+    /// Time to establish a connection.
+    pub connect_timeout_seconds: u64,
+    /// Time for one answer's queries, or one audit batch, before the call fails with
+    /// `StoreUnavailable` / `AuditUnavailable`.
+    pub timeout_seconds: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { max_connections: 16, connect_timeout_seconds: 5, timeout_seconds: 5 }
+    }
 }
 
 /// Where and how calls are audited.
@@ -164,6 +194,12 @@ impl Config {
         if let Some(value) = variable("SPOLIS_TLS_PRIVATE_KEY") {
             self.tls.private_key = PathBuf::from(value);
         }
+        if let Some(value) = variable("SPOLIS_DATABASE_URL") {
+            self.database_url = Some(value);
+        }
+        if let Some(value) = variable("SPOLIS_DATABASE_REPLICA_URL") {
+            self.database_replica_url = Some(value);
+        }
         if let Some(value) = variable("SPOLIS_AUDIT_SIGNING_KEY") {
             self.audit.signing_key = Some(PathBuf::from(value));
         }
@@ -199,10 +235,43 @@ impl Config {
                 problems.push(format!("audit.signing_key: {error:#}"));
             }
         }
+        if let Err(error) = self.postgres_url() {
+            problems.push(format!("{error}"));
+        }
+        if self.database_replica_url.is_some() && self.database_url.is_none() {
+            problems.push("database_replica_url needs database_url (the primary)".to_string());
+        }
         if self.limits.max_body_bytes == 0 || self.limits.max_connections == 0 {
             problems.push("limits: max_body_bytes and max_connections must be positive".to_string());
         }
         problems
+    }
+
+    /// The PostgreSQL URL, when the configuration names one (else the SQLite files are used).
+    /// Refuses a URL of another kind.
+    pub fn postgres_url(&self) -> anyhow::Result<Option<&str>> {
+        match self.database_url.as_deref() {
+            None => Ok(None),
+            Some(url) if crate::store::postgres::is_postgres_url(url) => Ok(Some(url)),
+            Some(_) => anyhow::bail!("database_url must be a postgres:// URL (leave it out for the embedded SQLite store)"),
+        }
+    }
+
+    /// Pool size and timeouts for PostgreSQL.
+    pub fn postgres_options(&self) -> crate::store::postgres::PostgresOptions {
+        crate::store::postgres::PostgresOptions {
+            max_connections: self.database.max_connections.max(1),
+            connect_timeout: Duration::from_secs(self.database.connect_timeout_seconds.max(1)),
+            timeout: Duration::from_secs(self.database.timeout_seconds.max(1)),
+        }
+    }
+
+    /// Where the audit log is: the PostgreSQL primary, or its SQLite file.
+    pub fn audit_location(&self) -> anyhow::Result<crate::audit::AuditLocation> {
+        Ok(match self.postgres_url()? {
+            Some(url) => crate::audit::AuditLocation::Postgres { url: url.to_string(), options: self.postgres_options() },
+            None => crate::audit::AuditLocation::Sqlite(self.audit_path()),
+        })
     }
 
     /// The audit database's path.
@@ -234,13 +303,24 @@ impl Config {
             consumers: certs_dir.join("consumers.toml"),
             limits: Limits::default(),
             audit: AuditConfig::default(),
+            database_url: None,
+            database_replica_url: None,
+            database: DatabaseConfig::default(),
         }
     }
 }
 
 /// The environment variables [`Config::apply_environment`] reads.
-pub const ENVIRONMENT_OVERRIDES: [&str; 6] =
-    ["SPOLIS_LISTEN", "SPOLIS_OPS_LISTEN", "SPOLIS_PUBLIC_URL", "SPOLIS_DATA_DIR", "SPOLIS_TLS_PRIVATE_KEY", "SPOLIS_AUDIT_SIGNING_KEY"];
+pub const ENVIRONMENT_OVERRIDES: [&str; 8] = [
+    "SPOLIS_LISTEN",
+    "SPOLIS_OPS_LISTEN",
+    "SPOLIS_PUBLIC_URL",
+    "SPOLIS_DATA_DIR",
+    "SPOLIS_TLS_PRIVATE_KEY",
+    "SPOLIS_AUDIT_SIGNING_KEY",
+    "SPOLIS_DATABASE_URL",
+    "SPOLIS_DATABASE_REPLICA_URL",
+];
 
 #[cfg(test)]
 mod tests {

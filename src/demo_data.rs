@@ -19,6 +19,7 @@ use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, Statement};
 
 use crate::personal_code::PersonalCode;
+use crate::store::postgres;
 use crate::store::sqlite::{self, error};
 use crate::store::StoreError;
 
@@ -126,6 +127,28 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
         queue_events: counts.queue_events,
         elapsed: started.elapsed(),
     })
+}
+
+/// Fills the (new or empty) PostgreSQL register at `url` with exactly the rows
+/// [`seed_sqlite`] writes for the same options — same ids, same text — so that both backends
+/// answer every request identically: the register is generated into a temporary SQLite
+/// file, then copied (`COPY`, one transaction). Refuses a register that already holds
+/// persons. Blocks the calling thread.
+pub fn seed_postgres(url: &str, database: &postgres::PostgresOptions, options: &DemoOptions) -> Result<DemoReport, StoreError> {
+    let started = Instant::now();
+    if postgres::holds_persons(url, database)? {
+        return Err(StoreError::Unavailable("seed: the register already holds persons; seed a new database".into()));
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let staging = std::env::temp_dir().join(format!("spolis-seed-{}-{nanos}.sqlite3", std::process::id()));
+    let seeded = seed_sqlite(&staging, options)
+        .and_then(|report| postgres::import_sqlite_register(url, database, &staging).map(|_| report));
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = staging.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+    seeded.map(|report| DemoReport { elapsed: started.elapsed(), ..report })
 }
 
 /// One big transaction with no durability: the file is new, and a failed load is discarded.

@@ -16,6 +16,7 @@
 
 pub mod audit;
 pub mod certs;
+pub mod client;
 pub mod config;
 pub mod contract;
 pub mod demo_data;

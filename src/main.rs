@@ -15,7 +15,7 @@ use spolis_adapter::audit::{self, export::ExportFilter, export::ExportFormat, Au
 use spolis_adapter::config::Config;
 use spolis_adapter::demo_data::{self, DemoOptions};
 use spolis_adapter::identity;
-use spolis_adapter::store::sqlite;
+use spolis_adapter::store::{postgres, sqlite};
 use spolis_adapter::{certs, ops, server};
 
 #[derive(Parser)]
@@ -54,6 +54,10 @@ enum Command {
         /// Address of the operations listener (/health, /ready, /metrics; plain HTTP).
         #[arg(long, default_value = "127.0.0.1:9090")]
         ops_listen: SocketAddr,
+        /// Use PostgreSQL (`postgres://…`) instead of the embedded store, seeding it with the
+        /// same demo data when its register is empty. The data directory keeps the audit key.
+        #[arg(long, env = "SPOLIS_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Start in production from a configuration file (see docs/CONFIGURATION.md).
     Serve {
@@ -62,6 +66,9 @@ enum Command {
         /// Address of the operations listener; overrides `ops_listen` in the file.
         #[arg(long)]
         ops_listen: Option<SocketAddr>,
+        /// The PostgreSQL primary (`postgres://…`); overrides `database_url` in the file.
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Check a configuration file and report every problem at once; exit 0 only if none.
     CheckConfig { file: PathBuf },
@@ -86,6 +93,12 @@ enum Command {
     /// Check, export or prune the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Call EP115 or EP116 with a client certificate, operator and personal code; print the
+    /// answer as a table, raw XML or JSON, or write the printout PDF.
+    Client(spolis_adapter::client::cli::ClientArgs),
+    /// Send the sample requests to a running service and compare the answers with the
+    /// expected ones (or record them with --record).
+    Replay(spolis_adapter::client::cli::ReplayArgs),
 }
 
 /// Where the audit log is: the same way `demo` and `serve` find it.
@@ -97,17 +110,26 @@ struct AuditLocation {
     /// The configuration file (as given to `serve`).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// The PostgreSQL primary holding the log (`postgres://…`), as given to `demo` or
+    /// `serve`; overrides the file's. The signing key is still found by --data-dir/--config.
+    #[arg(long, env = "SPOLIS_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 impl AuditLocation {
-    /// The audit database and the signing key.
-    fn resolve(&self) -> anyhow::Result<(PathBuf, PathBuf)> {
-        if let Some(path) = &self.config {
-            let config = Config::load(path)?;
-            return Ok((config.audit_path(), config.audit_signing_key()));
+    /// Where the log is, and the signing key.
+    fn resolve(&self) -> anyhow::Result<(audit::AuditLocation, PathBuf)> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => {
+                let data_dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from("data/demo"));
+                Config::demo("127.0.0.1:0".parse()?, data_dir, Path::new("."))
+            }
+        };
+        if self.database_url.is_some() {
+            config.database_url = self.database_url.clone();
         }
-        let data_dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from("data/demo"));
-        Ok((data_dir.join(audit::sqlite::AUDIT_FILE), data_dir.join(audit::SIGNING_KEY_FILE)))
+        Ok((config.audit_location()?, config.audit_signing_key()))
     }
 }
 
@@ -118,9 +140,10 @@ enum AuditCommand {
         #[command(flatten)]
         location: AuditLocation,
         /// Trust this public key (hex, as in `audit-signing.key.pub`) instead of the one
-        /// beside the signing key; keep a copy off the server and pass it here.
+        /// beside the signing key; keep a copy off the server and pass it here. Repeat it
+        /// when several instances sign with keys of their own.
         #[arg(long)]
-        public_key: Option<PathBuf>,
+        public_key: Vec<PathBuf>,
     },
     /// Write the records matching every given filter, in chain order.
     Export {
@@ -173,16 +196,28 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
     }
     match cli.command {
-        Command::Demo { listen, data_dir, certs_dir, persons, ops_listen } => {
+        Command::Demo { listen, data_dir, certs_dir, persons, ops_listen, database_url } => {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-            if !data_dir.join(sqlite::DATABASE_FILE).exists() {
-                seed(&data_dir, persons, 1)?;
+            let config = Config { ops_listen: Some(ops_listen), database_url, ..Config::demo(listen, data_dir.clone(), &certs_dir) };
+            match config.postgres_url()? {
+                Some(url) => {
+                    if !postgres::holds_persons(url, &config.postgres_options())? {
+                        eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
+                        let report = demo_data::seed_postgres(url, &config.postgres_options(), &DemoOptions { persons, seed: 1 })?;
+                        eprintln!(
+                            "seeded {} persons, {} applications, {} queue events in {:.1?}",
+                            report.persons, report.applications, report.queue_events, report.elapsed
+                        );
+                    }
+                }
+                None if !data_dir.join(sqlite::DATABASE_FILE).exists() => seed(&data_dir, persons, 1)?,
+                None => {}
             }
-            start(Config { ops_listen: Some(ops_listen), ..Config::demo(listen, data_dir, &certs_dir) })
+            start(config)
         }
-        Command::Serve { config, ops_listen } => {
+        Command::Serve { config, ops_listen, database_url } => {
             let config = Config::load(&config)?;
-            start(Config { ops_listen: ops_listen.or(config.ops_listen), ..config })
+            start(Config { ops_listen: ops_listen.or(config.ops_listen), database_url: database_url.or(config.database_url.clone()), ..config })
         }
         Command::CheckConfig { file } => {
             let config = Config::load(&file)?;
@@ -210,6 +245,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(command) => run_audit(command),
+        Command::Client(args) => std::process::exit(spolis_adapter::client::cli::client(args)?),
+        Command::Replay(args) => std::process::exit(spolis_adapter::client::cli::replay_samples(args)?),
     }
 }
 
@@ -217,9 +254,9 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
     match command {
         AuditCommand::Verify { location, public_key } => {
             let (database, signing_key) = location.resolve()?;
-            let trusted = audit::signing::read_public_key(&public_key.unwrap_or_else(|| audit::signing::public_key_path(&signing_key)))?;
-            let connection = open_existing(&database)?;
-            match audit::verify::verify(&connection, &[trusted]) {
+            let keys = if public_key.is_empty() { vec![audit::signing::public_key_path(&signing_key)] } else { public_key };
+            let trusted = keys.iter().map(|path| audit::signing::read_public_key(path)).collect::<anyhow::Result<Vec<_>>>()?;
+            match database.verify(&trusted)? {
                 Ok(report) => {
                     println!(
                         "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {:.1?}",
@@ -241,7 +278,6 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
         }
         AuditCommand::Export { location, person, operator, consumer, from, till, format, output } => {
             let (database, _) = location.resolve()?;
-            let connection = open_existing(&database)?;
             let filter = ExportFilter { person, operator, consumer, from, till };
             let format = match format {
                 Format::Csv => ExportFormat::Csv,
@@ -250,33 +286,27 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             let count = match output {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
-                    audit::export::export(&connection, &filter, format, &mut file)?
+                    database.export(&filter, format, &mut file)?
                 }
-                None => audit::export::export(&connection, &filter, format, &mut std::io::stdout().lock())?,
+                None => database.export(&filter, format, &mut std::io::stdout().lock())?,
             };
             eprintln!("{count} records exported");
             Ok(())
         }
         AuditCommand::Prune { location, retention_days } => {
             let (database, signing_key) = location.resolve()?;
-            if !database.exists() {
-                anyhow::bail!("no audit log at {}", database.display());
+            if let audit::AuditLocation::Sqlite(path) = &database {
+                if !path.exists() {
+                    anyhow::bail!("no audit log at {}", path.display());
+                }
             }
             let signer = AuditSigner::load_or_create(&signing_key)?;
-            let mut connection = audit::sqlite::open_for_writing(&database)?;
             let cutoff = Utc::now() - chrono::Duration::days(i64::from(retention_days));
-            let report = audit::prune::prune(&mut connection, &signer, cutoff)?;
+            let report = database.prune(&signer, cutoff)?;
             println!("{} records older than {} removed; chain anchored at seq {}", report.removed, cutoff.to_rfc3339(), report.anchored_at.map_or("-".to_string(), |s| s.to_string()));
             Ok(())
         }
     }
-}
-
-fn open_existing(database: &Path) -> anyhow::Result<rusqlite::Connection> {
-    if !database.exists() {
-        anyhow::bail!("no audit log at {}", database.display());
-    }
-    Ok(audit::sqlite::open_for_reading(database)?)
 }
 
 fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()> {
@@ -315,7 +345,7 @@ fn start(config: Config) -> anyhow::Result<()> {
         println!("spolis-adapter listening on {public_url} (bound to {local}, {} environment)", config.environment);
         println!("  EP115: {public_url}/GetApplicationList   WSDL: {public_url}/GetApplicationList?wsdl");
         println!("  EP116: {public_url}/GetQueueStatusList   WSDL: {public_url}/GetQueueStatusList?wsdl");
-        println!("  audit log: {}", config.audit_path().display());
+        println!("  audit log: {}", config.audit_location()?.describe());
         server::run(listener, prepared.tls, prepared.app, shutdown_signal()).await?;
         let _ = ops_stop.send(());
         anyhow::Ok(prepared.audit_writer)

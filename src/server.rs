@@ -16,7 +16,7 @@ use tokio_rustls::TlsAcceptor;
 
 use anyhow::Context;
 
-use crate::audit::{self, AuditLog, AuditSigner, WriterOptions};
+use crate::audit::{AuditSigner, WriterOptions};
 use crate::config::Config;
 use crate::http::{route, App};
 use crate::identity::{CertificateIdentity, ConsumerRegistry};
@@ -42,13 +42,17 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let tls = tls::server_config(&config.tls.certificate, &config.tls.private_key, &config.tls.client_ca)?;
     let registry = ConsumerRegistry::load(&config.consumers)?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let store = Store::open_sqlite(&config.data_dir)?;
+    let store = match config.postgres_url()? {
+        Some(url) => Store::open_postgres(url, config.database_replica_url.as_deref(), &config.postgres_options())
+            .context("cannot open the PostgreSQL register")?,
+        None => Store::open_sqlite(&config.data_dir)?,
+    };
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
     let options = WriterOptions {
         checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_seconds.max(1)),
         ..WriterOptions::default()
     };
-    let (audit, audit_writer) = AuditLog::start_sqlite(&config.audit_path(), signer, options)?;
+    let (audit, audit_writer) = config.audit_location()?.start_writer(signer, options)?;
     let app = Arc::new(App {
         services: Services {
             store,
@@ -69,7 +73,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 
 /// Prunes audit records past the retention period every `prune_every_hours`.
 fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
-    let path = config.audit_path();
+    let location = config.audit_location()?;
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
     let retention = chrono::Duration::days(i64::from(config.audit.retention_days));
     let every = Duration::from_secs(config.audit.prune_every_hours.saturating_mul(3600));
@@ -78,12 +82,8 @@ fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
-            let (path, signer) = (path.clone(), signer.clone());
-            let pruned = tokio::task::spawn_blocking(move || {
-                let mut connection = audit::sqlite::open_for_writing(&path)?;
-                audit::prune::prune(&mut connection, &signer, chrono::Utc::now() - retention)
-            })
-            .await;
+            let (location, signer) = (location.clone(), signer.clone());
+            let pruned = tokio::task::spawn_blocking(move || location.prune(&signer, chrono::Utc::now() - retention)).await;
             match pruned {
                 Ok(Ok(report)) if report.removed > 0 => tracing::info!(removed = report.removed, anchored_at = ?report.anchored_at, "audit records past retention pruned"),
                 Ok(Ok(_)) => {}

@@ -34,38 +34,69 @@ pub enum ExportFormat {
     Json,
 }
 
+/// A parameter of the export query, whichever backend runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    Text(String),
+    Integer(i64),
+}
+
+/// How the backend numbers its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// SQLite's `?1`.
+    Question,
+    /// PostgreSQL's `$1`.
+    Dollar,
+}
+
 impl ExportFilter {
     /// The WHERE clause and its parameters.
-    fn sql(&self) -> (String, Vec<Value>) {
+    fn sql(&self, placeholder: Placeholder) -> (String, Vec<Param>) {
         let mut conditions = Vec::new();
         let mut values = Vec::new();
-        let mut condition = |sql: &str, value: Value| {
+        let mut condition = |sql: &str, value: Param| {
             values.push(value);
-            conditions.push(format!("{sql} ?{}", values.len()));
+            let mark = match placeholder {
+                Placeholder::Question => '?',
+                Placeholder::Dollar => '$',
+            };
+            conditions.push(format!("{sql} {mark}{}", values.len()));
         };
         if let Some(person) = &self.person {
-            condition("person_code =", Value::Text(canonical_person_code(person)));
+            condition("person_code =", Param::Text(canonical_person_code(person)));
         }
         if let Some(operator) = &self.operator {
-            condition("operator_person_code =", Value::Text(canonical_person_code(operator)));
+            condition("operator_person_code =", Param::Text(canonical_person_code(operator)));
         }
         if let Some(consumer) = &self.consumer {
-            condition("consumer_id =", Value::Text(consumer.trim().to_string()));
+            condition("consumer_id =", Param::Text(consumer.trim().to_string()));
         }
         if let Some(from) = self.from {
-            condition("received_at_micros >=", Value::Integer(from.timestamp_micros()));
+            condition("received_at_micros >=", Param::Integer(from.timestamp_micros()));
         }
         if let Some(till) = self.till {
-            condition("received_at_micros <=", Value::Integer(till.timestamp_micros()));
+            condition("received_at_micros <=", Param::Integer(till.timestamp_micros()));
         }
         let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         (clause, values)
     }
 
-    fn query(&self) -> (String, Vec<Value>) {
-        let (clause, values) = self.sql();
+    /// The export query and its parameters.
+    pub fn query(&self, placeholder: Placeholder) -> (String, Vec<Param>) {
+        let (clause, values) = self.sql(placeholder);
         (format!("SELECT {RECORD_COLUMNS} FROM audit_records{clause} ORDER BY received_at_micros, seq"), values)
     }
+}
+
+fn sqlite_values(params: Vec<Param>) -> Vec<Value> {
+    params
+        .into_iter()
+        .map(|p| match p {
+            Param::Text(text) => Value::Text(text),
+            Param::Integer(i) => Value::Integer(i),
+        })
+        .collect()
 }
 
 /// Column names of the CSV export, in field order.
@@ -76,25 +107,34 @@ pub const CSV_HEADER: [&str; 23] = [
     "records_returned", "processing_micros",
 ];
 
-/// Writes the selected records to `out`; returns how many.
+/// Writes the selected records of the SQLite log to `out`; returns how many.
 pub fn export(connection: &Connection, filter: &ExportFilter, format: ExportFormat, out: &mut dyn Write) -> anyhow::Result<u64> {
-    let (sql, values) = filter.query();
+    let (sql, values) = filter.query(Placeholder::Question);
     let mut statement = connection.prepare(&sql)?;
-    let mut rows = statement.query(rusqlite::params_from_iter(values))?;
+    let rows = statement.query_map(rusqlite::params_from_iter(sqlite_values(values)), record_from_row)?;
+    write_records(rows.map(|row| row.map_err(anyhow::Error::from)), format, out)
+}
+
+/// Writes `records` (in export order) to `out` in `format`; returns how many.
+pub fn write_records(
+    records: impl Iterator<Item = anyhow::Result<AuditRecord>>,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
     let mut count = 0;
     match format {
         ExportFormat::Csv => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(CSV_HEADER)?;
-            while let Some(row) = rows.next()? {
-                csv.write_record(csv_fields(&record_from_row(row)?))?;
+            for record in records {
+                csv.write_record(csv_fields(&record?))?;
                 count += 1;
             }
             csv.flush()?;
         }
         ExportFormat::Json => {
-            while let Some(row) = rows.next()? {
-                serde_json::to_writer(&mut *out, &record_from_row(row)?)?;
+            for record in records {
+                serde_json::to_writer(&mut *out, &record?)?;
                 out.write_all(b"\n")?;
                 count += 1;
             }
@@ -149,10 +189,10 @@ mod tests {
             ExportFilter { from, ..Default::default() },
         ];
         for filter in filters {
-            let (sql, values) = filter.query();
+            let (sql, values) = filter.query(Placeholder::Question);
             let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let plan: Vec<String> = statement
-                .query_map(rusqlite::params_from_iter(values), |row| row.get::<_, String>(3))
+                .query_map(rusqlite::params_from_iter(sqlite_values(values)), |row| row.get::<_, String>(3))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();

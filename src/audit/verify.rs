@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
+use super::record::AuditRecord;
 use super::signing::{key_id, verify_checkpoint};
 use super::sqlite::{record_from_row, RECORD_COLUMNS};
 
@@ -67,52 +68,89 @@ struct Checkpoint {
     head_hash: Vec<u8>,
 }
 
-/// Verifies the whole log against the `trusted_keys` (Ed25519 public keys).
+/// A checkpoint as stored.
+#[derive(Debug, Clone)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub head_hash: Vec<u8>,
+    pub signed_at_micros: i64,
+    pub public_key: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// A record as stored, with its links.
+#[derive(Debug, Clone)]
+pub struct ChainedRecord {
+    pub record: AuditRecord,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// Verifies the whole SQLite log against the `trusted_keys` (Ed25519 public keys).
 pub fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<VerifyReport, Problem> {
-    let started = Instant::now();
     let unreadable = |error: rusqlite::Error| problem(ProblemKind::Unreadable, 0, format!("the audit log cannot be read: {error}"));
-
-    // Checkpoints first: signatures checked, kept as (seq, head) in order. One per interval
-    // of traffic, so a few hundred thousand over two years at most.
-    let mut checkpoints = Vec::new();
-    {
-        let mut statement = connection
-            .prepare("SELECT seq, head_hash, signed_at_micros, public_key, signature FROM audit_checkpoints ORDER BY seq")
-            .map_err(unreadable)?;
-        let mut rows = statement.query([]).map_err(unreadable)?;
-        while let Some(row) = rows.next().map_err(unreadable)? {
-            let seq: i64 = row.get(0).map_err(unreadable)?;
-            let head_hash: Vec<u8> = row.get(1).map_err(unreadable)?;
-            let signed_at: i64 = row.get(2).map_err(unreadable)?;
-            let public_key: Vec<u8> = row.get(3).map_err(unreadable)?;
-            let signature: Vec<u8> = row.get(4).map_err(unreadable)?;
-            if !trusted_keys.iter().any(|key| *key == public_key) {
-                return Err(problem(
-                    ProblemKind::BadSignature,
-                    seq,
-                    format!("the checkpoint at seq {seq} is signed by key {}, which is not trusted", key_id(&public_key)),
-                ));
-            }
-            if !verify_checkpoint(&public_key, seq, &head_hash, signed_at, &signature) {
-                return Err(problem(ProblemKind::BadSignature, seq, format!("the signature of the checkpoint at seq {seq} does not verify")));
-            }
-            checkpoints.push(Checkpoint { seq, head_hash });
-        }
-    }
-
+    // One per interval of traffic, so a few hundred thousand over two years at most.
+    let checkpoints: Vec<CheckpointRow> = connection
+        .prepare("SELECT seq, head_hash, signed_at_micros, public_key, signature FROM audit_checkpoints ORDER BY seq")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| {
+                    Ok(CheckpointRow {
+                        seq: row.get(0)?,
+                        head_hash: row.get(1)?,
+                        signed_at_micros: row.get(2)?,
+                        public_key: row.get(3)?,
+                        signature: row.get(4)?,
+                    })
+                })?
+                .collect()
+        })
+        .map_err(unreadable)?;
     let mut statement = connection
         .prepare(&format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"))
         .map_err(unreadable)?;
-    let mut rows = statement.query([]).map_err(unreadable)?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok(match record_from_row(row) {
+                Ok(record) => Ok(ChainedRecord { record, prev_hash: row.get(23)?, hash: row.get(24)? }),
+                Err(error) => Err(problem(ProblemKind::Unreadable, row.get(0).unwrap_or(0), format!("a record cannot be read: {error}"))),
+            })
+        })
+        .map_err(unreadable)?;
+    verify_chain(checkpoints, rows.map(|row| row.map_err(unreadable).and_then(|record| record)), trusted_keys)
+}
+
+/// Verifies `records` (in seq order) against `checkpoints` (in seq order) and the
+/// `trusted_keys`, whatever store they come from.
+pub fn verify_chain(
+    checkpoint_rows: Vec<CheckpointRow>,
+    records_in_order: impl Iterator<Item = Result<ChainedRecord, Problem>>,
+    trusted_keys: &[Vec<u8>],
+) -> Result<VerifyReport, Problem> {
+    let started = Instant::now();
+    // Checkpoints first: signatures checked, kept as (seq, head) in order.
+    let mut checkpoints = Vec::new();
+    for row in checkpoint_rows {
+        let CheckpointRow { seq, head_hash, signed_at_micros: signed_at, public_key, signature } = row;
+        if !trusted_keys.contains(&public_key) {
+            return Err(problem(
+                ProblemKind::BadSignature,
+                seq,
+                format!("the checkpoint at seq {seq} is signed by key {}, which is not trusted", key_id(&public_key)),
+            ));
+        }
+        if !verify_checkpoint(&public_key, seq, &head_hash, signed_at, &signature) {
+            return Err(problem(ProblemKind::BadSignature, seq, format!("the signature of the checkpoint at seq {seq} does not verify")));
+        }
+        checkpoints.push(Checkpoint { seq, head_hash });
+    }
+
     let mut next_checkpoint = 0usize;
     let mut previous: Option<(i64, [u8; 32])> = None;
     let mut first_seq = None;
     let mut records = 0u64;
-    while let Some(row) = rows.next().map_err(unreadable)? {
-        let record = record_from_row(row)
-            .map_err(|error| problem(ProblemKind::Unreadable, row.get(0).unwrap_or(0), format!("a record cannot be read: {error}")))?;
-        let prev_hash: Vec<u8> = row.get(23).map_err(unreadable)?;
-        let stored_hash: Vec<u8> = row.get(24).map_err(unreadable)?;
+    for item in records_in_order {
+        let ChainedRecord { record, prev_hash, hash: stored_hash } = item?;
         let seq = record.seq;
         let place = format!("seq {seq} (record {})", record.record_id);
 

@@ -1,9 +1,13 @@
 //! The register store: answers EP115 and EP116 queries for one person.
 //!
-//! One interface, one implementation per backend. The embedded SQLite store is the default;
-//! every query is driven by the index on the personal code, so an answer costs the same on a
-//! register of ten persons or two million. Stores never see XML or HTTP.
+//! One interface, one implementation per backend: the embedded SQLite store (the default)
+//! and PostgreSQL (several instances on one database, optional read replica). Each backend
+//! keeps its SQL in its own file and its migrations in its own folder; both answer with the
+//! same `model` types, so the same request gives the same answer on either. Every query is
+//! driven by the index on the personal code, so an answer costs the same on a register of
+//! ten persons or two million. Stores never see XML or HTTP.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::Path;
@@ -26,6 +30,7 @@ pub enum StoreError {
 #[derive(Clone)]
 pub enum Store {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PostgresStore),
 }
 
 impl Store {
@@ -34,10 +39,17 @@ impl Store {
         Ok(Store::Sqlite(sqlite::SqliteStore::open(&data_dir.join(sqlite::DATABASE_FILE))?))
     }
 
+    /// Connects to PostgreSQL at `url` (the primary), applies pending migrations there and
+    /// reads from `replica_url` when given. Blocks the calling thread while it migrates.
+    pub fn open_postgres(url: &str, replica_url: Option<&str>, options: &postgres::PostgresOptions) -> Result<Self, StoreError> {
+        Ok(Store::Postgres(postgres::PostgresStore::open(url, replica_url, options)?))
+    }
+
     /// EP115: the person's applications submitted within the period, oldest first.
     pub async fn application_list(&self, query: ApplicationQuery) -> Result<ApplicationList, StoreError> {
         match self {
             Store::Sqlite(store) => store.application_list(query).await,
+            Store::Postgres(store) => store.application_list(query).await,
         }
     }
 
@@ -45,6 +57,7 @@ impl Store {
     pub async fn queue_status_list(&self, query: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
         match self {
             Store::Sqlite(store) => store.queue_status_list(query).await,
+            Store::Postgres(store) => store.queue_status_list(query).await,
         }
     }
 
@@ -52,6 +65,7 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(store) => store.ping().await,
+            Store::Postgres(store) => store.ping().await,
         }
     }
 }

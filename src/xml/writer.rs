@@ -1,6 +1,12 @@
 //! A minimal XML writer for answers: the answer shapes are fixed by the contract, so writing
 //! straight into one `String` is both the simplest and the fastest way. Text and attribute
 //! values are escaped here and nowhere else.
+//!
+//! What it writes is already in canonical form (Exclusive XML Canonicalization 1.0): no
+//! whitespace between elements, start and end tags for empty elements, and text and
+//! attribute values escaped exactly as C14N escapes them. `wssec` relies on this to digest
+//! the signed parts of an answer byte for byte as they are sent; callers must keep
+//! attributes in C14N order (namespace declarations first, by prefix, then attributes).
 
 use std::fmt::Write;
 
@@ -31,7 +37,7 @@ impl XmlWriter {
             self.out.push(' ');
             self.out.push_str(name);
             self.out.push_str("=\"");
-            escape_into(&mut self.out, value);
+            escape_attribute_into(&mut self.out, value);
             self.out.push('"');
         }
         self.out.push('>');
@@ -100,19 +106,34 @@ impl XmlWriter {
     }
 }
 
-/// Escapes the five XML special characters; drops characters XML 1.0 cannot carry at all
-/// (control characters other than tab, newline and carriage return), so an odd value in the
-/// register can never produce a document the caller cannot parse.
+/// Escapes text content as C14N does (`&`, `<`, `>`, carriage return); drops characters
+/// XML 1.0 cannot carry at all (control characters other than tab, newline and carriage
+/// return), so an odd value in the register can never produce a document the caller cannot
+/// parse.
 fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             '\t' | '\n' => out.push(c),
-            '\r' => out.push_str("&#13;"),
+            '\r' => out.push_str("&#xD;"),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+}
+
+/// Escapes an attribute value as C14N does (`&`, `<`, `"`, tab, newline, carriage return).
+fn escape_attribute_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#x9;"),
+            '\n' => out.push_str("&#xA;"),
+            '\r' => out.push_str("&#xD;"),
             c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
             c => out.push(c),
         }
@@ -126,7 +147,8 @@ mod tests {
     #[test]
     fn escapes_text_and_attributes_and_drops_illegal_characters() {
         let mut writer = XmlWriter::default();
-        writer.open_with("a", &[("x", "\"<&>'")]).leaf("b", "Ē<&>\u{1}ī").close("a");
-        assert_eq!(writer.finish(), "<a x=\"&quot;&lt;&amp;&gt;&apos;\"><b>Ē&lt;&amp;&gt;ī</b></a>");
+        writer.open_with("a", &[("x", "\"<&>'\t\n\r")]).leaf("b", "Ē<&>\"'\u{1}\r\nī").close("a");
+        // Exactly as Exclusive C14N writes them.
+        assert_eq!(writer.finish(), "<a x=\"&quot;&lt;&amp;>'&#x9;&#xA;&#xD;\"><b>Ē&lt;&amp;&gt;\"'&#xD;\nī</b></a>");
     }
 }

@@ -20,7 +20,7 @@ use tokio_rustls::TlsConnector;
 use spolis_adapter::config::{Config, Limits};
 use spolis_adapter::demo_data::{self, DemoOptions};
 use spolis_adapter::http::App;
-use spolis_adapter::store::sqlite;
+use spolis_adapter::store::{postgres, sqlite};
 use spolis_adapter::{server, tls};
 
 pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -67,6 +67,82 @@ pub struct TestServer {
     pub audit_dir: PathBuf,
     _own_dir: Option<tempfile::TempDir>,
     _own_audit_dir: tempfile::TempDir,
+    /// The PostgreSQL database this server uses (register and audit), when on PostgreSQL;
+    /// dropped with the last holder. Clone it to keep the database after `stop`.
+    pub database: Option<Arc<TestDatabase>>,
+}
+
+/// Which store a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of tests that do not choose one: `SPOLIS_TEST_BACKEND=postgres` runs
+    /// them on PostgreSQL, anything else (or nothing) on SQLite.
+    pub fn from_environment() -> Backend {
+        match std::env::var("SPOLIS_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
+/// The PostgreSQL server tests use: `SPOLIS_TEST_POSTGRES` (a URL without a database name
+/// or with any; trust authentication on 127.0.0.1:5432 by default).
+pub fn postgres_server_url() -> String {
+    std::env::var("SPOLIS_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// A database of its own for one test, `spolis_test_<random>`, created on the test
+/// PostgreSQL server and dropped (with every connection to it) when the last holder drops it.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn create() -> TestDatabase {
+        let name = format!("spolis_test_{}", uuid::Uuid::new_v4().simple());
+        admin(&format!("CREATE DATABASE {name}"));
+        let url = format!("{}/{name}", server_part(&postgres_server_url()));
+        TestDatabase { name, url }
+    }
+
+    /// Migrates it and copies the SQLite register at `sqlite` into it, unless it holds one.
+    pub fn load_register(&self, sqlite: &Path) {
+        let options = postgres::PostgresOptions::default();
+        if !postgres::holds_persons(&self.url, &options).expect("the test database answers") {
+            postgres::import_sqlite_register(&self.url, &options, sqlite).expect("copying the register to PostgreSQL");
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+/// `postgres://user@host:port` of a URL, without the database name and parameters.
+fn server_part(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find(['/', '?']) {
+        Some(end) => url[..after_scheme + end].to_string(),
+        None => url.to_string(),
+    }
+}
+
+/// Runs one statement on the test server's `postgres` database.
+fn admin(sql: &str) {
+    let url = format!("{}/postgres", server_part(&postgres_server_url()));
+    postgres::block_on(|| async {
+        let client = postgres::connect(&url, &postgres::PostgresOptions::default()).await?;
+        client.batch_execute(sql).await.map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))
+    })
+    .unwrap_or_else(|error| panic!("PostgreSQL for the tests ({sql}): {error}"));
 }
 
 #[derive(Default)]
@@ -78,6 +154,17 @@ pub struct Options {
     pub limits: Option<Limits>,
     /// An audit directory to reuse (`audit.sqlite3`, `audit-signing.key`), e.g. after a restart.
     pub audit_dir: Option<PathBuf>,
+    /// The store; `None`: [`Backend::from_environment`], except for tests that break their
+    /// own SQLite register or reuse an audit directory, which stay on SQLite.
+    pub backend: Option<Backend>,
+    /// A PostgreSQL database to share with other servers (several instances on one
+    /// database); implies [`Backend::Postgres`]. Seeded by the first server that finds it empty.
+    pub database: Option<Arc<TestDatabase>>,
+    /// Overrides the PostgreSQL URL the server connects to (e.g. through a proxy), keeping
+    /// `database` for seeding and clean-up.
+    pub database_url: Option<String>,
+    /// Pool size and timeouts for PostgreSQL.
+    pub database_config: Option<spolis_adapter::config::DatabaseConfig>,
 }
 
 impl TestServer {
@@ -104,6 +191,24 @@ impl TestServer {
         config.audit.path = Some(audit_dir.join("audit.sqlite3"));
         config.audit.signing_key = Some(audit_dir.join("audit-signing.key"));
         config.audit.prune_every_hours = 0;
+        let backend = match (&options.database, options.backend) {
+            (Some(_), _) => Backend::Postgres,
+            (None, Some(backend)) => backend,
+            (None, None) if options.own_register || options.audit_dir.is_some() => Backend::Sqlite,
+            (None, None) => Backend::from_environment(),
+        };
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let database = options.database.clone().unwrap_or_else(|| Arc::new(TestDatabase::create()));
+                database.load_register(&data_dir.join(sqlite::DATABASE_FILE));
+                config.database_url = Some(options.database_url.clone().unwrap_or_else(|| database.url.clone()));
+                Some(database)
+            }
+        };
+        if let Some(database_config) = options.database_config.clone() {
+            config.database = database_config;
+        }
         if let Some(limits) = options.limits {
             config.limits = limits;
         }
@@ -142,6 +247,7 @@ impl TestServer {
             audit_dir,
             _own_dir: own_dir,
             _own_audit_dir: own_audit_dir,
+            database,
         }
     }
 

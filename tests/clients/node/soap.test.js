@@ -1,0 +1,134 @@
+// Node's `soap` package against the RUNNING spolis-adapter: an independent, WSDL-driven client.
+//
+// Input: SPOLIS_URL (e.g. https://localhost:8443) of a demo server, and the example
+// certificates (SPOLIS_CERTS, default certs-example/ at the repository root). The client
+// reads each service's WSDL from `<url>/<Path>?wsdl` over mutual TLS and calls both
+// operations (plain and IVIS) on both ports (SOAP 1.1 and 1.2), checking the demo data come
+// back. It never talks to anything but that URL. Run with `node --test`.
+
+'use strict';
+
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const https = require('node:https');
+const path = require('node:path');
+const { test } = require('node:test');
+const soap = require('soap');
+
+const CERTS = process.env.SPOLIS_CERTS || path.resolve(__dirname, '../../../certs-example');
+const URL = (process.env.SPOLIS_URL || 'https://localhost:8443').replace(/\/$/, '');
+const SPOLIS = 'http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0';
+const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
+
+const OPERATOR = { FirstName: 'Anna', Surname: 'Liepiņa', PersonCode: '120379-10015' };
+const ERIKA = '150342-10121';
+const NOBODY = '051230-10106';
+const SERVICES = {
+  GetApplicationList: 'URN:IVIS:100001:ISS-LM-GetApplicationList-v1-0',
+  GetQueueStatusList: 'URN:IVIS:100001:ISS-LM-GetQueueStatusList-v1-0',
+};
+const PORTS = ['Soap11', 'Soap12'];
+
+const tls = {
+  ca: fs.readFileSync(path.join(CERTS, 'ca.crt')),
+  cert: fs.readFileSync(path.join(CERTS, 'riga.crt')),
+  key: fs.readFileSync(path.join(CERTS, 'riga.key')),
+};
+
+/** A client bound to one port; SOAP 1.2 needs forceSoap12Headers, or soap sends 1.1. */
+async function bound(operation, port) {
+  const client = await soap.createClientAsync(`${URL}/${operation}?wsdl`, {
+    wsdl_options: { httpsAgent: new https.Agent(tls) },
+    forceSoap12Headers: port === 'Soap12',
+  });
+  client.setSecurity(
+    new soap.ClientSSLSecurity(path.join(CERTS, 'riga.key'), path.join(CERTS, 'riga.crt'), path.join(CERTS, 'ca.crt')),
+  );
+  const service = client[`${operation}Service`][`${operation}${port}`];
+  return { client, service };
+}
+
+/** Calls `method` and returns [answer, rawResponse, rawRequest]. */
+async function call(service, method, args) {
+  return new Promise((resolve, reject) => {
+    service[method](args, (err, answer, raw, _headers, rawRequest) => (err ? reject(err) : resolve([answer, raw, rawRequest])));
+  });
+}
+
+const list = (value) => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
+
+for (const port of PORTS) {
+  test(`EP115 plain on ${port} returns Ērika Kalniņa's applications`, async () => {
+    const { service } = await bound('GetApplicationList', port);
+    const [answer, raw, sent] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const envelope = port === 'Soap12' ? SOAP12 : SOAP11;
+    assert.ok(sent.includes(envelope), 'request envelope version');
+    assert.ok(raw.includes(envelope), 'answer envelope version');
+    assert.equal(answer.Person.FirstName, 'Ērika');
+    assert.equal(answer.Person.Surname, 'Kalniņa');
+    const applications = list(answer.Applications.Application);
+    assert.ok(applications.length >= 2, `applications: ${applications.length}`);
+    for (const application of applications) {
+      assert.ok(application.ApplicationNumber);
+      assert.equal(application.Applicant.PersonCode, ERIKA);
+    }
+    assert.ok(applications.some((a) => a.LegalRepresentative), 'a legal representative');
+  });
+
+  test(`EP116 plain on ${port} returns events with Latvian labels and queue positions`, async () => {
+    const { service } = await bound('GetQueueStatusList', port);
+    const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const events = list(answer.QueueEvents.QueueEvent);
+    assert.ok(events.length > 0);
+    const admitted = events.find((e) => Number(e.EventKind.Code) === 1);
+    assert.ok(admitted, 'an admission event');
+    assert.equal(admitted.EventKind.Name, 'lēmums par uzņemšanu rindā');
+    const positions = list(answer.QueuePositions.QueuePosition);
+    assert.ok(positions.length >= 2, `positions: ${positions.length}`);
+    for (const position of positions) {
+      assert.ok(Number(position.PlacesAhead) < Number(position.QueueLength));
+    }
+  });
+
+  for (const operation of Object.keys(SERVICES)) {
+    test(`${operation} on ${port}: a person without records gets an empty answer`, async () => {
+      const { service } = await bound(operation, port);
+      const [answer, raw] = await call(service, operation, { PersonCode: NOBODY, Operator: OPERATOR });
+      assert.ok(!answer || !answer.Person, 'no person');
+      assert.ok(!raw.includes('<Application>') && !raw.includes('<QueueEvent>'), raw);
+      assert.ok(raw.includes(`${operation}Response`), raw);
+    });
+
+    test(`${operation} on ${port}: an invalid personal code is a fault with code InvalidPersonCode`, async () => {
+      const { service } = await bound(operation, port);
+      await assert.rejects(call(service, operation, { PersonCode: '150342-10120', Operator: OPERATOR }), (err) => {
+        const body = String(err.body || '');
+        assert.match(body, /<Code>InvalidPersonCode<\/Code>/, body);
+        assert.match(body, /<Number>108<\/Number>/, body);
+        return true;
+      });
+    });
+
+    test(`${operation}IVIS on ${port} answers inside the IVIS envelope`, async () => {
+      const { service } = await bound(operation, port);
+      const inner =
+        `<spolis:${operation} xmlns:spolis="${SPOLIS}"><spolis:PersonCode>${ERIKA}</spolis:PersonCode>` +
+        `<spolis:Operator><spolis:FirstName>Anna</spolis:FirstName><spolis:Surname>Liepiņa</spolis:Surname>` +
+        `<spolis:PersonCode>120379-10015</spolis:PersonCode></spolis:Operator></spolis:${operation}>`;
+      const [answer, raw] = await call(service, `${operation}IVIS`, {
+        Header: {
+          MessageID: crypto.randomUUID(),
+          MessageType: `URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-${operation}`,
+          Sender: { NameIdentifier: 'AU:90011524360' },
+          Destination: SERVICES[operation],
+        },
+        Body: { $xml: inner },
+      });
+      assert.equal(answer.Header.Result, 'success', raw);
+      assert.equal(answer.Header.MessageType, `URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-${operation}Response`);
+      assert.ok(raw.includes('<Surname>Kalniņa</Surname>'), raw);
+    });
+  }
+}

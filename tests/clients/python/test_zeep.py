@@ -1,0 +1,169 @@
+"""Python zeep against the RUNNING spolis-adapter: an independent, WSDL-driven client.
+
+Input: SPOLIS_URL (e.g. https://localhost:8443) of a demo server, and the example
+certificates (SPOLIS_CERTS, default certs-example/ beside the repository root).
+zeep reads each service's WSDL from `<url>/<Path>?wsdl` over mutual TLS and calls both
+operations (plain and IVIS) on both ports (SOAP 1.1 and 1.2), checking the demo data come
+back. It never talks to anything but that URL.
+"""
+
+import os
+import pathlib
+import uuid
+
+import pytest
+from requests import Session
+from zeep import Client, xsd
+from zeep.exceptions import Fault
+from zeep.plugins import HistoryPlugin
+from zeep.transports import Transport
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+CERTS = pathlib.Path(os.environ.get("SPOLIS_CERTS", REPO / "certs-example"))
+URL = os.environ.get("SPOLIS_URL", "https://localhost:8443").rstrip("/")
+SPOLIS = "http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0"
+
+OPERATOR = {"FirstName": "Anna", "Surname": "Liepiņa", "PersonCode": "120379-10015"}
+ERIKA = "150342-10121"
+NOBODY = "051230-10106"
+
+SERVICES = {
+    "GetApplicationList": "URN:IVIS:100001:ISS-LM-GetApplicationList-v1-0",
+    "GetQueueStatusList": "URN:IVIS:100001:ISS-LM-GetQueueStatusList-v1-0",
+}
+PORTS = ["Soap11", "Soap12"]
+
+
+def session():
+    """A requests session presenting riga.crt and trusting only the example CA.
+
+    trust_env is off: this machine exports REQUESTS_CA_BUNDLE, which would otherwise
+    replace `verify` with the system bundle and fail the handshake.
+    """
+    s = Session()
+    s.trust_env = False
+    s.verify = str(CERTS / "ca.crt")
+    s.cert = (str(CERTS / "riga.crt"), str(CERTS / "riga.key"))
+    return s
+
+
+_clients = {}
+history = HistoryPlugin()
+ENVELOPES = {
+    "Soap11": "http://schemas.xmlsoap.org/soap/envelope/",
+    "Soap12": "http://www.w3.org/2003/05/soap-envelope",
+}
+
+
+def client(operation):
+    if operation not in _clients:
+        _clients[operation] = Client(
+            f"{URL}/{operation}?wsdl", transport=Transport(session=session()), plugins=[history]
+        )
+    return _clients[operation]
+
+
+def items(container, name):
+    """The repeated children of a list element; zeep gives None for an empty one."""
+    return [] if container is None else (getattr(container, name) or [])
+
+
+def bound(operation, port):
+    return client(operation).bind(f"{operation}Service", f"{operation}{port}")
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_ep115_plain_returns_erikas_applications(port):
+    answer = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Operator=OPERATOR)
+    # The port decides the SOAP version, both ways.
+    assert history.last_sent["envelope"].tag == f"{{{ENVELOPES[port]}}}Envelope"
+    assert history.last_received["envelope"].tag == f"{{{ENVELOPES[port]}}}Envelope"
+    assert answer.Person.FirstName == "Ērika"
+    assert answer.Person.Surname == "Kalniņa"
+    applications = answer.Applications.Application
+    assert len(applications) >= 2
+    for application in applications:
+        assert application.ApplicationNumber
+        assert application.SubmissionDate is not None
+        assert application.Applicant.PersonCode == ERIKA
+        assert application.Municipality.Name
+    assert any(a.LegalRepresentative is not None for a in applications)
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
+    answer = bound("GetQueueStatusList", port).GetQueueStatusList(PersonCode=ERIKA, Operator=OPERATOR)
+    assert answer.Person.Surname == "Kalniņa"
+    events = answer.QueueEvents.QueueEvent
+    assert events
+    labels = {event.EventKind.Code: event.EventKind.Name for event in events}
+    assert labels.get(1) == "lēmums par uzņemšanu rindā", labels
+    positions = answer.QueuePositions.QueuePosition
+    assert len(positions) >= 2
+    for position in positions:
+        assert 0 <= position.PlacesAhead < position.QueueLength
+        assert position.Provider.Name
+
+
+@pytest.mark.parametrize("operation", list(SERVICES))
+@pytest.mark.parametrize("port", PORTS)
+def test_a_person_without_records_gets_an_empty_answer(operation, port):
+    answer = getattr(bound(operation, port), operation)(PersonCode=NOBODY, Operator=OPERATOR)
+    assert answer.Person is None
+    # zeep reads an empty list element as None.
+    if operation == "GetApplicationList":
+        assert not items(answer.Applications, "Application")
+    else:
+        assert not items(answer.QueueEvents, "QueueEvent")
+        assert not items(answer.QueuePositions, "QueuePosition")
+
+
+@pytest.mark.parametrize("operation", list(SERVICES))
+@pytest.mark.parametrize("port", PORTS)
+def test_an_invalid_personal_code_is_a_fault_with_its_code(operation, port):
+    with pytest.raises(Fault) as raised:
+        getattr(bound(operation, port), operation)(PersonCode="150342-10120", Operator=OPERATOR)
+    detail = raised.value.detail
+    assert detail is not None
+    codes = [element.text for element in detail.iter(f"{{{SPOLIS}}}Code")]
+    assert codes == ["InvalidPersonCode"], codes
+
+
+@pytest.mark.parametrize("operation", list(SERVICES))
+@pytest.mark.parametrize("port", PORTS)
+def test_ivis_operation_answers_inside_the_ivis_envelope(operation, port):
+    zeep_client = client(operation)
+    request_element = zeep_client.get_element(f"{{{SPOLIS}}}{operation}")
+    inner = xsd.AnyObject(request_element, request_element(PersonCode=ERIKA, Operator=OPERATOR))
+    message_id = str(uuid.uuid4())
+    header = {
+        "MessageID": message_id,
+        "MessageType": f"URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-{operation}",
+        "Sender": {"NameIdentifier": "AU:90011524360"},
+        "Destination": SERVICES[operation],
+    }
+    answer = getattr(bound(operation, port), f"{operation}IVIS")(Header=header, Body={"_value_1": inner})
+    assert answer.Header.Result == "success"
+    assert answer.Header.MessageType == f"URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-{operation}Response"
+    # zeep knows the element inside the xs:any from the schema and types it.
+    payload = answer.Body._value_1
+    assert payload.Person.Surname == "Kalniņa"
+    if operation == "GetApplicationList":
+        assert items(payload.Applications, "Application")
+    else:
+        assert items(payload.QueuePositions, "QueuePosition")
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_ivis_refusal_is_an_error_list_with_its_code(port):
+    zeep_client = client("GetQueueStatusList")
+    request_element = zeep_client.get_element(f"{{{SPOLIS}}}GetQueueStatusList")
+    inner = xsd.AnyObject(request_element, request_element(PersonCode="999999-99999", Operator=OPERATOR))
+    header = {
+        "MessageID": str(uuid.uuid4()),
+        "MessageType": "URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatusList",
+        "Destination": SERVICES["GetQueueStatusList"],
+    }
+    answer = bound("GetQueueStatusList", port).GetQueueStatusListIVIS(Header=header, Body={"_value_1": inner})
+    assert answer.Header.Result == "failure"
+    assert [error.ErrorCode for error in answer.ErrorList.Error] == ["InvalidPersonCode"]

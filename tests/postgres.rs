@@ -1,0 +1,363 @@
+//! The PostgreSQL backend: the same requests give byte-identical answers on SQLite and on
+//! PostgreSQL (apart from call ids and time stamps); three adapter instances on one database
+//! under concurrent load audit every call exactly once in one chain that `audit verify`
+//! accepts (and tampering is still found); and when PostgreSQL goes away — refused, or a
+//! black hole that never answers — calls fault within the configured timeout and the service
+//! recovers without a restart when it comes back.
+//!
+//! Each test makes its own database (`spolis_test_<random>`) on the PostgreSQL of
+//! `SPOLIS_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`) and drops it.
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use spolis_adapter::config::DatabaseConfig;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+const CLI: &str = env!("CARGO_BIN_EXE_spolis-adapter");
+const EP115: &str = "/GetApplicationList";
+const EP116: &str = "/GetQueueStatusList";
+
+/// Runs the command line; returns (success, stdout, stderr).
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(CLI).args(args).output().expect("spolis-adapter runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Every UUID and every ISO date-time in `body` replaced by a mark: what legitimately
+/// differs between two answers to the same request.
+fn masked(body: &str) -> String {
+    let bytes = body.as_bytes();
+    let mut out = String::with_capacity(body.len());
+    let mut i = 0;
+    let is_uuid = |s: &[u8]| {
+        s.len() >= 36
+            && s[..36].iter().enumerate().all(|(k, c)| if [8, 13, 18, 23].contains(&k) { *c == b'-' } else { c.is_ascii_hexdigit() })
+    };
+    // YYYY-MM-DDTHH:MM:SS, then optional fraction and zone.
+    let date_time = |s: &[u8]| -> Option<usize> {
+        let shape = b"0000-00-00T00:00:00";
+        if s.len() < shape.len() || !shape.iter().zip(s).all(|(p, c)| if *p == b'0' { c.is_ascii_digit() } else { p == c }) {
+            return None;
+        }
+        let mut end = shape.len();
+        if s.get(end) == Some(&b'.') {
+            end += 1;
+            while s.get(end).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            }
+        }
+        match s.get(end) {
+            Some(b'Z') => end += 1,
+            Some(b'+') | Some(b'-') if s.len() >= end + 6 => end += 6,
+            _ => {}
+        }
+        Some(end)
+    };
+    while i < bytes.len() {
+        if is_uuid(&bytes[i..]) {
+            out.push_str("<uuid>");
+            i += 36;
+        } else if let Some(length) = date_time(&bytes[i..]) {
+            out.push_str("<time>");
+            i += length;
+        } else {
+            let c = body[i..].chars().next().expect("a char at a char boundary");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// The requests compared: every sample, and the showcase persons with periods and narrowing.
+fn requests() -> Vec<(&'static str, String)> {
+    let mut requests = Vec::new();
+    for entry in std::fs::read_dir(repo_path("wsdl/samples")).expect("samples") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if name.ends_with(".xml") && (name.starts_with("ep115") || name.starts_with("ep116")) {
+            let operation = if name.starts_with("ep115") { EP115 } else { EP116 };
+            requests.push((operation, std::fs::read_to_string(&path).expect("sample")));
+        }
+    }
+    assert!(requests.len() >= 8, "the samples are there");
+    for code in ["150342-10121", "320417-28315", "020761-12340", "231188-13456", "051230-10106"] {
+        for version in ["1.1", "1.2"] {
+            let person = format!("<PersonCode>{code}</PersonCode>");
+            requests.push((EP115, envelope(version, &operation("GetApplicationList", &person))));
+            requests.push((EP116, envelope(version, &operation("GetQueueStatusList", &person))));
+        }
+        let period = format!("<PersonCode>{code}</PersonCode><Period><From>2024-01-01</From><Till>2025-12-31</Till></Period>");
+        requests.push((EP115, envelope("1.1", &operation("GetApplicationList", &period))));
+        requests.push((EP116, envelope("1.1", &operation("GetQueueStatusList", &period))));
+    }
+    requests
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_answer_the_same_requests_byte_for_byte() {
+    let sqlite = TestServer::start_with(Options { backend: Some(Backend::Sqlite), ..Default::default() }).await;
+    let postgres = TestServer::start_with(Options { backend: Some(Backend::Postgres), ..Default::default() }).await;
+    let mut on_sqlite = sqlite.client("riga").await;
+    let mut on_postgres = postgres.client("riga").await;
+    let mut compared = 0;
+    for (path, body) in requests() {
+        let a = on_sqlite.soap(path, &body).await;
+        let b = on_postgres.soap(path, &body).await;
+        assert_eq!((a.status, &a.content_type), (b.status, &b.content_type), "{path}: {body}");
+        assert_eq!(masked(&a.body), masked(&b.body), "{path}: {body}");
+        if a.status == 200 && !a.body.contains("<ErrorList") {
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "most requests were answered with data: {compared}");
+    // And the answers carry the register's data, not just empty lists.
+    let erika = on_postgres.soap(EP116, &envelope("1.1", &operation("GetQueueStatusList", "<PersonCode>150342-10121</PersonCode>"))).await;
+    assert!(erika.body.contains("Kalniņa") && erika.body.contains("PlacesAhead"), "{}", erika.body);
+}
+
+/// Sends `calls` EP115/EP116 requests from `clients` concurrent connections; returns the
+/// call ids of the answers (all must be answered with data).
+async fn load(server: &TestServer, clients: usize, calls: usize) -> Vec<String> {
+    let mut tasks = JoinSet::new();
+    for c in 0..clients {
+        let mut client = server.client("riga").await;
+        tasks.spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..calls {
+                let (path, name) = if (c + i) % 2 == 0 { (EP115, "ep115-soap11-plain.xml") } else { (EP116, "ep116-soap12-ivis.xml") };
+                let reply = client.soap(path, &sample(name)).await;
+                assert_eq!(reply.status, 200, "{}", reply.body);
+                assert!(error_code(&reply.body).is_none(), "{}", reply.body);
+                ids.push(reply.call_id);
+            }
+            ids
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        ids.extend(done.expect("a load task"));
+    }
+    ids
+}
+
+fn export(url: &str, dir: &std::path::Path) -> Vec<Value> {
+    let (ok, out, err) = cli(&["audit", "export", "--data-dir", dir.to_str().unwrap(), "--database-url", url, "--format", "json"]);
+    assert!(ok, "{err}");
+    out.lines().map(|line| serde_json::from_str(line).expect("a JSON object per line")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_one_database_audit_every_call_exactly_once_in_one_chain() {
+    let database = Arc::new(TestDatabase::create());
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(TestServer::start_with(Options { database: Some(database.clone()), ..Default::default() }).await);
+    }
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(load(&servers[0], 4, 25), load(&servers[1], 4, 25), load(&servers[2], 4, 25));
+    let elapsed = started.elapsed();
+    let calls: Vec<String> = a.into_iter().chain(b).chain(c).collect();
+    assert_eq!(calls.len(), 300);
+    eprintln!("300 calls through 3 instances on one PostgreSQL in {elapsed:.2?} ({:.0} calls/s)", 300.0 / elapsed.as_secs_f64());
+
+    let mut keys = Vec::new();
+    let mut dirs = Vec::new();
+    for server in servers {
+        let (_, dir) = server.stop().await;
+        keys.push(dir.path().join("audit-signing.key.pub"));
+        dirs.push(dir);
+    }
+    let records = export(&database.url, dirs[0].path());
+    assert_eq!(records.len(), calls.len(), "every call is recorded, none twice");
+    let recorded: HashSet<&str> = records.iter().map(|r| r["record_id"].as_str().unwrap()).collect();
+    let answered: HashSet<&str> = calls.iter().map(String::as_str).collect();
+    assert_eq!(recorded, answered);
+    let mut seqs: Vec<i64> = records.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=calls.len() as i64).collect::<Vec<_>>(), "one gapless chain");
+
+    // The chain verifies against the three instances' keys, and against no fewer.
+    let mut verify = vec!["audit", "verify", "--data-dir", dirs[0].path().to_str().unwrap(), "--database-url", &database.url];
+    let key_args: Vec<String> = keys.iter().map(|k| k.to_str().unwrap().to_string()).collect();
+    for key in &key_args {
+        verify.extend(["--public-key", key.as_str()]);
+    }
+    let (ok, out, err) = cli(&verify);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("300 records (seq 1..300)"), "{out}");
+    assert!(out.contains("0 records after it not yet signed"), "the stopped writers signed the head: {out}");
+
+    // Tampering on PostgreSQL is found like on SQLite.
+    let url = database.url.clone();
+    spolis_adapter::store::postgres::block_on(|| async move {
+        let client = spolis_adapter::store::postgres::connect(&url, &Default::default()).await?;
+        client
+            .batch_execute("UPDATE audit_records SET operator_surname = 'Liepina' WHERE seq = 42")
+            .await
+            .map_err(|e| spolis_adapter::store::StoreError::Unavailable(e.to_string()))
+    })
+    .unwrap();
+    let (ok, _, err) = cli(&verify);
+    assert!(!ok && err.contains("at seq 42:") && err.contains("altered"), "{err}");
+}
+
+/// A TCP forwarder to PostgreSQL that the test can take down (connections refused, open
+/// ones cut), turn into a black hole (accepts, never answers), and bring back.
+struct Proxy {
+    address: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Forward,
+    BlackHole,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        Proxy { address, task: Some(tokio::spawn(serve(listener, Mode::Forward))) }
+    }
+
+    /// Stops listening and cuts every open connection.
+    fn down(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    async fn up(&mut self, mode: Mode) {
+        self.down();
+        // The aborted task's listener may take a moment to close.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let listener = loop {
+            match TcpListener::bind(self.address).await {
+                Ok(listener) => break listener,
+                Err(error) if Instant::now() > deadline => panic!("rebinding {}: {error}", self.address),
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        self.task = Some(tokio::spawn(serve(listener, mode)));
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// Accepts until aborted; dropping this future drops the listener and every connection.
+async fn serve(listener: TcpListener, mode: Mode) {
+    let target: SocketAddr = "127.0.0.1:5432".parse().expect("address");
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((mut inbound, _)) = listener.accept().await else { continue };
+        connections.spawn(async move {
+            match mode {
+                Mode::Forward => {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }
+                Mode::BlackHole => {
+                    std::future::pending::<()>().await;
+                    drop(inbound);
+                }
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// The URL of `database` through `proxy`.
+fn through(proxy: &Proxy, database: &TestDatabase) -> String {
+    format!("postgres://postgres@{}/{}", proxy.address, database.name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_postgresql_goes_away_calls_fault_in_bounded_time_and_recover_without_a_restart() {
+    let database = Arc::new(TestDatabase::create());
+    let mut proxy = Proxy::start().await;
+    let server = TestServer::start_with(Options {
+        database: Some(database.clone()),
+        database_url: Some(through(&proxy, &database)),
+        database_config: Some(DatabaseConfig { max_connections: 4, connect_timeout_seconds: 1, timeout_seconds: 2 }),
+        ..Default::default()
+    })
+    .await;
+    let ep116 = sample("ep116-soap11-plain.xml");
+    let mut client = server.client("riga").await;
+    let mut answered = Vec::new();
+    for _ in 0..5 {
+        let reply = client.soap(EP116, &ep116).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        answered.push(reply.call_id);
+    }
+
+    for mode in [None, Some(Mode::BlackHole)] {
+        match mode {
+            None => proxy.down(),
+            Some(mode) => proxy.up(mode).await,
+        }
+        // Down: refused at once. Black hole: the connect and query timeouts bound the wait.
+        for _ in 0..3 {
+            let started = Instant::now();
+            let reply = tokio::time::timeout(Duration::from_secs(15), client.soap(EP116, &ep116)).await.expect("no hang");
+            let took = started.elapsed();
+            let code = error_code(&reply.body);
+            assert!(
+                matches!(code.as_deref(), Some("StoreUnavailable") | Some("AuditUnavailable")),
+                "{code:?}: {}",
+                reply.body
+            );
+            assert!(!reply.body.contains("Kalniņa") && !reply.body.contains("QueueEvent"), "no data while down");
+            assert!(took < Duration::from_secs(8), "the fault took {took:?}");
+        }
+    }
+
+    proxy.up(Mode::Forward).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let recovered = loop {
+        let reply = client.soap(EP116, &ep116).await;
+        if reply.status == 200 && error_code(&reply.body).is_none() {
+            break reply;
+        }
+        assert!(Instant::now() < deadline, "no recovery: {}", reply.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    answered.push(recovered.call_id);
+    for _ in 0..5 {
+        let reply = client.soap(EP115, &sample("ep115-soap12-plain.xml")).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        answered.push(reply.call_id);
+    }
+
+    let (_, dir) = server.stop().await;
+    // Every answered call is in the log; the chain verifies (on the direct URL).
+    let records = export(&database.url, dir.path());
+    let recorded: HashSet<&str> = records.iter().map(|r| r["record_id"].as_str().unwrap()).collect();
+    for id in &answered {
+        assert!(recorded.contains(id.as_str()), "answered call {id} is not in the audit log");
+    }
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.path().to_str().unwrap(), "--database-url", &database.url]);
+    assert!(ok, "{out}{err}");
+}
+
+#[test]
+fn masking_hides_ids_and_times_only() {
+    let a = "<MessageID>8c7cdac5-1b8f-446a-9dc7-a2c42bc99005</MessageID><Date>2026-11-23T12:07:05.182001Z</Date><D>2024-09-16</D>";
+    assert_eq!(masked(a), "<MessageID><uuid></MessageID><Date><time></Date><D>2024-09-16</D>");
+}
