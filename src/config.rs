@@ -48,6 +48,9 @@ pub struct Config {
     pub database_replica_url: Option<String>,
     #[serde(default)]
     pub database: DatabaseConfig,
+    /// Message security: answer signing, request timestamps and replays (`[security]`).
+    #[serde(default)]
+    pub security: crate::wssec::SecurityConfig,
 }
 
 /// Pool size and timeouts of the PostgreSQL backend (unused on SQLite).
@@ -306,6 +309,7 @@ impl Config {
             database_url: None,
             database_replica_url: None,
             database: DatabaseConfig::default(),
+            security: Default::default(),
         }
     }
 }

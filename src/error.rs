@@ -158,6 +158,40 @@ error_codes! {
     RequestTimeout = 116, Caller, 408,
         "The request body did not arrive in time.",
         "Pieprasījuma saturs netika saņemts laikā.";
+    /// The WS-Security Timestamp cannot be read, or its `Created` lies in the future beyond
+    /// the allowed clock skew.
+    InvalidTimestamp = 120, Caller, 0,
+        "The WS-Security Timestamp is not valid (unreadable, or created in the future).",
+        "WS-Security laika zīmogs nav derīgs (nolasāms vai izveidots nākotnē).";
+    /// The WS-Security Timestamp's `Expires` has passed.
+    MessageExpired = 121, Caller, 0,
+        "The message has expired (WS-Security Timestamp Expires has passed).",
+        "Ziņojuma derīgums ir beidzies (WS-Security Timestamp Expires ir pagājis).";
+    /// The MessageID (IVIS or WS-Addressing) was already received within the replay window.
+    MessageReplayed = 122, Caller, 0,
+        "This MessageID was already received: the message is refused as a replay.",
+        "Šis MessageID jau ir saņemts: ziņojums noraidīts kā atkārtots.";
+    /// The consumer must sign its requests and this one carries no signature.
+    SignatureRequired = 123, Caller, 0,
+        "This consumer must sign its requests (WS-Security XML Signature over the Body).",
+        "Šim patērētājam pieprasījumi jāparaksta (WS-Security XML paraksts pār Body).";
+    /// The request's signature does not verify, is not made with the consumer's registered
+    /// certificate, or does not cover the Body (and Timestamp) that is processed.
+    SignatureInvalid = 124, Caller, 0,
+        "The request's signature is not valid for this consumer or does not cover the Body.",
+        "Pieprasījuma paraksts nav derīgs šim patērētājam vai neaptver Body.";
+    /// The consumer may not connect from the client's IP address.
+    NetworkNotAllowed = 125, Caller, 0,
+        "The consumer may not call from this network address.",
+        "Patērētājs nedrīkst izsaukt servisu no šīs tīkla adreses.";
+    /// Too many calls per minute from this consumer or operator.
+    RateLimited = 126, Caller, 429,
+        "Too many requests; slow down and try again shortly.",
+        "Pārāk daudz pieprasījumu; samaziniet biežumu un mēģiniet vēlreiz pēc brīža.";
+    /// The daily quota of this consumer or operator is used up.
+    QuotaExceeded = 127, Caller, 429,
+        "The daily quota of requests is used up; try again tomorrow (UTC).",
+        "Dienas pieprasījumu limits ir izsmelts; mēģiniet rīt (UTC).";
     /// The register could not be read; retry later.
     StoreUnavailable = 201, Service, 0,
         "The register is unavailable; try again later.",

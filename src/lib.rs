@@ -32,4 +32,5 @@ pub mod service;
 pub mod soap;
 pub mod store;
 pub mod tls;
+pub mod wssec;
 pub mod xml;

@@ -5,7 +5,6 @@
 //! It serves nothing about persons.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +21,8 @@ use crate::http::App;
 /// What the readiness check needs besides the app.
 pub struct Ops {
     pub app: Arc<App>,
-    /// The SQLite audit database, probed for a write lock.
-    pub audit_path: PathBuf,
+    /// The audit log, probed for writability (SQLite write lock, PostgreSQL write transaction).
+    pub audit: crate::audit::AuditLocation,
 }
 
 /// Serves the operations endpoints until `shutdown` completes.
@@ -88,22 +87,14 @@ async fn readiness_problems(ops: &Ops) -> Vec<String> {
     if let Err(error) = ops.app.services.store.ping().await {
         problems.push(format!("register: {error}"));
     }
-    let audit_path = ops.audit_path.clone();
-    let audit = tokio::task::spawn_blocking(move || probe_audit_writable(&audit_path)).await;
+    let location = ops.audit.clone();
+    let audit = tokio::task::spawn_blocking(move || location.probe_writable()).await;
     match audit {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => problems.push(format!("audit log: {error}")),
+        Ok(Err(error)) => problems.push(format!("audit log: {error:#}")),
         Err(error) => problems.push(format!("audit log probe failed: {error}")),
     }
     problems
-}
-
-/// Takes and releases the audit database's write lock: proves the file is there, is the
-/// audit schema, and can be written now.
-fn probe_audit_writable(path: &std::path::Path) -> rusqlite::Result<()> {
-    let connection = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-    connection.busy_timeout(Duration::from_secs(2))?;
-    connection.execute_batch("BEGIN IMMEDIATE; SELECT 1 FROM audit_records LIMIT 1; ROLLBACK;")
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {

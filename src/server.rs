@@ -61,6 +61,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             audit,
             metrics: Default::default(),
             xml_limits: XmlLimits::default(),
+            security: crate::wssec::MessageSecurity::load(&config.security, &config.tls.certificate, &config.tls.private_key)?,
         },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),

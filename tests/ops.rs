@@ -116,3 +116,10 @@ client_ca = "{certs}/ca.crt"
     let output = Command::new(CLI).args(["check-config", good.to_str().unwrap()]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[tokio::test]
+async fn readiness_probes_the_postgresql_audit_log_too() {
+    let server = TestServer::start_with(Options { backend: Some(Backend::Postgres), ..Default::default() }).await;
+    let (status, body) = ops_get(server.ops_address, "/ready").await;
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+}

@@ -32,9 +32,29 @@ fn cli(args: &[&str]) -> (bool, String, String) {
     (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-/// Every UUID and every ISO date-time in `body` replaced by a mark: what legitimately
-/// differs between two answers to the same request.
+/// Every UUID and every ISO date-time in `body` replaced by a mark, and the values of a
+/// WS-Security signature (digests over those ids and times): what legitimately differs
+/// between two answers to the same request.
 fn masked(body: &str) -> String {
+    let mut out = masked_ids_and_times(body);
+    for element in ["DigestValue>", "SignatureValue>"] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(element) {
+            let start = from + at + element.len();
+            let Some(length) = out[start..].find("</") else { break };
+            let closing = out[..from + at].rfind('<').is_some_and(|tag| out[tag + 1..].starts_with('/'));
+            if closing || length == 0 {
+                from = start;
+                continue;
+            }
+            out.replace_range(start..start + length, "<signed>");
+            from = start + "<signed>".len();
+        }
+    }
+    out
+}
+
+fn masked_ids_and_times(body: &str) -> String {
     let bytes = body.as_bytes();
     let mut out = String::with_capacity(body.len());
     let mut i = 0;
@@ -125,6 +145,27 @@ async fn both_backends_answer_the_same_requests_byte_for_byte() {
     assert!(erika.body.contains("Kalniņa") && erika.body.contains("PlacesAhead"), "{}", erika.body);
 }
 
+/// `body` with a new UUID in every `MessageID`: a client sends each message once (the
+/// service refuses a repeated IVIS MessageID as a replay).
+fn fresh_message_ids(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find("MessageID>") {
+        let start = at + "MessageID>".len();
+        let opening = rest[..at].rfind('<').is_some_and(|tag| !rest[tag + 1..].starts_with('/'));
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if opening {
+            if let Some(end) = rest.find('<') {
+                out.push_str(&uuid::Uuid::new_v4().to_string());
+                rest = &rest[end..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Sends `calls` EP115/EP116 requests from `clients` concurrent connections; returns the
 /// call ids of the answers (all must be answered with data).
 async fn load(server: &TestServer, clients: usize, calls: usize) -> Vec<String> {
@@ -135,7 +176,7 @@ async fn load(server: &TestServer, clients: usize, calls: usize) -> Vec<String> 
             let mut ids = Vec::new();
             for i in 0..calls {
                 let (path, name) = if (c + i) % 2 == 0 { (EP115, "ep115-soap11-plain.xml") } else { (EP116, "ep116-soap12-ivis.xml") };
-                let reply = client.soap(path, &sample(name)).await;
+                let reply = client.soap(path, &fresh_message_ids(&sample(name))).await;
                 assert_eq!(reply.status, 200, "{}", reply.body);
                 assert!(error_code(&reply.body).is_none(), "{}", reply.body);
                 ids.push(reply.call_id);
@@ -357,7 +398,79 @@ async fn when_postgresql_goes_away_calls_fault_in_bounded_time_and_recover_witho
 }
 
 #[test]
+fn message_ids_are_renewed_and_nothing_else() {
+    let body = "<i:MessageID>6f1c2a7e-3b8d-4e21-9a5f-0c4d2e8b7a24</i:MessageID><i:Next>x</i:Next>";
+    let renewed = fresh_message_ids(body);
+    assert_ne!(renewed, body);
+    assert_eq!(masked(&renewed), masked(body));
+}
+
+#[test]
 fn masking_hides_ids_and_times_only() {
     let a = "<MessageID>8c7cdac5-1b8f-446a-9dc7-a2c42bc99005</MessageID><Date>2026-11-23T12:07:05.182001Z</Date><D>2024-09-16</D>";
     assert_eq!(masked(a), "<MessageID><uuid></MessageID><Date><time></Date><D>2024-09-16</D>");
+    let signed = "<ds:DigestValue>+QCBi=</ds:DigestValue><ds:SignatureValue>EQU6==</ds:SignatureValue><Code>X</Code>";
+    assert_eq!(masked(signed), "<ds:DigestValue><signed></ds:DigestValue><ds:SignatureValue><signed></ds:SignatureValue><Code>X</Code>");
+}
+
+/// A measurement, not a check: the same load on one instance of each backend, then three
+/// instances on one PostgreSQL. `cargo test --release --test postgres -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput_on_both_backends() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let server = TestServer::start_with(Options { backend: Some(backend), ..Default::default() }).await;
+        load(&server, 8, 10).await;
+        let started = Instant::now();
+        let calls = load(&server, 8, 100).await.len();
+        let elapsed = started.elapsed();
+        eprintln!("{backend:?}, one instance: {calls} calls in {elapsed:.2?} = {:.0} calls/s", calls as f64 / elapsed.as_secs_f64());
+        server.stop().await;
+    }
+    let database = Arc::new(TestDatabase::create());
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(TestServer::start_with(Options { database: Some(database.clone()), ..Default::default() }).await);
+    }
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(load(&servers[0], 4, 100), load(&servers[1], 4, 100), load(&servers[2], 4, 100));
+    let elapsed = started.elapsed();
+    let calls = a.len() + b.len() + c.len();
+    eprintln!("Postgres, three instances: {calls} calls in {elapsed:.2?} = {:.0} calls/s", calls as f64 / elapsed.as_secs_f64());
+    let mut dirs = Vec::new();
+    for server in servers {
+        dirs.push(server.stop().await.1);
+    }
+    let mut verify = vec!["audit", "verify", "--data-dir", dirs[0].path().to_str().unwrap(), "--database-url", &database.url];
+    let keys: Vec<String> = dirs.iter().map(|d| d.path().join("audit-signing.key.pub").to_str().unwrap().to_string()).collect();
+    for key in &keys {
+        verify.extend(["--public-key", key.as_str()]);
+    }
+    let (ok, out, err) = cli(&verify);
+    assert!(ok, "{out}{err}");
+    eprintln!("{out}");
+}
+
+#[test]
+fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
+    use spolis_adapter::store::{postgres, Store};
+    let database = TestDatabase::create();
+    let options = postgres::PostgresOptions::default();
+    std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..3).map(|_| scope.spawn(|| postgres::holds_persons(&database.url, &options))).collect();
+        for start in starts {
+            assert!(!start.join().expect("a start").expect("migrated"), "a new register is empty");
+        }
+    });
+    let url = database.url.clone();
+    let versions = postgres::block_on(|| async move {
+        let client = postgres::connect(&url, &Default::default()).await?;
+        let rows = client.query("SELECT version FROM schema_migrations ORDER BY version", &[]).await.map_err(postgres::error("read"))?;
+        client.batch_execute("INSERT INTO schema_migrations (version) VALUES (999)").await.map_err(postgres::error("write"))?;
+        Ok(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
+    })
+    .unwrap();
+    assert_eq!(versions, [1, 2], "each migration applied exactly once");
+    let refused = Store::open_postgres(&database.url, None, &options).err().expect("refused");
+    assert!(refused.to_string().contains("schema version 999"), "{refused}");
 }

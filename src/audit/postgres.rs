@@ -61,13 +61,20 @@ pub struct AuditDb {
     /// A runtime of the writer thread's own: the connection task runs while a batch runs.
     runtime: tokio::runtime::Runtime,
     client: Option<Client>,
+    /// When connecting last failed: for a moment after, batches fail at once instead of
+    /// each waiting out a connect timeout, so that a backlog during an outage is refused in
+    /// bounded time rather than one timeout per queued batch.
+    failed_at: Option<std::time::Instant>,
 }
+
+/// How long after a failed connect batches fail without trying again.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
 
 impl AuditDb {
     /// Connects and checks the audit tables are there (applying migrations if needed).
     pub fn open(url: &str, options: &PostgresOptions) -> anyhow::Result<AuditDb> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the audit runtime")?;
-        let mut db = AuditDb { url: url.to_owned(), options: options.clone(), runtime, client: None };
+        let mut db = AuditDb { url: url.to_owned(), options: options.clone(), runtime, client: None, failed_at: None };
         let (client, runtime, timeout) = db.connection()?;
         // The timeout's timer belongs to the writer's runtime.
         let _entered = runtime.enter();
@@ -142,7 +149,7 @@ impl AuditDb {
 
     /// The connection (opened first if there is none, or the last one broke) and the timeout.
     fn connection(&mut self) -> anyhow::Result<(&mut Client, &tokio::runtime::Runtime, Duration)> {
-        let AuditDb { url, options, runtime, client } = self;
+        let AuditDb { url, options, runtime, client, failed_at } = self;
         if client.as_ref().is_some_and(|c| {
             // Let the connection task notice a peer that went away while we were idle.
             runtime.block_on(tokio::task::yield_now());
@@ -151,13 +158,22 @@ impl AuditDb {
             *client = None;
         }
         if client.is_none() {
+            if failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+                return Err(anyhow!("PostgreSQL was unavailable a moment ago; retrying shortly"));
+            }
             let fresh = runtime.block_on(async {
                 let fresh = pg::connect(url, options).await.map_err(|e| anyhow!("{e}"))?;
                 // Durable means on disk when COMMIT returns, whatever the server's default.
                 fresh.batch_execute("SET synchronous_commit TO on").await.map_err(pg_error)?;
                 anyhow::Ok(fresh)
-            })?;
-            *client = Some(fresh);
+            });
+            match fresh {
+                Ok(fresh) => *client = Some(fresh),
+                Err(error) => {
+                    *failed_at = Some(std::time::Instant::now());
+                    return Err(error);
+                }
+            }
         }
         match client.as_mut() {
             Some(connection) => Ok((connection, &*runtime, options.timeout)),

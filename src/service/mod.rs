@@ -27,6 +27,7 @@ use crate::identity::{CertificateIdentity, Consumer, ConsumerRegistry, Environme
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
 use crate::soap::{self, fault, SoapVersion};
 use crate::store::{Store, StoreError};
+use crate::wssec::freshness;
 use crate::xml::{self, Element, XmlLimits};
 
 use get_application_list::GetApplicationList;
@@ -43,6 +44,8 @@ pub struct Services {
     pub audit: AuditLog,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub xml_limits: XmlLimits,
+    /// Answer signing, request timestamps, replays and signatures (`wssec`).
+    pub security: crate::wssec::MessageSecurity,
 }
 
 /// The authenticated other end of a connection.
@@ -118,13 +121,13 @@ impl Services {
         let result = self.answer(peer, contract, request, &mut record).await;
         let version = record.soap_version.unwrap_or(SoapVersion::V11);
         let answer = match (&result, &record.ivis) {
-            (Ok(payload), _) => ok_answer(version, payload),
+            (Ok(payload), _) => self.ok_answer(version, payload, record.call_id),
             // Once the IVIS header is read, errors travel in the IVIS error list.
             (Err(error), Some(header)) => {
                 let payload = ivis::response_element(header, contract, record.call_id, record.received_at, Err(error));
-                ok_answer(version, &payload)
+                self.ok_answer(version, &payload, record.call_id)
             }
-            (Err(error), None) => fault_answer(version, error, record.call_id),
+            (Err(error), None) => self.fault_answer(version, error, record.call_id),
         };
         record.outcome = result.map(|_| record.outcome.clone().unwrap_or(0));
         record.elapsed_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -134,7 +137,7 @@ impl Services {
     /// Refuses a request that names no operation (unknown path, wrong method), audited too.
     pub async fn refuse(&self, peer: &Peer, contract: Option<&'static ServiceContract>, error: ServiceError) -> (Answer, CallRecord) {
         let mut record = CallRecord::new(peer, contract);
-        let answer = fault_answer(SoapVersion::V11, &error, record.call_id);
+        let answer = self.fault_answer(SoapVersion::V11, &error, record.call_id);
         record.outcome = Err(error);
         self.audited(record, answer).await
     }
@@ -152,7 +155,7 @@ impl Services {
                 tracing::error!(call_id = %record.call_id, %error, "call refused: its audit record could not be written");
                 let version = record.soap_version.unwrap_or(SoapVersion::V11);
                 let refusal = ServiceError::new(ErrorCode::AuditUnavailable);
-                let answer = fault_answer(version, &refusal, record.call_id);
+                let answer = self.fault_answer(version, &refusal, record.call_id);
                 record.outcome = Err(refusal);
                 (answer, record)
             }
@@ -226,18 +229,29 @@ impl Services {
             ));
         }
 
+        // A stale or future-dated WS-Security Timestamp is refused before anything else is read.
+        if let Some(timestamp) = freshness::timestamp(&envelope.headers)? {
+            freshness::check_timestamp(&timestamp, Utc::now(), self.security.clock_skew)?;
+        }
+
         let payload = match wrapped {
             Wrapped::Plain(payload) => payload,
             Wrapped::Ivis(request) => request.check(contract)?,
         };
+        // Only a request that is otherwise acceptable uses up its MessageID: one refused for
+        // its content may be corrected and sent again with the same id.
+        let message_id = record.ivis.as_ref().and_then(|h| h.message_id.clone()).or_else(|| record.ws_addressing_message_id.clone());
+        let admit = |record: &CallRecord| self.admit(record, message_id.as_deref());
         let (answer, records) = match contract.service {
             Service::Ep115 => {
                 let request = GetApplicationList::parse(&payload)?;
+                admit(record)?;
                 let found = self.store.application_list(request.query).await.map_err(store_failure)?;
                 (get_application_list::render(&found), found.applications.len())
             }
             Service::Ep116 => {
                 let request = GetQueueStatusList::parse(&payload)?;
+                admit(record)?;
                 let found = self.store.queue_status_list(request.query).await.map_err(store_failure)?;
                 (get_queue_status_list::render(&found), found.events.len() + found.positions.len())
             }
@@ -247,6 +261,17 @@ impl Services {
             Some(header) => ivis::response_element(header, contract, record.call_id, record.received_at, Ok(&answer)),
             None => answer,
         })
+    }
+}
+
+impl Services {
+    /// The last gate before the store is read: the MessageID must not be a replay.
+    fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
+        let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());
+        if let Some(message_id) = message_id {
+            self.security.replays.check_and_remember(consumer, message_id, Instant::now())?;
+        }
+        Ok(())
     }
 }
 
@@ -271,11 +296,18 @@ fn capitalise(text: &str) -> String {
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn fault_answer(version: SoapVersion, error: &ServiceError, call_id: Uuid) -> Answer {
-    Answer {
-        status: fault::http_status(version, error),
-        content_type: version.content_type(),
-        body: fault::fault_envelope(version, error, call_id),
+impl Services {
+    /// A fault answer, signed like every answer when signing is on.
+    fn fault_answer(&self, version: SoapVersion, error: &ServiceError, call_id: Uuid) -> Answer {
+        Answer {
+            status: fault::http_status(version, error),
+            content_type: version.content_type(),
+            body: self.security.envelope(version, &fault::fault_element(version, error, call_id), call_id, Utc::now()),
+        }
+    }
+
+    fn ok_answer(&self, version: SoapVersion, payload: &str, call_id: Uuid) -> Answer {
+        Answer { status: 200, content_type: version.content_type(), body: self.security.envelope(version, payload, call_id, Utc::now()) }
     }
 }
 
@@ -331,10 +363,6 @@ fn audit_record(call: &CallRecord, environment: Environment) -> AuditRecord {
         records_returned: call.outcome.as_ref().map_or(0, |n| i64::try_from(*n).unwrap_or(i64::MAX)),
         processing_micros: i64::try_from(call.elapsed_micros).unwrap_or(i64::MAX),
     }
-}
-
-fn ok_answer(version: SoapVersion, payload: &str) -> Answer {
-    Answer { status: 200, content_type: version.content_type(), body: soap::envelope_around(version, payload) }
 }
 
 /// Plain or IVIS, and the right operation for the path.

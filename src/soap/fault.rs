@@ -22,13 +22,16 @@ pub fn http_status(version: SoapVersion, error: &ServiceError) -> u16 {
     }
 }
 
-/// A complete fault envelope.
+/// A complete (unsigned) fault envelope.
 pub fn fault_envelope(version: SoapVersion, error: &ServiceError, call_id: Uuid) -> String {
+    super::envelope_around(version, &fault_element(version, error, call_id))
+}
+
+/// The `soap:Fault` element, the SOAP Body's content, with the `soap` prefix bound by the
+/// envelope around it.
+pub fn fault_element(version: SoapVersion, error: &ServiceError, call_id: Uuid) -> String {
     let mut w = XmlWriter::with_capacity(1024);
-    w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-        .open_with("soap:Envelope", &[("xmlns:soap", version.namespace())])
-        .open("soap:Body")
-        .open("soap:Fault");
+    w.open("soap:Fault");
     let must_understand = error.code == ErrorCode::MustUnderstand;
     match version {
         SoapVersion::V11 => {
@@ -61,7 +64,7 @@ pub fn fault_envelope(version: SoapVersion, error: &ServiceError, call_id: Uuid)
             w.close("soap:Detail");
         }
     }
-    w.close("soap:Fault").close("soap:Body").close("soap:Envelope");
+    w.close("soap:Fault");
     w.finish()
 }
 

@@ -146,16 +146,15 @@ fn latest_version() -> i64 {
 /// database migrated by a newer program.
 pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let what = "migrate";
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        )
-        .await
-        // Two first starts at once may both try to create the table: the loser retries below.
-        .or_else(|e| if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) { Ok(()) } else { Err(e) })
-        .map_err(error(what))?;
     let tx = client.transaction().await.map_err(error(what))?;
+    // First the lock, then even the bookkeeping table: DDL is transactional here, and two
+    // first starts at once must not both create it.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(error(what))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await
+    .map_err(error(what))?;
     let newest: Option<i64> =
         tx.query_one(SQL_SCHEMA_VERSION, &[]).await.map_err(error(what))?.try_get(0).map_err(error(what))?;
     if newest.is_some_and(|v| v > latest_version()) {
@@ -318,21 +317,29 @@ impl PostgresStore {
             });
         }
         if !applications.is_empty() {
+            // The four child queries are pipelined on the one connection: one round trip.
+            let (documents, requests, grants, queue_decisions) = futures_util::future::try_join4(
+                query(&tx, SQL_DOCUMENTS, &params, "EP115 documents"),
+                query(&tx, SQL_DOCUMENT_REQUESTS, &params, "EP115 document requests"),
+                query(&tx, SQL_GRANT_DECISIONS, &params, "EP115 grant decisions"),
+                query(&tx, SQL_QUEUE_DECISIONS, &params, "EP115 queue decisions"),
+            )
+            .await?;
             let what = "EP115 documents";
-            for row in query(&tx, SQL_DOCUMENTS, &params, what).await? {
+            for row in documents {
                 let r = Cols { row: &row, what };
                 let document = SubmittedDocument { title: r.get(1)?, submitted_on: r.get(2)? };
                 child_of(&mut applications, &position, &r)?.submitted_documents.push(document);
             }
             let what = "EP115 document requests";
-            for row in query(&tx, SQL_DOCUMENT_REQUESTS, &params, what).await? {
+            for row in requests {
                 let r = Cols { row: &row, what };
                 let request =
                     DocumentRequest { requested_on: r.get(1)?, description: r.get(2)?, due_on: r.get(3)?, fulfilled_on: r.get(4)? };
                 child_of(&mut applications, &position, &r)?.document_requests.push(request);
             }
             let what = "EP115 grant decisions";
-            for row in query(&tx, SQL_GRANT_DECISIONS, &params, what).await? {
+            for row in grants {
                 let r = Cols { row: &row, what };
                 let decision = GrantDecision {
                     decided_on: r.get(1)?,
@@ -343,7 +350,7 @@ impl PostgresStore {
                 child_of(&mut applications, &position, &r)?.grant_decisions.push(decision);
             }
             let what = "EP115 queue decisions";
-            for row in query(&tx, SQL_QUEUE_DECISIONS, &params, what).await? {
+            for row in queue_decisions {
                 let r = Cols { row: &row, what };
                 let decision = QueueDecision {
                     decided_on: r.get(1)?,
@@ -378,9 +385,15 @@ impl PostgresStore {
         };
         let (from, till) = period_bounds(&q.period);
 
+        // Events and positions are pipelined on the one connection: one round trip.
+        let (event_rows, position_rows) = futures_util::future::try_join(
+            query(&tx, SQL_QUEUE_EVENTS, &[&person_id, &from, &till, &service_kind_id, &provider_id], "EP116 queue events"),
+            query(&tx, SQL_QUEUE_POSITIONS, &[&person_id, &service_kind_id, &provider_id], "EP116 queue positions"),
+        )
+        .await?;
         let mut events = Vec::new();
         let what = "EP116 queue events";
-        for row in query(&tx, SQL_QUEUE_EVENTS, &[&person_id, &from, &till, &service_kind_id, &provider_id], what).await? {
+        for row in event_rows {
             let r = Cols { row: &row, what };
             let code: i32 = r.get(0)?;
             let kind = u8::try_from(code)
@@ -405,7 +418,7 @@ impl PostgresStore {
 
         let mut positions = Vec::new();
         let what = "EP116 queue positions";
-        for row in query(&tx, SQL_QUEUE_POSITIONS, &[&person_id, &service_kind_id, &provider_id], what).await? {
+        for row in position_rows {
             let r = Cols { row: &row, what };
             positions.push(QueuePosition {
                 service_kind: Classifier { code: r.get(0)?, name: r.get(1)? },
@@ -540,7 +553,7 @@ impl Cols<'_> {
 }
 
 /// Maps a tokio-postgres error met while doing `what`: the register cannot be read.
-pub(crate) fn error(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+pub fn error(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
     move |e| StoreError::Unavailable(format!("{what}: {}", describe(&e)))
 }
 

@@ -218,15 +218,16 @@ mod tests {
 
     #[test]
     fn sec1_keys_are_wrapped_for_ring() {
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        // rcgen serialises PKCS#8; its inner ECPrivateKey is the SEC1 form.
-        let pkcs8 = key.serialize_der();
+        // A throw-away key made with `openssl ecparam -name prime256v1 -genkey -noout`.
+        const SEC1: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIKtWrHCauolcxYYyHv3igk2y83A2ta4l0RaZLP/2TjtgoAoGCCqGSM49
+AwEHoUQDQgAEXlncMxtpNTKwpYruYU0hLirYc5iQBZy5nDEFiWgFBbAL7DN+rq7I
+UsD95HY4bgdlnjlVyXu7H0aQ+Lgje01G7w==
+-----END EC PRIVATE KEY-----
+";
+        let key = rustls_pemfile::private_key(&mut SEC1.as_bytes()).unwrap().unwrap();
+        let PrivateKeyDer::Sec1(sec1) = &key else { panic!("not SEC1") };
         let rng = SystemRandom::new();
-        assert!(ecdsa_from_pkcs8(&pkcs8, &rng).is_some());
-        // The first OCTET STRING holding a SEQUENCE: the privateKey field (after the
-        // algorithm identifier's OIDs, which hold no 0x04 … 0x30 pattern).
-        let inner_at = pkcs8.windows(3).position(|w| w[0] == 0x04 && w[2] == 0x30).unwrap();
-        let sec1 = &pkcs8[inner_at + 2..inner_at + 2 + usize::from(pkcs8[inner_at + 1])];
-        assert!(ecdsa_from_pkcs8(&sec1_to_pkcs8(sec1).unwrap(), &rng).is_some());
+        assert!(matches!(ecdsa_from_pkcs8(&sec1_to_pkcs8(sec1.secret_sec1_der()).unwrap(), &rng), Some(SigningKey::Ecdsa { .. })));
     }
 }

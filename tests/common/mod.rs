@@ -165,6 +165,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Pool size and timeouts for PostgreSQL.
     pub database_config: Option<spolis_adapter::config::DatabaseConfig>,
+    /// Any further change to the configuration (e.g. `[security]`), made last.
+    pub configure: Option<fn(&mut Config)>,
 }
 
 impl TestServer {
@@ -212,6 +214,9 @@ impl TestServer {
         if let Some(limits) = options.limits {
             config.limits = limits;
         }
+        if let Some(configure) = options.configure {
+            configure(&mut config);
+        }
         if let Some(text) = &options.consumers {
             let path = own_audit_dir.path().join("consumers.toml");
             std::fs::write(&path, text).expect("consumer registry");
@@ -222,7 +227,7 @@ impl TestServer {
         // The operations listener (/health, /ready, /metrics), as `demo` and `serve` start it.
         let ops_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let ops_address = ops_listener.local_addr().expect("local address");
-        let ops = Arc::new(spolis_adapter::ops::Ops { app: app.clone(), audit_path: config.audit_path() });
+        let ops = Arc::new(spolis_adapter::ops::Ops { app: app.clone(), audit: config.audit_location().expect("audit location") });
         let (ops_stop, ops_stopped) = oneshot::channel::<()>();
         tokio::spawn(spolis_adapter::ops::run(ops_listener, ops, async {
             let _ = ops_stopped.await;

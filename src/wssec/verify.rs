@@ -1,0 +1,1 @@
+//! Verifying signed requests (placeholder, filled in below).
