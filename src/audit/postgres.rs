@@ -431,7 +431,7 @@ pub fn verify(
         options,
         format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"),
         Vec::new(),
-        |row| Ok(ChainedRecord { record: record_from_row(row)?, prev_hash: row.try_get(23)?, hash: row.try_get(24)? }),
+        |row| Ok(ChainedRecord::of(&record_from_row(row)?, row.try_get(23)?, row.try_get(24)?)),
     )
     .map(|item| item.map_err(unreadable));
     super::verify::verify_chain(checkpoints, records, trusted_keys)

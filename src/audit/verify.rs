@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
-use super::record::AuditRecord;
+use super::record::{chain_hash_of, AuditRecord, FieldKind, FieldValue, FIELD_KINDS};
 use super::signing::{key_id, verify_checkpoint};
-use super::sqlite::{record_from_row, RECORD_COLUMNS};
+use super::sqlite::RECORD_COLUMNS;
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,12 +78,24 @@ pub struct CheckpointRow {
     pub signature: Vec<u8>,
 }
 
-/// A record as stored, with its links.
+/// A record as stored, reduced to what verification compares: its place, its stored links,
+/// and the hash its content gives over its *stored* previous hash (which equals the hash over
+/// the expected previous hash exactly when the link holds).
 #[derive(Debug, Clone)]
 pub struct ChainedRecord {
-    pub record: AuditRecord,
+    pub seq: i64,
+    pub record_id: String,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    pub computed: [u8; 32],
+}
+
+impl ChainedRecord {
+    /// From a whole record (the PostgreSQL path).
+    pub fn of(record: &AuditRecord, prev_hash: Vec<u8>, hash: Vec<u8>) -> ChainedRecord {
+        let previous: [u8; 32] = prev_hash.as_slice().try_into().unwrap_or([0; 32]);
+        ChainedRecord { seq: record.seq, record_id: record.record_id.to_string(), computed: record.chain_hash(&previous), prev_hash, hash }
+    }
 }
 
 /// Verifies the whole SQLite log against the `trusted_keys` (Ed25519 public keys).
@@ -109,15 +121,45 @@ pub fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<Verif
     let mut statement = connection
         .prepare(&format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"))
         .map_err(unreadable)?;
-    let rows = statement
-        .query_map([], |row| {
-            Ok(match record_from_row(row) {
-                Ok(record) => Ok(ChainedRecord { record, prev_hash: row.get(23)?, hash: row.get(24)? }),
-                Err(error) => Err(problem(ProblemKind::Unreadable, row.get(0).unwrap_or(0), format!("a record cannot be read: {error}"))),
-            })
-        })
-        .map_err(unreadable)?;
-    verify_chain(checkpoints, rows.map(|row| row.map_err(unreadable).and_then(|record| record)), trusted_keys)
+    let mut rows = statement.query([]).map_err(unreadable)?;
+    // Rows are hashed straight from SQLite's buffers: no record is built unless one is bad.
+    let records = std::iter::from_fn(move || match rows.next() {
+        Ok(Some(row)) => Some(chained_from_row(row)),
+        Ok(None) => None,
+        Err(error) => Some(Err(unreadable(error))),
+    });
+    verify_chain(checkpoints, records, trusted_keys)
+}
+
+fn chained_from_row(row: &rusqlite::Row<'_>) -> Result<ChainedRecord, Problem> {
+    use rusqlite::types::ValueRef;
+    let seq = row.get::<_, i64>(0).unwrap_or(0);
+    let bad = |what: String| problem(ProblemKind::Unreadable, seq, format!("the record at seq {seq} cannot be read: {what}"));
+    let record_id = match row.get_ref(1) {
+        Ok(ValueRef::Text(text)) => std::str::from_utf8(text).ok().and_then(|t| uuid::Uuid::try_parse(t).ok()),
+        _ => None,
+    }
+    .ok_or_else(|| bad("record_id is not a UUID".into()))?;
+    let mut fields = Vec::with_capacity(FIELD_KINDS.len());
+    for (index, kind) in FIELD_KINDS.iter().enumerate() {
+        let value = row.get_ref(index).map_err(|error| bad(error.to_string()))?;
+        fields.push(match (kind, value) {
+            (FieldKind::Uuid, _) => FieldValue::Uuid(record_id.as_bytes()),
+            (_, ValueRef::Integer(number)) => FieldValue::Integer(number),
+            (_, ValueRef::Text(text)) => FieldValue::Text(Some(text)),
+            (_, ValueRef::Null) => FieldValue::Text(None),
+            _ => return Err(bad(format!("column {index} has the wrong type"))),
+        });
+    }
+    let blob = |index: usize| match row.get_ref(index) {
+        Ok(ValueRef::Blob(bytes)) => Ok(bytes.to_vec()),
+        _ => Err(bad(format!("column {index} is not a hash"))),
+    };
+    let prev_hash = blob(23)?;
+    let hash = blob(24)?;
+    let previous: [u8; 32] = prev_hash.as_slice().try_into().unwrap_or([0; 32]);
+    let computed = chain_hash_of(&previous, fields).map_err(|kind| bad(format!("a field of kind {kind:?} holds another type")))?;
+    Ok(ChainedRecord { seq, record_id: record_id.to_string(), prev_hash, hash, computed })
 }
 
 /// Verifies `records` (in seq order) against `checkpoints` (in seq order) and the
@@ -150,9 +192,9 @@ pub fn verify_chain(
     let mut first_seq = None;
     let mut records = 0u64;
     for item in records_in_order {
-        let ChainedRecord { record, prev_hash, hash: stored_hash } = item?;
-        let seq = record.seq;
-        let place = format!("seq {seq} (record {})", record.record_id);
+        let ChainedRecord { seq, record_id, prev_hash, hash: stored_hash, computed } = item?;
+        // Only formatted when there is something to report.
+        let place = || format!("seq {seq} (record {record_id})");
 
         let expected_prev = match previous {
             Some((previous_seq, previous_hash)) => {
@@ -194,12 +236,11 @@ pub fn verify_chain(
             return Err(problem(
                 ProblemKind::OutOfOrder,
                 seq,
-                format!("{place} does not follow the record before it: records were reordered, inserted or removed there"),
+                format!("{} does not follow the record before it: records were reordered, inserted or removed there", place()),
             ));
         }
-        let computed = record.chain_hash(&expected_prev);
         if stored_hash != computed {
-            return Err(problem(ProblemKind::Altered, seq, format!("{place} was altered: its content does not give its hash")));
+            return Err(problem(ProblemKind::Altered, seq, format!("{} was altered: its content does not give its hash", place())));
         }
         while let Some(checkpoint) = checkpoints.get(next_checkpoint).filter(|c| c.seq <= seq) {
             if checkpoint.seq < seq || checkpoint.head_hash != computed {
