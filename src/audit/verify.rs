@@ -100,6 +100,11 @@ impl ChainedRecord {
 
 /// Verifies the whole SQLite log against the `trusted_keys` (Ed25519 public keys).
 pub fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<VerifyReport, Problem> {
+    verify_with(connection, trusted_keys, Parallelism::default())
+}
+
+/// [`verify`], choosing when to hash on several threads.
+pub fn verify_with(connection: &Connection, trusted_keys: &[Vec<u8>], parallel: Parallelism) -> Result<VerifyReport, Problem> {
     let unreadable = |error: rusqlite::Error| problem(ProblemKind::Unreadable, 0, format!("the audit log cannot be read: {error}"));
     // One per interval of traffic, so a few hundred thousand over two years at most.
     let checkpoints: Vec<CheckpointRow> = connection
@@ -118,17 +123,170 @@ pub fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<Verif
                 .collect()
         })
         .map_err(unreadable)?;
-    let mut statement = connection
-        .prepare(&format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"))
+    let bounds: (Option<i64>, Option<i64>) = connection
+        .query_row("SELECT MIN(seq), MAX(seq) FROM audit_records", [], |row| Ok((row.get(0)?, row.get(1)?)))
         .map_err(unreadable)?;
-    let mut rows = statement.query([]).map_err(unreadable)?;
-    // Rows are hashed straight from SQLite's buffers: no record is built unless one is bad.
-    let records = std::iter::from_fn(move || match rows.next() {
-        Ok(Some(row)) => Some(chained_from_row(row)),
-        Ok(None) => None,
-        Err(error) => Some(Err(unreadable(error))),
-    });
-    verify_chain(checkpoints, records, trusted_keys)
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let path = connection.path().map(std::path::PathBuf::from).filter(|p| !p.as_os_str().is_empty());
+    match (bounds, path) {
+        ((Some(first), Some(last)), Some(path)) if workers > 1 && last - first >= parallel.threshold => {
+            let records = ParallelRows::new(path, first, last, workers, parallel.slice).map_err(unreadable)?;
+            verify_chain(checkpoints, records, trusted_keys)
+        }
+        _ => {
+            let mut statement = connection
+                .prepare(&format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"))
+                .map_err(unreadable)?;
+            let mut rows = statement.query([]).map_err(unreadable)?;
+            // Rows are hashed straight from SQLite's buffers: no record is built unless one is bad.
+            let records = std::iter::from_fn(move || match rows.next() {
+                Ok(Some(row)) => Some(chained_from_row(row)),
+                Ok(None) => None,
+                Err(error) => Some(Err(unreadable(error))),
+            });
+            verify_chain(checkpoints, records, trusted_keys)
+        }
+    }
+}
+
+/// When and how the SQLite log is hashed on several threads.
+#[derive(Debug, Clone, Copy)]
+pub struct Parallelism {
+    /// Below this many records one thread is quick enough.
+    pub threshold: i64,
+    /// Records hashed per worker per round.
+    pub slice: i64,
+}
+
+impl Default for Parallelism {
+    fn default() -> Self {
+        Parallelism { threshold: 100_000, slice: 16_384 }
+    }
+}
+
+/// Reads and hashes the log on several threads, each with its own connection and a slice of
+/// seqs, and hands the records back strictly in seq order. Only the hashing is parallel:
+/// every link and checkpoint is still judged in order by [`verify_chain`], so the result and
+/// its messages are those of the sequential walk.
+struct ParallelRows {
+    requests: Vec<std::sync::mpsc::Sender<(i64, i64)>>,
+    results: Vec<std::sync::mpsc::Receiver<Vec<Result<ChainedRecord, Problem>>>>,
+    next_start: i64,
+    last: i64,
+    slice: i64,
+    /// Slices handed out and not yet drained, in order: (worker, slice).
+    pending: std::collections::VecDeque<usize>,
+    current: std::vec::IntoIter<Result<ChainedRecord, Problem>>,
+    failed: bool,
+}
+
+impl ParallelRows {
+    fn new(path: std::path::PathBuf, first: i64, last: i64, workers: usize, slice: i64) -> rusqlite::Result<Self> {
+        let mut requests = Vec::new();
+        let mut results = Vec::new();
+        for _ in 0..workers {
+            let connection = super::sqlite::open_for_reading(&path)?;
+            let (request_sender, request_receiver) = std::sync::mpsc::channel::<(i64, i64)>();
+            let (result_sender, result_receiver) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for (from, to) in request_receiver {
+                    if result_sender.send(hash_slice(&connection, from, to)).is_err() {
+                        return;
+                    }
+                }
+            });
+            requests.push(request_sender);
+            results.push(result_receiver);
+        }
+        let mut rows = ParallelRows {
+            requests,
+            results,
+            next_start: first,
+            last,
+            slice: slice.max(1),
+            pending: Default::default(),
+            current: Vec::new().into_iter(),
+            failed: false,
+        };
+        // Two slices in flight per worker keep every core busy while the walk goes on.
+        for round in 0..2 * workers {
+            rows.hand_out(round % workers);
+        }
+        Ok(rows)
+    }
+
+    fn hand_out(&mut self, worker: usize) {
+        if self.next_start > self.last {
+            return;
+        }
+        let to = (self.next_start + self.slice - 1).min(self.last);
+        if self.requests[worker].send((self.next_start, to)).is_ok() {
+            self.pending.push_back(worker);
+        }
+        self.next_start = to + 1;
+    }
+}
+
+impl Iterator for ParallelRows {
+    type Item = Result<ChainedRecord, Problem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.current.next() {
+                self.failed |= item.is_err();
+                return Some(item);
+            }
+            if self.failed {
+                return None;
+            }
+            let worker = self.pending.pop_front()?;
+            match self.results[worker].recv() {
+                Ok(slice) => {
+                    self.current = slice.into_iter();
+                    self.hand_out(worker);
+                }
+                Err(_) => {
+                    self.failed = true;
+                    return Some(Err(problem(ProblemKind::Unreadable, self.next_start, "a verification worker stopped".into())));
+                }
+            }
+        }
+    }
+}
+
+/// The records with `from <= seq <= to`, hashed; stops at the first unreadable one.
+fn hash_slice(connection: &Connection, from: i64, to: i64) -> Vec<Result<ChainedRecord, Problem>> {
+    let unreadable = |error: rusqlite::Error| problem(ProblemKind::Unreadable, from, format!("the audit log cannot be read: {error}"));
+    let mut out = Vec::with_capacity(usize::try_from(to - from + 1).unwrap_or(0));
+    let statement = connection.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
+    ));
+    let mut statement = match statement {
+        Ok(statement) => statement,
+        Err(error) => return vec![Err(unreadable(error))],
+    };
+    let mut rows = match statement.query([from, to]) {
+        Ok(rows) => rows,
+        Err(error) => return vec![Err(unreadable(error))],
+    };
+    loop {
+        match rows.next() {
+            Ok(Some(row)) => {
+                let item = chained_from_row(row);
+                let stop = item.is_err();
+                out.push(item);
+                if stop {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(error) => {
+                out.push(Err(unreadable(error)));
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn chained_from_row(row: &rusqlite::Row<'_>) -> Result<ChainedRecord, Problem> {
@@ -282,4 +440,61 @@ pub fn verify_chain(
         unsigned_tail: last_seq.unwrap_or(0) - last_checkpoint_seq.unwrap_or(0).min(last_seq.unwrap_or(0)),
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::tests::example;
+    use crate::audit::signing::AuditSigner;
+    use crate::audit::sqlite::{insert_record, open_for_reading, open_for_writing};
+
+    /// A log of `count` chained records with a signed checkpoint every 500.
+    fn log(count: i64) -> (tempfile::TempDir, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite3");
+        let mut connection = open_for_writing(&path).unwrap();
+        let signer = AuditSigner::load_or_create(&dir.path().join("key")).unwrap();
+        let transaction = connection.transaction().unwrap();
+        let mut hash = [0u8; 32];
+        for seq in 1..=count {
+            let record = example(seq);
+            let next = record.chain_hash(&hash);
+            insert_record(&transaction, &record, &hash, &next).unwrap();
+            hash = next;
+            if seq % 500 == 0 || seq == count {
+                crate::audit::writer::insert_signed_checkpoint(&transaction, &signer, seq, &hash).unwrap();
+            }
+        }
+        transaction.commit().unwrap();
+        (dir, signer.public_key().to_vec())
+    }
+
+    fn both_ways(dir: &tempfile::TempDir, key: &[u8]) -> (Result<VerifyReport, Problem>, Result<VerifyReport, Problem>) {
+        let connection = open_for_reading(&dir.path().join("audit.sqlite3")).unwrap();
+        let keys = [key.to_vec()];
+        let sequential = verify_with(&connection, &keys, Parallelism { threshold: i64::MAX, slice: 1 });
+        let parallel = verify_with(&connection, &keys, Parallelism { threshold: 0, slice: 97 });
+        (sequential, parallel)
+    }
+
+    #[test]
+    fn parallel_hashing_reaches_the_same_verdict_as_the_sequential_walk() {
+        let (dir, key) = log(3000);
+        let (sequential, parallel) = both_ways(&dir, &key);
+        let (sequential, parallel) = (sequential.unwrap(), parallel.unwrap());
+        assert_eq!((sequential.records, parallel.records), (3000, 3000));
+        assert_eq!(sequential.last_checkpoint_seq, parallel.last_checkpoint_seq);
+
+        let writer = rusqlite::Connection::open(dir.path().join("audit.sqlite3")).unwrap();
+        writer.execute_batch("UPDATE audit_records SET outcome = 'InvalidPeriod' WHERE seq = 1500;").unwrap();
+        let (sequential, parallel) = both_ways(&dir, &key);
+        assert_eq!(sequential.unwrap_err(), parallel.clone().unwrap_err());
+        assert_eq!((parallel.as_ref().unwrap_err().kind, parallel.unwrap_err().seq), (ProblemKind::Altered, 1500));
+
+        writer.execute_batch("UPDATE audit_records SET outcome = 'ok' WHERE seq = 1500; DELETE FROM audit_records WHERE seq = 2222;").unwrap();
+        let (sequential, parallel) = both_ways(&dir, &key);
+        assert_eq!(sequential.unwrap_err(), parallel.clone().unwrap_err());
+        assert_eq!(parallel.unwrap_err().kind, ProblemKind::Missing);
+    }
 }
