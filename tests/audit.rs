@@ -225,17 +225,13 @@ async fn verify_names_the_place_of_every_kind_of_tampering() {
         )
         .unwrap();
     let prev: Vec<u8> = connection.query_row("SELECT hash FROM audit_records WHERE seq = 3", [], |r| r.get(0)).unwrap();
-    let mut forged = spolis_adapter::audit::sqlite::record_from_row(
-        &connection
-            .prepare(&format!("SELECT {} FROM audit_records WHERE seq = 1", spolis_adapter::audit::sqlite::RECORD_COLUMNS))
-            .unwrap()
-            .query([])
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let mut forged = connection
+        .query_row(
+            &format!("SELECT {} FROM audit_records WHERE seq = 1", spolis_adapter::audit::sqlite::RECORD_COLUMNS),
+            [],
+            spolis_adapter::audit::sqlite::record_from_row,
+        )
+        .unwrap();
     forged.seq = 4;
     forged.record_id = uuid::Uuid::new_v4();
     forged.person_code = Some("23118813456".into());
@@ -257,7 +253,7 @@ async fn verify_names_the_place_of_every_kind_of_tampering() {
         let mut statement = connection
             .prepare(&format!("SELECT {} FROM audit_records ORDER BY seq", spolis_adapter::audit::sqlite::RECORD_COLUMNS))
             .unwrap();
-        let rows = statement.query_map([], |row| spolis_adapter::audit::sqlite::record_from_row(row)).unwrap();
+        let rows = statement.query_map([], spolis_adapter::audit::sqlite::record_from_row).unwrap();
         rows.map(Result::unwrap).collect()
     };
     for record in records {
