@@ -8,7 +8,8 @@
 //!   expired predecessor `expired` also listed, so a passing expired certificate would
 //!   be a TLS bug and not a registry one), one bound by issuer and serial (`talsi`, on a
 //!   P-384 key so both ECDSA curves are exercised), a valid but unregistered client
-//!   (`unregistered`), and a client with riga's subject issued by a foreign CA (`rogue`).
+//!   (`unregistered`), a client with riga's subject issued by a foreign CA (`rogue`), and a
+//!   client the CA has revoked (`revoked`), listed in the CA's CRL `ca.crl`.
 //! - **Never:** these certificates say EXAMPLE in their CA name and must never be trusted
 //!   in production; the private keys are committed to the repository. Nothing else in
 //!   `dir` is read or touched. RSA keys are not made: ring, the only crypto provider we
@@ -20,8 +21,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, Certificate, CertificateParams, CertificateRevocationListParams,
+    DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, RevocationReason, RevokedCertParams, SanType, SerialNumber,
     SignatureAlgorithm, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384,
 };
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
@@ -46,7 +48,13 @@ pub const EXAMPLE_FILES: &[&str] = &[
     "rogue.crt",
     "rogue.key",
     "consumers.toml",
+    "revoked.crt",
+    "revoked.key",
+    "ca.crl",
 ];
+
+/// The files [`generate_revocation_examples`] writes (a subset of [`EXAMPLE_FILES`]).
+pub const REVOCATION_FILES: &[&str] = &["revoked.crt", "revoked.key", "ca.crl"];
 
 /// Registration number of Rīgas valstspilsētas pašvaldība, used as riga's consumer id.
 const RIGA_CONSUMER_ID: &str = "90011524360";
@@ -163,7 +171,81 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
         "consumers.toml",
         &consumers_toml(&riga_identity, &expired_identity, &talsi_identity),
     )?;
-    Ok(())
+    write_revocation_examples(dir, &ca)
+}
+
+/// Writes only `revoked.crt`, `revoked.key` and `ca.crl`, issued by the CA already in `dir`
+/// (`ca.crt`, `ca.key`): every other file, and so every fingerprint, stays as it is.
+pub fn generate_revocation_examples(dir: &Path) -> anyhow::Result<()> {
+    write_revocation_examples(dir, &existing_ca(dir)?)
+}
+
+/// A CRL (PEM) of the example CA in `dir`, revoking the certificates in the given PEM files
+/// (none: an empty CRL); `crl_number` must grow with each new CRL. For tests of revocation.
+pub fn example_crl(dir: &Path, revoked: &[&Path], crl_number: u64) -> anyhow::Result<String> {
+    let mut serials = Vec::new();
+    for path in revoked {
+        for der in crate::tls::read_certificates(path)? {
+            let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            serials.push(SerialNumber::from_slice(certificate.raw_serial()));
+        }
+    }
+    crl_pem(&existing_ca(dir)?, serials, crl_number)
+}
+
+/// The example CA of `dir` as rcgen needs it to issue: the same name and key as `ca.crt` (a
+/// certificate issued with it names that issuer and carries that key's identifier, so it
+/// chains to ca.crt).
+fn existing_ca(dir: &Path) -> anyhow::Result<Issued> {
+    let key_path = dir.join("ca.key");
+    let key_pem = fs::read_to_string(&key_path).with_context(|| format!("cannot read {}", key_path.display()))?;
+    let key = KeyPair::from_pem(&key_pem).with_context(|| format!("{}: not a usable key", key_path.display()))?;
+    Issued::ca_with_key(name(CA_ORGANISATION, CA_NAME), utc(2026, Month::January, 1)?, utc(2046, Month::January, 1)?, key)
+}
+
+fn crl_pem(ca: &Issued, serials: Vec<SerialNumber>, crl_number: u64) -> anyhow::Result<String> {
+    let revocation_time = utc(2026, Month::January, 2)?;
+    let crl = CertificateRevocationListParams {
+        this_update: revocation_time,
+        next_update: utc(2046, Month::January, 1)?,
+        crl_number: SerialNumber::from(crl_number),
+        issuing_distribution_point: None,
+        revoked_certs: serials
+            .into_iter()
+            .map(|serial_number| RevokedCertParams {
+                serial_number,
+                revocation_time,
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca.certificate, &ca.key)?;
+    Ok(crl.pem()?)
+}
+
+/// A valid client certificate of the example CA, and the CA's CRL revoking it.
+fn write_revocation_examples(dir: &Path, ca: &Issued) -> anyhow::Result<()> {
+    let revoked = Issued::leaf(
+        ca,
+        LeafProfile {
+            subject: name("Example pašvaldība (revoked)", "Revoked example system"),
+            algorithm: &PKCS_ECDSA_P256_SHA256,
+            purpose: ExtendedKeyUsagePurpose::ClientAuth,
+            alt_names: Vec::new(),
+            not_before: utc(2026, Month::January, 1)?,
+            not_after: utc(2036, Month::January, 1)?,
+        },
+    )?;
+    revoked.write(dir, "revoked")?;
+    let serial = revoked
+        .certificate
+        .params()
+        .serial_number
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the revoked certificate has no serial"))?;
+    write_file(dir, "ca.crl", &crl_pem(ca, vec![serial], 1)?)
 }
 
 /// A certificate with the key it was issued to.
@@ -189,7 +271,16 @@ impl Issued {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> anyhow::Result<Self> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        Self::ca_with_key(subject, not_before, not_after, KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?)
+    }
+
+    /// The same, with a given key.
+    fn ca_with_key(
+        subject: DistinguishedName,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        key: KeyPair,
+    ) -> anyhow::Result<Self> {
         let mut params = CertificateParams::default();
         params.distinguished_name = subject;
         params.serial_number = Some(random_serial());

@@ -10,6 +10,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::identity::Environment;
+use crate::xml::XmlLimits;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +52,9 @@ pub struct Config {
     /// Message security: answer signing, request timestamps and replays (`[security]`).
     #[serde(default)]
     pub security: crate::wssec::SecurityConfig,
+    /// Rate limits and daily quotas per consumer and operator (`[quotas]`).
+    #[serde(default)]
+    pub quotas: crate::quotas::QuotaConfig,
 }
 
 /// Pool size and timeouts of the PostgreSQL backend (unused on SQLite).
@@ -104,6 +108,10 @@ pub struct TlsConfig {
     pub private_key: PathBuf,
     /// The CA certificate(s) client certificates must chain to (PEM).
     pub client_ca: PathBuf,
+    /// CRLs of those CAs (PEM or DER files); a revoked client certificate fails the
+    /// handshake. Re-read when they change. Empty: no revocation checking.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
 }
 
 /// Bounds that keep one caller from exhausting the service.
@@ -120,6 +128,14 @@ pub struct Limits {
     pub header_timeout_seconds: u64,
     /// Time for a request's body to arrive.
     pub body_timeout_seconds: u64,
+    /// Deepest element nesting of a request document.
+    pub max_xml_depth: usize,
+    /// Most elements in a request document.
+    pub max_xml_elements: usize,
+    /// Most attributes on one element.
+    pub max_xml_attributes: usize,
+    /// Longest element or attribute name.
+    pub max_xml_name_length: usize,
 }
 
 impl Default for Limits {
@@ -130,6 +146,10 @@ impl Default for Limits {
             handshake_timeout_seconds: 10,
             header_timeout_seconds: 10,
             body_timeout_seconds: 30,
+            max_xml_depth: XmlLimits::default().max_depth,
+            max_xml_elements: XmlLimits::default().max_elements,
+            max_xml_attributes: XmlLimits::default().max_attributes,
+            max_xml_name_length: XmlLimits::default().max_name_length,
         }
     }
 }
@@ -143,6 +163,15 @@ impl Limits {
     }
     pub fn body_timeout(&self) -> Duration {
         Duration::from_secs(self.body_timeout_seconds)
+    }
+    /// The bounds on a request document's shape.
+    pub fn xml(&self) -> XmlLimits {
+        XmlLimits {
+            max_depth: self.max_xml_depth,
+            max_elements: self.max_xml_elements,
+            max_attributes: self.max_xml_attributes,
+            max_name_length: self.max_xml_name_length,
+        }
     }
 }
 
@@ -168,6 +197,7 @@ impl Config {
         ]
         .into_iter()
         .chain(optional_files)
+        .chain(config.tls.crls.iter_mut())
         {
             if file.is_relative() {
                 *file = base.join(&*file);
@@ -213,7 +243,7 @@ impl Config {
     /// that cannot be read or do not fit together, addresses, URLs.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if let Err(error) = crate::tls::server_config(&self.tls.certificate, &self.tls.private_key, &self.tls.client_ca) {
+        if let Err(error) = crate::tls::server_config_with_crls(&self.tls.certificate, &self.tls.private_key, &self.tls.client_ca, &self.tls.crls) {
             problems.push(format!("tls: {error:#}"));
         }
         if let Err(error) = crate::identity::ConsumerRegistry::load(&self.consumers) {
@@ -302,6 +332,7 @@ impl Config {
                 certificate: certs_dir.join("server.crt"),
                 private_key: certs_dir.join("server.key"),
                 client_ca: certs_dir.join("ca.crt"),
+                crls: vec![certs_dir.join("ca.crl")],
             },
             consumers: certs_dir.join("consumers.toml"),
             limits: Limits::default(),
@@ -310,6 +341,9 @@ impl Config {
             database_replica_url: None,
             database: DatabaseConfig::default(),
             security: Default::default(),
+            // The demo serves benchmarks and client test suites from one operator: no quotas
+            // there (`serve` has the defaults).
+            quotas: crate::quotas::QuotaConfig::off(),
         }
     }
 }

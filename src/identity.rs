@@ -31,6 +31,17 @@
 //! serial = "0a1b…"                         # hex; colons, spaces, case and leading zeros are ignored
 //! ```
 //!
+//! Optional per consumer (before its `[[consumer.certificate]]` entries):
+//!
+//! ```toml
+//! allowed_networks = ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]   # absent: any address
+//! require_signed_requests = true           # requests must carry a WS-Security signature
+//! ```
+//!
+//! A signed request must be signed with the consumer's TLS client certificate or with
+//! another certificate registered to it **by fingerprint** (an issuer-and-serial entry is
+//! only trusted for the certificate the TLS handshake verified).
+//!
 //! A consumer may list several certificates (an old and a new one while a certificate is
 //! being renewed). Each certificate entry gives either `sha256`, or `issuer` and `serial`,
 //! never both. Unknown keys, unknown service names, a consumer id used twice, and the same
@@ -176,12 +187,75 @@ pub struct Consumer {
     pub environment: Environment,
     /// The services it may call; never empty.
     pub services: BTreeSet<Service>,
+    /// The networks it may call from; empty: any address.
+    pub allowed_networks: Vec<IpNetwork>,
+    /// Whether its requests must carry a WS-Security XML Signature (see `wssec::verify`).
+    pub require_signed_requests: bool,
 }
 
 impl Consumer {
     /// Whether this consumer is granted `service`.
     pub fn may_call(&self, service: Service) -> bool {
         self.services.contains(&service)
+    }
+
+    /// Whether it may call from `address` (any address when no networks are listed).
+    pub fn may_connect_from(&self, address: std::net::IpAddr) -> bool {
+        self.allowed_networks.is_empty() || self.allowed_networks.iter().any(|network| network.contains(address))
+    }
+}
+
+/// An IP network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`); a bare address is a /32
+/// or /128. IPv4-mapped IPv6 client addresses (`::ffff:10.1.2.3`) match IPv4 networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNetwork {
+    address: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNetwork {
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let address = match address {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.address, address) {
+            (IpAddr::V4(network), IpAddr::V4(address)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(network) & mask == u32::from(address) & mask
+            }
+            (IpAddr::V6(network), IpAddr::V6(address)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(network) & mask == u128::from(address) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNetwork {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{text:?} is not an IP network like \"10.0.0.0/8\"");
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let address: std::net::IpAddr = address.parse().map_err(|_| bad())?;
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix.parse::<u8>().ok().filter(|p| *p <= bits).ok_or_else(bad)?,
+            None => bits,
+        };
+        Ok(IpNetwork { address, prefix })
+    }
+}
+
+impl fmt::Display for IpNetwork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
     }
 }
 
@@ -274,6 +348,12 @@ impl ConsumerRegistry {
         self.consumers.get(*index)
     }
 
+    /// The consumer a certificate is registered to by its SHA-256 fingerprint only (64
+    /// lowercase hex digits): for certificates that no TLS handshake has verified.
+    pub fn identify_by_fingerprint(&self, fingerprint: &str) -> Option<&Consumer> {
+        self.consumers.get(*self.by_fingerprint.get(fingerprint)?)
+    }
+
     /// How many consumers are registered.
     pub fn len(&self) -> usize {
         self.consumers.len()
@@ -318,11 +398,19 @@ impl ConsumerRegistry {
                 };
                 registry.bind(certificate, place, index)?;
             }
+            let allowed_networks = entry
+                .allowed_networks
+                .iter()
+                .map(|text| text.parse())
+                .collect::<Result<Vec<IpNetwork>, String>>()
+                .map_err(|problem| RegistryProblem::BadNetwork { consumer: id.clone(), problem })?;
             registry.consumers.push(Consumer {
                 id,
                 name: name.to_owned(),
                 environment: entry.environment,
                 services: entry.services,
+                allowed_networks,
+                require_signed_requests: entry.require_signed_requests,
             });
         }
         Ok(registry)
@@ -464,6 +552,9 @@ pub enum RegistryProblem {
     /// A consumer with `services = []`.
     #[error("consumer {consumer:?} lists no services")]
     NoServices { consumer: String },
+    /// An `allowed_networks` entry that is not CIDR notation.
+    #[error("consumer {consumer:?}: {problem}")]
+    BadNetwork { consumer: String, problem: String },
     /// A consumer with no `[[consumer.certificate]]`.
     #[error("consumer {consumer:?} has no [[consumer.certificate]] entry")]
     NoCertificates { consumer: String },
@@ -507,6 +598,10 @@ struct ConsumerEntry {
     name: String,
     environment: Environment,
     services: BTreeSet<Service>,
+    #[serde(default)]
+    allowed_networks: Vec<String>,
+    #[serde(default)]
+    require_signed_requests: bool,
     #[serde(rename = "certificate", default)]
     certificates: Vec<CertificateEntry>,
 }
@@ -1445,4 +1540,44 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    #[test]
+    fn networks_parse_and_match_v4_v6_and_mapped_addresses() {
+        let net: IpNetwork = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains("10.200.1.2".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        let host: IpNetwork = "127.0.0.1".parse().unwrap();
+        assert_eq!(host.to_string(), "127.0.0.1/32");
+        assert!(!host.contains("127.0.0.2".parse().unwrap()));
+        let v6: IpNetwork = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains("2001:db8:1::5".parse().unwrap()) && !v6.contains("2001:db9::1".parse().unwrap()));
+        assert!("0.0.0.0/0".parse::<IpNetwork>().unwrap().contains("8.8.8.8".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "10.0.0/8", "any", "::/129", ""] {
+            assert!(bad.parse::<IpNetwork>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allowed_networks_and_signed_requests_are_read_per_consumer() {
+        let text = r#"
+[[consumer]]
+id = "1"
+name = "A"
+environment = "test"
+services = ["EP115"]
+allowed_networks = ["10.0.0.0/8"]
+require_signed_requests = true
+[[consumer.certificate]]
+sha256 = "aa11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8"
+"#;
+        let registry = registry(text);
+        let consumer = registry.iter().next().unwrap();
+        assert!(consumer.require_signed_requests);
+        assert!(consumer.may_connect_from("10.1.1.1".parse().unwrap()));
+        assert!(!consumer.may_connect_from("127.0.0.1".parse().unwrap()));
+        let bad = problem(&text.replace("10.0.0.0/8", "10.0.0.0/40"));
+        assert!(matches!(bad, RegistryProblem::BadNetwork { .. }), "{bad:?}");
+    }
+
 }

@@ -87,6 +87,10 @@ enum Command {
     GenCerts {
         #[arg(long, default_value = "certs-example")]
         out: PathBuf,
+        /// Write only revoked.crt/.key and ca.crl, issued by the CA already in OUT (every
+        /// other certificate and fingerprint stays).
+        #[arg(long)]
+        revocation_only: bool,
     },
     /// Print a PEM certificate's SHA-256 fingerprint, subject, issuer and serial, as the consumer registry matches them.
     CertInfo { file: PathBuf },
@@ -235,7 +239,12 @@ fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             seed(&data_dir, persons, generator_seed)
         }
-        Command::GenCerts { out } => {
+        Command::GenCerts { out, revocation_only: true } => {
+            certs::generate_revocation_examples(&out)?;
+            println!("{} written to {}", certs::REVOCATION_FILES.join(", "), out.display());
+            Ok(())
+        }
+        Command::GenCerts { out, revocation_only: false } => {
             certs::generate_example_certificates(&out)?;
             println!("example certificates and consumers.toml written to {}", out.display());
             Ok(())

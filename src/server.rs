@@ -23,7 +23,6 @@ use crate::identity::{CertificateIdentity, ConsumerRegistry};
 use crate::service::{Peer, Services};
 use crate::store::Store;
 use crate::tls;
-use crate::xml::XmlLimits;
 
 /// How long open connections get to finish after shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,7 +38,7 @@ pub struct Prepared {
 /// Loads certificates, the consumer registry, the store and the audit log. Fails, naming
 /// the file, when any of them cannot be used: the service never starts half-configured.
 pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
-    let tls = tls::server_config(&config.tls.certificate, &config.tls.private_key, &config.tls.client_ca)?;
+    let tls = tls::server_config_with_crls(&config.tls.certificate, &config.tls.private_key, &config.tls.client_ca, &config.tls.crls)?;
     let registry = ConsumerRegistry::load(&config.consumers)?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store = match config.postgres_url()? {
@@ -60,8 +59,9 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             environment: config.environment,
             audit,
             metrics: Default::default(),
-            xml_limits: XmlLimits::default(),
+            xml_limits: config.limits.xml(),
             security: crate::wssec::MessageSecurity::load(&config.security, &config.tls.certificate, &config.tls.private_key)?,
+            quotas: crate::quotas::Quotas::new(config.quotas.clone()),
         },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),

@@ -174,6 +174,15 @@ async fn every_refusal_has_its_code_status_and_form() {
         ErrorCode::StoreUnavailable,
         ErrorCode::InternalError,
         ErrorCode::AuditUnavailable, // tests/audit.rs
+        // tests/security.rs
+        ErrorCode::InvalidTimestamp,
+        ErrorCode::MessageExpired,
+        ErrorCode::MessageReplayed,
+        ErrorCode::SignatureRequired,
+        ErrorCode::SignatureInvalid,
+        ErrorCode::NetworkNotAllowed,
+        ErrorCode::RateLimited,
+        ErrorCode::QuotaExceeded,
     ]);
     let missing: Vec<_> = ErrorCode::ALL.iter().filter(|code| !covered.contains(code)).collect();
     assert!(missing.is_empty(), "codes without a test: {missing:?}");

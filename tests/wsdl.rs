@@ -99,7 +99,12 @@ fn body_payload(envelope: &str) -> String {
         let Some(quote) = rest[from..].find('"') else { break };
         let Some(end) = rest[from + quote + 1..].find('"') else { break };
         let until = from + quote + 1 + end + 1;
-        declarations.push(&rest[from..until]);
+        // Each prefix once (a signed answer declares some on several elements).
+        let declaration = &rest[from..until];
+        let prefix = &declaration[..declaration.find('=').unwrap_or(0)];
+        if !declarations.iter().any(|d: &&str| d.starts_with(&format!("{prefix}="))) {
+            declarations.push(declaration);
+        }
         rest = &rest[until..];
     }
     if let Some(name_end) = text.find([' ', '>', '/']) {

@@ -174,13 +174,17 @@ fn classify(body: &[u8]) -> anyhow::Result<SampleRequest> {
     Ok(SampleRequest { contract, content_type, soap_action })
 }
 
-/// The answer with every volatile value replaced by "(ignored)".
+/// The answer with every volatile value replaced by "(ignored)". The WS-Security header
+/// (Timestamp and signature, new for every answer; verified by `tests/security.rs`) and the
+/// `wsu:Id` it signs by are left out.
 pub fn normalized(mut element: Element) -> Element {
+    element.children.retain(|child| !child.children.iter().any(|block| block.is(crate::wssec::WSSE_NS, "Security")));
     normalize(&mut element);
     element
 }
 
 fn normalize(element: &mut Element) {
+    element.attributes.retain(|attribute| attribute.namespace.as_deref() != Some(crate::wssec::WSU_NS));
     if VOLATILE_ELEMENTS.contains(&element.name.as_str()) && element.children.is_empty() {
         element.text = IGNORED.to_string();
     }

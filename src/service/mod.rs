@@ -3,7 +3,9 @@
 //!
 //! Order of work, each step refusing with a stable code (`error`):
 //! Content-Type → XML → envelope → style (plain or IVIS) and SOAP action → who is calling
-//! (registered consumer, allowed service) → IVIS header → typed request → store → answer.
+//! (registered consumer, environment, allowed network, allowed service, signature if the
+//! consumer must sign) → WS-Security Timestamp → IVIS header → typed request → rate limits
+//! and quotas → replayed MessageID → store → answer (signed by `wssec` when configured).
 //! Everything learnt on the way goes into the [`CallRecord`]; before the answer is handed back,
 //! that record is made durable in the audit log — here, in one place, never in the handlers.
 //! If it cannot be, the answer is replaced by an `AuditUnavailable` fault: no record, no data.
@@ -27,7 +29,7 @@ use crate::identity::{CertificateIdentity, Consumer, ConsumerRegistry, Environme
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
 use crate::soap::{self, fault, SoapVersion};
 use crate::store::{Store, StoreError};
-use crate::wssec::freshness;
+use crate::wssec::{freshness, verify};
 use crate::xml::{self, Element, XmlLimits};
 
 use get_application_list::GetApplicationList;
@@ -46,6 +48,8 @@ pub struct Services {
     pub xml_limits: XmlLimits,
     /// Answer signing, request timestamps, replays and signatures (`wssec`).
     pub security: crate::wssec::MessageSecurity,
+    /// Rate limits and daily quotas per consumer and operator.
+    pub quotas: crate::quotas::Quotas,
 }
 
 /// The authenticated other end of a connection.
@@ -222,11 +226,17 @@ impl Services {
                 format!("The certificate is registered for the {} environment; this service is {}.", consumer.environment, self.environment),
             ));
         }
+        if !consumer.may_connect_from(peer.address.ip()) {
+            return Err(ServiceError::with_detail(ErrorCode::NetworkNotAllowed, format!("Address {} is not in its allowed networks.", peer.address.ip())));
+        }
         if !consumer.may_call(contract.service) {
             return Err(ServiceError::with_detail(
                 ErrorCode::ServiceNotAllowed,
                 format!("The consumer may not call {}.", contract.service.code()),
             ));
+        }
+        if consumer.require_signed_requests {
+            self.check_signature(&body, &envelope.headers, peer, consumer)?;
         }
 
         // A stale or future-dated WS-Security Timestamp is refused before anything else is read.
@@ -265,9 +275,28 @@ impl Services {
 }
 
 impl Services {
-    /// The last gate before the store is read: the MessageID must not be a replay.
+    /// A consumer that must sign: the request's one signature, made with the TLS client
+    /// certificate or another certificate registered to the consumer by fingerprint, must
+    /// verify and cover the Body processed and the Timestamp (`wssec::verify`).
+    fn check_signature(&self, document: &[u8], headers: &[Element], peer: &Peer, consumer: &Consumer) -> Result<(), ServiceError> {
+        let certificate = verify::signing_certificate(headers)?;
+        let identity = CertificateIdentity::from_der(&certificate)
+            .map_err(|_| ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate cannot be read."))?;
+        let registered = identity.sha256_fingerprint == peer.certificate.sha256_fingerprint
+            || self.registry.identify_by_fingerprint(&identity.sha256_fingerprint).is_some_and(|owner| owner.id == consumer.id);
+        if !registered {
+            return Err(ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate is not registered to this consumer."));
+        }
+        let text = std::str::from_utf8(document).map_err(|_| ServiceError::new(ErrorCode::MalformedXml))?;
+        verify::verify_request(text, &certificate)
+    }
+
+    /// The last gate before the store is read: the consumer's and the operator's rate
+    /// limits and daily quotas, then the MessageID must not be a replay.
     fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
         let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());
+        let operator = record.as_sent.operator_person_code.as_deref().map(canonical_person_code);
+        self.quotas.admit(consumer, operator.as_deref(), Instant::now(), Utc::now().date_naive())?;
         if let Some(message_id) = message_id {
             self.security.replays.check_and_remember(consumer, message_id, Instant::now())?;
         }
@@ -314,7 +343,9 @@ impl Services {
 impl CallRecord {
     fn new(peer: &Peer, contract: Option<&'static ServiceContract>) -> CallRecord {
         CallRecord {
-            call_id: Uuid::new_v4(),
+            // Time-ordered (v7): audit records are appended in id order, so the unique index
+            // on the id grows at its end instead of dirtying a random page per call.
+            call_id: Uuid::now_v7(),
             received_at: Utc::now(),
             client: peer.address,
             certificate: peer.certificate.clone(),

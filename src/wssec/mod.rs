@@ -91,16 +91,6 @@ impl MessageSecurity {
         })
     }
 
-    /// No signing, default checks: for tests that build a pipeline by hand.
-    pub fn unsigned() -> MessageSecurity {
-        let config = SecurityConfig::default();
-        MessageSecurity {
-            signer: None,
-            clock_skew: seconds(config.clock_skew_seconds),
-            replays: ReplayCache::new(Duration::from_secs(config.replay_window_seconds), config.replay_cache_entries),
-        }
-    }
-
     /// The answer envelope around `payload`: signed when a signer is configured. Signing only
     /// fails if the key does (it was probed at start); the answer then goes out unsigned
     /// rather than not at all, and the failure is logged.
