@@ -28,6 +28,7 @@ pub mod model;
 pub mod ops;
 pub mod personal_code;
 pub mod quotas;
+pub mod reload;
 pub mod server;
 pub mod service;
 pub mod soap;

@@ -217,11 +217,14 @@ fn main() -> anyhow::Result<()> {
                 None if !data_dir.join(sqlite::DATABASE_FILE).exists() => seed(&data_dir, persons, 1)?,
                 None => {}
             }
-            start(config)
+            let same = config.clone();
+            start(config, move || Ok(same.clone()))
         }
-        Command::Serve { config, ops_listen, database_url } => {
-            let config = Config::load(&config)?;
-            start(Config { ops_listen: ops_listen.or(config.ops_listen), database_url: database_url.or(config.database_url.clone()), ..config })
+        Command::Serve { config: path, ops_listen, database_url } => {
+            let config = Config::load(&path)?;
+            let config = Config { ops_listen: ops_listen.or(config.ops_listen), database_url: database_url.or(config.database_url.clone()), ..config };
+            // SIGHUP re-reads the file: the registry, TLS files and signing key named in it.
+            start(config, move || Config::load(&path))
         }
         Command::CheckConfig { file } => {
             let config = Config::load(&file)?;
@@ -329,7 +332,8 @@ fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()
     Ok(())
 }
 
-fn start(config: Config) -> anyhow::Result<()> {
+/// Serves until SIGINT/SIGTERM; on SIGHUP, `reread` gives the configuration to reload from.
+fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 'static) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let audit_writer = runtime.block_on(async move {
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -350,11 +354,12 @@ fn start(config: Config) -> anyhow::Result<()> {
                 let _ = ops_stopped.await;
             }));
         }
-        tracing::info!(listen = %local, consumers = prepared.app.services.registry.len(), environment = %config.environment, "spolis-adapter started");
+        tracing::info!(listen = %local, consumers = prepared.app.services.registry.current().len(), environment = %config.environment, "spolis-adapter started");
         println!("spolis-adapter listening on {public_url} (bound to {local}, {} environment)", config.environment);
         println!("  EP115: {public_url}/GetApplicationList   WSDL: {public_url}/GetApplicationList?wsdl");
         println!("  EP116: {public_url}/GetQueueStatusList   WSDL: {public_url}/GetQueueStatusList?wsdl");
         println!("  audit log: {}", config.audit_location()?.describe());
+        spawn_reload_on_sighup(prepared.reloader.clone(), reread);
         server::run(listener, prepared.tls, prepared.app, shutdown_signal()).await?;
         let _ = ops_stop.send(());
         anyhow::Ok(prepared.audit_writer)
@@ -363,6 +368,23 @@ fn start(config: Config) -> anyhow::Result<()> {
     // Every handle to the audit log is gone: the writer signs its last checkpoint and ends.
     let _ = audit_writer.join();
     Ok(())
+}
+
+/// Reloads the consumer registry, TLS files and answer-signing key on each SIGHUP; a
+/// configuration that does not load is refused with a log line and the old one stays.
+fn spawn_reload_on_sighup(reloader: server::Reloader, reread: impl Fn() -> anyhow::Result<Config> + Send + 'static) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        while hangups.recv().await.is_some() {
+            match reread().and_then(|config| reloader.reload(&config)) {
+                Ok(summary) => tracing::info!(%summary, "configuration reloaded"),
+                Err(error) => tracing::error!(error = %format!("{error:#}"), "reload refused; the previous configuration stays in force"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (reloader, reread);
 }
 
 /// Completes on SIGINT or SIGTERM.

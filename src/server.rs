@@ -22,6 +22,8 @@ use crate::http::{route, App};
 use crate::identity::{CertificateIdentity, ConsumerRegistry};
 use crate::service::{Peer, Services};
 use crate::store::Store;
+use crate::reload::Swappable;
+pub use crate::reload::Reloader;
 use crate::tls;
 
 /// How long open connections get to finish after shutdown is asked for.
@@ -29,8 +31,10 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything `run` needs, built from a configuration.
 pub struct Prepared {
-    pub tls: Arc<rustls::ServerConfig>,
+    pub tls: Arc<Swappable<rustls::ServerConfig>>,
     pub app: Arc<App>,
+    /// Swaps in a reloaded registry, TLS configuration and answer-signing key.
+    pub reloader: Reloader,
     /// The audit writer; it finishes (signing a last checkpoint) once `app` is dropped.
     pub audit_writer: std::thread::JoinHandle<()>,
 }
@@ -55,7 +59,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let app = Arc::new(App {
         services: Services {
             store,
-            registry,
+            registry: Swappable::new(registry),
             environment: config.environment,
             audit,
             metrics: Default::default(),
@@ -69,7 +73,9 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     if config.audit.prune_every_hours > 0 {
         spawn_scheduled_pruning(config)?;
     }
-    Ok(Prepared { tls, app, audit_writer })
+    let tls = Arc::new(Swappable::from_arc(tls));
+    let reloader = Reloader { tls: tls.clone(), app: app.clone() };
+    Ok(Prepared { tls, app, reloader, audit_writer })
 }
 
 /// Prunes audit records past the retention period every `prune_every_hours`.
@@ -99,11 +105,11 @@ fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
 /// Serves `listener` until `shutdown` completes, then drains open connections.
 pub async fn run(
     listener: TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Arc<Swappable<rustls::ServerConfig>>,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let acceptor = TlsAcceptor::from(tls);
+
     let max_connections = app.limits.max_connections.max(1);
     let connections = Arc::new(Semaphore::new(max_connections));
     let (stop_sender, stop_receiver) = watch::channel(false);
@@ -127,7 +133,8 @@ pub async fn run(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
+        // The TLS configuration in force now: a reload affects new connections only.
+        let acceptor = TlsAcceptor::from(tls.current());
         let app = app.clone();
         let mut stop = stop_receiver.clone();
         tokio::spawn(async move {

@@ -39,7 +39,8 @@ use request::AsSent;
 /// What every call needs: the store, who may call, and the parser limits.
 pub struct Services {
     pub store: Store,
-    pub registry: ConsumerRegistry,
+    /// Replaced as a whole by a reload (SIGHUP).
+    pub registry: crate::reload::Swappable<ConsumerRegistry>,
     /// The environment this instance serves; consumers registered for the other are refused.
     pub environment: Environment,
     /// Where every call is recorded before it is answered.
@@ -215,8 +216,8 @@ impl Services {
             }
         };
 
-        let consumer = self
-            .registry
+        let registry = self.registry.current();
+        let consumer = registry
             .identify(&peer.certificate)
             .ok_or_else(|| ServiceError::new(ErrorCode::ConsumerNotRegistered))?;
         record.consumer = Some(consumer.clone());
@@ -283,7 +284,7 @@ impl Services {
         let identity = CertificateIdentity::from_der(&certificate)
             .map_err(|_| ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate cannot be read."))?;
         let registered = identity.sha256_fingerprint == peer.certificate.sha256_fingerprint
-            || self.registry.identify_by_fingerprint(&identity.sha256_fingerprint).is_some_and(|owner| owner.id == consumer.id);
+            || self.registry.current().identify_by_fingerprint(&identity.sha256_fingerprint).is_some_and(|owner| owner.id == consumer.id);
         if !registered {
             return Err(ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate is not registered to this consumer."));
         }

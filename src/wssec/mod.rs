@@ -71,8 +71,8 @@ impl Default for SecurityConfig {
 /// What the pipeline needs for message security, built once at start.
 #[derive(Debug)]
 pub struct MessageSecurity {
-    /// `None` when `sign_answers = false`.
-    pub signer: Option<AnswerSigner>,
+    /// `None` when `sign_answers = false`; replaced by a reload (SIGHUP).
+    pub signer: crate::reload::Swappable<Option<AnswerSigner>>,
     pub clock_skew: chrono::Duration,
     pub replays: ReplayCache,
 }
@@ -85,7 +85,7 @@ impl MessageSecurity {
             false => None,
         };
         Ok(MessageSecurity {
-            signer,
+            signer: crate::reload::Swappable::new(signer),
             clock_skew: seconds(config.clock_skew_seconds),
             replays: ReplayCache::new(Duration::from_secs(config.replay_window_seconds), config.replay_cache_entries),
         })
@@ -95,7 +95,7 @@ impl MessageSecurity {
     /// fails if the key does (it was probed at start); the answer then goes out unsigned
     /// rather than not at all, and the failure is logged.
     pub fn envelope(&self, version: SoapVersion, payload: &str, call_id: Uuid, now: DateTime<Utc>) -> String {
-        if let Some(signer) = &self.signer {
+        if let Some(signer) = self.signer.current().as_ref() {
             match signer.envelope(version, payload, call_id, now) {
                 Ok(signed) => return signed,
                 Err(error) => tracing::error!(%call_id, %error, "answer could not be signed; sent unsigned"),

@@ -61,6 +61,8 @@ pub struct TestServer {
     pub config: Config,
     /// The running service, for tests that drive the pipeline directly.
     pub app: Option<Arc<App>>,
+    /// Reloads the registry, TLS files and answer-signing key, as SIGHUP does.
+    pub reloader: Option<spolis_adapter::server::Reloader>,
     audit_writer: Option<std::thread::JoinHandle<()>>,
     stop: Option<oneshot::Sender<()>>,
     /// Holds `audit.sqlite3` and the signing key.
@@ -247,6 +249,7 @@ impl TestServer {
             data_dir,
             config,
             app: Some(app),
+            reloader: Some(prepared.reloader),
             audit_writer: Some(prepared.audit_writer),
             stop: Some(stop),
             audit_dir,
@@ -266,6 +269,7 @@ impl TestServer {
             let _ = stop.send(());
         }
         self.app.take();
+        self.reloader.take();
         // The server task drops its handle once its connections are drained.
         let writer = self.audit_writer.take().expect("writer");
         tokio::task::spawn_blocking(move || {
