@@ -111,6 +111,13 @@ impl XmlWriter {
 /// return), so an odd value in the register can never produce a document the caller cannot
 /// parse.
 fn escape_into(out: &mut String, text: &str) {
+    // Most values need no escaping: copy them whole. 0xEF leads the UTF-8 of U+FFFE/U+FFFF
+    // (and of nothing Latvian), so its absence rules those out too.
+    let plain = |b: &u8| !matches!(*b, b'<' | b'>' | b'&' | b'\r' | 0xEF) && (*b >= 0x20 || *b == b'\t' || *b == b'\n');
+    if text.as_bytes().iter().all(plain) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '<' => out.push_str("&lt;"),
@@ -150,5 +157,12 @@ mod tests {
         writer.open_with("a", &[("x", "\"<&>'\t\n\r")]).leaf("b", "Ē<&>\"'\u{1}\r\nī").close("a");
         // Exactly as Exclusive C14N writes them.
         assert_eq!(writer.finish(), "<a x=\"&quot;&lt;&amp;>'&#x9;&#xA;&#xD;\"><b>Ē&lt;&amp;&gt;\"'&#xD;\nī</b></a>");
+    }
+
+    #[test]
+    fn plain_text_is_copied_whole_and_noncharacters_are_still_dropped() {
+        let mut writer = XmlWriter::default();
+        writer.leaf("p", "Ērika Kalniņa, Ģirts Ķuzis\tā").leaf("q", "x\u{fffe}y\u{ffff}z\u{f8ff}");
+        assert_eq!(writer.finish(), "<p>Ērika Kalniņa, Ģirts Ķuzis\tā</p><q>xyz\u{f8ff}</q>");
     }
 }
