@@ -416,7 +416,12 @@ impl Client {
             .unwrap_or_default()
             .to_string();
         let body = response.into_body().collect().await.map_err(to_io)?.to_bytes();
-        Ok(Reply { status, call_id, content_type, version, body: String::from_utf8_lossy(&body).into_owned() })
+        let body = String::from_utf8_lossy(&body).into_owned();
+        // Schema truth: every SOAP answer any test receives must be valid against xsd/.
+        if let Err(problem) = validate_answer(&body) {
+            panic!("an answer does not validate against xsd/: {problem}\n{body}");
+        }
+        Ok(Reply { status, call_id, content_type, version, body })
     }
 
     /// POSTs `body` with a Content-Type and an optional SOAPAction header.
@@ -453,6 +458,67 @@ pub async fn ops_get(address: SocketAddr, path: &str) -> (u16, String) {
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.expect("body").to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Validates `document` against `schema` (a file under `xsd/`) with xmllint (libxml2), an
+/// implementation independent of ours.
+pub fn xmllint_validate(schema: &str, document: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(repo_path("xsd").join(schema))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("xmllint is required by the tests (apt-get install libxml2-utils): {e}"))?;
+    child.stdin.take().expect("stdin").write_all(document.as_bytes()).map_err(|e| e.to_string())?;
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// The text of the first `<name …>…</name>` element (our answers declare their payload's
+/// namespace on the payload element itself, so it stands alone).
+fn element_text<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    let start = body.find(&format!("<{name} "))?;
+    let close = format!("</{name}>");
+    let end = body[start..].find(&close)? + start + close.len();
+    Some(&body[start..end])
+}
+
+/// Checks an answer's payload against the schemas: the plain answer against its service's
+/// XSD, an IVISResponse against IVIS.xsd and its inner answer against the service's XSD, a
+/// fault's `ServiceError` detail against the common XSD. Bodies that are not SOAP envelopes
+/// (WSDL, XSD) are not answers and pass.
+pub fn validate_answer(body: &str) -> Result<(), String> {
+    if !body.contains(":Envelope") {
+        return Ok(());
+    }
+    let mut checked = 0;
+    if let Some(ivis) = element_text(body, "IVISResponse") {
+        xmllint_validate("IVIS.xsd", ivis)?;
+        checked += 1;
+    }
+    for (element, schema) in [
+        ("GetApplicationListResponse", "GetApplicationList.xsd"),
+        ("GetQueueStatusListResponse", "GetQueueStatusList.xsd"),
+        ("ServiceError", "SpolisCommon.xsd"),
+    ] {
+        if let Some(payload) = element_text(body, element) {
+            xmllint_validate(schema, payload)?;
+            checked += 1;
+        }
+    }
+    if checked == 0 {
+        return Err("an envelope without a known answer element".into());
+    }
+    Ok(())
 }
 
 /// A file of `wsdl/samples/`.
