@@ -9,6 +9,9 @@
 #  5. measures new TLS handshakes per second, with and without session resumption,
 #  6. repeats concurrency 16 on the 2-million register,
 #  7. reads the service's peak resident memory and times `audit verify` on the log made,
+#  8. when PostgreSQL answers at $BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432),
+#     repeats concurrency 16 with the register and the audit on PostgreSQL (a database it
+#     creates and drops),
 # and prints a Markdown report (also written to bench/results/latest.md).
 # Usage: bench/run.sh [--smoke] [--seconds N]
 set -euo pipefail
@@ -52,13 +55,14 @@ seed() { # persons
   fi
 }
 
-start_service() { # persons -> sets port, pid
-  local dir="$work/run-$1"
+start_service() { # persons [extra demo args...] -> sets port, pid
+  local persons=$1; shift
+  local dir="$work/run-$persons${1:+-pg}"
   rm -rf "$dir"; mkdir -p "$dir"
-  cp "$work/register-$1/spolis.sqlite3" "$dir/"
-  "$bin" demo --listen 127.0.0.1:0 --ops-listen 127.0.0.1:0 --data-dir "$dir" > "$dir/stdout" 2> "$dir/stderr" &
+  [ $# -gt 0 ] || cp "$work/register-$persons/spolis.sqlite3" "$dir/"
+  "$bin" demo --listen 127.0.0.1:0 --ops-listen 127.0.0.1:0 --data-dir "$dir" --persons "$persons" "$@" > "$dir/stdout" 2> "$dir/stderr" &
   pid=$!; pids+=("$pid")
-  for _ in $(seq 1 100); do grep -q "listening on" "$dir/stdout" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 600); do grep -q "listening on" "$dir/stdout" 2>/dev/null && break; sleep 0.1; done
   port=$(sed -n 's/.*listening on https:\/\/localhost:\([0-9]*\).*/\1/p' "$dir/stdout")
   [ -n "$port" ] || { cat "$dir/stderr" >&2; exit 1; }
 }
@@ -111,6 +115,17 @@ if [ -n "$large" ]; then
   drive "ep115-$large" "https://localhost:$port/GetApplicationList" 16 "$work/register-$large/spolis.sqlite3"
   drive "ep116-$large" "https://localhost:$port/GetQueueStatusList" 16 "$work/register-$large/spolis.sqlite3"
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+fi
+
+# The register and the audit on PostgreSQL, same data (demo seeds it by COPY from the generator).
+postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+if [ "$smoke" = 0 ] && command -v psql >/dev/null 2>&1 && psql "$postgres/postgres" -qtAc "SELECT 1" >/dev/null 2>&1; then
+  psql "$postgres/postgres" -qc "DROP DATABASE IF EXISTS spolis_bench WITH (FORCE)" -c "CREATE DATABASE spolis_bench" >&2
+  start_service "$small" --database-url "$postgres/spolis_bench"
+  drive "ep115-$small-postgres" "https://localhost:$port/GetApplicationList" 16 "$register"
+  drive "ep116-$small-postgres" "https://localhost:$port/GetQueueStatusList" 16 "$register"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  psql "$postgres/postgres" -qc "DROP DATABASE IF EXISTS spolis_bench WITH (FORCE)" >&2
 fi
 
 python3 - "$results" "$rss_kb" "$verify_seconds" "$verify_out" "$work/seed-times" "$answer" "$smoke" <<'PY' | tee bench/results/latest.md
