@@ -11,7 +11,7 @@
 use chrono::NaiveDateTime;
 
 use super::pdf::{Document, FontId, PAGE_HEIGHT, PAGE_WIDTH};
-use super::table::day;
+use super::table::{day, position_row};
 use crate::model::{Application, ApplicationList, QueueEvent, QueueStatusList};
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -114,20 +114,7 @@ pub fn render(input: &PrintoutInput<'_>) -> anyhow::Result<Vec<u8>> {
 
     if !input.queue.positions.is_empty() {
         layout.heading("Rindas virzība");
-        let rows = input
-            .queue
-            .positions
-            .iter()
-            .map(|p| {
-                vec![
-                    p.service_kind.name.clone(),
-                    p.provider.name.clone(),
-                    day(p.queued_since),
-                    p.places_ahead.to_string(),
-                    p.queue_length.to_string(),
-                ]
-            })
-            .collect();
+        let rows = input.queue.positions.iter().map(position_row).collect();
         layout.table(
             &["Pakalpojuma veids", "Pakalpojuma sniedzējs", "Rindā no", "Personu rindā priekšā", "Rindas garums"],
             &[0.34, 0.26, 0.13, 0.14, 0.13],

@@ -149,19 +149,7 @@ fn queue_status(out: &mut String, list: &QueueStatusList) {
             rows,
         );
     }
-    let rows = list
-        .positions
-        .iter()
-        .map(|p| {
-            vec![
-                p.service_kind.name.clone(),
-                p.provider.name.clone(),
-                day(p.queued_since),
-                p.places_ahead.to_string(),
-                p.queue_length.to_string(),
-            ]
-        })
-        .collect::<Vec<_>>();
+    let rows = list.positions.iter().map(position_row).collect::<Vec<_>>();
     if rows.is_empty() {
         let _ = writeln!(out, "\nRindas virzība: the person waits in no queue now.");
     } else {
@@ -191,6 +179,18 @@ fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String
     for row in rows {
         let _ = writeln!(out, "{}", line(row));
     }
+}
+
+/// One queue position as the cells of the "Rindas virzība" table (terminal and printout):
+/// service kind, provider, queued since, places ahead, queue length.
+pub fn position_row(position: &crate::model::QueuePosition) -> Vec<String> {
+    vec![
+        position.service_kind.name.clone(),
+        position.provider.name.clone(),
+        day(position.queued_since),
+        position.places_ahead.to_string(),
+        position.queue_length.to_string(),
+    ]
 }
 
 /// Latvian date style, as on the printout: 04.12.2014.
