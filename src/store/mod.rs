@@ -14,6 +14,26 @@ use std::path::Path;
 
 use crate::model::{ApplicationList, ApplicationQuery, QueueStatusList, QueueStatusQuery};
 
+/// The register's tables in an order that satisfies the foreign keys: the classifiers
+/// (service kinds, providers, municipalities) first, then what refers to them.
+pub const REGISTER_TABLES: [&str; 12] = [
+    "service_kinds",
+    "providers",
+    "municipalities",
+    "persons",
+    "legal_representatives",
+    "applications",
+    "submitted_documents",
+    "document_requests",
+    "grant_decisions",
+    "queue_decisions",
+    "queue_events",
+    "queue_entries",
+];
+
+/// The tables that hold persons and their history, as opposed to the classifiers.
+pub const PERSON_TABLES: &[&str] = REGISTER_TABLES.split_at(3).1;
+
 /// Why the store could not answer. Never carries personal data.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

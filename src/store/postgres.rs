@@ -610,21 +610,6 @@ pub fn holds_persons(url: &str, options: &PostgresOptions) -> Result<bool, Store
     })
 }
 
-/// The register's tables in an order that satisfies the foreign keys.
-const REGISTER_TABLES: [&str; 12] = [
-    "service_kinds",
-    "providers",
-    "municipalities",
-    "persons",
-    "legal_representatives",
-    "applications",
-    "submitted_documents",
-    "document_requests",
-    "grant_decisions",
-    "queue_decisions",
-    "queue_events",
-    "queue_entries",
-];
 
 /// Copies every register row of the SQLite register at `sqlite_path` into the (migrated,
 /// empty) PostgreSQL register, with the same ids and text, in one transaction (`COPY`).
@@ -642,7 +627,7 @@ pub async fn import_from_sqlite(client: &mut Client, sqlite_path: &Path) -> Resu
         return Err(StoreError::Unavailable("import: the PostgreSQL register already holds persons".into()));
     }
     let mut rows = 0u64;
-    for table in REGISTER_TABLES {
+    for table in super::REGISTER_TABLES {
         let sink = tx.copy_in(&format!("COPY {table} FROM STDIN")).await.map_err(error(what))?;
         futures_util::pin_mut!(sink);
         let mut statement = source
