@@ -16,18 +16,7 @@ const OPERATOR_ARG: &str = "Anna Liepiņa 120379-10015";
 /// Runs the binary with the connection arguments for `server` and the Riga certificate.
 async fn client(server: &TestServer, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_spolis-adapter"));
-    let certs = certs_dir();
-    command
-        .arg("client")
-        .arg("--url")
-        .arg(format!("https://localhost:{}", server.address.port()))
-        .arg("--cert")
-        .arg(certs.join("riga.crt"))
-        .arg("--key")
-        .arg(certs.join("riga.key"))
-        .arg("--ca")
-        .arg(certs.join("ca.crt"))
-        .args(args);
+    command.arg("client").args(riga_connection_args(server.address.port())).args(args);
     tokio::task::spawn_blocking(move || command.output().expect("the client runs")).await.expect("join")
 }
 

@@ -49,19 +49,8 @@ async fn demo_server() -> DemoServer {
 }
 
 async fn replay(port: u16, samples: &Path) -> Output {
-    let certs = certs_dir();
     let mut command = Command::new(env!("CARGO_BIN_EXE_spolis-adapter"));
-    command
-        .arg("replay")
-        .arg("--url")
-        .arg(format!("https://localhost:{port}"))
-        .arg("--cert")
-        .arg(certs.join("riga.crt"))
-        .arg("--key")
-        .arg(certs.join("riga.key"))
-        .arg("--ca")
-        .arg(certs.join("ca.crt"))
-        .arg(samples);
+    command.arg("replay").args(riga_connection_args(port)).arg(samples);
     tokio::task::spawn_blocking(move || command.output().expect("replay runs")).await.expect("join")
 }
 

@@ -521,6 +521,22 @@ pub fn validate_answer(body: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `--url https://localhost:PORT --cert riga.crt --key riga.key --ca ca.crt`: how the
+/// `client` and `replay` subcommands reach a test server as the Riga consumer.
+pub fn riga_connection_args(port: u16) -> Vec<std::ffi::OsString> {
+    let certs = certs_dir();
+    vec![
+        "--url".into(),
+        format!("https://localhost:{port}").into(),
+        "--cert".into(),
+        certs.join("riga.crt").into(),
+        "--key".into(),
+        certs.join("riga.key").into(),
+        "--ca".into(),
+        certs.join("ca.crt").into(),
+    ]
+}
+
 /// A file of `wsdl/samples/`.
 pub fn sample(name: &str) -> String {
     std::fs::read_to_string(repo_path("wsdl/samples").join(name)).expect("sample")
