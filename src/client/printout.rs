@@ -11,7 +11,7 @@
 use chrono::NaiveDateTime;
 
 use super::pdf::{Document, FontId, PAGE_HEIGHT, PAGE_WIDTH};
-use super::table::{day, position_row};
+use super::table::{day, position_row, representative_line};
 use crate::model::{Application, ApplicationList, QueueEvent, QueueStatusList};
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -234,15 +234,7 @@ impl Layout {
             self.labelled_at("Vēlamais sniedzējs:", &p.name, indent, w);
         }
         if let Some(r) = &a.legal_representative {
-            let mut text = format!("{} {}", r.first_name, r.surname);
-            for part in [r.person_code.map(|c| c.to_string()), r.address.clone(), r.contacts.phone.clone(), r.contacts.email.clone()]
-                .into_iter()
-                .flatten()
-            {
-                text.push_str(", ");
-                text.push_str(&part);
-            }
-            self.labelled_at("Likumiskais pārstāvis:", &text, indent, w);
+            self.labelled_at("Likumiskais pārstāvis:", &representative_line(r), indent, w);
         }
         let m = &a.municipality;
         let mut municipality = format!("{}, {}", m.name, m.address);

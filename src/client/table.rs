@@ -77,15 +77,7 @@ fn application_block(out: &mut String, a: &Application) {
     }
     field("Iesniedzējs:", format!("{} {}, {}", a.applicant.first_name, a.applicant.surname, a.applicant.person_code));
     if let Some(r) = &a.legal_representative {
-        let mut text = format!("{} {}", r.first_name, r.surname);
-        for part in [r.person_code.map(|c| c.to_string()), r.address.clone(), r.contacts.phone.clone(), r.contacts.email.clone()]
-            .into_iter()
-            .flatten()
-        {
-            text.push_str(", ");
-            text.push_str(&part);
-        }
-        field("Likumiskais pārstāvis:", text);
+        field("Likumiskais pārstāvis:", representative_line(r));
     }
     let m = &a.municipality;
     let mut municipality = format!("{} ({}), {}", m.name, m.code, m.address);
@@ -179,6 +171,20 @@ fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String
     for row in rows {
         let _ = writeln!(out, "{}", line(row));
     }
+}
+
+/// A legal representative in one line: name, then personal code, address, phone, e-mail
+/// where known (terminal and printout).
+pub fn representative_line(r: &crate::model::LegalRepresentative) -> String {
+    let mut text = format!("{} {}", r.first_name, r.surname);
+    for part in [r.person_code.map(|c| c.to_string()), r.address.clone(), r.contacts.phone.clone(), r.contacts.email.clone()]
+        .into_iter()
+        .flatten()
+    {
+        text.push_str(", ");
+        text.push_str(&part);
+    }
+    text
 }
 
 /// One queue position as the cells of the "Rindas virzība" table (terminal and printout):
