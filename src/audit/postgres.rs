@@ -431,7 +431,11 @@ pub fn verify(
         options,
         format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"),
         Vec::new(),
-        |row| Ok(ChainedRecord::of(&record_from_row(row)?, row.try_get(23)?, row.try_get(24)?)),
+        |row| {
+            let (record, prev_hash, hash) = (record_from_row(row)?, row.try_get::<_, Vec<u8>>(23)?, row.try_get::<_, Vec<u8>>(24)?);
+            ChainedRecord::of(&record, &prev_hash, &hash)
+                .ok_or_else(|| anyhow::anyhow!("the record at seq {} holds a stored hash that is not 32 bytes", record.seq))
+        },
     )
     .map(|item| item.map_err(unreadable));
     super::verify::verify_chain(checkpoints, records, trusted_keys)

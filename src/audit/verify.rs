@@ -84,17 +84,17 @@ pub struct CheckpointRow {
 #[derive(Debug, Clone)]
 pub struct ChainedRecord {
     pub seq: i64,
-    pub record_id: String,
-    pub prev_hash: Vec<u8>,
-    pub hash: Vec<u8>,
+    pub record_id: uuid::Uuid,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
     pub computed: [u8; 32],
 }
 
 impl ChainedRecord {
-    /// From a whole record (the PostgreSQL path).
-    pub fn of(record: &AuditRecord, prev_hash: Vec<u8>, hash: Vec<u8>) -> ChainedRecord {
-        let previous: [u8; 32] = prev_hash.as_slice().try_into().unwrap_or([0; 32]);
-        ChainedRecord { seq: record.seq, record_id: record.record_id.to_string(), computed: record.chain_hash(&previous), prev_hash, hash }
+    /// From a whole record (the PostgreSQL path); `None` when a stored hash is not 32 bytes.
+    pub fn of(record: &AuditRecord, prev_hash: &[u8], hash: &[u8]) -> Option<ChainedRecord> {
+        let (prev_hash, hash) = (prev_hash.try_into().ok()?, hash.try_into().ok()?);
+        Some(ChainedRecord { seq: record.seq, record_id: record.record_id, computed: record.chain_hash(&prev_hash), prev_hash, hash })
     }
 }
 
@@ -300,30 +300,30 @@ fn chained_from_row(row: &rusqlite::Row<'_>) -> Result<ChainedRecord, Problem> {
     let seq = row.get::<_, i64>(0).unwrap_or(0);
     let bad = |what: String| problem(ProblemKind::Unreadable, seq, format!("the record at seq {seq} cannot be read: {what}"));
     let record_id = match row.get_ref(1) {
-        Ok(ValueRef::Text(text)) => std::str::from_utf8(text).ok().and_then(|t| uuid::Uuid::try_parse(t).ok()),
+        Ok(ValueRef::Text(text)) => uuid::Uuid::try_parse_ascii(text).ok(),
         _ => None,
     }
     .ok_or_else(|| bad("record_id is not a UUID".into()))?;
-    let mut fields = Vec::with_capacity(FIELD_KINDS.len());
-    for (index, kind) in FIELD_KINDS.iter().enumerate() {
+    // On the stack: verification reads every record, and a heap allocation each is measurable.
+    let mut fields = [FieldValue::Integer(0); FIELD_KINDS.len()];
+    for (index, (kind, field)) in FIELD_KINDS.iter().zip(fields.iter_mut()).enumerate() {
         let value = row.get_ref(index).map_err(|error| bad(error.to_string()))?;
-        fields.push(match (kind, value) {
+        *field = match (kind, value) {
             (FieldKind::Uuid, _) => FieldValue::Uuid(record_id.as_bytes()),
             (_, ValueRef::Integer(number)) => FieldValue::Integer(number),
             (_, ValueRef::Text(text)) => FieldValue::Text(Some(text)),
             (_, ValueRef::Null) => FieldValue::Text(None),
             _ => return Err(bad(format!("column {index} has the wrong type"))),
-        });
+        };
     }
-    let blob = |index: usize| match row.get_ref(index) {
-        Ok(ValueRef::Blob(bytes)) => Ok(bytes.to_vec()),
+    let stored_hash = |index: usize| match row.get_ref(index) {
+        Ok(ValueRef::Blob(bytes)) => <[u8; 32]>::try_from(bytes).map_err(|_| bad(format!("column {index} is not a 32-byte hash"))),
         _ => Err(bad(format!("column {index} is not a hash"))),
     };
-    let prev_hash = blob(23)?;
-    let hash = blob(24)?;
-    let previous: [u8; 32] = prev_hash.as_slice().try_into().unwrap_or([0; 32]);
-    let computed = chain_hash_of(&previous, fields).map_err(|kind| bad(format!("a field of kind {kind:?} holds another type")))?;
-    Ok(ChainedRecord { seq, record_id: record_id.to_string(), prev_hash, hash, computed })
+    let prev_hash = stored_hash(23)?;
+    let hash = stored_hash(24)?;
+    let computed = chain_hash_of(&prev_hash, fields).map_err(|kind| bad(format!("a field of kind {kind:?} holds another type")))?;
+    Ok(ChainedRecord { seq, record_id, prev_hash, hash, computed })
 }
 
 /// Verifies `records` (in seq order) against `checkpoints` (in seq order) and the
