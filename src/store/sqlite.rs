@@ -9,9 +9,9 @@
 //! positions are range counts inside one queue (`queue_entries_by_queue`). A test runs
 //! `EXPLAIN QUERY PLAN` on every statement issued here and rejects a scan.
 //!
-//! Queries run on tokio's blocking pool; a semaphore sized to the CPUs bounds how many run
-//! at once, and each holds one pooled connection for the whole answer (one read transaction,
-//! so the answer is a consistent snapshot).
+//! Queries run inline on the calling runtime thread (see `read`); a semaphore sized to the
+//! CPUs bounds how many run at once, and each holds one pooled connection for the whole
+//! answer (one read transaction, so the answer is a consistent snapshot).
 //!
 //! It must never put a personal code or a name into an error message or a log line: errors
 //! name the query and the kind of failure only.
@@ -154,8 +154,41 @@ impl Inner {
         }
     }
 
+    /// Pools `conn` again, unless a read transaction was left open on it (its COMMIT failed):
+    /// such a connection is closed, never lent out mid-transaction.
     fn give_back(&self, conn: Connection) {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        if conn.is_autocommit() {
+            self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        }
+    }
+}
+
+/// One read transaction, so that an answer's queries see one snapshot of the register.
+/// BEGIN and COMMIT are cached prepared statements: rusqlite's own transaction parses its SQL
+/// text on every call, a measurable share of a short answer (BENCHMARKS.md). Ends on drop,
+/// whatever path the answer took; for a read transaction COMMIT and ROLLBACK are the same.
+struct ReadSnapshot<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> ReadSnapshot<'c> {
+    fn begin(conn: &'c Connection, what: &'static str) -> Result<Self, StoreError> {
+        conn.prepare_cached("BEGIN").and_then(|mut begin| begin.execute([])).map_err(error(what))?;
+        Ok(ReadSnapshot { conn })
+    }
+}
+
+impl std::ops::Deref for ReadSnapshot<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        // A failure leaves the transaction open; `give_back` then closes the connection.
+        let _ = self.conn.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
     }
 }
 
@@ -325,7 +358,7 @@ ORDER BY e.queued_since, e.id";
 // The answers, on a blocking thread.
 
 fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<ApplicationList, StoreError> {
-    let tx = conn.unchecked_transaction().map_err(error("begin EP115"))?;
+    let tx = ReadSnapshot::begin(conn, "begin EP115")?;
     let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
         return Ok(ApplicationList { person: None, applications: Vec::new() });
     };
@@ -409,12 +442,11 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
             Ok(())
         })?;
     }
-    tx.commit().map_err(error("end EP115"))?;
     Ok(ApplicationList { person: Some(person), applications })
 }
 
 fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
-    let tx = conn.unchecked_transaction().map_err(error("begin EP116"))?;
+    let tx = ReadSnapshot::begin(conn, "begin EP116")?;
     let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
         return Ok(QueueStatusList { person: None, events: Vec::new(), positions: Vec::new() });
     };
@@ -481,7 +513,6 @@ fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueSta
             });
         }
     }
-    tx.commit().map_err(error("end EP116"))?;
     Ok(QueueStatusList { person: Some(person), events, positions })
 }
 
@@ -593,12 +624,16 @@ impl Cols<'_> {
     }
 
     fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {
-        let text: String = self.text(i)?;
-        parse_date(&text, self.what)
+        self.opt_date(i)?.ok_or_else(|| StoreError::Corrupt(format!("{}: a value of the wrong type", self.what)))
     }
 
+    /// Read in place from SQLite's buffer: dates are the most frequent column of an answer.
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError> {
-        self.opt_text(i)?.map(|text| parse_date(&text, self.what)).transpose()
+        match self.row.get_ref(i).map_err(error(self.what))? {
+            rusqlite::types::ValueRef::Null => Ok(None),
+            rusqlite::types::ValueRef::Text(text) => parse_date(text, self.what).map(Some),
+            _ => Err(StoreError::Corrupt(format!("{}: a value of the wrong type", self.what))),
+        }
     }
 
     fn count(&self, i: usize) -> Result<u32, StoreError> {
@@ -614,9 +649,22 @@ impl Cols<'_> {
     }
 }
 
-fn parse_date(text: &str, what: &str) -> Result<NaiveDate, StoreError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| StoreError::Corrupt(format!("{what}: a date that is not YYYY-MM-DD")))
+/// `YYYY-MM-DD` exactly, the form dates are stored in. By hand: chrono's format-string parser
+/// was a measurable share of an answer's store time (BENCHMARKS.md).
+fn parse_date(text: &[u8], what: &str) -> Result<NaiveDate, StoreError> {
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let date = match text {
+        [y @ .., b'-', m1, m2, b'-', d1, d2] if y.len() == 4 => {
+            match (number(y), number(&[*m1, *m2]), number(&[*d1, *d2])) {
+                (Some(year), Some(month), Some(day)) => NaiveDate::from_ymd_opt(year as i32, month, day),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    date.ok_or_else(|| StoreError::Corrupt(format!("{what}: a date that is not YYYY-MM-DD")))
 }
 
 /// Maps a rusqlite error met while doing `what`. Values of the wrong type are data that
@@ -645,6 +693,16 @@ fn describe(e: &rusqlite::Error) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_read_in_the_stored_form_only() {
+        let date = |text: &str| parse_date(text.as_bytes(), "test").ok();
+        assert_eq!(date("2024-02-29"), NaiveDate::from_ymd_opt(2024, 2, 29));
+        assert_eq!(date("0001-01-01"), NaiveDate::from_ymd_opt(1, 1, 1));
+        for bad in ["2023-02-29", "2024-13-01", "2024-1-01", "24-01-01", "2024/01/01", "2024-01-01 ", "+024-01-01", ""] {
+            assert_eq!(date(bad), None, "{bad:?}");
+        }
+    }
 
     /// Every statement of the request path, with its name for the assertion message.
     pub(crate) const STATEMENTS: &[(&str, &str)] = &[
