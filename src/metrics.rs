@@ -71,6 +71,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Exports the audit writer's own counters beside the call metrics.
+    pub fn with_audit(mut self, stats: &crate::audit::writer::AuditStats) -> Self {
+        let registry = &mut self.registry;
+        registry.register("audit_records", "Audit records committed", stats.records.clone());
+        registry.register("audit_batches", "Audit transactions committed (group commits); records ÷ batches is the batch size", stats.batches.clone());
+        registry.register("audit_batch_failures", "Audit transactions that failed (their calls failed closed)", stats.failures.clone());
+        self
+    }
+
     pub fn record_call(&self, service: &str, consumer: &str, outcome: &str, elapsed: Duration) {
         self.calls
             .get_or_create(&CallLabels { service: service.to_string(), consumer: consumer.to_string(), outcome: outcome.to_string() })

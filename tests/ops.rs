@@ -64,6 +64,10 @@ async fn metrics_count_calls_by_service_consumer_and_outcome_and_refused_handsha
     assert_eq!(counter(&metrics, r#"spolis_calls_total{service="EP115",consumer="90009113532",outcome="ServiceNotAllowed"}"#), 1);
     assert_eq!(counter(&metrics, r#"spolis_call_duration_seconds_count{service="EP115"}"#), 4);
     assert_eq!(counter(&metrics, "spolis_audit_write_duration_seconds_count"), 4);
+    // The writer's own counters: every record committed, in at least one and at most four batches.
+    assert_eq!(counter(&metrics, "spolis_audit_records_total"), 4, "{metrics}");
+    assert!((1..=4).contains(&counter(&metrics, "spolis_audit_batches_total")), "{metrics}");
+    assert_eq!(counter(&metrics, "spolis_audit_batch_failures_total"), 0);
     assert!(counter(&metrics, r#"spolis_tls_handshake_failures_total{reason="no_certificate"}"#) >= 1, "{metrics}");
     assert!(!metrics.contains("150342") && !metrics.contains("Kalni"), "no personal data in metrics");
 }

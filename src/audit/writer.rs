@@ -13,13 +13,13 @@
 //!   database under a row lock (`audit::postgres`), never from memory.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use prometheus_client::metrics::counter::Counter;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -77,12 +77,12 @@ pub struct AuditLog {
     stats: Arc<AuditStats>,
 }
 
-/// Counters for operations (and the metrics to come).
+/// The writer's counters, exported on `/metrics` (records ÷ batches is the group-commit size).
 #[derive(Debug, Default)]
 pub struct AuditStats {
-    pub records: AtomicU64,
-    pub batches: AtomicU64,
-    pub failures: AtomicU64,
+    pub records: Counter,
+    pub batches: Counter,
+    pub failures: Counter,
 }
 
 impl AuditLog {
@@ -204,11 +204,11 @@ impl Writer {
         let result = self.commit(&mut records);
         match &result {
             Ok(()) => {
-                self.stats.records.fetch_add(count as u64, Ordering::Relaxed);
-                self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                self.stats.records.inc_by(count as u64);
+                self.stats.batches.inc();
             }
             Err(error) => {
-                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                self.stats.failures.inc();
                 tracing::error!(%error, records = count, "audit batch not written; its calls fail closed");
                 // The transaction rolled back: continue the chain from what is on disk.
                 // (On PostgreSQL every batch reads the head from the database anyway.)
