@@ -5,13 +5,17 @@
 #  3. starts the service (durable audit on) and drives EP115 and EP116 over mutual TLS
 #     keep-alive connections at concurrency 1, 16 and 64,
 #  4. drives the ceiling — a minimal hyper + rustls mTLS server answering a fixed body of
-#     the same size — the same way,
+#     the same size — the same way, then the ceiling made to sign every answer as the service
+#     does, then also to append a record durably (fdatasync, group commit) before answering:
+#     the floor of what the guarantees cost, whatever else a server does,
 #  5. measures new TLS handshakes per second, with and without session resumption,
 #  6. repeats concurrency 16 on the 2-million register,
 #  7. reads the service's peak resident memory and times `audit verify` on the log made,
 #  8. when PostgreSQL answers at $BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432),
 #     repeats concurrency 16 with the register and the audit on PostgreSQL (a database it
 #     creates and drops),
+#  9. unless BENCH_PEERS=0, drives two other SOAP stacks serving the same WSDL and register
+#     (spyne, node-soap: bench/peers/README.md) at the same levels, after checking their answers,
 # and prints a Markdown report (also written to bench/results/latest.md).
 # Usage: bench/run.sh [--smoke] [--seconds N]
 set -euo pipefail
@@ -95,13 +99,23 @@ answer=$(mktemp)
 curl -s --cacert certs-example/ca.crt --cert certs-example/riga.crt --key certs-example/riga.key \
   -H 'Content-Type: text/xml; charset=utf-8' --data-binary "$(sed 's/{PERSON}/150342-10121/' bench/GetQueueStatusList.xml)" \
   "https://localhost:$service_port/GetQueueStatusList" > "$answer"
-"$ceiling" --answer "$answer" > "$work/ceiling.out" &
-pids+=("$!")
-for _ in $(seq 1 100); do grep -q "listening on" "$work/ceiling.out" 2>/dev/null && break; sleep 0.1; done
-ceiling_port=$(sed -n 's/.*localhost:\([0-9]*\).*/\1/p' "$work/ceiling.out")
-for level in $levels; do
-  drive "ceiling" "https://localhost:$ceiling_port/GetQueueStatusList" "$level" "$register"
-done
+run_ceiling() { # label [ceiling options...]
+  local label=$1; shift
+  "$ceiling" --answer "$answer" "$@" > "$work/ceiling.out" &
+  local ceiling_pid=$!; pids+=("$ceiling_pid")
+  for _ in $(seq 1 100); do grep -q "listening on" "$work/ceiling.out" 2>/dev/null && break; sleep 0.1; done
+  local ceiling_port
+  ceiling_port=$(sed -n 's/.*localhost:\([0-9]*\).*/\1/p' "$work/ceiling.out")
+  for level in $levels; do
+    drive "$label" "https://localhost:$ceiling_port/GetQueueStatusList" "$level" "$register"
+  done
+  kill "$ceiling_pid"; wait "$ceiling_pid" 2>/dev/null || true
+}
+run_ceiling ceiling
+run_ceiling ceiling+sign --sign
+rm -f "$work/ceiling-durable.log"
+run_ceiling ceiling+sign+durable --sign --durable-log "$work/ceiling-durable.log"
+rm -f "$work/ceiling-durable.log"
 
 kill -TERM "$service_pid"; wait "$service_pid" 2>/dev/null || true
 audit_dir="$work/run-$small"
@@ -128,9 +142,14 @@ if [ "$smoke" = 0 ] && command -v psql >/dev/null 2>&1 && psql "$postgres/postgr
   psql "$postgres/postgres" -qc "DROP DATABASE IF EXISTS spolis_bench WITH (FORCE)" >&2
 fi
 
-python3 - "$results" "$rss_kb" "$verify_seconds" "$verify_out" "$work/seed-times" "$answer" "$smoke" <<'PY' | tee bench/results/latest.md
+# Other SOAP stacks on the same contract and register (they install their own dependencies).
+if [ "${BENCH_PEERS:-1}" != 0 ]; then
+  LOADGEN=$loadgen bench/peers/run.sh "$register" "$seconds" $levels | tee -a "$results" >&2
+fi
+
+python3 - "$results" "$rss_kb" "$verify_seconds" "$verify_out" "$work/seed-times" "$answer" "$smoke" "$small" <<'PY' | tee bench/results/latest.md
 import json, sys, os, re
-results_file, rss_kb, verify_seconds, verify_out, seed_times, answer, smoke = sys.argv[1:8]
+results_file, rss_kb, verify_seconds, verify_out, seed_times, answer, smoke, small_persons = sys.argv[1:9]
 rows = [json.loads(line) for line in open(results_file) if line.startswith("{")]
 def get(label, c):
     return next((r for r in rows if r["label"] == label and r["concurrency"] == c), None)
@@ -144,7 +163,17 @@ for c in sorted({r["concurrency"] for r in rows if r["label"] == "ceiling"}):
     ceiling = get("ceiling", c)
     for label in [r["label"] for r in rows if r["label"].startswith("ep116-") and r["concurrency"] == c][:1]:
         ours = get(label, c)
-        print(f"- EP116 at concurrency {c}: {ours['rps']:.0f}/s = **{100*ours['rps']/ceiling['rps']:.0f}%** of the ceiling ({ceiling['rps']:.0f}/s)")
+        floors = "".join(
+            f", {100*ours['rps']/floor['rps']:.0f}% of {name} ({floor['rps']:.0f}/s)"
+            for name in ["ceiling+sign", "ceiling+sign+durable"] if (floor := get(name, c)))
+        print(f"- EP116 at concurrency {c}: {ours['rps']:.0f}/s = **{100*ours['rps']/ceiling['rps']:.0f}%** of the ceiling ({ceiling['rps']:.0f}/s){floors}")
+for c in sorted({r["concurrency"] for r in rows if r["label"].startswith("peer-")}):
+    for operation in ["ep115", "ep116"]:
+        ours = next((r for r in rows if r["label"] == f"{operation}-{small_persons}" and r["concurrency"] == c), None)
+        peers = [r for r in rows if r["label"].startswith("peer-") and r["label"].endswith(operation) and r["concurrency"] == c]
+        if ours and peers:
+            print(f"- {operation.upper()} at concurrency {c}: ours {ours['rps']:.0f}/s; " + ", ".join(
+                f"{r['label'][5:-6]} {r['rps']:.0f}/s (ours ×{ours['rps']/max(r['rps'], 1e-9):.1f})" for r in peers))
 sixteen = [r for r in rows if r["concurrency"] == 16 and not r["new_connections"] and r["label"].startswith("ep")]
 for r in sixteen:
     print(f"- {r['label']} at 16: p99/p50 = {r['p99_ms']/r['p50_ms']:.2f}")
