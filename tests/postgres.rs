@@ -197,6 +197,34 @@ fn export(url: &str, dir: &std::path::Path) -> Vec<Value> {
     out.lines().map(|line| serde_json::from_str(line).expect("a JSON object per line")).collect()
 }
 
+/// A signed-off message replayed to *another* instance on the same database is refused like
+/// one replayed to the same instance: the MessageIDs are remembered in PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_replayed_to_another_instance_on_the_same_database_is_refused() {
+    let database = Arc::new(TestDatabase::create());
+    let first = TestServer::start_with(Options { database: Some(database.clone()), ..Default::default() }).await;
+    let second = TestServer::start_with(Options { database: Some(database.clone()), ..Default::default() }).await;
+    let message = fresh_message_ids(&sample("ep116-soap12-ivis.xml"));
+
+    let original = first.client("riga").await.soap(EP116, &message).await;
+    assert_eq!((original.status, error_code(&original.body)), (200, None), "{}", original.body);
+    for server in [&second, &first] {
+        let replayed = server.client("riga").await.soap(EP116, &message).await;
+        assert_eq!(error_code(&replayed.body).as_deref(), Some("MessageReplayed"), "{}", replayed.body);
+    }
+    // The same id from another consumer is that consumer's own; a fresh id passes everywhere.
+    let talsi = second.client("talsi").await.soap(EP116, &message).await;
+    assert_ne!(error_code(&talsi.body).as_deref(), Some("MessageReplayed"), "{}", talsi.body);
+    let fresh = second.client("riga").await.soap(EP116, &fresh_message_ids(&message)).await;
+    assert_eq!((fresh.status, error_code(&fresh.body)), (200, None), "{}", fresh.body);
+
+    // Expired ids are forgotten: the row is taken over, not refused.
+    let expired = database.execute("UPDATE seen_message_ids SET expires_at = now() - interval '1 second'");
+    assert!(expired >= 2, "riga's two ids are remembered in the database: {expired}");
+    let after_window = second.client("riga").await.soap(EP116, &message).await;
+    assert_eq!((after_window.status, error_code(&after_window.body)), (200, None), "{}", after_window.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_on_one_database_audit_every_call_exactly_once_in_one_chain() {
     let database = Arc::new(TestDatabase::create());
@@ -470,7 +498,7 @@ fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
         Ok(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
     })
     .unwrap();
-    assert_eq!(versions, [1, 2], "each migration applied exactly once");
+    assert_eq!(versions, [1, 2, 3], "each migration applied exactly once");
     let refused = Store::open_postgres(&database.url, None, &options).err().expect("refused");
     assert!(refused.to_string().contains("schema version 999"), "{refused}");
 }

@@ -252,17 +252,17 @@ impl Services {
         // Only a request that is otherwise acceptable uses up its MessageID: one refused for
         // its content may be corrected and sent again with the same id.
         let message_id = record.ivis.as_ref().and_then(|h| h.message_id.clone()).or_else(|| record.ws_addressing_message_id.clone());
-        let admit = |record: &CallRecord| self.admit(record, message_id.as_deref());
+        let message_id = message_id.as_deref();
         let (answer, records) = match contract.service {
             Service::Ep115 => {
                 let request = GetApplicationList::parse(&payload)?;
-                admit(record)?;
+                self.admit(record, message_id).await?;
                 let found = self.store.application_list(request.query).await.map_err(store_failure)?;
                 (get_application_list::render(&found), found.applications.len())
             }
             Service::Ep116 => {
                 let request = GetQueueStatusList::parse(&payload)?;
-                admit(record)?;
+                self.admit(record, message_id).await?;
                 let found = self.store.queue_status_list(request.query).await.map_err(store_failure)?;
                 (get_queue_status_list::render(&found), found.events.len() + found.positions.len())
             }
@@ -294,14 +294,21 @@ impl Services {
 
     /// The last gate before the store is read: the consumer's and the operator's rate
     /// limits and daily quotas, then the MessageID must not be a replay.
-    fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
+    /// On PostgreSQL the MessageID is remembered in the database, for every instance on it;
+    /// if that cannot be done the call fails closed (`StoreUnavailable`), as it would at the
+    /// store a moment later.
+    async fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
         let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());
         let operator = record.as_sent.operator_person_code.as_deref().map(canonical_person_code);
         self.quotas.admit(consumer, operator.as_deref(), Instant::now(), Utc::now().date_naive())?;
-        if let Some(message_id) = message_id {
-            self.security.replays.check_and_remember(consumer, message_id, Instant::now())?;
+        let window = self.security.replays.window();
+        let Some(message_id) = message_id.map(str::trim).filter(|_| !window.is_zero()) else { return Ok(()) };
+        match self.store.remember_message_id(consumer, message_id, window).await {
+            Some(Ok(true)) => Ok(()),
+            Some(Ok(false)) => Err(freshness::replayed(window)),
+            Some(Err(error)) => Err(store_failure(error)),
+            None => self.security.replays.check_and_remember(consumer, message_id, Instant::now()),
         }
-        Ok(())
     }
 }
 

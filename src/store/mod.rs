@@ -81,6 +81,17 @@ impl Store {
         }
     }
 
+    /// The MessageID memory shared by every instance on this store, if it has one: on
+    /// PostgreSQL, `Some(false)` when `message_id` from `consumer` was already received
+    /// within `window` (a replay). `None` on SQLite, whose one instance keeps the memory in
+    /// its own process (`wssec::ReplayCache`).
+    pub async fn remember_message_id(&self, consumer: &str, message_id: &str, window: std::time::Duration) -> Option<Result<bool, StoreError>> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(store) => Some(store.remember_message_id(consumer, message_id, window).await),
+        }
+    }
+
     /// Whether the store answers at all (for readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -64,10 +66,33 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_register.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_audit.sql") },
+    Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_seen_message_ids.sql") },
 ];
 
 /// Key of the advisory lock that serializes migrations between processes starting at once.
 const MIGRATION_LOCK: i64 = 0x5350_4f4c_4953_0001;
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    let reason = match e {
+        deadpool_postgres::PoolError::Timeout(_) => "timed out".to_owned(),
+        deadpool_postgres::PoolError::Backend(e) => describe(&e),
+        _ => "the pool is closed".to_owned(),
+    };
+    StoreError::Unavailable(format!("no connection to PostgreSQL: {reason}"))
+}
+
+/// A pool of at most `size` connections to `url`, created on demand, with our timeouts.
+fn build_pool(url: &str, options: &PostgresOptions, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(connection_config(url, options)?, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .wait_timeout(Some(options.timeout))
+        .create_timeout(Some(options.connect_timeout))
+        .recycle_timeout(Some(options.timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Unavailable(format!("cannot build the connection pool: {e}")))
+}
 
 /// The connection settings of `url`, with our timeouts and keepalives added. The URL may
 /// carry a password: it is never logged and never part of an error message.
@@ -180,8 +205,24 @@ pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
 pub struct PostgresStore {
     /// Read connections: to the replica when one is configured, else to the primary.
     pool: Pool,
+    /// A few connections to the primary, for the shared MessageID memory (a replica is read-only).
+    primary: Pool,
     timeout: Duration,
+    /// Calls to [`PostgresStore::remember_message_id`], to sweep expired ids every so often.
+    remembered: Arc<AtomicU64>,
 }
+
+/// Expired MessageIDs are swept after every this many remembered ones.
+const SWEEP_EVERY: u64 = 1024;
+
+const SQL_REMEMBER_MESSAGE_ID: &str = "\
+INSERT INTO seen_message_ids (consumer_id, message_id, expires_at)
+VALUES ($1, $2, now() + make_interval(secs => $3))
+ON CONFLICT (consumer_id, message_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+    WHERE seen_message_ids.expires_at <= now()
+RETURNING 1";
+
+const SQL_SWEEP_MESSAGE_IDS: &str = "DELETE FROM seen_message_ids WHERE expires_at <= now()";
 
 impl PostgresStore {
     /// Connects to the primary at `url` and applies pending migrations there; then builds
@@ -195,17 +236,27 @@ impl PostgresStore {
                 .await
                 .map_err(|_| StoreError::Unavailable("migrating the database timed out".into()))?
         })?;
-        let config = connection_config(replica_url.unwrap_or(url), options)?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(options.max_connections.max(1))
-            .wait_timeout(Some(options.timeout))
-            .create_timeout(Some(options.connect_timeout))
-            .recycle_timeout(Some(options.timeout))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("cannot build the connection pool: {e}")))?;
-        Ok(PostgresStore { pool, timeout: options.timeout })
+        let pool = build_pool(replica_url.unwrap_or(url), options, options.max_connections)?;
+        let primary = build_pool(url, options, 2)?;
+        Ok(PostgresStore { pool, primary, timeout: options.timeout, remembered: Arc::default() })
+    }
+
+    /// Remembers `message_id` from `consumer` for `window` on the primary, for every instance
+    /// on this database; `false` when it was already remembered and has not expired (a
+    /// replay). One statement, so two instances receiving the same id at once cannot both
+    /// take it: the primary key decides.
+    pub async fn remember_message_id(&self, consumer: &str, message_id: &str, window: Duration) -> Result<bool, StoreError> {
+        let what = "remember a MessageID";
+        let work = async {
+            let client = self.primary.get().await.map_err(pool_error)?;
+            let statement = client.prepare_cached(SQL_REMEMBER_MESSAGE_ID).await.map_err(error(what))?;
+            let rows = client.query(&statement, &[&consumer, &message_id, &window.as_secs_f64()]).await.map_err(error(what))?;
+            if self.remembered.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+                client.execute(SQL_SWEEP_MESSAGE_IDS, &[]).await.map_err(error("sweep expired MessageIDs"))?;
+            }
+            Ok(!rows.is_empty())
+        };
+        tokio::time::timeout(self.timeout, work).await.map_err(|_| StoreError::Unavailable(format!("{what}: timed out")))?
     }
 
     /// EP115: the person's applications submitted within the period, ordered by submission
@@ -261,14 +312,7 @@ impl PostgresStore {
     }
 
     async fn connection(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| {
-            let reason = match e {
-                deadpool_postgres::PoolError::Timeout(_) => "timed out".to_owned(),
-                deadpool_postgres::PoolError::Backend(e) => describe(&e),
-                _ => "the pool is closed".to_owned(),
-            };
-            StoreError::Unavailable(format!("no connection to PostgreSQL: {reason}"))
-        })
+        self.pool.get().await.map_err(pool_error)
     }
 
     async fn application_list_unbounded(&self, q: ApplicationQuery) -> Result<ApplicationList, StoreError> {

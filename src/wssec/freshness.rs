@@ -3,9 +3,11 @@
 //! `MessageID`, else WS-Addressing `MessageID`) must not have been seen from the same
 //! consumer within the replay window.
 //!
-//! The replay cache lives in memory: bounded (oldest forgotten first), entries expire after
-//! the window. Several instances behind one address each keep their own; a replay sent to
-//! another instance within the window is not detected (documented in README).
+//! On the embedded store the MessageIDs are remembered in memory ([`ReplayCache`]): bounded
+//! (oldest forgotten first), entries expire after the window. On PostgreSQL, where several
+//! instances serve one address, they are remembered in the database for all of them
+//! (`store::postgres`, table `seen_message_ids`), so a replay sent to another instance is
+//! refused too.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
@@ -81,6 +83,11 @@ fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).ok().map(|moment| moment.with_timezone(&Utc))
 }
 
+/// The refusal of a MessageID already received within `window`.
+pub fn replayed(window: Duration) -> ServiceError {
+    ServiceError::with_detail(ErrorCode::MessageReplayed, format!("This MessageID was already received within the last {} s.", window.as_secs()))
+}
+
 /// MessageIDs seen recently, per consumer.
 #[derive(Debug)]
 pub struct ReplayCache {
@@ -122,10 +129,7 @@ impl ReplayCache {
         }
         let key = (consumer.to_string(), message_id.trim().to_string());
         if seen.keys.contains(&key) {
-            return Err(ServiceError::with_detail(
-                ErrorCode::MessageReplayed,
-                format!("This MessageID was already received within the last {} s.", self.window.as_secs()),
-            ));
+            return Err(replayed(self.window));
         }
         if seen.keys.len() >= self.capacity {
             if let Some((_, oldest)) = seen.order.pop_front() {
@@ -145,6 +149,11 @@ impl ReplayCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How long a MessageID is remembered; zero when the check is off.
+    pub fn window(&self) -> Duration {
+        self.window
     }
 }
 

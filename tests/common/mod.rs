@@ -122,6 +122,18 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs one statement on this database; returns how many rows it touched.
+    pub fn execute(&self, sql: &str) -> u64 {
+        let url = self.url.clone();
+        postgres::block_on(|| async {
+            let client = postgres::connect(&url, &postgres::PostgresOptions::default()).await?;
+            client.execute(sql, &[]).await.map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))
+        })
+        .expect("the statement runs")
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
