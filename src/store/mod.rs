@@ -8,6 +8,7 @@
 //! ten persons or two million. Stores never see XML or HTTP.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::path::Path;

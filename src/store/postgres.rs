@@ -16,7 +16,6 @@
 //! It must never put a personal code or a name into an error message or a log line: errors
 //! name the query, the kind of failure and PostgreSQL's SQLSTATE, never a value.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
@@ -26,9 +25,10 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::types::FromSql;
+use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{Client, IsolationLevel, NoTls, Row};
 
+use super::rows::{self, Columns as _};
 use super::StoreError;
 use crate::model::*;
 use crate::personal_code::PersonalCode;
@@ -324,41 +324,10 @@ impl PostgresStore {
         let (from, till) = period_bounds(&q.period);
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&person_id, &from, &till];
 
-        let mut applications = Vec::new();
-        let mut position: HashMap<i64, usize> = HashMap::new();
+        let mut applications = rows::Applications::default();
         let what = "EP115 applications";
         for row in query(&tx, SQL_APPLICATIONS, &params, what).await? {
-            let r = Cols { row: &row, what };
-            let legal_representative = match r.get::<Option<String>>(13)? {
-                None => None,
-                Some(first_name) => Some(LegalRepresentative {
-                    first_name,
-                    surname: r.get(14)?,
-                    person_code: r.get::<Option<String>>(15)?.map(|code| personal_code(&code, what)).transpose()?,
-                    address: r.get(16)?,
-                    contacts: Contacts { phone: r.get(17)?, email: r.get(18)? },
-                }),
-            };
-            position.insert(r.get(0)?, applications.len());
-            applications.push(Application {
-                application_number: r.get(1)?,
-                submitted_on: r.get(2)?,
-                application_kind: r.get(3)?,
-                service_kind: Classifier { code: r.get(4)?, name: r.get(5)? },
-                preferred_provider: r.opt_provider(6, 7)?,
-                applicant: person.clone(),
-                legal_representative,
-                municipality: Municipality {
-                    code: r.get(8)?,
-                    name: r.get(9)?,
-                    address: r.get(10)?,
-                    contacts: Contacts { phone: r.get(11)?, email: r.get(12)? },
-                },
-                submitted_documents: Vec::new(),
-                document_requests: Vec::new(),
-                grant_decisions: Vec::new(),
-                queue_decisions: Vec::new(),
-            });
+            applications.add(&Cols { row: &row, what }, &person)?;
         }
         if !applications.is_empty() {
             // The four child queries are pipelined on the one connection: one round trip.
@@ -369,44 +338,21 @@ impl PostgresStore {
                 query(&tx, SQL_QUEUE_DECISIONS, &params, "EP115 queue decisions"),
             )
             .await?;
-            let what = "EP115 documents";
-            for row in documents {
-                let r = Cols { row: &row, what };
-                let document = SubmittedDocument { title: r.get(1)?, submitted_on: r.get(2)? };
-                child_of(&mut applications, &position, &r)?.submitted_documents.push(document);
+            for row in &documents {
+                applications.add_document(&Cols { row, what: "EP115 documents" })?;
             }
-            let what = "EP115 document requests";
-            for row in requests {
-                let r = Cols { row: &row, what };
-                let request =
-                    DocumentRequest { requested_on: r.get(1)?, description: r.get(2)?, due_on: r.get(3)?, fulfilled_on: r.get(4)? };
-                child_of(&mut applications, &position, &r)?.document_requests.push(request);
+            for row in &requests {
+                applications.add_document_request(&Cols { row, what: "EP115 document requests" })?;
             }
-            let what = "EP115 grant decisions";
-            for row in grants {
-                let r = Cols { row: &row, what };
-                let decision = GrantDecision {
-                    decided_on: r.get(1)?,
-                    document_number: r.get(2)?,
-                    provider: Provider { code: r.get(3)?, name: r.get(4)? },
-                    granted_from: r.get(5)?,
-                };
-                child_of(&mut applications, &position, &r)?.grant_decisions.push(decision);
+            for row in &grants {
+                applications.add_grant_decision(&Cols { row, what: "EP115 grant decisions" })?;
             }
-            let what = "EP115 queue decisions";
-            for row in queue_decisions {
-                let r = Cols { row: &row, what };
-                let decision = QueueDecision {
-                    decided_on: r.get(1)?,
-                    document_number: r.get(2)?,
-                    provider: Provider { code: r.get(3)?, name: r.get(4)? },
-                    queued_from: r.get(5)?,
-                };
-                child_of(&mut applications, &position, &r)?.queue_decisions.push(decision);
+            for row in &queue_decisions {
+                applications.add_queue_decision(&Cols { row, what: "EP115 queue decisions" })?;
             }
         }
         tx.commit().await.map_err(error("end EP115"))?;
-        Ok(ApplicationList { person: Some(person), applications })
+        Ok(ApplicationList { person: Some(person), applications: applications.into_vec() })
     }
 
     async fn queue_status_list_unbounded(&self, q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
@@ -435,43 +381,14 @@ impl PostgresStore {
             query(&tx, SQL_QUEUE_POSITIONS, &[&person_id, &service_kind_id, &provider_id], "EP116 queue positions"),
         )
         .await?;
-        let mut events = Vec::new();
-        let what = "EP116 queue events";
-        for row in event_rows {
-            let r = Cols { row: &row, what };
-            let code: i32 = r.get(0)?;
-            let kind = u8::try_from(code)
-                .ok()
-                .and_then(QueueEventKind::from_code)
-                .ok_or_else(|| StoreError::Corrupt(format!("{what}: an event kind outside 1..=15")))?;
-            let offered_place = match r.opt_provider(7, 8)? {
-                None => None,
-                Some(provider) => Some(OfferedPlace { provider, address: r.get::<Option<String>>(9)?.unwrap_or_default() }),
-            };
-            events.push(QueueEvent {
-                kind,
-                event_date: r.get(1)?,
-                decision_number: r.get(2)?,
-                service_kind: Classifier { code: r.get(3)?, name: r.get(4)? },
-                preferred_provider: r.opt_provider(5, 6)?,
-                offered_place,
-                granted_on: r.get(10)?,
-                application_number: r.get(11)?,
-            });
-        }
-
-        let mut positions = Vec::new();
-        let what = "EP116 queue positions";
-        for row in position_rows {
-            let r = Cols { row: &row, what };
-            positions.push(QueuePosition {
-                service_kind: Classifier { code: r.get(0)?, name: r.get(1)? },
-                provider: Provider { code: r.get(2)?, name: r.get(3)? },
-                queued_since: r.get(4)?,
-                places_ahead: r.count(5)?,
-                queue_length: r.count(6)?,
-            });
-        }
+        let events = event_rows
+            .iter()
+            .map(|row| rows::queue_event(&Cols { row, what: "EP116 queue events" }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let positions = position_rows
+            .iter()
+            .map(|row| rows::queue_position(&Cols { row, what: "EP116 queue positions" }))
+            .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await.map_err(error("end EP116"))?;
         Ok(QueueStatusList { person: Some(person), events, positions })
     }
@@ -509,13 +426,7 @@ async fn find_person(tx: &deadpool_postgres::Transaction<'_>, code: &PersonalCod
     let Some(row) = rows.first() else {
         return Ok(None);
     };
-    let r = Cols { row, what };
-    let person = Person {
-        person_code: personal_code(&r.get::<String>(1)?, what)?,
-        first_name: r.get(2)?,
-        surname: r.get(3)?,
-    };
-    Ok(Some((r.get(0)?, person)))
+    rows::person(&Cols { row, what }).map(Some)
 }
 
 enum Narrowing {
@@ -538,20 +449,8 @@ async fn code_id(
     let rows = query(tx, sql, &[&code], what).await?;
     match rows.first() {
         None => Ok(Narrowing::Unknown),
-        Some(row) => Ok(Narrowing::Id(Cols { row, what }.get(0)?)),
+        Some(row) => Ok(Narrowing::Id(Cols { row, what }.int(0)?)),
     }
-}
-
-/// The application a child row (column 0: application id) belongs to.
-fn child_of<'a>(
-    applications: &'a mut [Application],
-    position: &HashMap<i64, usize>,
-    r: &Cols<'_>,
-) -> Result<&'a mut Application, StoreError> {
-    position
-        .get(&r.get::<i64>(0)?)
-        .and_then(|&i| applications.get_mut(i))
-        .ok_or_else(|| StoreError::Corrupt(format!("{}: a row of an application not in the answer", r.what)))
 }
 
 /// The period as inclusive date bounds; an open end becomes the widest date. Clamped to the
@@ -565,10 +464,6 @@ fn period_bounds(period: &Period) -> (NaiveDate, NaiveDate) {
     )
 }
 
-fn personal_code(digits: &str, what: &str) -> Result<PersonalCode, StoreError> {
-    PersonalCode::parse(digits)
-        .map_err(|_| StoreError::Corrupt(format!("{what}: a personal code in the register is not valid")))
-}
 
 /// Typed access to the columns of one row, turning bad values into [`StoreError::Corrupt`].
 struct Cols<'r> {
@@ -582,17 +477,31 @@ impl Cols<'_> {
             .try_get(i)
             .map_err(|_| StoreError::Corrupt(format!("{}: a value of the wrong type in column {i}", self.what)))
     }
+}
 
-    fn count(&self, i: usize) -> Result<u32, StoreError> {
-        u32::try_from(self.get::<i64>(i)?).map_err(|_| StoreError::Corrupt(format!("{}: a count out of range", self.what)))
+impl rows::Columns for Cols<'_> {
+    fn what(&self) -> &'static str {
+        self.what
     }
 
-    /// A provider from a code and a name column; absent when the code is NULL.
-    fn opt_provider(&self, code: usize, name: usize) -> Result<Option<Provider>, StoreError> {
-        Ok(match self.get::<Option<String>>(code)? {
-            None => None,
-            Some(code) => Some(Provider { code, name: self.get(name)? }),
-        })
+    /// Ids and counts are BIGINT, the event kind INTEGER.
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        match self.row.columns().get(i).map(|column| column.type_()) {
+            Some(&Type::INT4) => self.get::<i32>(i).map(i64::from),
+            _ => self.get::<i64>(i),
+        }
+    }
+
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.get(i)
+    }
+
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.get(i)
+    }
+
+    fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError> {
+        self.get(i)
     }
 }
 

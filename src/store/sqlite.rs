@@ -16,7 +16,6 @@
 //! It must never put a personal code or a name into an error message or a log line: errors
 //! name the query and the kind of failure only.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +24,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::Semaphore;
 
+use super::rows;
 use super::StoreError;
 use crate::model::*;
 use crate::personal_code::PersonalCode;
@@ -365,84 +365,15 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
     let (from, till) = period_bounds(&q.period);
     let params = (person_id, from.as_str(), till.as_str());
 
-    let mut applications = Vec::new();
-    let mut position: HashMap<i64, usize> = HashMap::new();
-    {
-        let what = "EP115 applications";
-        let mut stmt = tx.prepare_cached(SQL_APPLICATIONS).map_err(error(what))?;
-        let mut rows = stmt.query(params).map_err(error(what))?;
-        while let Some(row) = rows.next().map_err(error(what))? {
-            let r = Cols { row, what };
-            let legal_representative = match r.opt_text(13)? {
-                None => None,
-                Some(first_name) => Some(LegalRepresentative {
-                    first_name,
-                    surname: r.text(14)?,
-                    person_code: r.opt_text(15)?.map(|code| personal_code(&code, what)).transpose()?,
-                    address: r.opt_text(16)?,
-                    contacts: Contacts { phone: r.opt_text(17)?, email: r.opt_text(18)? },
-                }),
-            };
-            position.insert(r.int(0)?, applications.len());
-            applications.push(Application {
-                application_number: r.text(1)?,
-                submitted_on: r.date(2)?,
-                application_kind: r.text(3)?,
-                service_kind: Classifier { code: r.text(4)?, name: r.text(5)? },
-                preferred_provider: r.opt_provider(6, 7)?,
-                applicant: person.clone(),
-                legal_representative,
-                municipality: Municipality {
-                    code: r.text(8)?,
-                    name: r.text(9)?,
-                    address: r.text(10)?,
-                    contacts: Contacts { phone: r.opt_text(11)?, email: r.opt_text(12)? },
-                },
-                submitted_documents: Vec::new(),
-                document_requests: Vec::new(),
-                grant_decisions: Vec::new(),
-                queue_decisions: Vec::new(),
-            });
-        }
-    }
+    let mut applications = rows::Applications::default();
+    for_each_row(&tx, SQL_APPLICATIONS, params, "EP115 applications", |r| applications.add(r, &person))?;
     if !applications.is_empty() {
-        for_each_child(&tx, SQL_DOCUMENTS, params, "EP115 documents", |r| {
-            let document = SubmittedDocument { title: r.text(1)?, submitted_on: r.date(2)? };
-            child_of(&mut applications, &position, r)?.submitted_documents.push(document);
-            Ok(())
-        })?;
-        for_each_child(&tx, SQL_DOCUMENT_REQUESTS, params, "EP115 document requests", |r| {
-            let request = DocumentRequest {
-                requested_on: r.date(1)?,
-                description: r.text(2)?,
-                due_on: r.opt_date(3)?,
-                fulfilled_on: r.opt_date(4)?,
-            };
-            child_of(&mut applications, &position, r)?.document_requests.push(request);
-            Ok(())
-        })?;
-        for_each_child(&tx, SQL_GRANT_DECISIONS, params, "EP115 grant decisions", |r| {
-            let decision = GrantDecision {
-                decided_on: r.date(1)?,
-                document_number: r.text(2)?,
-                provider: Provider { code: r.text(3)?, name: r.text(4)? },
-                granted_from: r.date(5)?,
-            };
-            child_of(&mut applications, &position, r)?.grant_decisions.push(decision);
-            Ok(())
-        })?;
-        for_each_child(&tx, SQL_QUEUE_DECISIONS, params, "EP115 queue decisions", |r| {
-            let decision = QueueDecision {
-                decided_on: r.date(1)?,
-                document_number: r.text(2)?,
-                provider: Provider { code: r.text(3)?, name: r.text(4)? },
-                queued_from: r.date(5)?,
-            };
-            child_of(&mut applications, &position, r)?.queue_decisions.push(decision);
-            Ok(())
-        })?;
+        for_each_row(&tx, SQL_DOCUMENTS, params, "EP115 documents", |r| applications.add_document(r))?;
+        for_each_row(&tx, SQL_DOCUMENT_REQUESTS, params, "EP115 document requests", |r| applications.add_document_request(r))?;
+        for_each_row(&tx, SQL_GRANT_DECISIONS, params, "EP115 grant decisions", |r| applications.add_grant_decision(r))?;
+        for_each_row(&tx, SQL_QUEUE_DECISIONS, params, "EP115 queue decisions", |r| applications.add_queue_decision(r))?;
     }
-    Ok(ApplicationList { person: Some(person), applications })
+    Ok(ApplicationList { person: Some(person), applications: applications.into_vec() })
 }
 
 fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
@@ -464,55 +395,15 @@ fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueSta
     let (from, till) = period_bounds(&q.period);
 
     let mut events = Vec::new();
-    {
-        let what = "EP116 queue events";
-        let mut stmt = tx.prepare_cached(SQL_QUEUE_EVENTS).map_err(error(what))?;
-        let mut rows = stmt
-            .query((person_id, from.as_str(), till.as_str(), service_kind_id, provider_id))
-            .map_err(error(what))?;
-        while let Some(row) = rows.next().map_err(error(what))? {
-            let r = Cols { row, what };
-            let code = r.int(0)?;
-            let kind = u8::try_from(code)
-                .ok()
-                .and_then(QueueEventKind::from_code)
-                .ok_or_else(|| StoreError::Corrupt(format!("{what}: an event kind outside 1..=15")))?;
-            let offered_place = match r.opt_provider(7, 8)? {
-                None => None,
-                Some(provider) => Some(OfferedPlace {
-                    provider,
-                    address: r.opt_text(9)?.unwrap_or_default(),
-                }),
-            };
-            events.push(QueueEvent {
-                kind,
-                event_date: r.date(1)?,
-                decision_number: r.opt_text(2)?,
-                service_kind: Classifier { code: r.text(3)?, name: r.text(4)? },
-                preferred_provider: r.opt_provider(5, 6)?,
-                offered_place,
-                granted_on: r.opt_date(10)?,
-                application_number: r.opt_text(11)?,
-            });
-        }
-    }
-
+    for_each_row(&tx, SQL_QUEUE_EVENTS, (person_id, from.as_str(), till.as_str(), service_kind_id, provider_id), "EP116 queue events", |r| {
+        events.push(rows::queue_event(r)?);
+        Ok(())
+    })?;
     let mut positions = Vec::new();
-    {
-        let what = "EP116 queue positions";
-        let mut stmt = tx.prepare_cached(SQL_QUEUE_POSITIONS).map_err(error(what))?;
-        let mut rows = stmt.query((person_id, service_kind_id, provider_id)).map_err(error(what))?;
-        while let Some(row) = rows.next().map_err(error(what))? {
-            let r = Cols { row, what };
-            positions.push(QueuePosition {
-                service_kind: Classifier { code: r.text(0)?, name: r.text(1)? },
-                provider: Provider { code: r.text(2)?, name: r.text(3)? },
-                queued_since: r.date(4)?,
-                places_ahead: r.count(5)?,
-                queue_length: r.count(6)?,
-            });
-        }
-    }
+    for_each_row(&tx, SQL_QUEUE_POSITIONS, (person_id, service_kind_id, provider_id), "EP116 queue positions", |r| {
+        positions.push(rows::queue_position(r)?);
+        Ok(())
+    })?;
     Ok(QueueStatusList { person: Some(person), events, positions })
 }
 
@@ -524,13 +415,7 @@ fn find_person(conn: &Connection, code: &PersonalCode) -> Result<Option<(i64, Pe
     let Some(row) = rows.next().map_err(error(what))? else {
         return Ok(None);
     };
-    let r = Cols { row, what };
-    let person = Person {
-        person_code: personal_code(&r.text(1)?, what)?,
-        first_name: r.text(2)?,
-        surname: r.text(3)?,
-    };
-    Ok(Some((r.int(0)?, person)))
+    rows::person(&Cols { row, what }).map(Some)
 }
 
 enum Narrowing {
@@ -552,11 +437,11 @@ fn code_id(conn: &Connection, sql: &str, code: Option<&str>, what: &'static str)
     Ok(id.map_or(Narrowing::Unknown, Narrowing::Id))
 }
 
-/// Runs one child query of EP115 and hands each row to `each`.
-fn for_each_child(
+/// Runs one query of an answer and hands each row to `each`.
+fn for_each_row(
     conn: &Connection,
     sql: &str,
-    params: (i64, &str, &str),
+    params: impl rusqlite::Params,
     what: &'static str,
     mut each: impl FnMut(&Cols<'_>) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
@@ -566,18 +451,6 @@ fn for_each_child(
         each(&Cols { row, what })?;
     }
     Ok(())
-}
-
-/// The application a child row (column 0: application id) belongs to.
-fn child_of<'a>(
-    applications: &'a mut [Application],
-    position: &HashMap<i64, usize>,
-    r: &Cols<'_>,
-) -> Result<&'a mut Application, StoreError> {
-    position
-        .get(&r.int(0)?)
-        .and_then(|&i| applications.get_mut(i))
-        .ok_or_else(|| StoreError::Corrupt(format!("{}: a row of an application not in the answer", r.what)))
 }
 
 /// The period as inclusive ISO date bounds; an open end becomes the widest date.
@@ -599,18 +472,17 @@ pub(crate) fn iso_date(date: NaiveDate) -> String {
     }
 }
 
-fn personal_code(digits: &str, what: &str) -> Result<PersonalCode, StoreError> {
-    PersonalCode::parse(digits)
-        .map_err(|_| StoreError::Corrupt(format!("{what}: a personal code in the register is not valid")))
-}
-
 /// Typed access to the columns of one row, turning bad values into [`StoreError::Corrupt`].
 struct Cols<'r> {
     row: &'r Row<'r>,
     what: &'static str,
 }
 
-impl Cols<'_> {
+impl rows::Columns for Cols<'_> {
+    fn what(&self) -> &'static str {
+        self.what
+    }
+
     fn int(&self, i: usize) -> Result<i64, StoreError> {
         self.row.get(i).map_err(error(self.what))
     }
@@ -623,10 +495,6 @@ impl Cols<'_> {
         self.row.get(i).map_err(error(self.what))
     }
 
-    fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {
-        self.opt_date(i)?.ok_or_else(|| StoreError::Corrupt(format!("{}: a value of the wrong type", self.what)))
-    }
-
     /// Read in place from SQLite's buffer: dates are the most frequent column of an answer.
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError> {
         match self.row.get_ref(i).map_err(error(self.what))? {
@@ -634,18 +502,6 @@ impl Cols<'_> {
             rusqlite::types::ValueRef::Text(text) => parse_date(text, self.what).map(Some),
             _ => Err(StoreError::Corrupt(format!("{}: a value of the wrong type", self.what))),
         }
-    }
-
-    fn count(&self, i: usize) -> Result<u32, StoreError> {
-        u32::try_from(self.int(i)?).map_err(|_| StoreError::Corrupt(format!("{}: a count out of range", self.what)))
-    }
-
-    /// A provider from a code and a name column; absent when the code is NULL.
-    fn opt_provider(&self, code: usize, name: usize) -> Result<Option<Provider>, StoreError> {
-        Ok(match self.opt_text(code)? {
-            None => None,
-            Some(code) => Some(Provider { code, name: self.text(name)? }),
-        })
     }
 }
 

@@ -1,0 +1,186 @@
+//! The row → model mapping, written once for both stores. The SQLite and PostgreSQL
+//! statements of EP115 and EP116 return the same columns in the same order (each store keeps
+//! its SQL beside its queries); each store implements [`Columns`] over its own row type and
+//! hands its rows to the functions here. Errors name the query, never a value.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::StoreError;
+use crate::model::*;
+use crate::personal_code::PersonalCode;
+
+/// Typed access to the columns of one row; a value of the wrong type is [`StoreError::Corrupt`].
+pub(crate) trait Columns {
+    /// The query the row came from, for error messages.
+    fn what(&self) -> &'static str;
+    fn int(&self, i: usize) -> Result<i64, StoreError>;
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError>;
+
+    fn corrupt(&self, why: &str) -> StoreError {
+        StoreError::Corrupt(format!("{}: {why}", self.what()))
+    }
+
+    fn date(&self, i: usize) -> Result<NaiveDate, StoreError> {
+        self.opt_date(i)?.ok_or_else(|| self.corrupt("a value of the wrong type"))
+    }
+
+    fn count(&self, i: usize) -> Result<u32, StoreError> {
+        u32::try_from(self.int(i)?).map_err(|_| self.corrupt("a count out of range"))
+    }
+
+    /// A provider from a code and a name column; absent when the code is NULL.
+    fn opt_provider(&self, code: usize, name: usize) -> Result<Option<Provider>, StoreError> {
+        Ok(match self.opt_text(code)? {
+            None => None,
+            Some(code) => Some(Provider { code, name: self.text(name)? }),
+        })
+    }
+
+    fn personal_code(&self, digits: &str) -> Result<PersonalCode, StoreError> {
+        PersonalCode::parse(digits).map_err(|_| self.corrupt("a personal code in the register is not valid"))
+    }
+}
+
+/// `SQL_PERSON`: the person's row id and name.
+pub(crate) fn person(r: &impl Columns) -> Result<(i64, Person), StoreError> {
+    let person = Person { person_code: r.personal_code(&r.text(1)?)?, first_name: r.text(2)?, surname: r.text(3)? };
+    Ok((r.int(0)?, person))
+}
+
+/// EP115's applications, gathered row by row, and the child rows (documents, requests,
+/// decisions) attached to the application whose id is their column 0.
+#[derive(Default)]
+pub(crate) struct Applications {
+    list: Vec<Application>,
+    by_id: HashMap<i64, usize>,
+}
+
+impl Applications {
+    /// `SQL_APPLICATIONS`: one application of `applicant`, without its children yet.
+    pub fn add(&mut self, r: &impl Columns, applicant: &Person) -> Result<(), StoreError> {
+        let legal_representative = match r.opt_text(13)? {
+            None => None,
+            Some(first_name) => Some(LegalRepresentative {
+                first_name,
+                surname: r.text(14)?,
+                person_code: r.opt_text(15)?.map(|code| r.personal_code(&code)).transpose()?,
+                address: r.opt_text(16)?,
+                contacts: Contacts { phone: r.opt_text(17)?, email: r.opt_text(18)? },
+            }),
+        };
+        self.by_id.insert(r.int(0)?, self.list.len());
+        self.list.push(Application {
+            application_number: r.text(1)?,
+            submitted_on: r.date(2)?,
+            application_kind: r.text(3)?,
+            service_kind: Classifier { code: r.text(4)?, name: r.text(5)? },
+            preferred_provider: r.opt_provider(6, 7)?,
+            applicant: applicant.clone(),
+            legal_representative,
+            municipality: Municipality {
+                code: r.text(8)?,
+                name: r.text(9)?,
+                address: r.text(10)?,
+                contacts: Contacts { phone: r.opt_text(11)?, email: r.opt_text(12)? },
+            },
+            submitted_documents: Vec::new(),
+            document_requests: Vec::new(),
+            grant_decisions: Vec::new(),
+            queue_decisions: Vec::new(),
+        });
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// `SQL_DOCUMENTS`
+    pub fn add_document(&mut self, r: &impl Columns) -> Result<(), StoreError> {
+        let document = SubmittedDocument { title: r.text(1)?, submitted_on: r.date(2)? };
+        self.parent(r)?.submitted_documents.push(document);
+        Ok(())
+    }
+
+    /// `SQL_DOCUMENT_REQUESTS`
+    pub fn add_document_request(&mut self, r: &impl Columns) -> Result<(), StoreError> {
+        let request =
+            DocumentRequest { requested_on: r.date(1)?, description: r.text(2)?, due_on: r.opt_date(3)?, fulfilled_on: r.opt_date(4)? };
+        self.parent(r)?.document_requests.push(request);
+        Ok(())
+    }
+
+    /// `SQL_GRANT_DECISIONS`
+    pub fn add_grant_decision(&mut self, r: &impl Columns) -> Result<(), StoreError> {
+        let decision = GrantDecision {
+            decided_on: r.date(1)?,
+            document_number: r.text(2)?,
+            provider: Provider { code: r.text(3)?, name: r.text(4)? },
+            granted_from: r.date(5)?,
+        };
+        self.parent(r)?.grant_decisions.push(decision);
+        Ok(())
+    }
+
+    /// `SQL_QUEUE_DECISIONS`
+    pub fn add_queue_decision(&mut self, r: &impl Columns) -> Result<(), StoreError> {
+        let decision = QueueDecision {
+            decided_on: r.date(1)?,
+            document_number: r.text(2)?,
+            provider: Provider { code: r.text(3)?, name: r.text(4)? },
+            queued_from: r.date(5)?,
+        };
+        self.parent(r)?.queue_decisions.push(decision);
+        Ok(())
+    }
+
+    pub fn into_vec(self) -> Vec<Application> {
+        self.list
+    }
+
+    /// The application a child row (column 0: application id) belongs to.
+    fn parent(&mut self, r: &impl Columns) -> Result<&mut Application, StoreError> {
+        let id = r.int(0)?;
+        self.by_id
+            .get(&id)
+            .and_then(|&i| self.list.get_mut(i))
+            .ok_or_else(|| r.corrupt("a row of an application not in the answer"))
+    }
+}
+
+/// `SQL_QUEUE_EVENTS`: one queue event.
+pub(crate) fn queue_event(r: &impl Columns) -> Result<QueueEvent, StoreError> {
+    let kind = u8::try_from(r.int(0)?)
+        .ok()
+        .and_then(QueueEventKind::from_code)
+        .ok_or_else(|| r.corrupt("an event kind outside 1..=15"))?;
+    let offered_place = match r.opt_provider(7, 8)? {
+        None => None,
+        Some(provider) => Some(OfferedPlace { provider, address: r.opt_text(9)?.unwrap_or_default() }),
+    };
+    Ok(QueueEvent {
+        kind,
+        event_date: r.date(1)?,
+        decision_number: r.opt_text(2)?,
+        service_kind: Classifier { code: r.text(3)?, name: r.text(4)? },
+        preferred_provider: r.opt_provider(5, 6)?,
+        offered_place,
+        granted_on: r.opt_date(10)?,
+        application_number: r.opt_text(11)?,
+    })
+}
+
+/// `SQL_QUEUE_POSITIONS`: one queue the person waits in, and where.
+pub(crate) fn queue_position(r: &impl Columns) -> Result<QueuePosition, StoreError> {
+    Ok(QueuePosition {
+        service_kind: Classifier { code: r.text(0)?, name: r.text(1)? },
+        provider: Provider { code: r.text(2)?, name: r.text(3)? },
+        queued_since: r.date(4)?,
+        places_ahead: r.count(5)?,
+        queue_length: r.count(6)?,
+    })
+}
