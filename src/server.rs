@@ -56,6 +56,11 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         ..WriterOptions::default()
     };
     let (audit, audit_writer) = config.audit_location()?.start_writer(signer, options)?;
+    // Several instances share a PostgreSQL store: the daily quotas are counted in it.
+    let quotas = match store.is_shared() {
+        true => crate::quotas::Quotas::with_shared_daily(config.quotas.clone()),
+        false => crate::quotas::Quotas::new(config.quotas.clone()),
+    };
     let app = Arc::new(App {
         services: Services {
             store,
@@ -65,7 +70,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             audit,
             xml_limits: config.limits.xml(),
             security: crate::wssec::MessageSecurity::load(&config.security, &config.tls.certificate, &config.tls.private_key)?,
-            quotas: crate::quotas::Quotas::new(config.quotas.clone()),
+            quotas,
         },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),

@@ -225,6 +225,44 @@ async fn a_message_replayed_to_another_instance_on_the_same_database_is_refused(
     assert_eq!((after_window.status, error_code(&after_window.body)), (200, None), "{}", after_window.body);
 }
 
+/// Daily quotas hold across instances on one database: counted in PostgreSQL, charged all or
+/// none, and kept under a hash of the operator's code, never the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_quotas_are_counted_across_instances_on_the_same_database() {
+    let database = Arc::new(TestDatabase::create());
+    let configure: fn(&mut spolis_adapter::config::Config) = |config| {
+        config.quotas = spolis_adapter::quotas::QuotaConfig { consumer_per_minute: 0, consumer_per_day: 3, operator_per_minute: 0, operator_per_day: 2 }
+    };
+    let first = TestServer::start_with(Options { database: Some(database.clone()), configure: Some(configure), ..Default::default() }).await;
+    let second = TestServer::start_with(Options { database: Some(database.clone()), configure: Some(configure), ..Default::default() }).await;
+    let ask = |operator: &str| {
+        envelope(
+            "1.1",
+            &format!(
+                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>150342-10121</PersonCode><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>{operator}</PersonCode></Operator></GetQueueStatusList>"#
+            ),
+        )
+    };
+    let outcome = |reply: &Reply| (reply.status, error_code(&reply.body));
+    let (mut riga_first, mut riga_second) = (first.client("riga").await, second.client("riga").await);
+
+    assert_eq!(outcome(&riga_first.soap(EP116, &ask("120379-10015")).await), (200, None));
+    assert_eq!(outcome(&riga_second.soap(EP116, &ask("120379-10015")).await), (200, None));
+    // The operator's 2 a day are used up on the two instances together.
+    let operator_spent = riga_first.soap(EP116, &ask("120379-10015")).await;
+    assert_eq!(outcome(&operator_spent), (429, Some("QuotaExceeded".into())), "{}", operator_spent.body);
+    assert!(!operator_spent.body.contains("Kalniņa"));
+    // That refusal charged nothing: riga's third call of the day still fits, its fourth not.
+    assert_eq!(outcome(&riga_second.soap(EP116, &ask("320417-28315")).await), (200, None));
+    let consumer_spent = riga_first.soap(EP116, &ask("051230-10106")).await;
+    assert_eq!(outcome(&consumer_spent), (429, Some("QuotaExceeded".into())), "{}", consumer_spent.body);
+    // Talsi is counted apart.
+    assert_eq!(outcome(&second.client("talsi").await.soap(EP116, &ask("120379-10015")).await), (200, None));
+
+    assert_eq!(database.execute("SELECT 1 FROM daily_quota_usage"), 5, "riga, its two operators, talsi and its operator");
+    assert_eq!(database.execute("SELECT 1 FROM daily_quota_usage WHERE subject LIKE '%120379%' OR subject LIKE '%12037910015%'"), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_on_one_database_audit_every_call_exactly_once_in_one_chain() {
     let database = Arc::new(TestDatabase::create());
@@ -498,7 +536,7 @@ fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
         Ok(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
     })
     .unwrap();
-    assert_eq!(versions, [1, 2, 3], "each migration applied exactly once");
+    assert_eq!(versions, [1, 2, 3, 4], "each migration applied exactly once");
     let refused = Store::open_postgres(&database.url, None, &options).err().expect("refused");
     assert!(refused.to_string().contains("schema version 999"), "{refused}");
 }

@@ -300,7 +300,18 @@ impl Services {
     async fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
         let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());
         let operator = record.as_sent.operator_person_code.as_deref().map(canonical_person_code);
-        self.quotas.admit(consumer, operator.as_deref(), Instant::now(), Utc::now().date_naive())?;
+        let today = Utc::now().date_naive();
+        let admission = self.quotas.judge(consumer, operator.as_deref(), Instant::now(), today)?;
+        let shared = self.quotas.shared_daily(consumer, operator.as_deref());
+        if !shared.is_empty() {
+            let charges: Vec<(&str, u32)> = shared.iter().map(|quota| (quota.subject.as_str(), quota.per_day)).collect();
+            match self.store.charge_daily_quotas(&charges, today).await {
+                Some(Ok(Some(used_up))) => return Err(shared[used_up].refusal()),
+                Some(Err(error)) => return Err(store_failure(error)),
+                Some(Ok(None)) | None => {}
+            }
+        }
+        admission.charge();
         let window = self.security.replays.window();
         let Some(message_id) = message_id.map(str::trim).filter(|_| !window.is_zero()) else { return Ok(()) };
         match self.store.remember_message_id(consumer, message_id, window).await {

@@ -93,6 +93,22 @@ impl Store {
         }
     }
 
+    /// Charges one call to the daily quotas shared by every instance on this store, if it
+    /// has such: on PostgreSQL, `Some(i)` when quota `i` is used up. `None` on SQLite, whose
+    /// one instance counts them in memory (`quotas::Quotas`).
+    pub async fn charge_daily_quotas(&self, quotas: &[(&str, u32)], day: chrono::NaiveDate) -> Option<Result<Option<usize>, StoreError>> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(store) => Some(store.charge_daily_quotas(quotas, day).await),
+        }
+    }
+
+    /// Whether the store is shared by several instances (PostgreSQL): the replay window and
+    /// the daily quotas are then kept in it.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
     /// Whether the store answers at all (for readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {

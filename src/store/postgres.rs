@@ -67,6 +67,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_register.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_audit.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_seen_message_ids.sql") },
+    Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_daily_quota_usage.sql") },
 ];
 
 /// Key of the advisory lock that serializes migrations between processes starting at once.
@@ -208,11 +209,11 @@ pub struct PostgresStore {
     /// A few connections to the primary, for the shared MessageID memory (a replica is read-only).
     primary: Pool,
     timeout: Duration,
-    /// Calls to [`PostgresStore::remember_message_id`], to sweep expired ids every so often.
+    /// Calls that wrote to the shared tables, to sweep expired rows every so often.
     remembered: Arc<AtomicU64>,
 }
 
-/// Expired MessageIDs are swept after every this many remembered ones.
+/// Expired MessageIDs and past days' quotas are swept after every this many writes.
 const SWEEP_EVERY: u64 = 1024;
 
 const SQL_REMEMBER_MESSAGE_ID: &str = "\
@@ -223,6 +224,15 @@ ON CONFLICT (consumer_id, message_id) DO UPDATE SET expires_at = EXCLUDED.expire
 RETURNING 1";
 
 const SQL_SWEEP_MESSAGE_IDS: &str = "DELETE FROM seen_message_ids WHERE expires_at <= now()";
+
+/// One more call of $1 on day $2, unless it has had $3 already: no row comes back then.
+const SQL_CHARGE_DAILY_QUOTA: &str = "\
+INSERT INTO daily_quota_usage (subject, day, calls) VALUES ($1, $2, 1)
+ON CONFLICT (subject, day) DO UPDATE SET calls = daily_quota_usage.calls + 1
+    WHERE daily_quota_usage.calls < $3
+RETURNING calls";
+
+const SQL_SWEEP_DAILY_QUOTAS: &str = "DELETE FROM daily_quota_usage WHERE day < $1";
 
 impl PostgresStore {
     /// Connects to the primary at `url` and applies pending migrations there; then builds
@@ -239,6 +249,33 @@ impl PostgresStore {
         let pool = build_pool(replica_url.unwrap_or(url), options, options.max_connections)?;
         let primary = build_pool(url, options, 2)?;
         Ok(PostgresStore { pool, primary, timeout: options.timeout, remembered: Arc::default() })
+    }
+
+    /// Charges one call on `day` to each of `quotas` (subject, calls allowed per day), all or
+    /// none, on the primary for every instance on this database. `Some(i)` when quota `i` is
+    /// used up (nothing is charged then). Subjects are locked in the order given, so
+    /// concurrent calls cannot deadlock.
+    pub async fn charge_daily_quotas(&self, quotas: &[(&str, u32)], day: NaiveDate) -> Result<Option<usize>, StoreError> {
+        let what = "charge a daily quota";
+        let work = async {
+            let mut client = self.primary.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(error(what))?;
+            let statement = tx.prepare_cached(SQL_CHARGE_DAILY_QUOTA).await.map_err(error(what))?;
+            for (i, (subject, per_day)) in quotas.iter().enumerate() {
+                let rows = tx.query(&statement, &[subject, &day, &i64::from(*per_day)]).await.map_err(error(what))?;
+                if rows.is_empty() {
+                    // Dropping the transaction rolls back what was charged before.
+                    return Ok(Some(i));
+                }
+            }
+            if self.remembered.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+                let yesterday = day.pred_opt().unwrap_or(day);
+                tx.execute(SQL_SWEEP_DAILY_QUOTAS, &[&yesterday]).await.map_err(error("sweep past daily quotas"))?;
+            }
+            tx.commit().await.map_err(error(what))?;
+            Ok(None)
+        };
+        tokio::time::timeout(self.timeout, work).await.map_err(|_| StoreError::Unavailable(format!("{what}: timed out")))?
     }
 
     /// Remembers `message_id` from `consumer` for `window` on the primary, for every instance
