@@ -9,6 +9,7 @@
 
 pub mod postgres;
 mod rows;
+mod sql;
 pub mod sqlite;
 
 use std::path::Path;

@@ -25,6 +25,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use tokio::sync::Semaphore;
 
 use super::rows;
+use super::sql::*;
 use super::StoreError;
 use crate::model::*;
 use crate::personal_code::PersonalCode;
@@ -271,55 +272,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 // ---------------------------------------------------------------------------------------
-// The statements. Every one is listed in `tests::STATEMENTS` for the query-plan check.
-
-const SQL_SCHEMA_VERSION: &str = "SELECT max(version) FROM schema_migrations";
-
-const SQL_PERSON: &str = "SELECT id, person_code, first_name, surname FROM persons WHERE person_code = ?1";
-
-const SQL_SERVICE_KIND_ID: &str = "SELECT id FROM service_kinds WHERE code = ?1";
-
-const SQL_PROVIDER_ID: &str = "SELECT id FROM providers WHERE code = ?1";
-
-/// ?1 person id, ?2 ?3 the period as ISO dates.
-const SQL_APPLICATIONS: &str = "\
-SELECT a.id, a.application_number, a.submitted_on, a.application_kind,
-       sk.code, sk.name, pp.code, pp.name,
-       m.code, m.name, m.address, m.phone, m.email,
-       r.first_name, r.surname, r.person_code, r.address, r.phone, r.email
-FROM applications a
-JOIN service_kinds sk ON sk.id = a.service_kind_id
-LEFT JOIN providers pp ON pp.id = a.preferred_provider_id
-JOIN municipalities m ON m.id = a.municipality_id
-LEFT JOIN legal_representatives r ON r.id = a.legal_representative_id
-WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
-ORDER BY a.submitted_on, a.application_number";
-
-const SQL_DOCUMENTS: &str = "\
-SELECT d.application_id, d.title, d.submitted_on
-FROM applications a JOIN submitted_documents d ON d.application_id = a.id
-WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
-ORDER BY d.submitted_on, d.id";
-
-const SQL_DOCUMENT_REQUESTS: &str = "\
-SELECT q.application_id, q.requested_on, q.description, q.due_on, q.fulfilled_on
-FROM applications a JOIN document_requests q ON q.application_id = a.id
-WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
-ORDER BY q.requested_on, q.id";
-
-const SQL_GRANT_DECISIONS: &str = "\
-SELECT g.application_id, g.decided_on, g.document_number, p.code, p.name, g.granted_from
-FROM applications a JOIN grant_decisions g ON g.application_id = a.id
-JOIN providers p ON p.id = g.provider_id
-WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
-ORDER BY g.decided_on, g.id";
-
-const SQL_QUEUE_DECISIONS: &str = "\
-SELECT d.application_id, d.decided_on, d.document_number, p.code, p.name, d.queued_from
-FROM applications a JOIN queue_decisions d ON d.application_id = a.id
-JOIN providers p ON p.id = d.provider_id
-WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
-ORDER BY d.decided_on, d.id";
+// EP116's statements in SQLite's dialect; the others are shared with PostgreSQL
+// (`store::sql`). Every statement run here is listed in `tests::STATEMENTS` for the
+// query-plan and parameter-order checks.
 
 /// ?1 person id, ?2 ?3 the period, ?4 service kind id or NULL, ?5 provider id or NULL.
 const SQL_QUEUE_EVENTS: &str = "\
@@ -574,6 +529,22 @@ pub(crate) mod tests {
         ("queue events", SQL_QUEUE_EVENTS),
         ("queue positions", SQL_QUEUE_POSITIONS),
     ];
+
+    /// Positional binding is right only if parameter `i` is named `$i` (or `?i`): SQLite numbers
+    /// `$N` parameters in the order they first appear, not by N.
+    #[test]
+    fn every_statement_numbers_its_parameters_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let conn = store.inner.take().unwrap();
+        for (name, sql) in STATEMENTS {
+            let stmt = conn.prepare(sql).unwrap();
+            for i in 1..=stmt.parameter_count() {
+                let found = stmt.parameter_name(i).unwrap_or_default();
+                assert!(found == format!("${i}") || found == format!("?{i}"), "{name}: parameter {i} is {found:?}");
+            }
+        }
+    }
 
     /// The plan lines of `sql`, e.g. `SEARCH e USING INDEX queue_events_by_person (...)`.
     pub(crate) fn query_plan(conn: &Connection, sql: &str) -> Vec<String> {
