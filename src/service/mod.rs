@@ -293,10 +293,11 @@ impl Services {
     }
 
     /// The last gate before the store is read: the consumer's and the operator's rate
-    /// limits and daily quotas, then the MessageID must not be a replay.
-    /// On PostgreSQL the MessageID is remembered in the database, for every instance on it;
-    /// if that cannot be done the call fails closed (`StoreUnavailable`), as it would at the
-    /// store a moment later.
+    /// limits and daily quotas, then the MessageID must not be a replay. On PostgreSQL the
+    /// daily quotas and the MessageIDs are kept in the database, for every instance on it; if
+    /// that cannot be done the call fails closed (`StoreUnavailable`), as it would at the
+    /// store a moment later. The in-memory minute buckets are charged only once the shared
+    /// quotas have admitted the call.
     async fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
         let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());
         let operator = record.as_sent.operator_person_code.as_deref().map(canonical_person_code);
