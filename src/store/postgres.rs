@@ -28,7 +28,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{Client, IsolationLevel, NoTls, Row};
 
-use super::rows::{self, Columns as _};
+use super::rows::{self, Columns as _, Narrowing};
 use super::sql::*;
 use super::StoreError;
 use crate::model::*;
@@ -485,14 +485,6 @@ async fn find_person(tx: &deadpool_postgres::Transaction<'_>, code: &PersonalCod
         return Ok(None);
     };
     rows::person(&Cols { row, what }).map(Some)
-}
-
-enum Narrowing {
-    /// Not asked for.
-    Any,
-    /// Asked for a code the register does not know.
-    Unknown,
-    Id(i64),
 }
 
 async fn code_id(

@@ -45,6 +45,15 @@ pub(crate) trait Columns {
     }
 }
 
+/// An EP116 narrowing by service kind or provider code, as found in the register.
+pub(crate) enum Narrowing {
+    /// Not asked for.
+    Any,
+    /// Asked for a code the register does not know: the answer narrows to nothing.
+    Unknown,
+    Id(i64),
+}
+
 /// `SQL_PERSON`: the person's row id and name.
 pub(crate) fn person(r: &impl Columns) -> Result<(i64, Person), StoreError> {
     let person = Person { person_code: r.personal_code(&r.text(1)?)?, first_name: r.text(2)?, surname: r.text(3)? };

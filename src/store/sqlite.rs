@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::Semaphore;
 
-use super::rows;
+use super::rows::{self, Narrowing};
 use super::sql::*;
 use super::StoreError;
 use crate::model::*;
@@ -371,14 +371,6 @@ fn find_person(conn: &Connection, code: &PersonalCode) -> Result<Option<(i64, Pe
         return Ok(None);
     };
     rows::person(&Cols { row, what }).map(Some)
-}
-
-enum Narrowing {
-    /// Not asked for.
-    Any,
-    /// Asked for a code the register does not know.
-    Unknown,
-    Id(i64),
 }
 
 fn code_id(conn: &Connection, sql: &str, code: Option<&str>, what: &'static str) -> Result<Narrowing, StoreError> {
