@@ -50,6 +50,28 @@ pub fn server_config_with_crls(certificate: &Path, private_key: &Path, client_ca
     Ok(Arc::new(config))
 }
 
+/// A client configuration that trusts only the CA certificates in `ca` (PEM) and, given an
+/// `identity` (certificate chain, private key), presents it. The server's name is checked
+/// against its certificate by rustls, as always. Used to call the service (`client`,
+/// `replay`) and to reach PostgreSQL.
+pub fn client_config(ca: &Path, identity: Option<(&Path, &Path)>) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    for certificate in read_certificates(ca)? {
+        roots.add(certificate).with_context(|| format!("{}: not a usable CA certificate", ca.display()))?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("choosing TLS versions")?
+        .with_root_certificates(roots);
+    match identity {
+        None => Ok(builder.with_no_client_auth()),
+        Some((certificate, private_key)) => builder
+            .with_client_auth_cert(read_certificates(certificate)?, read_private_key(private_key)?)
+            .with_context(|| format!("{}: the key does not fit the certificate", private_key.display())),
+    }
+}
+
 /// All certificates in a PEM file; at least one.
 pub fn read_certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;

@@ -5,7 +5,7 @@
 //! Output: the HTTP status, Content-Type and body of the answer. Trusts only the given CA —
 //! never the system's roots — and never follows redirects or sends anywhere but the URL given.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,6 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::tls::{read_certificates, read_private_key};
 
 /// How long one exchange (connect, handshake, request, answer) may take.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -129,23 +128,8 @@ impl Endpoint {
 
 /// A TLS connector presenting the client certificate and trusting only `files.ca`.
 fn connector(files: &TlsFiles) -> anyhow::Result<TlsConnector> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in read_certificates(&files.ca)? {
-        roots.add(ca).with_context(|| format!("{}: not a usable CA certificate", files.ca.display()))?;
-    }
-    let chain = read_certificates(&files.certificate)?;
-    let key = read_private_key(&files.private_key)?;
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("choosing TLS versions")?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .with_context(|| format!("{}: the key does not fit the certificate", display(&files.private_key)))?;
+    let mut config = crate::tls::client_config(&files.ca, Some((&files.certificate, &files.private_key)))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
-fn display(path: &Path) -> String {
-    path.display().to_string()
-}
