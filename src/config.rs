@@ -57,7 +57,7 @@ pub struct Config {
     pub quotas: crate::quotas::QuotaConfig,
 }
 
-/// Pool size and timeouts of the PostgreSQL backend (unused on SQLite).
+/// Pool size, timeouts and TLS of the PostgreSQL backend (unused on SQLite).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
@@ -68,11 +68,42 @@ pub struct DatabaseConfig {
     /// Time for one answer's queries, or one audit batch, before the call fails with
     /// `StoreUnavailable` / `AuditUnavailable`.
     pub timeout_seconds: u64,
+    /// The CA certificate(s), PEM, that PostgreSQL's server certificate must chain to. Set,
+    /// every connection (primary and replica) uses TLS and checks the server's name; unset,
+    /// connections are plaintext (a warning is logged when the host is not this machine).
+    pub tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM chain) and key to present to PostgreSQL, for `cert`
+    /// authentication in `pg_hba.conf`. Needs `tls_ca`.
+    pub tls_certificate: Option<PathBuf>,
+    pub tls_private_key: Option<PathBuf>,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { max_connections: 16, connect_timeout_seconds: 5, timeout_seconds: 5 }
+        DatabaseConfig {
+            max_connections: 16,
+            connect_timeout_seconds: 5,
+            timeout_seconds: 5,
+            tls_ca: None,
+            tls_certificate: None,
+            tls_private_key: None,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// The TLS client configuration for PostgreSQL, when `tls_ca` is set.
+    pub fn tls(&self) -> anyhow::Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
+        let identity = match (&self.tls_certificate, &self.tls_private_key) {
+            (Some(certificate), Some(key)) => Some((certificate.as_path(), key.as_path())),
+            (None, None) => None,
+            _ => anyhow::bail!("[database] tls_certificate and tls_private_key go together"),
+        };
+        match &self.tls_ca {
+            Some(ca) => Ok(Some(std::sync::Arc::new(crate::tls::client_config(ca, identity)?))),
+            None if identity.is_some() => anyhow::bail!("[database] tls_certificate needs tls_ca (the CA of PostgreSQL's certificate)"),
+            None => Ok(None),
+        }
     }
 }
 
@@ -274,6 +305,16 @@ impl Config {
         if self.database_replica_url.is_some() && self.database_url.is_none() {
             problems.push("database_replica_url needs database_url (the primary)".to_string());
         }
+        match self.postgres_options() {
+            Ok(options) => {
+                for url in [&self.database_url, &self.database_replica_url].into_iter().flatten() {
+                    if let Err(error) = crate::store::postgres::connection_config(url, &options) {
+                        problems.push(error.to_string());
+                    }
+                }
+            }
+            Err(error) => problems.push(format!("database: {error:#}")),
+        }
         if self.limits.max_body_bytes == 0 || self.limits.max_connections == 0 {
             problems.push("limits: max_body_bytes and max_connections must be positive".to_string());
         }
@@ -290,19 +331,20 @@ impl Config {
         }
     }
 
-    /// Pool size and timeouts for PostgreSQL.
-    pub fn postgres_options(&self) -> crate::store::postgres::PostgresOptions {
-        crate::store::postgres::PostgresOptions {
+    /// Pool size, timeouts and TLS for PostgreSQL. Fails when the TLS files cannot be used.
+    pub fn postgres_options(&self) -> anyhow::Result<crate::store::postgres::PostgresOptions> {
+        Ok(crate::store::postgres::PostgresOptions {
             max_connections: self.database.max_connections.max(1),
             connect_timeout: Duration::from_secs(self.database.connect_timeout_seconds.max(1)),
             timeout: Duration::from_secs(self.database.timeout_seconds.max(1)),
-        }
+            tls: self.database.tls()?,
+        })
     }
 
     /// Where the audit log is: the PostgreSQL primary, or its SQLite file.
     pub fn audit_location(&self) -> anyhow::Result<crate::audit::AuditLocation> {
         Ok(match self.postgres_url()? {
-            Some(url) => crate::audit::AuditLocation::Postgres { url: url.to_string(), options: self.postgres_options() },
+            Some(url) => crate::audit::AuditLocation::Postgres { url: url.to_string(), options: self.postgres_options()? },
             None => crate::audit::AuditLocation::Sqlite(self.audit_path()),
         })
     }

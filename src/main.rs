@@ -204,9 +204,9 @@ fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             let config = Config { ops_listen: Some(ops_listen), database_url, ..Config::demo(listen, data_dir.clone(), &certs_dir) };
             match config.postgres_url()? {
-                Some(url) if !postgres::holds_persons(url, &config.postgres_options())? => {
+                Some(url) if !postgres::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
-                    let report = demo_data::seed_postgres(url, &config.postgres_options(), &DemoOptions { persons, seed: 1 })?;
+                    let report = demo_data::seed_postgres(url, &config.postgres_options()?, &DemoOptions { persons, seed: 1 })?;
                     eprintln!(
                         "seeded {} persons, {} applications, {} queue events in {:.1?}",
                         report.persons, report.applications, report.queue_events, report.elapsed

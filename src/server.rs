@@ -46,8 +46,15 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let registry = ConsumerRegistry::load(&config.consumers)?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store = match config.postgres_url()? {
-        Some(url) => Store::open_postgres(url, config.database_replica_url.as_deref(), &config.postgres_options())
-            .context("cannot open the PostgreSQL register")?,
+        Some(url) => {
+            let options = config.postgres_options()?;
+            for url in std::iter::once(url).chain(config.database_replica_url.as_deref()) {
+                if crate::store::postgres::is_plaintext_over_network(url, &options) {
+                    tracing::warn!("PostgreSQL is reached over the network without TLS: set [database] tls_ca");
+                }
+            }
+            Store::open_postgres(url, config.database_replica_url.as_deref(), &options).context("cannot open the PostgreSQL register")?
+        }
         None => Store::open_sqlite(&config.data_dir)?,
     };
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;

@@ -403,7 +403,7 @@ async fn when_postgresql_goes_away_calls_fault_in_bounded_time_and_recover_witho
     let server = TestServer::start_with(Options {
         database: Some(database.clone()),
         database_url: Some(through(&proxy, &database)),
-        database_config: Some(DatabaseConfig { max_connections: 4, connect_timeout_seconds: 1, timeout_seconds: 2 }),
+        database_config: Some(DatabaseConfig { max_connections: 4, connect_timeout_seconds: 1, timeout_seconds: 2, ..DatabaseConfig::default() }),
         ..Default::default()
     })
     .await;

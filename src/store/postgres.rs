@@ -24,9 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use rustls::ClientConfig;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::{Client, IsolationLevel, NoTls, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::rows::{self, Columns as _, Narrowing};
 use super::sql::*;
@@ -39,7 +42,7 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Pool size and timeouts.
+/// Pool size, timeouts and TLS.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
     /// Most connections the read pool opens (per instance).
@@ -49,11 +52,16 @@ pub struct PostgresOptions {
     /// Time for one whole answer (waiting for a pooled connection included), and for one
     /// audit batch: past it the call fails with `StoreUnavailable` / `AuditUnavailable`.
     pub timeout: Duration,
+    /// TLS to PostgreSQL (`[database] tls_ca`): every connection is encrypted, the server's
+    /// certificate must chain to the configured CA and name the host of the URL, and a
+    /// server that does not offer TLS is refused. `None`: plaintext, for a database on the
+    /// same host or a network the operator vouches for.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        PostgresOptions { max_connections: 16, connect_timeout: Duration::from_secs(5), timeout: Duration::from_secs(5) }
+        PostgresOptions { max_connections: 16, connect_timeout: Duration::from_secs(5), timeout: Duration::from_secs(5), tls: None }
     }
 }
 
@@ -85,7 +93,11 @@ fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
 
 /// A pool of at most `size` connections made with `config`, created on demand, with our timeouts.
 fn build_pool(config: tokio_postgres::Config, options: &PostgresOptions, size: usize) -> Result<Pool, StoreError> {
-    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let recycling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+    let manager = match &options.tls {
+        Some(tls) => Manager::from_config(config, MakeRustlsConnect::new(ClientConfig::clone(tls)), recycling),
+        None => Manager::from_config(config, NoTls, recycling),
+    };
     Pool::builder(manager)
         .max_size(size.max(1))
         .wait_timeout(Some(options.timeout))
@@ -113,14 +125,58 @@ pub fn connection_config(url: &str, options: &PostgresOptions) -> Result<tokio_p
     }
     // A dead peer is noticed by the kernel, not only by our timeouts.
     config.keepalives(true).keepalives_idle(Duration::from_secs(30));
+    match (&options.tls, config.get_ssl_mode()) {
+        (Some(_), SslMode::Disable) => {
+            return Err(StoreError::Unavailable("the database URL says sslmode=disable, but [database] tls_ca asks for TLS".into()))
+        }
+        // With a CA configured, TLS is required, never merely preferred.
+        (Some(_), _) => {
+            config.ssl_mode(SslMode::Require);
+        }
+        (None, SslMode::Require) => {
+            return Err(StoreError::Unavailable(
+                "the database URL says sslmode=require: set [database] tls_ca to the CA that signed PostgreSQL's certificate".into(),
+            ))
+        }
+        (None, _) => {}
+    }
     Ok(config)
+}
+
+/// Whether connections to `url` would cross a network in plaintext: no TLS configured and a
+/// host that is not this machine. The service then warns at start-up (personal data and the
+/// audit log travel on that connection).
+pub fn is_plaintext_over_network(url: &str, options: &PostgresOptions) -> bool {
+    let Ok(config) = tokio_postgres::Config::from_str(url) else { return false };
+    options.tls.is_none()
+        && config.get_hosts().iter().any(|host| match host {
+            Host::Tcp(name) => {
+                name != "localhost" && !name.parse::<std::net::IpAddr>().is_ok_and(|address| address.is_loopback())
+            }
+            Host::Unix(_) => false,
+        })
 }
 
 /// Opens one connection (not pooled: migrations, the audit writer, the CLI) and drives it
 /// on the current runtime.
 pub async fn connect(url: &str, options: &PostgresOptions) -> Result<Client, StoreError> {
     let config = connection_config(url, options)?;
-    let (client, connection) = tokio::time::timeout(options.connect_timeout, config.connect(NoTls))
+    match &options.tls {
+        Some(tls) => drive(config.connect(MakeRustlsConnect::new(ClientConfig::clone(tls))), options).await,
+        None => drive(config.connect(NoTls), options).await,
+    }
+}
+
+/// Waits (bounded) for a connection being made and drives it on the current runtime.
+async fn drive<S, T>(
+    connecting: impl Future<Output = Result<(Client, tokio_postgres::Connection<S, T>), tokio_postgres::Error>>,
+    options: &PostgresOptions,
+) -> Result<Client, StoreError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (client, connection) = tokio::time::timeout(options.connect_timeout, connecting)
         .await
         .map_err(|_| StoreError::Unavailable(format!("connecting to PostgreSQL timed out after {:?}", options.connect_timeout)))?
         .map_err(error("connect to PostgreSQL"))?;

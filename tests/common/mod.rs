@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -98,36 +99,46 @@ pub fn postgres_server_url() -> String {
     std::env::var("SPOLIS_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
 }
 
-/// A database of its own for one test, `spolis_test_<random>`, created on the test
-/// PostgreSQL server and dropped (with every connection to it) when the last holder drops it.
+/// A database of its own for one test, `spolis_test_<random>`, created on a PostgreSQL
+/// server and dropped (with every connection to it) when the last holder drops it.
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
+    /// `postgres://user@host:port` of an administrator on the same server.
+    admin_server: String,
+    /// How to connect (TLS, client certificate) to the server.
+    pub options: postgres::PostgresOptions,
 }
 
 impl TestDatabase {
+    /// A database on the test server ([`postgres_server_url`]).
     pub fn create() -> TestDatabase {
+        let server = server_part(&postgres_server_url());
+        Self::create_on(&server, &server, postgres::PostgresOptions::default())
+    }
+
+    /// A database on the server `admin_server` (as its administrator), owned by the user
+    /// of `owner_server` and reached as that user with `options`.
+    pub fn create_on(admin_server: &str, owner_server: &str, options: postgres::PostgresOptions) -> TestDatabase {
         let name = format!("spolis_test_{}", uuid::Uuid::new_v4().simple());
-        admin(&format!("CREATE DATABASE {name}"));
-        let url = format!("{}/{name}", server_part(&postgres_server_url()));
-        TestDatabase { name, url }
+        let owner = tokio_postgres::Config::from_str(owner_server).ok().and_then(|c| c.get_user().map(str::to_string));
+        let owned_by = owner.map(|user| format!(" OWNER {user}")).unwrap_or_default();
+        admin(admin_server, &options, &format!("CREATE DATABASE {name}{owned_by}"));
+        TestDatabase { url: format!("{owner_server}/{name}"), name, admin_server: admin_server.to_string(), options }
     }
 
     /// Migrates it and copies the SQLite register at `sqlite` into it, unless it holds one.
     pub fn load_register(&self, sqlite: &Path) {
-        let options = postgres::PostgresOptions::default();
-        if !postgres::holds_persons(&self.url, &options).expect("the test database answers") {
-            postgres::import_sqlite_register(&self.url, &options, sqlite).expect("copying the register to PostgreSQL");
+        if !postgres::holds_persons(&self.url, &self.options).expect("the test database answers") {
+            postgres::import_sqlite_register(&self.url, &self.options, sqlite).expect("copying the register to PostgreSQL");
         }
     }
-}
 
-impl TestDatabase {
     /// Runs one statement on this database; returns how many rows it touched.
     pub fn execute(&self, sql: &str) -> u64 {
-        let url = self.url.clone();
+        let (url, options) = (self.url.clone(), self.options.clone());
         postgres::block_on(|| async {
-            let client = postgres::connect(&url, &postgres::PostgresOptions::default()).await?;
+            let client = postgres::connect(&url, &options).await?;
             client.execute(sql, &[]).await.map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))
         })
         .expect("the statement runs")
@@ -136,12 +147,12 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        admin(&self.admin_server, &self.options, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
     }
 }
 
 /// `postgres://user@host:port` of a URL, without the database name and parameters.
-fn server_part(url: &str) -> String {
+pub fn server_part(url: &str) -> String {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     match url[after_scheme..].find(['/', '?']) {
         Some(end) => url[..after_scheme + end].to_string(),
@@ -149,11 +160,11 @@ fn server_part(url: &str) -> String {
     }
 }
 
-/// Runs one statement on the test server's `postgres` database.
-fn admin(sql: &str) {
-    let url = format!("{}/postgres", server_part(&postgres_server_url()));
+/// Runs statements on the `postgres` database of `server` (`postgres://user@host:port`).
+pub fn admin(server: &str, options: &postgres::PostgresOptions, sql: &str) {
+    let url = format!("{server}/postgres");
     postgres::block_on(|| async {
-        let client = postgres::connect(&url, &postgres::PostgresOptions::default()).await?;
+        let client = postgres::connect(&url, options).await?;
         client.batch_execute(sql).await.map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))
     })
     .unwrap_or_else(|error| panic!("PostgreSQL for the tests ({sql}): {error}"));

@@ -1,0 +1,249 @@
+//! TLS to PostgreSQL, against a real PostgreSQL of the test's own that accepts TLS only
+//! (`hostssl` lines in `pg_hba.conf`, nothing else) with the example server certificate,
+//! and asks the service's database user for a client certificate from the example CA.
+//!
+//! Proves: the service answers EP116 and audits the call over such connections; a server
+//! certificate from another CA, or one that does not name the host, is refused; a
+//! plaintext connection and one without the client certificate are refused by the server;
+//! `sslmode=require` without a CA is a configuration problem, not a silent plaintext
+//! fallback.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use common::*;
+use spolis_adapter::config::DatabaseConfig;
+use spolis_adapter::store::postgres::{self, PostgresOptions};
+
+/// A PostgreSQL server of this test: its own data directory, port and certificates,
+/// stopped and removed when dropped.
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn start() -> PrivatePostgres {
+        let bin = postgres_bin_dir();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        // The server runs as `postgres` when the tests run as root (it refuses root). The
+        // role `spolis`, the service's, must show a client certificate; `postgres` need not.
+        set_mode(dir.path(), 0o755);
+        chown_to_server_user(dir.path());
+        as_server_user(&bin.join("initdb"), &["-D", path(&data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"], dir.path());
+        for (file, mode) in [("server.crt", 0o644), ("server.key", 0o600), ("ca.crt", 0o644)] {
+            let target = data.join(file);
+            std::fs::copy(certs_dir().join(file), &target).expect("copy certificate");
+            set_mode(&target, mode);
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("port").port();
+        let settings = format!(
+            "port = {port}\nlisten_addresses = '127.0.0.1,127.0.0.2'\nunix_socket_directories = '{}'\nfsync = off\n\
+             ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'ca.crt'\n",
+            path(dir.path())
+        );
+        append(&data.join("postgresql.conf"), &settings);
+        // TLS only: the service's user must also show a certificate of the example CA.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "hostssl all spolis 127.0.0.0/8 trust clientcert=verify-ca\nhostssl all postgres 127.0.0.0/8 trust\n",
+        )
+        .expect("pg_hba.conf");
+        chown_to_server_user(dir.path());
+        let log = dir.path().join("server.log");
+        as_server_user(&bin.join("pg_ctl"), &["-D", path(&data), "-l", path(&log), "-w", "-t", "30", "start"], dir.path());
+        let server = PrivatePostgres { dir, bin, port };
+        let tls = options(&DatabaseConfig { tls_ca: Some(certs_dir().join("ca.crt")), ..DatabaseConfig::default() });
+        admin(&server.server("postgres", "127.0.0.1"), &tls, "CREATE ROLE spolis LOGIN");
+        server
+    }
+
+    /// `postgres://user@host:port` on this server.
+    fn server(&self, user: &str, host: &str) -> String {
+        format!("postgres://{user}@{host}:{}", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = server_user_command(&self.bin.join("pg_ctl"), &["-D", path(&data), "-m", "immediate", "stop"], self.dir.path()).output();
+    }
+}
+
+fn postgres_bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("SPOLIS_TEST_POSTGRES_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    candidates.sort();
+    candidates.pop().expect("the PostgreSQL server programs (initdb, pg_ctl) under /usr/lib/postgresql/*/bin, or SPOLIS_TEST_POSTGRES_BIN")
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn server_user_command(program: &Path, args: &[&str], cwd: &Path) -> Command {
+    let mut command = if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    };
+    command.args(args).current_dir(cwd);
+    command
+}
+
+fn as_server_user(program: &Path, args: &[&str], cwd: &Path) {
+    let out = server_user_command(program, args, cwd).output().expect("run a PostgreSQL program");
+    assert!(out.status.success(), "{} failed: {}{}", program.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+fn chown_to_server_user(dir: &Path) {
+    if running_as_root() {
+        let status = Command::new("chown").args(["-R", "postgres:", path(dir)]).status().expect("chown");
+        assert!(status.success());
+    }
+}
+
+fn set_mode(file: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn append(file: &Path, text: &str) {
+    use std::io::Write;
+    std::fs::OpenOptions::new().append(true).open(file).and_then(|mut f| f.write_all(text.as_bytes())).expect("append");
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// The `[database]` TLS settings of the service: the example CA, and riga's certificate as
+/// the database user's client certificate.
+fn database_tls(ca: &str) -> DatabaseConfig {
+    DatabaseConfig {
+        tls_ca: Some(certs_dir().join(ca)),
+        tls_certificate: Some(certs_dir().join("riga.crt")),
+        tls_private_key: Some(certs_dir().join("riga.key")),
+        ..DatabaseConfig::default()
+    }
+}
+
+fn options(database: &DatabaseConfig) -> PostgresOptions {
+    PostgresOptions { tls: database.tls().expect("TLS files"), ..PostgresOptions::default() }
+}
+
+/// Connects to `url` with `options` and asks the server whether this connection is
+/// encrypted; the error, when it cannot connect.
+fn connection_is_encrypted(url: &str, options: &PostgresOptions) -> Result<bool, String> {
+    postgres::block_on(|| async {
+        let client = postgres::connect(url, options).await?;
+        let row = client
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .await
+            .map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))?;
+        Ok(row.get::<_, bool>(0))
+    })
+    .map_err(|error| error.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_answers_and_audits_over_tls_to_postgres() {
+    let server = tokio::task::spawn_blocking(PrivatePostgres::start).await.expect("PostgreSQL started");
+    let tls = options(&database_tls("ca.crt"));
+    let database = Arc::new(TestDatabase::create_on(&server.server("postgres", "127.0.0.1"), &server.server("spolis", "localhost"), tls));
+
+    let service = TestServer::start_with(Options {
+        database: Some(database.clone()),
+        database_config: Some(database_tls("ca.crt")),
+        ..Options::default()
+    })
+    .await;
+    let mut client = service.client("riga").await;
+    let reply = client
+        .soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", "<PersonCode>150342-10121</PersonCode>")))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    validate_answer(&reply.body).expect("a valid answer");
+    assert!(texts(&reply.body, "EventDate").len() >= 3, "the register's events, read over TLS: {}", reply.body);
+
+    // Every connection of the service's user is encrypted, and the call was audited on them.
+    let encrypted = database.execute(
+        "SELECT 1 FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE usename = 'spolis' AND ssl AND client_addr IS NOT NULL",
+    );
+    let plaintext = database.execute("SELECT 1 FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE usename = 'spolis' AND NOT ssl");
+    assert!(encrypted >= 2, "the service's connections (pool and audit writer) are TLS: {encrypted}");
+    assert_eq!(plaintext, 0);
+    assert!(database.execute("SELECT 1 FROM audit_records WHERE service = 'EP116' AND outcome = 'ok'") >= 1);
+    service.stop().await;
+}
+
+#[test]
+fn untrusted_misnamed_plaintext_and_certificate_less_connections_are_refused() {
+    let server = PrivatePostgres::start();
+    let db = |user: &str, host: &str| format!("{}/postgres", server.server(user, host));
+    {
+        let trusted = options(&database_tls("ca.crt"));
+        // The control: the example CA, the right name, the client certificate.
+        assert_eq!(connection_is_encrypted(&db("spolis", "127.0.0.1"), &trusted), Ok(true));
+
+        let foreign_ca = options(&database_tls("rogue-ca.crt"));
+        let error = connection_is_encrypted(&db("spolis", "127.0.0.1"), &foreign_ca).expect_err("a server certificate of another CA");
+        assert!(error.contains("certificate"), "{error}");
+
+        // 127.0.0.2 reaches the same server, but its certificate names 127.0.0.1 and localhost only.
+        let error = connection_is_encrypted(&db("spolis", "127.0.0.2"), &trusted).expect_err("a certificate for another name");
+        assert!(error.contains("certificate"), "{error}");
+
+        let error = connection_is_encrypted(&db("postgres", "127.0.0.1"), &PostgresOptions::default()).expect_err("plaintext");
+        assert!(error.contains("pg_hba.conf") && error.contains("no encryption"), "{error}");
+
+        let without_client_certificate = options(&DatabaseConfig { tls_ca: Some(certs_dir().join("ca.crt")), ..DatabaseConfig::default() });
+        assert_eq!(connection_is_encrypted(&db("postgres", "127.0.0.1"), &without_client_certificate), Ok(true));
+        let error = connection_is_encrypted(&db("spolis", "127.0.0.1"), &without_client_certificate)
+            .expect_err("the service's user without its client certificate");
+        assert!(error.contains("certificate") || error.contains("pg_hba.conf"), "{error}");
+    }
+}
+
+#[test]
+fn sslmode_require_without_a_ca_is_a_configuration_problem() {
+    let mut config = spolis_adapter::config::Config::demo("127.0.0.1:0".parse().unwrap(), std::env::temp_dir(), &certs_dir());
+    config.database_url = Some("postgres://spolis@db.example:5432/spolis?sslmode=require".into());
+    let problems = config.problems();
+    assert!(problems.iter().any(|p| p.contains("sslmode=require") && p.contains("tls_ca")), "{problems:?}");
+
+    config.database.tls_ca = Some(certs_dir().join("ca.crt"));
+    assert!(!config.problems().iter().any(|p| p.contains("sslmode")), "{:?}", config.problems());
+    config.database_url = Some("postgres://spolis@db.example:5432/spolis?sslmode=disable".into());
+    assert!(config.problems().iter().any(|p| p.contains("sslmode=disable")), "{:?}", config.problems());
+
+    config.database.tls_certificate = Some(certs_dir().join("riga.crt"));
+    assert!(config.problems().iter().any(|p| p.contains("tls_certificate and tls_private_key go together")), "{:?}", config.problems());
+}
+
+#[test]
+fn plaintext_is_flagged_only_when_it_leaves_the_machine() {
+    let plain = PostgresOptions::default();
+    assert!(postgres::is_plaintext_over_network("postgres://spolis@db.example:5432/spolis", &plain));
+    assert!(postgres::is_plaintext_over_network("postgres://spolis@10.1.2.3/spolis", &plain));
+    assert!(!postgres::is_plaintext_over_network("postgres://spolis@127.0.0.1/spolis", &plain));
+    assert!(!postgres::is_plaintext_over_network("postgres://spolis@localhost/spolis", &plain));
+    let tls = options(&DatabaseConfig { tls_ca: Some(certs_dir().join("ca.crt")), ..DatabaseConfig::default() });
+    assert!(!postgres::is_plaintext_over_network("postgres://spolis@db.example:5432/spolis", &tls));
+}
