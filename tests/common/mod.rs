@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod private_postgres;
+
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::path::{Path, PathBuf};
@@ -41,7 +43,7 @@ pub fn certs_dir() -> PathBuf {
 }
 
 /// One seeded register per test binary, read by every server that does not need its own.
-fn shared_register() -> &'static Path {
+pub fn shared_register() -> &'static Path {
     static REGISTER: OnceLock<tempfile::TempDir> = OnceLock::new();
     REGISTER
         .get_or_init(|| {
@@ -188,6 +190,8 @@ pub struct Options {
     /// Overrides the PostgreSQL URL the server connects to (e.g. through a proxy), keeping
     /// `database` for seeding and clean-up.
     pub database_url: Option<String>,
+    /// A read replica for the EP115/EP116 queries (`database_replica_url`).
+    pub database_replica_url: Option<String>,
     /// Pool size and timeouts for PostgreSQL.
     pub database_config: Option<spolis_adapter::config::DatabaseConfig>,
     /// Any further change to the configuration (e.g. `[security]`), made last.
@@ -230,6 +234,7 @@ impl TestServer {
                 let database = options.database.clone().unwrap_or_else(|| Arc::new(TestDatabase::create()));
                 database.load_register(&data_dir.join(sqlite::DATABASE_FILE));
                 config.database_url = Some(options.database_url.clone().unwrap_or_else(|| database.url.clone()));
+                config.database_replica_url = options.database_replica_url.clone();
                 Some(database)
             }
         };
