@@ -305,9 +305,13 @@ impl Config {
         if self.database_replica_url.is_some() && self.database_url.is_none() {
             problems.push("database_replica_url needs database_url (the primary)".to_string());
         }
+        if self.database_replica_url.as_deref().is_some_and(|url| !crate::store::postgres::is_postgres_url(url)) {
+            problems.push("database_replica_url must be a postgres:// URL".to_string());
+        }
         match self.postgres_options() {
             Ok(options) => {
-                for url in [&self.database_url, &self.database_replica_url].into_iter().flatten() {
+                let urls = [&self.database_url, &self.database_replica_url].into_iter().flatten();
+                for url in urls.filter(|url| crate::store::postgres::is_postgres_url(url)) {
                     if let Err(error) = crate::store::postgres::connection_config(url, &options) {
                         problems.push(error.to_string());
                     }

@@ -24,10 +24,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use rustls::ClientConfig;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::types::{FromSql, Type};
+use rustls::ClientConfig;
 use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{Client, IsolationLevel, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -56,7 +56,7 @@ pub struct PostgresOptions {
     /// certificate must chain to the configured CA and name the host of the URL, and a
     /// server that does not offer TLS is refused. `None`: plaintext, for a database on the
     /// same host or a network the operator vouches for.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<Arc<ClientConfig>>,
 }
 
 impl Default for PostgresOptions {
