@@ -14,6 +14,8 @@
 #  8. when PostgreSQL answers at $BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432),
 #     repeats concurrency 16 with the register and the audit on PostgreSQL (a database it
 #     creates and drops),
+#     and, when PostgreSQL's server programs are installed, starts a PostgreSQL of its own and
+#     measures EP116 at 16 with TLS to it ([database] tls_ca) and in plaintext,
 #  9. unless BENCH_PEERS=0, drives two other SOAP stacks serving the same WSDL and register
 #     (spyne, node-soap: bench/peers/README.md) at the same levels, after checking their answers,
 # and prints a Markdown report (also written to bench/results/latest.md).
@@ -140,6 +142,35 @@ if [ "$smoke" = 0 ] && command -v psql >/dev/null 2>&1 && psql "$postgres/postgr
   drive "ep116-$small-postgres" "https://localhost:$port/GetQueueStatusList" 16 "$register"
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
   psql "$postgres/postgres" -qc "DROP DATABASE IF EXISTS spolis_bench WITH (FORCE)" >&2
+fi
+
+# What TLS to the database costs: a PostgreSQL of the run's own (default settings, the example
+# server certificate), EP116 at concurrency 16 with [database] tls_ca set, then in plaintext.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ "$smoke" = 0 ] && [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] && command -v psql >/dev/null 2>&1; then
+  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  pgdir=$(mktemp -d); chmod 755 "$pgdir"; [ "$(id -u)" = 0 ] && chown postgres: "$pgdir"
+  as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust --no-sync >/dev/null
+  cp certs-example/server.crt certs-example/server.key "$pgdir/data/"; chmod 600 "$pgdir/data/server.key"
+  pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" \
+    "$pgport" "$pgdir" >> "$pgdir/data/postgresql.conf"
+  # Each run has its own role, admitted only with (hostssl) or only without (hostnossl) TLS:
+  # a TLS run that fell back to plaintext would be refused, not measured.
+  printf "local all all trust\nhostssl all postgres 127.0.0.1/32 trust\nhostnossl all plain 127.0.0.1/32 trust\n" > "$pgdir/data/pg_hba.conf"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$pgdir"
+  as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w start >/dev/null
+  psql "postgres://postgres@127.0.0.1:$pgport/postgres?sslmode=require" -q \
+    -c "CREATE ROLE plain LOGIN" -c "CREATE DATABASE spolis_tls" -c "CREATE DATABASE spolis_plain OWNER plain" >&2
+  for mode in tls plain; do
+    user=postgres
+    if [ "$mode" = tls ]; then export SPOLIS_DATABASE_TLS_CA=certs-example/ca.crt; else unset SPOLIS_DATABASE_TLS_CA; user=plain; fi
+    start_service "$small" --database-url "postgres://$user@localhost:$pgport/spolis_$mode"
+    drive "ep116-$small-own-postgres-$mode" "https://localhost:$port/GetQueueStatusList" 16 "$register"
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  done
+  unset SPOLIS_DATABASE_TLS_CA
+  as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null; rm -rf "$pgdir"
 fi
 
 # Other SOAP stacks on the same contract and register (they install their own dependencies).

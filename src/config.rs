@@ -267,6 +267,15 @@ impl Config {
         if let Some(value) = variable("SPOLIS_AUDIT_SIGNING_KEY") {
             self.audit.signing_key = Some(PathBuf::from(value));
         }
+        if let Some(value) = variable("SPOLIS_DATABASE_TLS_CA") {
+            self.database.tls_ca = Some(PathBuf::from(value));
+        }
+        if let Some(value) = variable("SPOLIS_DATABASE_TLS_CERTIFICATE") {
+            self.database.tls_certificate = Some(PathBuf::from(value));
+        }
+        if let Some(value) = variable("SPOLIS_DATABASE_TLS_PRIVATE_KEY") {
+            self.database.tls_private_key = Some(PathBuf::from(value));
+        }
         Ok(())
     }
 
@@ -395,7 +404,7 @@ impl Config {
 }
 
 /// The environment variables [`Config::apply_environment`] reads.
-pub const ENVIRONMENT_OVERRIDES: [&str; 8] = [
+pub const ENVIRONMENT_OVERRIDES: [&str; 11] = [
     "SPOLIS_LISTEN",
     "SPOLIS_OPS_LISTEN",
     "SPOLIS_PUBLIC_URL",
@@ -404,6 +413,9 @@ pub const ENVIRONMENT_OVERRIDES: [&str; 8] = [
     "SPOLIS_AUDIT_SIGNING_KEY",
     "SPOLIS_DATABASE_URL",
     "SPOLIS_DATABASE_REPLICA_URL",
+    "SPOLIS_DATABASE_TLS_CA",
+    "SPOLIS_DATABASE_TLS_CERTIFICATE",
+    "SPOLIS_DATABASE_TLS_PRIVATE_KEY",
 ];
 
 #[cfg(test)]
@@ -417,9 +429,11 @@ mod tests {
             "SPOLIS_PUBLIC_URL" => Some("https://adapter.example.lv".to_string()),
             "SPOLIS_TLS_PRIVATE_KEY" => Some("/run/credentials/server.key".to_string()),
             "SPOLIS_OPS_LISTEN" => Some("127.0.0.1:9090".to_string()),
+            "SPOLIS_DATABASE_TLS_CA" => Some("/etc/spolis-adapter/postgres-ca.crt".to_string()),
             _ => None,
         };
         config.apply_environment(environment).unwrap();
+        assert_eq!(config.database.tls_ca, Some(PathBuf::from("/etc/spolis-adapter/postgres-ca.crt")));
         assert_eq!(config.public_url, "https://adapter.example.lv");
         assert_eq!(config.tls.private_key, PathBuf::from("/run/credentials/server.key"));
         assert_eq!(config.ops_listen, Some("127.0.0.1:9090".parse().unwrap()));

@@ -202,7 +202,11 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { listen, data_dir, certs_dir, persons, ops_listen, database_url } => {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-            let config = Config { ops_listen: Some(ops_listen), database_url, ..Config::demo(listen, data_dir.clone(), &certs_dir) };
+            // The file-less demo takes `serve`'s SPOLIS_* overrides (database TLS, say); its flags win.
+            let mut config = Config::demo(listen, data_dir.clone(), &certs_dir);
+            config.apply_environment(|name| std::env::var(name).ok())?;
+            let database_url = database_url.or(config.database_url.clone());
+            let config = Config { listen, data_dir: data_dir.clone(), ops_listen: Some(ops_listen), database_url, ..config };
             match config.postgres_url()? {
                 Some(url) if !postgres::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
