@@ -126,8 +126,13 @@ impl AuditLocation {
         let mut config = match &self.config {
             Some(path) => Config::load(path)?,
             None => {
-                let data_dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from("data/demo"));
-                Config::demo("127.0.0.1:0".parse()?, data_dir, Path::new("."))
+                // As `demo`: the SPOLIS_* overrides (database URL and TLS, say), then the flags.
+                let mut config = Config::demo("127.0.0.1:0".parse()?, PathBuf::from("data/demo"), Path::new("."));
+                config.apply_environment(|name| std::env::var(name).ok())?;
+                if let Some(data_dir) = &self.data_dir {
+                    config.data_dir = data_dir.clone();
+                }
+                config
             }
         };
         if self.database_url.is_some() {

@@ -74,7 +74,27 @@ async fn the_service_answers_and_audits_over_tls_to_postgres() {
     assert!(encrypted >= 2, "the service's connections (pool and audit writer) are TLS: {encrypted}");
     assert_eq!(plaintext, 0);
     assert!(database.execute("SELECT 1 FROM audit_records WHERE service = 'EP116' AND outcome = 'ok'") >= 1);
-    service.stop().await;
+    let (_, audit_dir) = service.stop().await;
+
+    // `audit verify` reaches the same TLS-only server with the SPOLIS_DATABASE_TLS_* overrides…
+    let verify = |tls: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_spolis-adapter"));
+        command.args(["audit", "verify", "--data-dir", audit_dir.path().to_str().unwrap(), "--database-url", &database.url]);
+        command.env_remove("SPOLIS_DATABASE_URL");
+        if tls {
+            command
+                .env("SPOLIS_DATABASE_TLS_CA", certs_dir().join("ca.crt"))
+                .env("SPOLIS_DATABASE_TLS_CERTIFICATE", certs_dir().join("riga.crt"))
+                .env("SPOLIS_DATABASE_TLS_PRIVATE_KEY", certs_dir().join("riga.key"));
+        }
+        let out = command.output().expect("spolis-adapter runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, output) = verify(true);
+    assert!(ok && output.contains("audit log verified"), "{output}");
+    // …and is refused without them.
+    let (ok, output) = verify(false);
+    assert!(!ok && output.contains("pg_hba.conf"), "{output}");
 }
 
 #[test]
