@@ -9,21 +9,10 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::private_postgres::{server_only_tls, PrivatePostgres};
+use common::private_postgres::{connection_options, server_only_tls, service_tls, PrivatePostgres};
 use common::*;
-use spolis_adapter::config::DatabaseConfig;
-use spolis_adapter::store::postgres::PostgresOptions;
 
 const ERIKA: &str = "150342-10121";
-
-fn service_tls() -> DatabaseConfig {
-    DatabaseConfig {
-        tls_ca: Some(certs_dir().join("ca.crt")),
-        tls_certificate: Some(certs_dir().join("riga.crt")),
-        tls_private_key: Some(certs_dir().join("riga.key")),
-        ..DatabaseConfig::default()
-    }
-}
 
 async fn first_name(client: &mut Client) -> String {
     let reply = client.soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode>")))).await;
@@ -35,7 +24,7 @@ async fn first_name(client: &mut Client) -> String {
 async fn reads_come_from_the_standby_and_the_audit_goes_to_the_primary() {
     let (primary, standby, database) = tokio::task::spawn_blocking(|| {
         let primary = PrivatePostgres::start();
-        let options = PostgresOptions { tls: service_tls().tls().expect("TLS files"), ..PostgresOptions::default() };
+        let options = connection_options(&service_tls("ca.crt"));
         let database = TestDatabase::create_on(&primary.server("postgres", "127.0.0.1"), &primary.server("spolis", "localhost"), options);
         database.load_register(&shared_register().join(spolis_adapter::store::sqlite::DATABASE_FILE));
         let standby = primary.start_standby();
@@ -46,7 +35,7 @@ async fn reads_come_from_the_standby_and_the_audit_goes_to_the_primary() {
     let service = TestServer::start_with(Options {
         database: Some(database.clone()),
         database_replica_url: Some(format!("{}/{}", standby.server("spolis", "localhost"), database.name)),
-        database_config: Some(service_tls()),
+        database_config: Some(service_tls("ca.crt")),
         ..Options::default()
     })
     .await;

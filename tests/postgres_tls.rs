@@ -12,25 +12,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::private_postgres::PrivatePostgres;
+use common::private_postgres::{connection_options, server_only_tls, service_tls, PrivatePostgres};
 use common::*;
-use spolis_adapter::config::DatabaseConfig;
 use spolis_adapter::store::postgres::{self, PostgresOptions};
-
-/// The `[database]` TLS settings of the service: the example CA, and riga's certificate as
-/// the database user's client certificate.
-fn database_tls(ca: &str) -> DatabaseConfig {
-    DatabaseConfig {
-        tls_ca: Some(certs_dir().join(ca)),
-        tls_certificate: Some(certs_dir().join("riga.crt")),
-        tls_private_key: Some(certs_dir().join("riga.key")),
-        ..DatabaseConfig::default()
-    }
-}
-
-fn options(database: &DatabaseConfig) -> PostgresOptions {
-    PostgresOptions { tls: database.tls().expect("TLS files"), ..PostgresOptions::default() }
-}
 
 /// Connects to `url` with `options` and asks the server whether this connection is
 /// encrypted; the error, when it cannot connect.
@@ -49,12 +33,12 @@ fn connection_is_encrypted(url: &str, options: &PostgresOptions) -> Result<bool,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_answers_and_audits_over_tls_to_postgres() {
     let server = tokio::task::spawn_blocking(PrivatePostgres::start).await.expect("PostgreSQL started");
-    let tls = options(&database_tls("ca.crt"));
+    let tls = connection_options(&service_tls("ca.crt"));
     let database = Arc::new(TestDatabase::create_on(&server.server("postgres", "127.0.0.1"), &server.server("spolis", "localhost"), tls));
 
     let service = TestServer::start_with(Options {
         database: Some(database.clone()),
-        database_config: Some(database_tls("ca.crt")),
+        database_config: Some(service_tls("ca.crt")),
         ..Options::default()
     })
     .await;
@@ -102,11 +86,11 @@ fn untrusted_misnamed_plaintext_and_certificate_less_connections_are_refused() {
     let server = PrivatePostgres::start();
     let db = |user: &str, host: &str| format!("{}/postgres", server.server(user, host));
     {
-        let trusted = options(&database_tls("ca.crt"));
+        let trusted = connection_options(&service_tls("ca.crt"));
         // The control: the example CA, the right name, the client certificate.
         assert_eq!(connection_is_encrypted(&db("spolis", "127.0.0.1"), &trusted), Ok(true));
 
-        let foreign_ca = options(&database_tls("rogue-ca.crt"));
+        let foreign_ca = connection_options(&service_tls("rogue-ca.crt"));
         let error = connection_is_encrypted(&db("spolis", "127.0.0.1"), &foreign_ca).expect_err("a server certificate of another CA");
         assert!(error.contains("certificate"), "{error}");
 
@@ -117,7 +101,7 @@ fn untrusted_misnamed_plaintext_and_certificate_less_connections_are_refused() {
         let error = connection_is_encrypted(&db("postgres", "127.0.0.1"), &PostgresOptions::default()).expect_err("plaintext");
         assert!(error.contains("pg_hba.conf") && error.contains("no encryption"), "{error}");
 
-        let without_client_certificate = options(&DatabaseConfig { tls_ca: Some(certs_dir().join("ca.crt")), ..DatabaseConfig::default() });
+        let without_client_certificate = server_only_tls();
         assert_eq!(connection_is_encrypted(&db("postgres", "127.0.0.1"), &without_client_certificate), Ok(true));
         let error = connection_is_encrypted(&db("spolis", "127.0.0.1"), &without_client_certificate)
             .expect_err("the service's user without its client certificate");
@@ -148,6 +132,6 @@ fn plaintext_is_flagged_only_when_it_leaves_the_machine() {
     assert!(postgres::is_plaintext_over_network("postgres://spolis@10.1.2.3/spolis", &plain));
     assert!(!postgres::is_plaintext_over_network("postgres://spolis@127.0.0.1/spolis", &plain));
     assert!(!postgres::is_plaintext_over_network("postgres://spolis@localhost/spolis", &plain));
-    let tls = options(&DatabaseConfig { tls_ca: Some(certs_dir().join("ca.crt")), ..DatabaseConfig::default() });
+    let tls = server_only_tls();
     assert!(!postgres::is_plaintext_over_network("postgres://spolis@db.example:5432/spolis", &tls));
 }

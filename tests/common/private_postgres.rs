@@ -150,10 +150,24 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
 
+/// The service's `[database]` TLS settings: trust `ca` (a file of `certs-example/`) and
+/// present riga's certificate as the `spolis` role's client certificate.
+pub fn service_tls(ca: &str) -> DatabaseConfig {
+    DatabaseConfig {
+        tls_ca: Some(certs_dir().join(ca)),
+        tls_certificate: Some(certs_dir().join("riga.crt")),
+        tls_private_key: Some(certs_dir().join("riga.key")),
+        ..DatabaseConfig::default()
+    }
+}
+
+/// The connection options `database`'s TLS settings give.
+pub fn connection_options(database: &DatabaseConfig) -> PostgresOptions {
+    PostgresOptions { tls: database.tls().expect("TLS files"), ..PostgresOptions::default() }
+}
 
 /// TLS that checks the server against the example CA and shows no client certificate (for
 /// the `postgres` role).
 pub fn server_only_tls() -> PostgresOptions {
-    let config = DatabaseConfig { tls_ca: Some(certs_dir().join("ca.crt")), ..DatabaseConfig::default() };
-    PostgresOptions { tls: config.tls().expect("the example CA"), ..PostgresOptions::default() }
+    connection_options(&DatabaseConfig { tls_ca: Some(certs_dir().join("ca.crt")), ..DatabaseConfig::default() })
 }
