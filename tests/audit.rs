@@ -182,6 +182,35 @@ fn tamper(dir: &Path, sql: &str) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// The records of a log as stored, in seq order.
+fn stored_records(connection: &rusqlite::Connection) -> Vec<spolis_adapter::audit::AuditRecord> {
+    let mut statement = connection.prepare("SELECT encoded FROM audit_records ORDER BY seq").unwrap();
+    let rows = statement.query_map([], |row| spolis_adapter::audit::sqlite::record_from_encoded(row.get_ref(0)?.as_blob()?)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// Changes the record at `seq` as someone with write access to the file could: its encoding
+/// and the search columns that copy it agree, and only its hash is left as it was.
+fn rewrite_record(dir: &Path, seq: i64, change: impl FnOnce(&mut spolis_adapter::audit::AuditRecord)) -> PathBuf {
+    let connection = rusqlite::Connection::open(dir.join("audit.sqlite3")).unwrap();
+    let mut record = stored_records(&connection).into_iter().find(|record| record.seq == seq).unwrap();
+    change(&mut record);
+    connection
+        .execute(
+            "UPDATE audit_records SET encoded = ?1, person_code = ?2, operator_person_code = ?3, consumer_id = ?4, received_at_micros = ?5 WHERE seq = ?6",
+            rusqlite::params![
+                record.canonical_encoding(),
+                record.person_code,
+                record.operator_person_code,
+                record.consumer_id,
+                record.received_at.timestamp_micros(),
+                seq
+            ],
+        )
+        .unwrap();
+    dir.to_path_buf()
+}
+
 fn verify_fails_at(dir: &Path, seq: i64, words: &str) {
     let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap()]);
     assert!(!ok, "verification passed a tampered log: {out}");
@@ -203,10 +232,20 @@ async fn verify_names_the_place_of_every_kind_of_tampering() {
     let original = audit_dir.path();
 
     let altered = copy_of(original);
-    verify_fails_at(&tamper(altered.path(), "UPDATE audit_records SET operator_surname = 'Liepina' WHERE seq = 3;"), 3, "altered");
+    verify_fails_at(&rewrite_record(altered.path(), 3, |record| record.operator_surname = Some("Liepina".into())), 3, "altered");
 
     let one_byte = copy_of(original);
-    verify_fails_at(&tamper(one_byte.path(), "UPDATE audit_records SET records_returned = records_returned + 1 WHERE seq = 1;"), 1, "altered");
+    verify_fails_at(&rewrite_record(one_byte.path(), 1, |record| record.records_returned += 1), 1, "altered");
+
+    // Only a search column changed: the record would be handed out as another person's.
+    let misfiled = copy_of(original);
+    verify_fails_at(
+        &tamper(misfiled.path(), "UPDATE audit_records SET person_code = '23118813456' WHERE seq = 2;"),
+        2,
+        "search column person_code no longer matches",
+    );
+    let (ok, out, err) = cli(&["audit", "export", "--data-dir", misfiled.path().to_str().unwrap(), "--person", "231188-13456"]);
+    assert!(!ok && err.contains("seq 2 does not match its search columns"), "export handed out a misfiled record: {out}{err}");
 
     let deleted = copy_of(original);
     verify_fails_at(&tamper(deleted.path(), "DELETE FROM audit_records WHERE seq = 4;"), 4, "missing");
@@ -225,13 +264,7 @@ async fn verify_names_the_place_of_every_kind_of_tampering() {
         )
         .unwrap();
     let prev: Vec<u8> = connection.query_row("SELECT hash FROM audit_records WHERE seq = 3", [], |r| r.get(0)).unwrap();
-    let mut forged = connection
-        .query_row(
-            &format!("SELECT {} FROM audit_records WHERE seq = 1", spolis_adapter::audit::sqlite::RECORD_COLUMNS),
-            [],
-            spolis_adapter::audit::sqlite::record_from_row,
-        )
-        .unwrap();
+    let mut forged = stored_records(&connection).into_iter().next().unwrap();
     forged.seq = 4;
     forged.record_id = uuid::Uuid::new_v4();
     forged.person_code = Some("23118813456".into());
@@ -246,17 +279,10 @@ async fn verify_names_the_place_of_every_kind_of_tampering() {
 
     // Altering a record and recomputing the whole chain after it: only the signed head tells.
     let rewritten = copy_of(original);
+    rewrite_record(rewritten.path(), 2, |record| record.person_code = Some("23118813456".into()));
     let connection = rusqlite::Connection::open(rewritten.path().join("audit.sqlite3")).unwrap();
-    connection.execute_batch("UPDATE audit_records SET person_code = '23118813456' WHERE seq = 2;").unwrap();
     let mut hash = [0u8; 32];
-    let records: Vec<_> = {
-        let mut statement = connection
-            .prepare(&format!("SELECT {} FROM audit_records ORDER BY seq", spolis_adapter::audit::sqlite::RECORD_COLUMNS))
-            .unwrap();
-        let rows = statement.query_map([], spolis_adapter::audit::sqlite::record_from_row).unwrap();
-        rows.map(Result::unwrap).collect()
-    };
-    for record in records {
+    for record in stored_records(&connection) {
         let next = record.chain_hash(&hash);
         connection
             .execute("UPDATE audit_records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![hash.as_slice(), next.as_slice(), record.seq])

@@ -181,9 +181,15 @@ fn rsa_server_keys_sign_verifiable_answers() {
 /// The audit outcome of a call (the audit record is durable before its answer leaves).
 fn audited_outcome(server: &TestServer, call_id: &str) -> String {
     let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
-    connection
-        .query_row("SELECT outcome FROM audit_records WHERE record_id = ?1", [call_id], |row| row.get(0))
-        .unwrap_or_else(|e| panic!("no audit record for {call_id}: {e}"))
+    let mut statement = connection.prepare("SELECT encoded FROM audit_records").unwrap();
+    let mut records = statement
+        .query_map([], |row| spolis_adapter::audit::sqlite::record_from_encoded(row.get_ref(0)?.as_blob()?))
+        .unwrap()
+        .map(Result::unwrap);
+    records
+        .find(|record| record.record_id.to_string() == call_id)
+        .unwrap_or_else(|| panic!("no audit record for {call_id}"))
+        .outcome
 }
 
 /// A SOAP 1.2 plain EP116 request with a WS-Security header holding `security` and an

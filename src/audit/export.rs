@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::record::{canonical_person_code, format_time, AuditRecord};
-use super::sqlite::{record_from_row, RECORD_COLUMNS};
+use super::sqlite::record_from_encoded;
 
 /// Which records to export; every given condition must hold.
 #[derive(Debug, Clone, Default)]
@@ -82,10 +82,24 @@ impl ExportFilter {
         (clause, values)
     }
 
-    /// The export query and its parameters.
-    pub fn query(&self, placeholder: Placeholder) -> (String, Vec<Param>) {
+    /// The export query, selecting `columns`, and its parameters.
+    pub fn query(&self, columns: &str, placeholder: Placeholder) -> (String, Vec<Param>) {
         let (clause, values) = self.sql(placeholder);
-        (format!("SELECT {RECORD_COLUMNS} FROM audit_records{clause} ORDER BY received_at_micros, seq"), values)
+        (format!("SELECT {columns} FROM audit_records{clause} ORDER BY received_at_micros, seq"), values)
+    }
+
+    /// Whether `record` itself meets every condition. The SQLite log selects by copies of the
+    /// fields (its indexed columns); a copy altered to disagree with its record must neither
+    /// hand one person's record to another's request nor pass unnoticed.
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        let same = |wanted: &Option<String>, stored: &Option<String>, canonical: fn(&str) -> String| {
+            wanted.as_deref().is_none_or(|wanted| stored.as_deref() == Some(canonical(wanted).as_str()))
+        };
+        same(&self.person, &record.person_code, canonical_person_code)
+            && same(&self.operator, &record.operator_person_code, canonical_person_code)
+            && same(&self.consumer, &record.consumer_id, |consumer| consumer.trim().to_string())
+            && self.from.is_none_or(|from| record.received_at >= from)
+            && self.till.is_none_or(|till| record.received_at <= till)
     }
 }
 
@@ -107,12 +121,24 @@ pub const CSV_HEADER: [&str; 23] = [
     "records_returned", "processing_micros",
 ];
 
-/// Writes the selected records of the SQLite log to `out`; returns how many.
+/// Writes the selected records of the SQLite log to `out`; returns how many. A selected
+/// record that does not itself meet the filter stops the export: its search columns were
+/// altered.
 pub fn export(connection: &Connection, filter: &ExportFilter, format: ExportFormat, out: &mut dyn Write) -> anyhow::Result<u64> {
-    let (sql, values) = filter.query(Placeholder::Question);
+    let (sql, values) = filter.query("seq, encoded", Placeholder::Question);
     let mut statement = connection.prepare(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(sqlite_values(values)), record_from_row)?;
-    write_records(rows.map(|row| row.map_err(anyhow::Error::from)), format, out)
+    let rows = statement.query_map(rusqlite::params_from_iter(sqlite_values(values)), |row| {
+        Ok((row.get::<_, i64>(0)?, record_from_encoded(row.get_ref(1)?.as_blob()?)?))
+    })?;
+    let records = rows.map(|row| {
+        let (seq, record) = row?;
+        anyhow::ensure!(
+            record.seq == seq && filter.matches(&record),
+            "the record at seq {seq} does not match its search columns: the audit log was altered there (run `audit verify`)"
+        );
+        Ok(record)
+    });
+    write_records(records, format, out)
 }
 
 /// Writes `records` (in export order) to `out` in `format`; returns how many.
@@ -189,7 +215,7 @@ mod tests {
             ExportFilter { from, ..Default::default() },
         ];
         for filter in filters {
-            let (sql, values) = filter.query(Placeholder::Question);
+            let (sql, values) = filter.query("seq, encoded", Placeholder::Question);
             let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let plan: Vec<String> = statement
                 .query_map(rusqlite::params_from_iter(sqlite_values(values)), |row| row.get::<_, String>(3))

@@ -32,7 +32,7 @@ use super::writer::{chain, CheckpointPolicy, Committed, SignedCheckpoint};
 use crate::store::postgres::{self as pg, describe, PostgresOptions};
 
 /// The columns of a record, in the order of [`record_from_row`].
-const RECORD_COLUMNS: &str = super::sqlite::RECORD_COLUMNS;
+const RECORD_COLUMNS: &str = super::record::FIELD_COLUMNS;
 
 /// One batch in one statement: every column as an array, unnested into rows.
 const SQL_INSERT_RECORDS: &str = "\
@@ -449,7 +449,7 @@ pub fn export(
     format: super::export::ExportFormat,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<u64> {
-    let (sql, params) = filter.query(super::export::Placeholder::Dollar);
+    let (sql, params) = filter.query(RECORD_COLUMNS, super::export::Placeholder::Dollar);
     super::export::write_records(stream(url, options, sql, params, record_from_row), format, out)
 }
 

@@ -79,8 +79,8 @@ pub enum FieldKind {
     OptionalText,
 }
 
-/// The kind of every field, in canonical order — which is also the column order of the
-/// stores (`RECORD_COLUMNS`), so a row can be hashed without building a record.
+/// The kind of every field, in canonical order — which is also the order of PostgreSQL's
+/// columns ([`FIELD_COLUMNS`]), so a row can be hashed without building a record.
 pub const FIELD_KINDS: [FieldKind; 23] = {
     use FieldKind::*;
     [
@@ -89,6 +89,13 @@ pub const FIELD_KINDS: [FieldKind; 23] = {
         Integer,
     ]
 };
+
+/// The fields as columns, in canonical order: PostgreSQL's `audit_records` stores a record
+/// so, and so did version 1 of the SQLite log.
+pub const FIELD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id, transaction_id, correlation_id, \
+     consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment, \
+     operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style, \
+     soap_version, person_code, outcome, records_returned, processing_micros";
 
 /// One field's value, borrowed. Text is carried as its UTF-8 bytes: hashing needs no more,
 /// and a verifier reading the store's buffers need not re-validate them.
@@ -133,7 +140,115 @@ pub fn chain_hash_of<'a>(previous: &[u8; 32], fields: impl IntoIterator<Item = F
     Ok(hasher.finalize().into())
 }
 
+/// `SHA-256(domain ‖ previous hash ‖ encoded)`, for a record already in its canonical
+/// encoding: the same hash [`chain_hash_of`] gives over the record's fields.
+pub fn chain_hash_of_encoded(previous: &[u8; 32], encoded: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(CHAIN_DOMAIN);
+    hasher.update(previous);
+    hasher.update(encoded);
+    hasher.finalize().into()
+}
+
+/// Why stored bytes are not the canonical encoding of a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field {field} {reason}")]
+pub struct DecodeError {
+    /// The field's place in canonical order (23: after the last field).
+    pub field: usize,
+    pub reason: &'static str,
+}
+
+/// Splits a canonical encoding into its fields, borrowed: the inverse of [`encode_field`]
+/// over [`FIELD_KINDS`]. Anything but exactly one encoding of 23 fields is refused.
+pub fn decode_fields(encoded: &[u8]) -> Result<[FieldValue<'_>; 23], DecodeError> {
+    let mut fields = [FieldValue::Integer(0); FIELD_KINDS.len()];
+    let mut rest = encoded;
+    for (index, (kind, field)) in FIELD_KINDS.iter().zip(fields.iter_mut()).enumerate() {
+        let cut_short = DecodeError { field: index, reason: "is cut short" };
+        *field = match kind {
+            FieldKind::Integer => {
+                let (bytes, tail) = rest.split_first_chunk::<8>().ok_or(cut_short)?;
+                rest = tail;
+                FieldValue::Integer(i64::from_be_bytes(*bytes))
+            }
+            FieldKind::Uuid => {
+                let (bytes, tail) = rest.split_first_chunk::<16>().ok_or(cut_short)?;
+                rest = tail;
+                FieldValue::Uuid(bytes)
+            }
+            FieldKind::Text | FieldKind::OptionalText => {
+                let (length, tail) = rest.split_first_chunk::<4>().ok_or(cut_short.clone())?;
+                let length = u32::from_be_bytes(*length);
+                if length == u32::MAX {
+                    if *kind == FieldKind::Text {
+                        return Err(DecodeError { field: index, reason: "is absent, but mandatory" });
+                    }
+                    rest = tail;
+                    FieldValue::Text(None)
+                } else {
+                    let length = usize::try_from(length).map_err(|_| cut_short.clone())?;
+                    if tail.len() < length {
+                        return Err(cut_short);
+                    }
+                    let (text, tail) = tail.split_at(length);
+                    rest = tail;
+                    FieldValue::Text(Some(text))
+                }
+            }
+        };
+    }
+    if !rest.is_empty() {
+        return Err(DecodeError { field: FIELD_KINDS.len(), reason: "is followed by more bytes" });
+    }
+    Ok(fields)
+}
+
 impl AuditRecord {
+    /// The record a canonical encoding holds (the SQLite log stores records so).
+    pub fn decode(encoded: &[u8]) -> Result<AuditRecord, DecodeError> {
+        let fields = decode_fields(encoded)?;
+        let integer = |index: usize| match fields[index] {
+            FieldValue::Integer(number) => number,
+            _ => 0,
+        };
+        let optional = |index: usize| match fields[index] {
+            FieldValue::Text(Some(bytes)) => String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|_| DecodeError { field: index, reason: "is not UTF-8" }),
+            _ => Ok(None),
+        };
+        let text = |index: usize| optional(index).map(Option::unwrap_or_default);
+        let FieldValue::Uuid(record_id) = fields[1] else { return Err(DecodeError { field: 1, reason: "is not a UUID" }) };
+        Ok(AuditRecord {
+            seq: integer(0),
+            record_id: Uuid::from_bytes(*record_id),
+            received_at: DateTime::from_timestamp_micros(integer(2))
+                .ok_or(DecodeError { field: 2, reason: "is a time out of range" })?,
+            message_id: optional(3)?,
+            transaction_id: optional(4)?,
+            correlation_id: optional(5)?,
+            consumer_id: optional(6)?,
+            consumer_name: optional(7)?,
+            certificate_sha256: text(8)?,
+            certificate_subject: text(9)?,
+            client_ip: text(10)?,
+            environment: text(11)?,
+            operator_first_name: optional(12)?,
+            operator_surname: optional(13)?,
+            operator_person_code: optional(14)?,
+            ivis_sender: optional(15)?,
+            service: text(16)?,
+            request_style: optional(17)?,
+            soap_version: optional(18)?,
+            person_code: optional(19)?,
+            outcome: text(20)?,
+            records_returned: integer(21),
+            processing_micros: integer(22),
+        })
+    }
+
     /// The fields in canonical order.
     pub fn fields(&self) -> [FieldValue<'_>; 23] {
         [
@@ -252,6 +367,39 @@ pub(crate) mod tests {
         fields[8] = FieldValue::Text(None);
         assert_eq!(chain_hash_of(&[1; 32], fields), Err(FieldKind::Text));
         assert_eq!(chain_hash_of(&[1; 32], record.fields().into_iter().take(22)), Err(FieldKind::Integer));
+    }
+
+    #[test]
+    fn an_encoding_decodes_to_its_record_and_hashes_like_its_fields() {
+        let mut record = example(9);
+        record.transaction_id = Some(String::new());
+        let encoded = record.canonical_encoding();
+        assert_eq!(AuditRecord::decode(&encoded), Ok(record.clone()));
+        assert_eq!(chain_hash_of_encoded(&[3; 32], &encoded), record.chain_hash(&[3; 32]));
+    }
+
+    #[test]
+    fn anything_but_one_whole_encoding_is_refused() {
+        let encoded = example(9).canonical_encoding();
+        for cut in [0, 7, 8, 30, encoded.len() - 1] {
+            assert_eq!(decode_fields(&encoded[..cut]).map(|_| ()).unwrap_err().reason, "is cut short", "cut at {cut}");
+        }
+        let mut longer = encoded.clone();
+        longer.push(0);
+        assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err().field, 23);
+        // certificate_sha256 (field 8) marked absent.
+        let mut record = example(9);
+        record.message_id = None;
+        record.consumer_id = None;
+        record.consumer_name = None;
+        let mut absent = record.canonical_encoding();
+        let at = 8 + 16 + 8 + 5 * 4;
+        absent.splice(at..at + 4 + 64, u32::MAX.to_be_bytes());
+        assert_eq!(decode_fields(&absent).map(|_| ()).unwrap_err(), DecodeError { field: 8, reason: "is absent, but mandatory" });
+        let mut not_utf8 = example(9).canonical_encoding();
+        let surname = not_utf8.windows(4).position(|w| w == b"Liep").unwrap();
+        not_utf8[surname] = 0xFF;
+        assert_eq!(AuditRecord::decode(&not_utf8).unwrap_err(), DecodeError { field: 13, reason: "is not UTF-8" });
     }
 
     #[test]

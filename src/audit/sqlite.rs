@@ -8,11 +8,26 @@ use chrono::DateTime;
 use rusqlite::{params, Connection, OpenFlags, Row};
 use uuid::Uuid;
 
-use super::record::AuditRecord;
+use super::record::{AuditRecord, FIELD_COLUMNS};
 
 pub const AUDIT_FILE: &str = "audit.sqlite3";
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/audit-sqlite/0001_audit.sql"))];
+/// A schema change: its SQL, then, in the same transaction, any rewriting of rows SQL alone
+/// cannot do.
+struct Migration {
+    version: i64,
+    sql: &'static str,
+    rewrite: Option<fn(&Connection) -> rusqlite::Result<()>>,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../migrations/audit-sqlite/0001_audit.sql"), rewrite: None },
+    Migration {
+        version: 2,
+        sql: include_str!("../../migrations/audit-sqlite/0002_records_as_encoded.sql"),
+        rewrite: Some(encode_version_1_records),
+    },
+];
 
 /// Opens (creating and migrating) the audit database for writing: WAL with
 /// `synchronous=FULL`, so a committed transaction is on disk (fsync'd) before commit returns.
@@ -34,9 +49,25 @@ pub fn open_for_reading(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
+/// The layout this build writes and reads.
+pub const CURRENT_LAYOUT: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// The layout version of an existing log (0 for an empty file).
+pub fn layout(connection: &Connection) -> rusqlite::Result<i64> {
+    let tracked: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'audit_schema_migrations')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !tracked {
+        return Ok(0);
+    }
+    connection.query_row("SELECT COALESCE(MAX(version), 0) FROM audit_schema_migrations", [], |row| row.get(0))
+}
+
 fn migrate(connection: &Connection) -> rusqlite::Result<()> {
     connection.execute_batch("CREATE TABLE IF NOT EXISTS audit_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")?;
-    for (version, sql) in MIGRATIONS {
+    for Migration { version, sql, rewrite } in MIGRATIONS {
         let applied: bool = connection.query_row(
             "SELECT EXISTS (SELECT 1 FROM audit_schema_migrations WHERE version = ?1)",
             [version],
@@ -45,6 +76,9 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
         if !applied {
             let transaction = connection.unchecked_transaction()?;
             transaction.execute_batch(sql)?;
+            if let Some(rewrite) = rewrite {
+                rewrite(&transaction)?;
+            }
             transaction.execute(
                 "INSERT INTO audit_schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 params![version, chrono::Utc::now().to_rfc3339()],
@@ -81,42 +115,32 @@ pub fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i64> {
     connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints", [], |row| row.get(0))
 }
 
-pub const RECORD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id, transaction_id, correlation_id, \
-     consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment, \
-     operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style, \
-     soap_version, person_code, outcome, records_returned, processing_micros";
+/// The columns a record is stored in: its canonical encoding (`encoded`, the very bytes the
+/// chain hashes, so verification reads one value instead of 23) and copies of the four fields
+/// the export searches by, for the indexes. `audit verify` checks every copy against the
+/// encoding, and `audit export` checks its filter against the decoded record.
+pub const STORED_COLUMNS: &str = "seq, received_at_micros, person_code, operator_person_code, consumer_id, prev_hash, hash, encoded";
+
+/// The fields copied out of the encoding into columns, by their place in canonical order, in
+/// the order of [`STORED_COLUMNS`] (the first five columns).
+pub const COPIED_FIELDS: [(usize, &str); 5] =
+    [(0, "seq"), (2, "received_at_micros"), (19, "person_code"), (14, "operator_person_code"), (6, "consumer_id")];
 
 pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &[u8; 32], hash: &[u8; 32]) -> rusqlite::Result<()> {
-    let mut statement = connection.prepare_cached(&format!(
-        "INSERT INTO audit_records ({RECORD_COLUMNS}, prev_hash, hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
-    ))?;
+    insert_encoded(connection, record, &record.canonical_encoding(), prev_hash, hash)
+}
+
+fn insert_encoded(connection: &Connection, record: &AuditRecord, encoded: &[u8], prev_hash: &[u8], hash: &[u8]) -> rusqlite::Result<()> {
+    let mut statement = connection.prepare_cached(&format!("INSERT INTO audit_records ({STORED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
     statement.execute(params![
         record.seq,
-        record.record_id.to_string(),
         record.received_at.timestamp_micros(),
-        record.message_id,
-        record.transaction_id,
-        record.correlation_id,
-        record.consumer_id,
-        record.consumer_name,
-        record.certificate_sha256,
-        record.certificate_subject,
-        record.client_ip,
-        record.environment,
-        record.operator_first_name,
-        record.operator_surname,
-        record.operator_person_code,
-        record.ivis_sender,
-        record.service,
-        record.request_style,
-        record.soap_version,
         record.person_code,
-        record.outcome,
-        record.records_returned,
-        record.processing_micros,
-        prev_hash.as_slice(),
-        hash.as_slice(),
+        record.operator_person_code,
+        record.consumer_id,
+        prev_hash,
+        hash,
+        encoded,
     ])?;
     Ok(())
 }
@@ -139,9 +163,30 @@ pub fn insert_checkpoint(
     Ok(())
 }
 
-/// Reads a record from a row selected with [`RECORD_COLUMNS`] (optionally followed by
-/// `prev_hash, hash`). A value that cannot be read back is an error, never a guess.
-pub fn record_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+/// The record stored in `encoded`; a value that does not decode is an error, never a guess.
+pub fn record_from_encoded(encoded: &[u8]) -> rusqlite::Result<AuditRecord> {
+    AuditRecord::decode(encoded).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Blob, format!("the stored record's {error}").into())
+    })
+}
+
+/// Migration 2: every record of a version-1 log (one column per field) re-stored as its
+/// encoding, with its stored `prev_hash` and `hash` kept as they are. A record altered before
+/// the migration therefore still fails verification at its own seq afterwards.
+fn encode_version_1_records(connection: &Connection) -> rusqlite::Result<()> {
+    let mut statement =
+        connection.prepare(&format!("SELECT {FIELD_COLUMNS}, prev_hash, hash FROM audit_records_version_1 ORDER BY seq"))?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let record = version_1_record_from_row(row)?;
+        let (prev_hash, hash): (Vec<u8>, Vec<u8>) = (row.get(23)?, row.get(24)?);
+        insert_encoded(connection, &record, &record.canonical_encoding(), &prev_hash, &hash)?;
+    }
+    connection.execute_batch("DROP TABLE audit_records_version_1")
+}
+
+/// Reads a record from a version-1 row selected with [`FIELD_COLUMNS`].
+fn version_1_record_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     let record_id: String = row.get(1)?;
     let micros: i64 = row.get(2)?;
     let invalid = |index: usize, what: &str| {
@@ -172,4 +217,73 @@ pub fn record_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
         records_returned: row.get(21)?,
         processing_micros: row.get(22)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::tests::example;
+    use crate::audit::verify::{verify, ProblemKind};
+
+    /// A log in the version-1 layout (one column per field) of `count` chained records, the
+    /// last signed; record 3's surname changed after it was written.
+    fn version_1_log(path: &Path, signer: &crate::audit::AuditSigner) {
+        let connection = Connection::open(path).unwrap();
+        connection
+            .execute_batch("CREATE TABLE audit_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            .unwrap();
+        connection.execute_batch(MIGRATIONS[0].sql).unwrap();
+        connection.execute("INSERT INTO audit_schema_migrations VALUES (1, 'then')", []).unwrap();
+        let mut hash = [0u8; 32];
+        for seq in 1..=5 {
+            let record = example(seq);
+            let next = record.chain_hash(&hash);
+            let r = &record;
+            connection
+                .execute(
+                    &format!("INSERT INTO audit_records ({FIELD_COLUMNS}, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"),
+                    params![r.seq, r.record_id.to_string(), r.received_at.timestamp_micros(), r.message_id, r.transaction_id, r.correlation_id,
+                        r.consumer_id, r.consumer_name, r.certificate_sha256, r.certificate_subject, r.client_ip, r.environment,
+                        r.operator_first_name, r.operator_surname, r.operator_person_code, r.ivis_sender, r.service, r.request_style,
+                        r.soap_version, r.person_code, r.outcome, r.records_returned, r.processing_micros, hash.as_slice(), next.as_slice()],
+                )
+                .unwrap();
+            hash = next;
+        }
+        crate::audit::writer::insert_signed_checkpoint(&connection, signer, 5, &hash).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_log_is_re_encoded_whole_and_keeps_the_evidence_of_alteration() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = crate::audit::AuditSigner::load_or_create(&dir.path().join("key")).unwrap();
+        let keys = [signer.public_key().to_vec()];
+        let (whole, altered) = (dir.path().join("whole.sqlite3"), dir.path().join("altered.sqlite3"));
+        version_1_log(&whole, &signer);
+        version_1_log(&altered, &signer);
+        Connection::open(&altered).unwrap().execute_batch("UPDATE audit_records SET operator_surname = 'Liepina' WHERE seq = 3").unwrap();
+
+        // The read-only commands do not migrate; they say what to do.
+        let unmigrated = crate::audit::AuditLocation::Sqlite(whole.clone()).verify(&keys).unwrap_err().to_string();
+        assert!(unmigrated.contains("is in layout 1, this build reads layout 2"), "{unmigrated}");
+
+        let migrated = open_for_writing(&whole).unwrap();
+        let report = verify(&migrated, &keys).unwrap();
+        assert_eq!((report.records, report.last_checkpoint_seq), (5, Some(5)));
+        let stored: Vec<AuditRecord> = migrated
+            .prepare("SELECT encoded FROM audit_records ORDER BY seq")
+            .unwrap()
+            .query_map([], |row| record_from_encoded(row.get_ref(0)?.as_blob()?))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(stored, (1..=5).map(example).collect::<Vec<_>>());
+        let tables: i64 = migrated
+            .query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'audit_records_version_1'", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(tables, 0, "the version-1 table is dropped");
+
+        let problem = verify(&open_for_writing(&altered).unwrap(), &keys).unwrap_err();
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 3), "{}", problem.message);
+    }
 }

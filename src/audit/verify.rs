@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
-use super::record::{chain_hash_of, AuditRecord, FieldKind, FieldValue, FIELD_KINDS};
+use super::record::{chain_hash_of_encoded, decode_fields, AuditRecord, FieldValue};
 use super::signing::{key_id, verify_checkpoint};
-use super::sqlite::RECORD_COLUMNS;
+use super::sqlite::{COPIED_FIELDS, STORED_COLUMNS};
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,13 +88,23 @@ pub struct ChainedRecord {
     pub prev_hash: [u8; 32],
     pub hash: [u8; 32],
     pub computed: [u8; 32],
+    /// A stored copy of a field that disagrees with the record (the SQLite log's search
+    /// columns), by column name.
+    pub disagreeing_copy: Option<&'static str>,
 }
 
 impl ChainedRecord {
     /// From a whole record (the PostgreSQL path); `None` when a stored hash is not 32 bytes.
     pub fn of(record: &AuditRecord, prev_hash: &[u8], hash: &[u8]) -> Option<ChainedRecord> {
         let (prev_hash, hash) = (prev_hash.try_into().ok()?, hash.try_into().ok()?);
-        Some(ChainedRecord { seq: record.seq, record_id: record.record_id, computed: record.chain_hash(&prev_hash), prev_hash, hash })
+        Some(ChainedRecord {
+            seq: record.seq,
+            record_id: record.record_id,
+            computed: record.chain_hash(&prev_hash),
+            prev_hash,
+            hash,
+            disagreeing_copy: None,
+        })
     }
 }
 
@@ -129,8 +139,11 @@ fn verify_sqlite(connection: &Connection, trusted_keys: &[Vec<u8>], parallel: Pa
                 .collect()
         })
         .map_err(unreadable)?;
+    // Two subqueries: SQLite answers a lone MIN or MAX from the key, but scans for both at once.
     let bounds: (Option<i64>, Option<i64>) = connection
-        .query_row("SELECT MIN(seq), MAX(seq) FROM audit_records", [], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row("SELECT (SELECT MIN(seq) FROM audit_records), (SELECT MAX(seq) FROM audit_records)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .map_err(unreadable)?;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let path = connection.path().map(std::path::PathBuf::from).filter(|p| !p.as_os_str().is_empty());
@@ -141,7 +154,7 @@ fn verify_sqlite(connection: &Connection, trusted_keys: &[Vec<u8>], parallel: Pa
         }
         _ => {
             let mut statement = connection
-                .prepare(&format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"))
+                .prepare(&format!("SELECT {STORED_COLUMNS} FROM audit_records ORDER BY seq"))
                 .map_err(unreadable)?;
             let mut rows = statement.query([]).map_err(unreadable)?;
             // Rows are hashed straight from SQLite's buffers: no record is built unless one is bad.
@@ -265,7 +278,7 @@ fn hash_slice(connection: &Connection, from: i64, to: i64) -> Vec<Result<Chained
     let unreadable = |error: rusqlite::Error| problem(ProblemKind::Unreadable, from, format!("the audit log cannot be read: {error}"));
     let mut out = Vec::with_capacity(usize::try_from(to - from + 1).unwrap_or(0));
     let statement = connection.prepare_cached(&format!(
-        "SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
+        "SELECT {STORED_COLUMNS} FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
     ));
     let mut statement = match statement {
         Ok(statement) => statement,
@@ -295,35 +308,43 @@ fn hash_slice(connection: &Connection, from: i64, to: i64) -> Vec<Result<Chained
     out
 }
 
+/// A row selected with [`STORED_COLUMNS`], hashed straight from SQLite's buffers: the stored
+/// encoding is hashed as it is, then split in place to compare the copied fields.
 fn chained_from_row(row: &rusqlite::Row<'_>) -> Result<ChainedRecord, Problem> {
     use rusqlite::types::ValueRef;
     let seq = row.get::<_, i64>(0).unwrap_or(0);
     let bad = |what: String| problem(ProblemKind::Unreadable, seq, format!("the record at seq {seq} cannot be read: {what}"));
-    let record_id = match row.get_ref(1) {
-        Ok(ValueRef::Text(text)) => uuid::Uuid::try_parse_ascii(text).ok(),
-        _ => None,
-    }
-    .ok_or_else(|| bad("record_id is not a UUID".into()))?;
-    // On the stack: verification reads every record, and a heap allocation each is measurable.
-    let mut fields = [FieldValue::Integer(0); FIELD_KINDS.len()];
-    for (index, (kind, field)) in FIELD_KINDS.iter().zip(fields.iter_mut()).enumerate() {
-        let value = row.get_ref(index).map_err(|error| bad(error.to_string()))?;
-        *field = match (kind, value) {
-            (FieldKind::Uuid, _) => FieldValue::Uuid(record_id.as_bytes()),
-            (_, ValueRef::Integer(number)) => FieldValue::Integer(number),
-            (_, ValueRef::Text(text)) => FieldValue::Text(Some(text)),
-            (_, ValueRef::Null) => FieldValue::Text(None),
-            _ => return Err(bad(format!("column {index} has the wrong type"))),
-        };
-    }
-    let stored_hash = |index: usize| match row.get_ref(index) {
-        Ok(ValueRef::Blob(bytes)) => <[u8; 32]>::try_from(bytes).map_err(|_| bad(format!("column {index} is not a 32-byte hash"))),
-        _ => Err(bad(format!("column {index} is not a hash"))),
+    let blob = |index: usize| match row.get_ref(index) {
+        Ok(ValueRef::Blob(bytes)) => Ok(bytes),
+        _ => Err(bad(format!("column {index} is not a blob"))),
     };
-    let prev_hash = stored_hash(23)?;
-    let hash = stored_hash(24)?;
-    let computed = chain_hash_of(&prev_hash, fields).map_err(|kind| bad(format!("a field of kind {kind:?} holds another type")))?;
-    Ok(ChainedRecord { seq, record_id, prev_hash, hash, computed })
+    let hash32 = |index: usize| blob(index).and_then(|bytes| <[u8; 32]>::try_from(bytes).map_err(|_| bad(format!("column {index} is not a 32-byte hash"))));
+    let (prev_hash, hash, encoded) = (hash32(5)?, hash32(6)?, blob(7)?);
+    let computed = chain_hash_of_encoded(&prev_hash, encoded);
+    let fields = match decode_fields(encoded) {
+        Ok(fields) => fields,
+        // An encoding that does not decode cannot give its hash either, short of a writer
+        // bug: report it as the alteration it most likely is, or else as unreadable.
+        Err(_) if computed != hash => {
+            return Ok(ChainedRecord { seq, record_id: uuid::Uuid::nil(), prev_hash, hash, computed, disagreeing_copy: None })
+        }
+        Err(error) => return Err(bad(format!("its stored record's {error}"))),
+    };
+    let FieldValue::Uuid(record_id) = fields[1] else { return Err(bad("it holds no record id".into())) };
+    let mut disagreeing_copy = None;
+    for (column, (field, name)) in COPIED_FIELDS.into_iter().enumerate() {
+        let same = match (row.get_ref(column), fields[field]) {
+            (Ok(ValueRef::Integer(stored)), FieldValue::Integer(value)) => stored == value,
+            (Ok(ValueRef::Text(stored)), FieldValue::Text(Some(value))) => stored == value,
+            (Ok(ValueRef::Null), FieldValue::Text(None)) => true,
+            _ => false,
+        };
+        if !same {
+            disagreeing_copy = Some(name);
+            break;
+        }
+    }
+    Ok(ChainedRecord { seq, record_id: uuid::Uuid::from_bytes(*record_id), prev_hash, hash, computed, disagreeing_copy })
 }
 
 /// Verifies `records` (in seq order) against `checkpoints` (in seq order) and the
@@ -356,9 +377,9 @@ pub fn verify_chain(
     let mut first_seq = None;
     let mut records = 0u64;
     for item in records_in_order {
-        let ChainedRecord { seq, record_id, prev_hash, hash: stored_hash, computed } = item?;
+        let ChainedRecord { seq, record_id, prev_hash, hash: stored_hash, computed, disagreeing_copy } = item?;
         // Only formatted when there is something to report.
-        let place = || format!("seq {seq} (record {record_id})");
+        let place = || if record_id.is_nil() { format!("seq {seq}") } else { format!("seq {seq} (record {record_id})") };
 
         let expected_prev = match previous {
             Some((previous_seq, previous_hash)) => {
@@ -405,6 +426,13 @@ pub fn verify_chain(
         }
         if stored_hash != computed {
             return Err(problem(ProblemKind::Altered, seq, format!("{} was altered: its content does not give its hash", place())));
+        }
+        if let Some(column) = disagreeing_copy {
+            return Err(problem(
+                ProblemKind::Altered,
+                seq,
+                format!("{} was altered: its search column {column} no longer matches the record, so exports by it would miss or misattribute the record", place()),
+            ));
         }
         while let Some(checkpoint) = checkpoints.get(next_checkpoint).filter(|c| c.seq <= seq) {
             if checkpoint.seq < seq || checkpoint.head_hash != computed {
@@ -493,12 +521,22 @@ mod tests {
         assert_eq!(sequential.last_checkpoint_seq, parallel.last_checkpoint_seq);
 
         let writer = rusqlite::Connection::open(dir.path().join("audit.sqlite3")).unwrap();
-        writer.execute_batch("UPDATE audit_records SET outcome = 'InvalidPeriod' WHERE seq = 1500;").unwrap();
+        let mut altered = example(1500);
+        altered.outcome = "InvalidPeriod".into();
+        writer.execute("UPDATE audit_records SET encoded = ?1 WHERE seq = 1500", [altered.canonical_encoding()]).unwrap();
         let (sequential, parallel) = both_ways(&dir, &key);
         assert_eq!(sequential.unwrap_err(), parallel.clone().unwrap_err());
         assert_eq!((parallel.as_ref().unwrap_err().kind, parallel.unwrap_err().seq), (ProblemKind::Altered, 1500));
 
-        writer.execute_batch("UPDATE audit_records SET outcome = 'ok' WHERE seq = 1500; DELETE FROM audit_records WHERE seq = 2222;").unwrap();
+        writer.execute("UPDATE audit_records SET encoded = ?1 WHERE seq = 1500", [example(1500).canonical_encoding()]).unwrap();
+        writer.execute_batch("UPDATE audit_records SET consumer_id = 'someone else' WHERE seq = 1700;").unwrap();
+        let (sequential, parallel) = both_ways(&dir, &key);
+        assert_eq!(sequential.unwrap_err(), parallel.clone().unwrap_err());
+        let problem = parallel.unwrap_err();
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 1700));
+        assert!(problem.message.contains("search column consumer_id"), "{}", problem.message);
+
+        writer.execute_batch("UPDATE audit_records SET consumer_id = '90011524360' WHERE seq = 1700; DELETE FROM audit_records WHERE seq = 2222;").unwrap();
         let (sequential, parallel) = both_ways(&dir, &key);
         assert_eq!(sequential.unwrap_err(), parallel.clone().unwrap_err());
         assert_eq!(parallel.unwrap_err().kind, ProblemKind::Missing);
