@@ -185,7 +185,7 @@ fn tamper(dir: &Path, sql: &str) -> PathBuf {
 /// The records of a log as stored, in seq order.
 fn stored_records(connection: &rusqlite::Connection) -> Vec<spolis_adapter::audit::AuditRecord> {
     let mut statement = connection.prepare("SELECT encoded FROM audit_records ORDER BY seq").unwrap();
-    let rows = statement.query_map([], |row| spolis_adapter::audit::sqlite::record_from_encoded(row.get_ref(0)?.as_blob()?)).unwrap();
+    let rows = statement.query_map([], |row| spolis_adapter::audit::sqlite::record_from_encoded(row, 0)).unwrap();
     rows.map(Result::unwrap).collect()
 }
 

@@ -183,7 +183,7 @@ fn audited_outcome(server: &TestServer, call_id: &str) -> String {
     let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
     let mut statement = connection.prepare("SELECT encoded FROM audit_records").unwrap();
     let mut records = statement
-        .query_map([], |row| spolis_adapter::audit::sqlite::record_from_encoded(row.get_ref(0)?.as_blob()?))
+        .query_map([], |row| spolis_adapter::audit::sqlite::record_from_encoded(row, 0))
         .unwrap()
         .map(Result::unwrap);
     records

@@ -128,7 +128,7 @@ pub fn export(connection: &Connection, filter: &ExportFilter, format: ExportForm
     let (sql, values) = filter.query("seq, encoded", Placeholder::Question);
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(rusqlite::params_from_iter(sqlite_values(values)), |row| {
-        Ok((row.get::<_, i64>(0)?, record_from_encoded(row.get_ref(1)?.as_blob()?)?))
+        Ok((row.get::<_, i64>(0)?, record_from_encoded(row, 1)?))
     })?;
     let records = rows.map(|row| {
         let (seq, record) = row?;

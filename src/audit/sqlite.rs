@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use chrono::DateTime;
 use rusqlite::{params, Connection, OpenFlags, Row};
 use uuid::Uuid;
 
@@ -31,11 +30,16 @@ const MIGRATIONS: &[Migration] = &[
 
 /// Opens (creating and migrating) the audit database for writing: WAL with
 /// `synchronous=FULL`, so a committed transaction is on disk (fsync'd) before commit returns.
-pub fn open_for_writing(path: &Path) -> rusqlite::Result<Connection> {
+/// A log in a newer layout than this build's is refused, never written in the old one.
+pub fn open_for_writing(path: &Path) -> anyhow::Result<Connection> {
     let connection = Connection::open(path)?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
+    let layout = layout(&connection)?;
+    if layout > CURRENT_LAYOUT {
+        anyhow::bail!("the audit log is in layout {layout}, written by a newer build; this build writes layout {CURRENT_LAYOUT}");
+    }
     migrate(&connection)?;
     Ok(connection)
 }
@@ -127,10 +131,6 @@ pub const COPIED_FIELDS: [(usize, &str); 5] =
     [(0, "seq"), (2, "received_at_micros"), (19, "person_code"), (14, "operator_person_code"), (6, "consumer_id")];
 
 pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &[u8; 32], hash: &[u8; 32]) -> rusqlite::Result<()> {
-    insert_encoded(connection, record, &record.canonical_encoding(), prev_hash, hash)
-}
-
-fn insert_encoded(connection: &Connection, record: &AuditRecord, encoded: &[u8], prev_hash: &[u8], hash: &[u8]) -> rusqlite::Result<()> {
     let mut statement = connection.prepare_cached(&format!("INSERT INTO audit_records ({STORED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
     statement.execute(params![
         record.seq,
@@ -138,9 +138,9 @@ fn insert_encoded(connection: &Connection, record: &AuditRecord, encoded: &[u8],
         record.person_code,
         record.operator_person_code,
         record.consumer_id,
-        prev_hash,
-        hash,
-        encoded,
+        prev_hash.as_slice(),
+        hash.as_slice(),
+        record.canonical_encoding(),
     ])?;
     Ok(())
 }
@@ -163,60 +163,56 @@ pub fn insert_checkpoint(
     Ok(())
 }
 
-/// The record stored in `encoded`; a value that does not decode is an error, never a guess.
-pub fn record_from_encoded(encoded: &[u8]) -> rusqlite::Result<AuditRecord> {
-    AuditRecord::decode(encoded).map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Blob, format!("the stored record's {error}").into())
+/// The record stored in the `encoded` column at `column` of `row`; a value that does not
+/// decode is an error, never a guess.
+pub fn record_from_encoded(row: &Row<'_>, column: usize) -> rusqlite::Result<AuditRecord> {
+    AuditRecord::decode(row.get_ref(column)?.as_blob()?).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Blob, format!("the stored record's {error}").into())
     })
 }
 
-/// Migration 2: every record of a version-1 log (one column per field) re-stored as its
-/// encoding, with its stored `prev_hash` and `hash` kept as they are. A record altered before
-/// the migration therefore still fails verification at its own seq afterwards.
+/// Migration 2: every record of a version-1 log (one column per field) re-stored as the
+/// encoding of its stored values — exactly what verification hashed before — with its stored
+/// `prev_hash` and `hash` kept. A record altered before the migration therefore still fails
+/// verification at its own seq afterwards.
 fn encode_version_1_records(connection: &Connection) -> rusqlite::Result<()> {
-    let mut statement =
+    use super::record::{encode_field, FieldValue, FIELD_KINDS};
+    use rusqlite::types::ValueRef;
+    let mut select =
         connection.prepare(&format!("SELECT {FIELD_COLUMNS}, prev_hash, hash FROM audit_records_version_1 ORDER BY seq"))?;
-    let mut rows = statement.query([])?;
+    let mut insert = connection.prepare(&format!("INSERT INTO audit_records ({STORED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))?;
+    let mut rows = select.query([])?;
+    let mut encoded = Vec::with_capacity(1024);
     while let Some(row) = rows.next()? {
-        let record = version_1_record_from_row(row)?;
-        let (prev_hash, hash): (Vec<u8>, Vec<u8>) = (row.get(23)?, row.get(24)?);
-        insert_encoded(connection, &record, &record.canonical_encoding(), &prev_hash, &hash)?;
+        let unreadable = |index: usize| {
+            rusqlite::Error::FromSqlConversionFailure(index, row.get_ref(index).map_or(rusqlite::types::Type::Null, |v| v.data_type()), "a version-1 audit record holds a value of the wrong type".into())
+        };
+        encoded.clear();
+        let mut sink = |bytes: &[u8]| encoded.extend_from_slice(bytes);
+        for (index, kind) in FIELD_KINDS.into_iter().enumerate() {
+            let uuid;
+            let value = match (kind, row.get_ref(index)?) {
+                (super::record::FieldKind::Uuid, ValueRef::Text(text)) => {
+                    uuid = Uuid::try_parse_ascii(text).map_err(|_| unreadable(index))?;
+                    FieldValue::Uuid(uuid.as_bytes())
+                }
+                (_, ValueRef::Integer(number)) => FieldValue::Integer(number),
+                (_, ValueRef::Text(text)) => FieldValue::Text(Some(text)),
+                (_, ValueRef::Null) => FieldValue::Text(None),
+                _ => return Err(unreadable(index)),
+            };
+            encode_field(kind, value, &mut sink).map_err(|_| unreadable(index))?;
+        }
+        // Version 1's columns are in canonical order, so each copy comes from its field's column.
+        let mut values = Vec::with_capacity(8);
+        for index in COPIED_FIELDS.map(|(field, _)| field).into_iter().chain([23, 24]) {
+            values.push(rusqlite::types::ToSqlOutput::Borrowed(row.get_ref(index)?));
+        }
+        values.push(rusqlite::types::ToSqlOutput::Borrowed(ValueRef::Blob(&encoded)));
+        insert.execute(rusqlite::params_from_iter(values))?;
     }
+    drop(rows);
     connection.execute_batch("DROP TABLE audit_records_version_1")
-}
-
-/// Reads a record from a version-1 row selected with [`FIELD_COLUMNS`].
-fn version_1_record_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
-    let record_id: String = row.get(1)?;
-    let micros: i64 = row.get(2)?;
-    let invalid = |index: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, what.to_string().into())
-    };
-    Ok(AuditRecord {
-        seq: row.get(0)?,
-        record_id: Uuid::try_parse(&record_id).map_err(|_| invalid(1, "record_id is not a UUID"))?,
-        received_at: DateTime::from_timestamp_micros(micros).ok_or_else(|| invalid(2, "time out of range"))?,
-        message_id: row.get(3)?,
-        transaction_id: row.get(4)?,
-        correlation_id: row.get(5)?,
-        consumer_id: row.get(6)?,
-        consumer_name: row.get(7)?,
-        certificate_sha256: row.get(8)?,
-        certificate_subject: row.get(9)?,
-        client_ip: row.get(10)?,
-        environment: row.get(11)?,
-        operator_first_name: row.get(12)?,
-        operator_surname: row.get(13)?,
-        operator_person_code: row.get(14)?,
-        ivis_sender: row.get(15)?,
-        service: row.get(16)?,
-        request_style: row.get(17)?,
-        soap_version: row.get(18)?,
-        person_code: row.get(19)?,
-        outcome: row.get(20)?,
-        records_returned: row.get(21)?,
-        processing_micros: row.get(22)?,
-    })
 }
 
 #[cfg(test)]
@@ -273,7 +269,7 @@ mod tests {
         let stored: Vec<AuditRecord> = migrated
             .prepare("SELECT encoded FROM audit_records ORDER BY seq")
             .unwrap()
-            .query_map([], |row| record_from_encoded(row.get_ref(0)?.as_blob()?))
+            .query_map([], |row| record_from_encoded(row, 0))
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -285,5 +281,10 @@ mod tests {
 
         let problem = verify(&open_for_writing(&altered).unwrap(), &keys).unwrap_err();
         assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 3), "{}", problem.message);
+
+        // A build that meets a log of a later layout leaves it alone.
+        migrated.execute("INSERT INTO audit_schema_migrations VALUES (3, 'later')", []).unwrap();
+        let refused = open_for_writing(&whole).unwrap_err().to_string();
+        assert!(refused.contains("layout 3, written by a newer build"), "{refused}");
     }
 }
