@@ -128,18 +128,7 @@ impl AuditLocation {
             anyhow::bail!("no audit log at {}", path.display());
         }
         let connection = sqlite::open_for_reading(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let layout = sqlite::layout(&connection).with_context(|| format!("cannot read {}", path.display()))?;
-        if layout > sqlite::CURRENT_LAYOUT {
-            anyhow::bail!("the audit log {} is in layout {layout}, written by a newer build: use that build", path.display());
-        }
-        if layout < sqlite::CURRENT_LAYOUT {
-            anyhow::bail!(
-                "the audit log {} is in layout {layout}, this build reads layout {}: start this build's service on it once \
-                 (it upgrades the log in place and keeps every record's hash), then run the command again",
-                path.display(),
-                sqlite::CURRENT_LAYOUT
-            );
-        }
+        sqlite::check_layout_for_reading(&connection).map_err(|error| anyhow::anyhow!("{}: {error:#}", path.display()))?;
         Ok(connection)
     }
 }

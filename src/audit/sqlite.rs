@@ -36,10 +36,7 @@ pub fn open_for_writing(path: &Path) -> anyhow::Result<Connection> {
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
-    let layout = layout(&connection)?;
-    if layout > CURRENT_LAYOUT {
-        anyhow::bail!("the audit log is in layout {layout}, written by a newer build; this build writes layout {CURRENT_LAYOUT}");
-    }
+    refuse_newer_layout(layout(&connection)?)?;
     migrate(&connection)?;
     Ok(connection)
 }
@@ -67,6 +64,27 @@ pub fn layout(connection: &Connection) -> rusqlite::Result<i64> {
         return Ok(0);
     }
     connection.query_row("SELECT COALESCE(MAX(version), 0) FROM audit_schema_migrations", [], |row| row.get(0))
+}
+
+fn refuse_newer_layout(layout: i64) -> anyhow::Result<()> {
+    if layout > CURRENT_LAYOUT {
+        anyhow::bail!("the audit log is in layout {layout}, written by a newer build; this build reads and writes layout {CURRENT_LAYOUT}");
+    }
+    Ok(())
+}
+
+/// Checks that an existing log opened for reading (verify, export) is in this build's layout:
+/// the read-only commands never migrate, they say what to do.
+pub fn check_layout_for_reading(connection: &Connection) -> anyhow::Result<()> {
+    let layout = layout(connection)?;
+    refuse_newer_layout(layout)?;
+    if layout < CURRENT_LAYOUT {
+        anyhow::bail!(
+            "the audit log is in layout {layout}, this build reads layout {CURRENT_LAYOUT}: start this build's service on it once \
+             (it upgrades the log in place and keeps every record's hash), then run the command again"
+        );
+    }
+    Ok(())
 }
 
 fn migrate(connection: &Connection) -> rusqlite::Result<()> {
