@@ -66,6 +66,11 @@ error_codes! {
     MessageIdNotSpecified = 1, Caller, 0,
         "The IVIS header has no MessageID.",
         "IVIS galvenē nav norādīts MessageID.";
+    /// IVIS style: the `Sender` is not the calling consumer (nor, through an intermediary
+    /// such as the VISS bus, a consumer it forwards for), or an intermediary's call has none.
+    SenderIncorrect = 6, Caller, 0,
+        "The IVIS Sender is not the calling consumer, nor one its intermediary forwards for.",
+        "IVIS Sender nav izsaucošais patērētājs, nedz patērētājs, kura vārdā starpnieks drīkst sūtīt.";
     /// IVIS style: the IVIS header has no `Destination`.
     DestinationIsNull = 8, Caller, 0,
         "The IVIS header has no Destination.",

@@ -191,6 +191,12 @@ pub struct Consumer {
     pub allowed_networks: Vec<IpNetwork>,
     /// Whether its requests must carry a WS-Security XML Signature (see `wssec::verify`).
     pub require_signed_requests: bool,
+    /// Further identifiers an IVIS `Sender` may name this institution by (e.g. its VISS
+    /// authority id), besides `id`; compared without an `AU:` prefix.
+    pub sender_ids: Vec<String>,
+    /// For an intermediary (the VISS bus): the ids of the consumers it forwards IVIS calls
+    /// for. Empty for every other consumer.
+    pub forwards_for: BTreeSet<String>,
 }
 
 impl Consumer {
@@ -202,6 +208,30 @@ impl Consumer {
     /// Whether it may call from `address` (any address when no networks are listed).
     pub fn may_connect_from(&self, address: std::net::IpAddr) -> bool {
         self.allowed_networks.is_empty() || self.allowed_networks.iter().any(|network| network.contains(address))
+    }
+
+    /// Whether it forwards calls for other consumers (the VISS bus).
+    pub fn is_intermediary(&self) -> bool {
+        !self.forwards_for.is_empty()
+    }
+
+    /// Whether an IVIS `Sender`'s institution (see [`sender_institution`]) is this consumer.
+    pub fn is_named_by(&self, institution: &str) -> bool {
+        let bare = |id: &str| id.strip_prefix("AU:").unwrap_or(id).to_owned();
+        let institution = bare(institution);
+        bare(&self.id) == institution || self.sender_ids.iter().any(|id| bare(id) == institution)
+    }
+}
+
+/// The institution an IVIS `Sender` (as `soap::ivis` renders it in one line) stands for:
+/// `AU:90011524360` and an employee's `AU:90011524360-PK:…` both name `90011524360`; any
+/// other form (a resident's `PK:…`, a SystemID) is returned whole and names no institution
+/// unless registered so. The personal code of an employee is never part of the result.
+pub fn sender_institution(sender: &str) -> &str {
+    let sender = sender.trim();
+    match sender.strip_prefix("AU:") {
+        Some(rest) => rest.split("-PK:").next().unwrap_or(rest),
+        None => sender,
     }
 }
 
@@ -385,7 +415,8 @@ impl ConsumerRegistry {
             if name.is_empty() {
                 return Err(RegistryProblem::EmptyName { consumer: id });
             }
-            if entry.services.is_empty() {
+            // An intermediary may call nothing for itself: it only forwards.
+            if entry.services.is_empty() && entry.forwards_for.is_empty() {
                 return Err(RegistryProblem::NoServices { consumer: id });
             }
             if entry.certificates.is_empty() {
@@ -411,9 +442,24 @@ impl ConsumerRegistry {
                 services: entry.services,
                 allowed_networks,
                 require_signed_requests: entry.require_signed_requests,
+                sender_ids: entry.sender_ids,
+                forwards_for: entry.forwards_for,
             });
         }
+        for consumer in &registry.consumers {
+            for forwarded in &consumer.forwards_for {
+                if *forwarded == consumer.id || !first_with_id.contains_key(forwarded) {
+                    return Err(RegistryProblem::UnknownForwardedConsumer { consumer: consumer.id.clone(), forwarded: forwarded.clone() });
+                }
+            }
+        }
         Ok(registry)
+    }
+
+    /// The consumer an IVIS `Sender` names, among those `intermediary` forwards for.
+    pub fn forwarded_sender(&self, intermediary: &Consumer, sender: &str) -> Option<&Consumer> {
+        let institution = sender_institution(sender);
+        self.consumers.iter().find(|consumer| intermediary.forwards_for.contains(&consumer.id) && consumer.is_named_by(institution))
     }
 
     /// Adds one `[[consumer.certificate]]` entry for the consumer that will sit at `index`.
@@ -549,9 +595,12 @@ pub enum RegistryProblem {
     /// A consumer with a blank name.
     #[error("consumer {consumer:?} has an empty name")]
     EmptyName { consumer: String },
-    /// A consumer with `services = []`.
+    /// A consumer with `services = []` that forwards for nobody.
     #[error("consumer {consumer:?} lists no services")]
     NoServices { consumer: String },
+    /// `forwards_for` names a consumer that is not registered, or the intermediary itself.
+    #[error("consumer {consumer:?} forwards for {forwarded:?}, which is not another registered consumer")]
+    UnknownForwardedConsumer { consumer: String, forwarded: String },
     /// An `allowed_networks` entry that is not CIDR notation.
     #[error("consumer {consumer:?}: {problem}")]
     BadNetwork { consumer: String, problem: String },
@@ -602,6 +651,10 @@ struct ConsumerEntry {
     allowed_networks: Vec<String>,
     #[serde(default)]
     require_signed_requests: bool,
+    #[serde(default)]
+    sender_ids: Vec<String>,
+    #[serde(default)]
+    forwards_for: BTreeSet<String>,
     #[serde(rename = "certificate", default)]
     certificates: Vec<CertificateEntry>,
 }
@@ -1578,6 +1631,43 @@ sha256 = "aa11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8"
         assert!(!consumer.may_connect_from("127.0.0.1".parse().unwrap()));
         let bad = problem(&text.replace("10.0.0.0/8", "10.0.0.0/40"));
         assert!(matches!(bad, RegistryProblem::BadNetwork { .. }), "{bad:?}");
+    }
+
+    #[test]
+    fn an_intermediary_forwards_only_for_registered_consumers_named_by_the_sender() {
+        let text = r#"
+[[consumer]]
+id = "90011524360"
+name = "Riga"
+environment = "test"
+services = ["EP115"]
+sender_ids = ["100001"]
+[[consumer.certificate]]
+sha256 = "aa11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8"
+[[consumer]]
+id = "bus"
+name = "Bus"
+environment = "test"
+services = []
+forwards_for = ["90011524360"]
+[[consumer.certificate]]
+sha256 = "bb11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8"
+"#;
+        let registry = registry(text);
+        let bus = registry.iter().find(|c| c.id == "bus").unwrap();
+        assert!(bus.is_intermediary());
+        for sender in ["AU:90011524360", "90011524360", "AU:90011524360-PK:12037910015", "AU:100001", " AU:100001-PK:1 "] {
+            assert_eq!(registry.forwarded_sender(bus, sender).map(|c| c.id.as_str()), Some("90011524360"), "{sender}");
+        }
+        for sender in ["AU:9001152436", "PK:90011524360", "AU:bus", "", "AU:"] {
+            assert!(registry.forwarded_sender(bus, sender).is_none(), "{sender}");
+        }
+        let unknown = problem(&text.replace(r#"forwards_for = ["90011524360"]"#, r#"forwards_for = ["42"]"#));
+        assert!(matches!(unknown, RegistryProblem::UnknownForwardedConsumer { .. }), "{unknown:?}");
+        let itself = problem(&text.replace(r#"forwards_for = ["90011524360"]"#, r#"forwards_for = ["bus"]"#));
+        assert!(matches!(itself, RegistryProblem::UnknownForwardedConsumer { .. }), "{itself:?}");
+        let idle = problem(&text.replace(r#"forwards_for = ["90011524360"]"#, ""));
+        assert!(matches!(idle, RegistryProblem::NoServices { .. }), "{idle:?}");
     }
 
 }

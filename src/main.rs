@@ -204,6 +204,7 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().flatten_event(true).with_current_span(false).init(),
         LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
     }
+    spolis_adapter::service::install_panic_hook();
     match cli.command {
         Command::Demo { listen, data_dir, certs_dir, persons, ops_listen, database_url } => {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;

@@ -66,6 +66,8 @@ fn cases() -> Vec<Case> {
     vec![
         ivis(ErrorCode::MessageIdNotSpecified, "<ivis:MessageID>6f1c2a7e-3b8d-4e21-9a5f-0c4d2e8b7a13</ivis:MessageID>", ""),
         ivis(ErrorCode::DestinationIsNull, destination, ""),
+        // Riga's certificate naming Talsi as the Sender (tests/forwarding.rs has the bus).
+        ivis(ErrorCode::SenderIncorrect, "AU:90011524360", "AU:90009113532"),
         ivis(ErrorCode::MessageTypeNotSet, message_type, ""),
         {
             let mut case = ivis(ErrorCode::BodyNotSet, "<ivis:Body>", "<!--");

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::audit::{record::canonical_person_code, AuditLog, AuditRecord};
 use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS};
 use crate::error::{ErrorCode, ServiceError};
-use crate::identity::{CertificateIdentity, Consumer, ConsumerRegistry, Environment, Service};
+use crate::identity::{sender_institution, CertificateIdentity, Consumer, ConsumerRegistry, Environment, Service};
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
 use crate::soap::{self, fault, SoapVersion};
 use crate::store::{Store, StoreError};
@@ -87,7 +87,11 @@ pub struct CallRecord {
     pub received_at: DateTime<Utc>,
     pub client: SocketAddr,
     pub certificate: CertificateIdentity,
+    /// The consumer the call is made for: the certificate's, or the one an intermediary
+    /// forwards for.
     pub consumer: Option<Consumer>,
+    /// The intermediary (the VISS bus) that forwarded the call, when one did.
+    pub intermediary: Option<Consumer>,
     /// The service of the path called; `None` when the path names none.
     pub contract: Option<&'static ServiceContract>,
     pub soap_version: Option<SoapVersion>,
@@ -123,16 +127,23 @@ impl Services {
     pub async fn call(&self, peer: &Peer, contract: &'static ServiceContract, request: SoapRequest<'_>) -> (Answer, CallRecord) {
         let started = Instant::now();
         let mut record = CallRecord::new(peer, Some(contract));
-        let result = self.answer(peer, contract, request, &mut record).await;
+        let call_id = record.call_id;
+        let result = contained(self.answer(peer, contract, request, &mut record), call_id).await;
         let version = record.soap_version.unwrap_or(SoapVersion::V11);
-        let answer = match (&result, &record.ivis) {
+        let signed = match (&result, &record.ivis) {
             (Ok(payload), _) => self.ok_answer(version, payload, record.call_id),
             // Once the IVIS header is read, errors travel in the IVIS error list.
             (Err(error), Some(header)) => {
                 let payload = ivis::response_element(header, contract, record.call_id, record.received_at, Err(error));
                 self.ok_answer(version, &payload, record.call_id)
             }
-            (Err(error), None) => self.fault_answer(version, error, record.call_id),
+            (Err(error), None) => Ok(self.fault_answer(version, error, record.call_id)),
+        };
+        // No signature, no data: an answer that could not be signed is replaced by a fault,
+        // as an answer whose audit record could not be written is.
+        let (answer, result) = match signed {
+            Ok(answer) => (answer, result),
+            Err(refusal) => (self.fault_answer(version, &refusal, record.call_id), Err(refusal)),
         };
         record.outcome = result.map(|_| record.outcome.clone().unwrap_or(0));
         record.elapsed_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -217,19 +228,33 @@ impl Services {
         };
 
         let registry = self.registry.current();
-        let consumer = registry
+        let caller = registry
             .identify(&peer.certificate)
             .ok_or_else(|| ServiceError::new(ErrorCode::ConsumerNotRegistered))?;
-        record.consumer = Some(consumer.clone());
-        if consumer.environment != self.environment {
-            return Err(ServiceError::with_detail(
-                ErrorCode::ConsumerNotRegistered,
-                format!("The certificate is registered for the {} environment; this service is {}.", consumer.environment, self.environment),
-            ));
-        }
-        if !consumer.may_connect_from(peer.address.ip()) {
+        record.consumer = Some(caller.clone());
+        self.check_environment(caller)?;
+        if !caller.may_connect_from(peer.address.ip()) {
             return Err(ServiceError::with_detail(ErrorCode::NetworkNotAllowed, format!("Address {} is not in its allowed networks.", peer.address.ip())));
         }
+        // Who asks: the caller itself, or — for an intermediary's IVIS call — the consumer its
+        // Sender names, whose services, environment, signature duty and quotas then apply.
+        let sender = record.ivis.as_ref().and_then(|header| header.sender.as_deref());
+        let consumer = match style {
+            RequestStyle::Ivis if caller.is_intermediary() => {
+                let sender = sender.ok_or_else(|| ServiceError::with_detail(ErrorCode::SenderIncorrect, "A forwarded call must name its Sender."))?;
+                let forwarded = registry.forwarded_sender(caller, sender).ok_or_else(|| {
+                    ServiceError::with_detail(ErrorCode::SenderIncorrect, format!("Consumer {} does not forward for the institution the Sender names.", caller.id))
+                })?;
+                record.intermediary = Some(caller.clone());
+                record.consumer = Some(forwarded.clone());
+                self.check_environment(forwarded)?;
+                forwarded
+            }
+            RequestStyle::Ivis if sender.is_some_and(|sender| !caller.is_named_by(sender_institution(sender))) => {
+                return Err(ServiceError::with_detail(ErrorCode::SenderIncorrect, "The Sender names another institution than the client certificate's."));
+            }
+            _ => caller,
+        };
         if !consumer.may_call(contract.service) {
             return Err(ServiceError::with_detail(
                 ErrorCode::ServiceNotAllowed,
@@ -237,7 +262,9 @@ impl Services {
             ));
         }
         if consumer.require_signed_requests {
-            self.check_signature(&body, &envelope.headers, peer, consumer)?;
+            // A forwarded call must be signed by the sender itself, not by the intermediary.
+            let peer_may_sign = record.intermediary.is_none();
+            self.check_signature(&body, &envelope.headers, peer, consumer, peer_may_sign)?;
         }
 
         // A stale or future-dated WS-Security Timestamp is refused before anything else is read.
@@ -279,17 +306,28 @@ impl Services {
     /// A consumer that must sign: the request's one signature, made with the TLS client
     /// certificate or another certificate registered to the consumer by fingerprint, must
     /// verify and cover the Body processed and the Timestamp (`wssec::verify`).
-    fn check_signature(&self, document: &[u8], headers: &[Element], peer: &Peer, consumer: &Consumer) -> Result<(), ServiceError> {
+    fn check_signature(&self, document: &[u8], headers: &[Element], peer: &Peer, consumer: &Consumer, peer_may_sign: bool) -> Result<(), ServiceError> {
         let certificate = verify::signing_certificate(headers)?;
         let identity = CertificateIdentity::from_der(&certificate)
             .map_err(|_| ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate cannot be read."))?;
-        let registered = identity.sha256_fingerprint == peer.certificate.sha256_fingerprint
+        let registered = (peer_may_sign && identity.sha256_fingerprint == peer.certificate.sha256_fingerprint)
             || self.registry.current().identify_by_fingerprint(&identity.sha256_fingerprint).is_some_and(|owner| owner.id == consumer.id);
         if !registered {
             return Err(ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate is not registered to this consumer."));
         }
         let text = std::str::from_utf8(document).map_err(|_| ServiceError::new(ErrorCode::MalformedXml))?;
         verify::verify_request(text, &certificate)
+    }
+
+    /// A consumer registered for the other environment is not registered here.
+    fn check_environment(&self, consumer: &Consumer) -> Result<(), ServiceError> {
+        if consumer.environment != self.environment {
+            return Err(ServiceError::with_detail(
+                ErrorCode::ConsumerNotRegistered,
+                format!("The certificate is registered for the {} environment; this service is {}.", consumer.environment, self.environment),
+            ));
+        }
+        Ok(())
     }
 
     /// The last gate before the store is read: the consumer's and the operator's rate
@@ -351,12 +389,21 @@ impl Services {
         Answer {
             status: fault::http_status(version, error),
             content_type: version.content_type(),
-            body: self.security.envelope(version, &fault::fault_element(version, error, call_id), call_id, Utc::now()),
+            // A fault carries no personal data: if it cannot be signed it goes out unsigned,
+            // so that the caller still learns why (the failure is logged).
+            body: self.security.envelope(version, &fault::fault_element(version, error, call_id), call_id, Utc::now()).unwrap_or_else(
+                |unsigned| unsigned.envelope,
+            ),
         }
     }
 
-    fn ok_answer(&self, version: SoapVersion, payload: &str, call_id: Uuid) -> Answer {
-        Answer { status: 200, content_type: version.content_type(), body: self.security.envelope(version, payload, call_id, Utc::now()) }
+    /// An answer that may carry data: signed, or refused with `InternalError` when the signer
+    /// fails (it was probed at start, so this is a broken key or HSM, never the caller).
+    fn ok_answer(&self, version: SoapVersion, payload: &str, call_id: Uuid) -> Result<Answer, ServiceError> {
+        match self.security.envelope(version, payload, call_id, Utc::now()) {
+            Ok(body) => Ok(Answer { status: 200, content_type: version.content_type(), body }),
+            Err(_) => Err(ServiceError::with_detail(ErrorCode::InternalError, "The answer could not be signed, so it is not sent.")),
+        }
     }
 }
 
@@ -370,6 +417,7 @@ impl CallRecord {
             client: peer.address,
             certificate: peer.certificate.clone(),
             consumer: None,
+            intermediary: None,
             contract,
             soap_version: None,
             style: None,
@@ -402,7 +450,12 @@ fn audit_record(call: &CallRecord, environment: Environment) -> AuditRecord {
         operator_first_name: nonempty(&call.as_sent.operator_first_name),
         operator_surname: nonempty(&call.as_sent.operator_surname),
         operator_person_code: nonempty(&call.as_sent.operator_person_code).map(|code| canonical_person_code(&code)),
-        ivis_sender: ivis.and_then(|h| h.sender.clone()),
+        // The Sender as sent; a forwarded call names its intermediary beside it (both kept in
+        // this field so that the record's canonical encoding, and its hash chain, stay as they are).
+        ivis_sender: match (ivis.and_then(|h| h.sender.clone()), &call.intermediary) {
+            (Some(sender), Some(intermediary)) => Some(format!("{sender} (forwarded by {})", intermediary.id)),
+            (sender, _) => sender,
+        },
         service: call.contract.map_or("-", |c| c.service.code()).to_string(),
         request_style: call.style.map(|s| s.label().to_string()),
         soap_version: call.soap_version.map(|v| v.label().to_string()),
@@ -414,6 +467,34 @@ fn audit_record(call: &CallRecord, environment: Environment) -> AuditRecord {
         records_returned: call.outcome.as_ref().map_or(0, |n| i64::try_from(*n).unwrap_or(i64::MAX)),
         processing_micros: i64::try_from(call.elapsed_micros).unwrap_or(i64::MAX),
     }
+}
+
+/// Runs the pipeline so that a panic in it — a bug, never an expected outcome — still ends
+/// the call with an answer and an audit record: the panic becomes `InternalError`, and only
+/// the call id is logged (the panic's message may quote request data; the hook installed by
+/// [`install_panic_hook`] keeps it out of the logs as well).
+async fn contained<F>(pipeline: F, call_id: Uuid) -> Result<String, ServiceError>
+where
+    F: std::future::Future<Output = Result<String, ServiceError>>,
+{
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(pipeline).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(%call_id, "call failed: the pipeline panicked; answered InternalError");
+            Err(ServiceError::with_detail(ErrorCode::InternalError, "The call failed unexpectedly; quote the ErrorId."))
+        }
+    }
+}
+
+/// Replaces the default panic message (which quotes the panic's payload, possibly request
+/// text such as a personal code) with the panic's source location only.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map_or_else(|| "unknown".to_string(), |l| format!("{}:{}", l.file(), l.line()));
+        let thread = std::thread::current();
+        tracing::error!(%location, thread = thread.name().unwrap_or("-"), "panic (its message is withheld: it may quote request data)");
+    }));
 }
 
 /// Plain or IVIS, and the right operation for the path.
@@ -429,4 +510,27 @@ fn classify(body: &Element, contract: &ServiceContract) -> Result<RequestStyle, 
         None => format!("{} expects {{{SPOLIS_NS}}}{} or an IVISRequest.", contract.path, contract.operation),
     };
     Err(ServiceError::with_detail(ErrorCode::UnknownOperation, detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_pipeline_becomes_an_internal_error() {
+        let pipeline = async {
+            let date = String::from("2024-01-0ā");
+            // The panic of the original finding: a byte index inside a character.
+            Ok(date[..10].to_string())
+        };
+        let error = contained(pipeline, Uuid::nil()).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::InternalError);
+    }
+
+    #[tokio::test]
+    async fn a_pipeline_that_does_not_panic_is_passed_through() {
+        assert_eq!(contained(async { Ok("answer".to_string()) }, Uuid::nil()).await.unwrap(), "answer");
+        let refused = contained(async { Err(ServiceError::new(ErrorCode::InvalidPeriod)) }, Uuid::nil()).await;
+        assert_eq!(refused.unwrap_err().code, ErrorCode::InvalidPeriod);
+    }
 }

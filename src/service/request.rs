@@ -139,7 +139,11 @@ pub fn person_code(element: &Element, path: &str) -> Result<PersonalCode, Servic
 /// An `xs:date`: `YYYY-MM-DD` with an optional time zone, which a date-only filter ignores.
 pub fn date(element: &Element, path: &str) -> Result<NaiveDate, ServiceError> {
     let text = leaf_text(element, path, 32)?;
-    let (date_part, zone) = text.split_at(text.len().min(10));
+    // Split after ten characters, not ten bytes: a multi-byte character there must not panic.
+    let (date_part, zone) = match text.char_indices().nth(10) {
+        Some((boundary, _)) => text.split_at(boundary),
+        None => (text, ""),
+    };
     let zone_ok = zone.is_empty()
         || zone == "Z"
         || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')) && zone.as_bytes()[3] == b':');
@@ -212,7 +216,7 @@ mod tests {
             let root = element(&format!("<D>{ok}</D>"));
             assert!(date(&root.children[0], "D").is_ok(), "{ok}");
         }
-        for bad in ["2023-02-29", "2024-2-9", "29.02.2024", "2024-02-29T10:00:00", "2024-02-29+0200"] {
+        for bad in ["2023-02-29", "2024-2-9", "29.02.2024", "2024-02-29T10:00:00", "2024-02-29+0200", "2024-01-0ā", "2024-01-0āZ", "ā2024-01-01", "2024-01-01ā"] {
             let root = element(&format!("<D>{bad}</D>"));
             assert_eq!(date(&root.children[0], "D").unwrap_err().code, ErrorCode::BodyWrongFormat, "{bad}");
         }

@@ -92,17 +92,25 @@ impl MessageSecurity {
     }
 
     /// The answer envelope around `payload`: signed when a signer is configured. Signing only
-    /// fails if the key does (it was probed at start); the answer then goes out unsigned
-    /// rather than not at all, and the failure is logged.
-    pub fn envelope(&self, version: SoapVersion, payload: &str, call_id: Uuid, now: DateTime<Utc>) -> String {
-        if let Some(signer) = self.signer.current().as_ref() {
-            match signer.envelope(version, payload, call_id, now) {
-                Ok(signed) => return signed,
-                Err(error) => tracing::error!(%call_id, %error, "answer could not be signed; sent unsigned"),
-            }
+    /// fails if the key does (it was probed at start); the failure is logged and the unsigned
+    /// envelope handed back as the error, for the caller to decide: an answer with data must
+    /// not leave unsigned (fail closed, like the audit), a fault may.
+    pub fn envelope(&self, version: SoapVersion, payload: &str, call_id: Uuid, now: DateTime<Utc>) -> Result<String, UnsignedEnvelope> {
+        let unsigned = || crate::soap::envelope_around(version, payload);
+        match self.signer.current().as_ref() {
+            None => Ok(unsigned()),
+            Some(signer) => signer.envelope(version, payload, call_id, now).map_err(|error| {
+                tracing::error!(%call_id, %error, "the answer could not be signed");
+                UnsignedEnvelope { envelope: unsigned() }
+            }),
         }
-        crate::soap::envelope_around(version, payload)
     }
+}
+
+/// An answer envelope that should have been signed and could not be.
+#[derive(Debug)]
+pub struct UnsignedEnvelope {
+    pub envelope: String,
 }
 
 fn seconds(seconds: u64) -> chrono::Duration {
