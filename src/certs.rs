@@ -42,6 +42,8 @@ pub const EXAMPLE_FILES: &[&str] = &[
     "talsi.key",
     "unregistered.crt",
     "unregistered.key",
+    "bus.crt",
+    "bus.key",
     "expired.crt",
     "expired.key",
     "rogue-ca.crt",
@@ -60,12 +62,16 @@ pub const REVOCATION_FILES: &[&str] = &["revoked.crt", "revoked.key", "ca.crl"];
 const RIGA_CONSUMER_ID: &str = "90011524360";
 /// Registration number used as talsi's consumer id (example data).
 const TALSI_CONSUMER_ID: &str = "90009113532";
+/// The example VISS bus's consumer id: an intermediary forwarding riga's and talsi's calls.
+const BUS_CONSUMER_ID: &str = "VISS-example";
 
 const COUNTRY: &str = "LV";
 const CA_NAME: &str = "SPOLIS adapter EXAMPLE CA — not for production";
 const CA_ORGANISATION: &str = "Labklājības ministrija (example)";
 const RIGA_ORGANISATION: &str = "Rīgas valstspilsētas pašvaldība";
 const RIGA_SYSTEM: &str = "SOPA Rīgas Sociālais dienests";
+const BUS_ORGANISATION: &str = "Valsts reģionālās attīstības aģentūra (example)";
+const BUS_SYSTEM: &str = "VISS example bus";
 
 /// Writes the example CA, server and client certificates and `consumers.toml` into `dir`.
 ///
@@ -136,6 +142,10 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
     )?;
     unregistered.write(dir, "unregistered")?;
 
+    // The bus: the TLS peer of every call it forwards for riga and talsi.
+    let bus = Issued::leaf(&ca, client(BUS_ORGANISATION, BUS_SYSTEM, &PKCS_ECDSA_P256_SHA256)?)?;
+    bus.write(dir, "bus")?;
+
     // Riga's previous certificate: same subject, long expired.
     let expired = Issued::leaf(
         &ca,
@@ -166,10 +176,11 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
     let riga_identity = CertificateIdentity::from_der(riga.certificate.der())?;
     let expired_identity = CertificateIdentity::from_der(expired.certificate.der())?;
     let talsi_identity = CertificateIdentity::from_der(talsi.certificate.der())?;
+    let bus_identity = CertificateIdentity::from_der(bus.certificate.der())?;
     write_file(
         dir,
         "consumers.toml",
-        &consumers_toml(&riga_identity, &expired_identity, &talsi_identity),
+        &consumers_toml(&riga_identity, &expired_identity, &talsi_identity, &bus_identity),
     )?;
     write_revocation_examples(dir, &ca)
 }
@@ -362,11 +373,13 @@ fn write_file(dir: &Path, file_name: &str, contents: &str) -> anyhow::Result<()>
 }
 
 /// The example registry: riga (both services) by fingerprint — its current certificate
-/// and the expired one — and talsi (EP116 only) by issuer and serial.
+/// and the expired one — talsi (EP116 only) by issuer and serial, and the bus forwarding
+/// for both.
 fn consumers_toml(
     riga: &CertificateIdentity,
     riga_expired: &CertificateIdentity,
     talsi: &CertificateIdentity,
+    bus: &CertificateIdentity,
 ) -> String {
     format!(
         r#"# EXAMPLE consumer registry for spolis-adapter — never use in production.
@@ -380,6 +393,9 @@ fn consumers_toml(
 #   name        for logs and the audit record
 #   environment "test" or "production"
 #   services    any of "EP115"/"GetApplicationList", "EP116"/"GetQueueStatusList"
+#   sender_ids  (optional) further ids an IVIS Sender may name the institution by
+#   forwards_for (optional) an intermediary (the VISS bus): the consumer ids whose IVIS
+#               calls it forwards; such a call is judged as the Sender's consumer's
 #
 #   [[consumer.certificate]]     one or more per consumer (several while renewing)
 #   either  sha256 = "…"         SHA-256 of the certificate's DER, 64 hex digits;
@@ -416,7 +432,22 @@ services = ["EP116"]
 [[consumer.certificate]]
 issuer = {talsi_issuer}
 serial = {talsi_serial}
+
+# The bus: forwards riga's and talsi's IVIS calls; calls nothing for itself.
+[[consumer]]
+id = {bus_id}
+name = "VISS (example bus)"
+environment = "test"
+services = []
+forwards_for = [{riga_id}, {talsi_id}]
+
+# bus.crt — subject {bus_subject}
+[[consumer.certificate]]
+sha256 = {bus_fingerprint}
 "#,
+        bus_id = toml_string(BUS_CONSUMER_ID),
+        bus_subject = bus.subject,
+        bus_fingerprint = toml_string(&bus.sha256_fingerprint),
         riga_id = toml_string(RIGA_CONSUMER_ID),
         riga_subject = riga.subject,
         riga_fingerprint = toml_string(&riga.sha256_fingerprint),
@@ -571,12 +602,17 @@ mod tests {
     }
 
     #[test]
-    fn the_example_registry_knows_riga_and_talsi_only() {
+    fn the_example_registry_knows_riga_talsi_and_the_bus_only() {
         let directory = generated();
         let path = directory.path();
         let registry =
             ConsumerRegistry::load(&path.join("consumers.toml")).expect("registry loads");
-        assert_eq!(registry.len(), 2);
+        assert_eq!(registry.len(), 3);
+
+        let bus = registry.identify(&identity(path, "bus.crt")).expect("bus");
+        assert_eq!(bus.id, BUS_CONSUMER_ID);
+        assert!(bus.is_intermediary() && !bus.may_call(Service::Ep115) && !bus.may_call(Service::Ep116));
+        assert_eq!(registry.forwarded_sender(bus, "AU:90011524360").map(|c| c.id.as_str()), Some(RIGA_CONSUMER_ID));
 
         let riga = registry
             .identify(&identity(path, "riga.crt"))
