@@ -777,7 +777,7 @@ const ATTRIBUTE_KEYWORDS: &[(&str, &str)] = &[
 ];
 
 /// A distinguished name → the canonical text described in the module doc.
-fn render_name(name: &X509Name<'_>) -> String {
+pub(crate) fn render_name(name: &X509Name<'_>) -> String {
     let rdns: Vec<String> = name
         .iter()
         .map(|rdn| {
