@@ -571,6 +571,9 @@ fn crls_in(bytes: &[u8], path: &Path) -> anyhow::Result<Vec<CertificateRevocatio
     let pem = rustls_pemfile::crls(&mut &bytes[..])
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("{}: not a PEM CRL file", path.display()))?;
+    if pem.is_empty() && bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        anyhow::bail!("{}: holds no readable PEM CRL", path.display());
+    }
     Ok(match pem.is_empty() {
         true => vec![CertificateRevocationListDer::from(bytes.to_vec())],
         false => pem,
