@@ -518,6 +518,33 @@ client_ca = "ca.crt"
     }
 
     #[test]
+    fn a_missing_or_stale_crl_is_a_problem_and_the_tls_keys_default() {
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), dir.path().to_path_buf(), &certs);
+        assert!(config.problems().iter().all(|p| !p.starts_with("tls:")), "{:#?}", config.problems());
+        config.tls.crls = vec![dir.path().join("gone.crl")];
+        let problems = config.problems();
+        assert!(problems.iter().any(|p| p.starts_with("tls: cannot read CRL file") && p.contains("gone.crl")), "{problems:#?}");
+
+        let stale = dir.path().join("stale.crl");
+        let day = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap().midnight().assume_utc();
+        let pem = crate::certs::example_crl_dated(&certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
+        std::fs::write(&stale, pem).unwrap();
+        config.tls.crls = vec![stale];
+        let problems = config.problems();
+        assert!(problems.iter().any(|p| p.starts_with("tls: the CRL of") && p.contains("past its nextUpdate (2025-02-01T00:00:00Z)")), "{problems:#?}");
+        config.tls.stale_crl = StaleCrlPolicy::Warn;
+        assert!(config.problems().iter().all(|p| !p.starts_with("tls:")));
+
+        let tls: TlsConfig = toml::from_str("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\n").unwrap();
+        assert_eq!((tls.stale_crl, tls.crl_poll_interval_seconds, tls.session_resumption), (StaleCrlPolicy::Refuse, 1, false));
+        let warn: TlsConfig = toml::from_str("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\nstale_crl = \"warn\"\n").unwrap();
+        assert_eq!(warn.stale_crl, StaleCrlPolicy::Warn);
+        assert!(toml::from_str::<TlsConfig>("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\nstale_crl = \"ignore\"\n").is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let error = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
         assert!(error.to_string().contains("unknown field"), "{error}");
