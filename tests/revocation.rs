@@ -173,16 +173,20 @@ async fn with_session_resumption_on_a_resumed_session_of_a_revoked_certificate_i
 async fn an_open_connection_is_refused_its_next_request_once_its_certificate_is_revoked() {
     let setup = setup(crl(1, false), None).await;
     let mut revoked = setup.server.client("revoked").await;
+    let mut revoked_h2 = setup.server.connect(Some("revoked"), Protocol::Http2).await.unwrap();
     let mut riga = setup.server.client("riga").await;
     assert_eq!(revoked.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await.status, 200);
+    assert_eq!(revoked_h2.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await.status, 200);
 
     std::fs::write(&setup.crl, crl(2, true)).unwrap();
-    let refused = revoked.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await;
-    assert_eq!(refused.status, 403, "{}", refused.body);
-    assert_eq!(refused.body, "client certificate refused: revoked\n");
+    for client in [&mut revoked, &mut revoked_h2] {
+        let refused = client.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        assert_eq!(refused.body, "client certificate refused: revoked\n");
+    }
     assert_eq!(riga.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await.status, 200);
     let metrics = metrics(&setup.server).await;
-    assert!(metrics.contains(r#"spolis_tls_connection_refusals_total{reason="revoked"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"spolis_tls_connection_refusals_total{reason="revoked"} 2"#), "{metrics}");
 }
 
 #[tokio::test]
