@@ -292,3 +292,29 @@ async fn with_stale_crl_warn_a_stale_crl_still_revokes_and_the_others_are_served
     assert_eq!(ops_get(server.ops_address, "/ready").await.0, 200);
     assert!(server.config.problems().iter().all(|problem| !problem.contains("nextUpdate")));
 }
+
+#[test]
+fn check_config_reports_a_stale_or_missing_crl() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs_dir();
+    let check = |crl: &str| {
+        let file = dir.path().join("spolis.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "listen = \"127.0.0.1:8443\"\npublic_url = \"https://localhost:8443\"\ndata_dir = \"data\"\nconsumers = \"{certs}/consumers.toml\"\n[tls]\ncertificate = \"{certs}/server.crt\"\nprivate_key = \"{certs}/server.key\"\nclient_ca = \"{certs}/ca.crt\"\ncrls = [\"{crl}\"]\n",
+                certs = certs.display()
+            ),
+        )
+        .unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_spolis-adapter")).arg("check-config").arg(&file).output().unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (ok, stderr) = check(&certs.join("ca.crl").display().to_string());
+    assert!(ok, "{stderr}");
+    std::fs::write(dir.path().join("stale.crl"), stale_crl(false)).unwrap();
+    let (ok, stderr) = check("stale.crl");
+    assert!(!ok && stderr.contains("stale.crl is past its nextUpdate (2025-02-01T00:00:00Z)"), "{stderr}");
+    let (ok, stderr) = check("gone.crl");
+    assert!(!ok && stderr.contains("cannot read CRL file") && stderr.contains("gone.crl"), "{stderr}");
+}
