@@ -223,4 +223,30 @@ mod tests {
         assert!(text.contains("spolis_call_duration_seconds_bucket"), "{text}");
         assert!(text.contains(r#"spolis_tls_handshake_failures_total{reason="expired"} 1"#), "{text}");
     }
+
+    #[test]
+    fn certificate_refusals_have_stable_reasons() {
+        use rustls::{CertificateError, Error};
+        let reason = |error: Error| certificate_refusal_reason(&error);
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::Revoked)), "revoked");
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::ExpiredRevocationList)), "crl_expired");
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::UnknownRevocationStatus)), "unknown_revocation_status");
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::InvalidPurpose)), "invalid_purpose");
+        assert_eq!(reason(Error::NoCertificatesPresented), "no_certificate");
+        assert_eq!(resumed_reason("revoked"), "resumed_revoked");
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, Error::InvalidCertificate(CertificateError::Revoked));
+        assert_eq!(handshake_failure_reason(&io), "revoked");
+        assert_eq!(handshake_failure_reason(&std::io::Error::other("reset")), "other");
+    }
+
+    #[test]
+    fn crls_in_force_are_shown_and_forgotten() {
+        let metrics = Metrics::default();
+        metrics.record_crl("/etc/ca.crl", "C=LV, CN=CA", 1_000, Some(2_000), Some(7.0), 1_500);
+        let text = metrics.render();
+        assert!(text.contains(r#"spolis_crl_next_update_timestamp_seconds{file="/etc/ca.crl",issuer="C=LV, CN=CA"} 2000"#), "{text}");
+        assert!(text.contains(r#"spolis_crl_age_seconds{file="/etc/ca.crl",issuer="C=LV, CN=CA"} 500"#), "{text}");
+        metrics.clear_crls();
+        assert!(!metrics.render().contains("/etc/ca.crl"));
+    }
 }
