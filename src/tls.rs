@@ -579,3 +579,60 @@ fn crls_in(bytes: &[u8], path: &Path) -> anyhow::Result<Vec<CertificateRevocatio
         false => pem,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(issuer: &[u8], number: Option<u64>, this_update: i64) -> CrlInfo {
+        CrlInfo {
+            file: PathBuf::from("ca.crl"),
+            issuer_der: issuer.to_vec(),
+            issuer: "CN=CA".to_string(),
+            number: number.map(BigUint::from),
+            this_update,
+            next_update: Some(this_update + 86_400),
+        }
+    }
+
+    fn in_force(crls: Vec<CrlInfo>) -> CrlSnapshot {
+        let mut roots = RootCertStore::empty();
+        let ca = read_certificates(&Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example/ca.crt")).unwrap();
+        roots.add(ca[0].clone()).unwrap();
+        let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::new(rustls::crypto::ring::default_provider())).build().unwrap();
+        CrlSnapshot { webpki, crls, read_at: 0 }
+    }
+
+    #[test]
+    fn a_crl_is_never_rolled_back_by_number_or_without_one_by_this_update() {
+        let old = in_force(vec![info(b"A", Some(5), 1_000), info(b"B", None, 1_000)]);
+        assert!(refuse_rollback(&[info(b"A", Some(5), 1_000), info(b"B", None, 1_000)], &old).is_ok(), "the same again");
+        assert!(refuse_rollback(&[info(b"A", Some(6), 900), info(b"B", None, 2_000)], &old).is_ok(), "newer: the number decides");
+        let error = refuse_rollback(&[info(b"A", Some(4), 2_000)], &old).unwrap_err();
+        assert!(error.to_string().contains("CRL number 4") && error.to_string().contains("CRL number 5"), "{error}");
+        assert!(refuse_rollback(&[info(b"A", Some(5), 1_000), info(b"B", None, 999)], &old).is_err(), "older thisUpdate, no numbers");
+        // Several CRLs of one CA: the newest offered counts; another CA's are not compared.
+        assert!(refuse_rollback(&[info(b"A", Some(3), 1_000), info(b"A", Some(7), 1_000)], &old).is_ok());
+        assert!(refuse_rollback(&[info(b"C", Some(1), 1)], &old).is_ok());
+    }
+
+    #[test]
+    fn stale_means_at_or_past_next_update() {
+        let snapshot = in_force(vec![info(b"A", Some(1), 1_000)]);
+        assert_eq!(snapshot.stale(87_399).count(), 0);
+        assert_eq!(snapshot.stale(87_400).count(), 1);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_crl_is_refused_never_panics() {
+        for bytes in [&b""[..], b"garbage", b"-----BEGIN X509 CRL-----\n!!!\n-----END X509 CRL-----\n", b"-----BEGIN CERTIFICATE-----\n"] {
+            let parsed = crls_in(bytes, Path::new("x.crl")).and_then(|ders| ders.iter().map(|der| crl_info(Path::new("x.crl"), der.as_ref())).collect::<anyhow::Result<Vec<_>>>());
+            assert!(parsed.is_err(), "{:?}", String::from_utf8_lossy(bytes));
+        }
+        let crl = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example/ca.crl")).unwrap();
+        let ders = crls_in(&crl, Path::new("ca.crl")).unwrap();
+        let info = crl_info(Path::new("ca.crl"), ders[0].as_ref()).unwrap();
+        assert_eq!(info.number, Some(BigUint::from(1u32)));
+        assert!(info.issuer.contains("EXAMPLE CA"), "{}", info.issuer);
+    }
+}
