@@ -204,6 +204,38 @@ pub fn example_crl(dir: &Path, revoked: &[&Path], crl_number: u64) -> anyhow::Re
     crl_pem(&existing_ca(dir)?, serials, crl_number)
 }
 
+/// A CRL (PEM) of the example CA in `dir`, like [`example_crl`] but with the given
+/// thisUpdate and nextUpdate: for tests of stale CRLs and of CRL rollback.
+pub fn example_crl_dated(dir: &Path, revoked: &[&Path], crl_number: u64, this_update: OffsetDateTime, next_update: OffsetDateTime) -> anyhow::Result<String> {
+    let mut serials = Vec::new();
+    for path in revoked {
+        for der in crate::tls::read_certificates(path)? {
+            let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            serials.push(SerialNumber::from_slice(certificate.raw_serial()));
+        }
+    }
+    crl_pem_dated(&existing_ca(dir)?, serials, crl_number, this_update, next_update)
+}
+
+/// A client certificate and its key (both PEM) issued by the example CA in `dir`, valid
+/// 2026–2036, with exactly the given keyUsage and extendedKeyUsage (empty: the extension
+/// is left out): for tests of what a client certificate may be used for.
+pub fn example_client_with_usages(dir: &Path, key_usages: Vec<KeyUsagePurpose>, extended_key_usages: Vec<ExtendedKeyUsagePurpose>) -> anyhow::Result<(String, String)> {
+    let ca = existing_ca(dir)?;
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name("Example pašvaldība (key usage test)", "Key usage test system");
+    params.serial_number = Some(random_serial());
+    params.not_before = utc(2026, Month::January, 1)?;
+    params.not_after = utc(2036, Month::January, 1)?;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = key_usages;
+    params.extended_key_usages = extended_key_usages;
+    params.use_authority_key_identifier_extension = true;
+    let certificate = params.signed_by(&key, &ca.certificate, &ca.key)?;
+    Ok((certificate.pem(), key.serialize_pem()))
+}
+
 /// The example CA of `dir` as rcgen needs it to issue: the same name and key as `ca.crt` (a
 /// certificate issued with it names that issuer and carries that key's identifier, so it
 /// chains to ca.crt).
@@ -215,10 +247,14 @@ fn existing_ca(dir: &Path) -> anyhow::Result<Issued> {
 }
 
 fn crl_pem(ca: &Issued, serials: Vec<SerialNumber>, crl_number: u64) -> anyhow::Result<String> {
-    let revocation_time = utc(2026, Month::January, 2)?;
+    crl_pem_dated(ca, serials, crl_number, utc(2026, Month::January, 2)?, utc(2046, Month::January, 1)?)
+}
+
+fn crl_pem_dated(ca: &Issued, serials: Vec<SerialNumber>, crl_number: u64, this_update: OffsetDateTime, next_update: OffsetDateTime) -> anyhow::Result<String> {
+    let revocation_time = this_update;
     let crl = CertificateRevocationListParams {
-        this_update: revocation_time,
-        next_update: utc(2046, Month::January, 1)?,
+        this_update,
+        next_update,
         crl_number: SerialNumber::from(crl_number),
         issuing_distribution_point: None,
         revoked_certs: serials

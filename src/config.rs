@@ -143,6 +143,41 @@ pub struct TlsConfig {
     /// handshake. Re-read when they change. Empty: no revocation checking.
     #[serde(default)]
     pub crls: Vec<PathBuf>,
+    /// A CRL past its nextUpdate: `refuse` the certificates it covers (unknown status is not
+    /// good status), or `warn` and keep using it.
+    #[serde(default)]
+    pub stale_crl: StaleCrlPolicy,
+    /// How often, at most, the CRL files are looked at for a change (on a handshake, a
+    /// request or `/ready`); 0: every time.
+    #[serde(default = "crl_poll_interval_seconds")]
+    pub crl_poll_interval_seconds: u64,
+    /// TLS session resumption (session IDs, TLS 1.3 tickets). Off by default: a resumed
+    /// session skips the certificate verifier, so revocation is then only enforced after
+    /// the handshake (as an HTTP 403), not with a TLS alert.
+    #[serde(default)]
+    pub session_resumption: bool,
+}
+
+/// What a CRL past its nextUpdate is worth (`[tls] stale_crl`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StaleCrlPolicy {
+    /// Certificates of its CA fail the handshake (alert `unknown_ca`), `/ready` and
+    /// `check-config` report it.
+    #[default]
+    Refuse,
+    /// It stays authoritative; a warning is logged.
+    Warn,
+}
+
+fn crl_poll_interval_seconds() -> u64 {
+    1
+}
+
+impl TlsConfig {
+    pub fn crl_poll_interval(&self) -> Duration {
+        Duration::from_secs(self.crl_poll_interval_seconds)
+    }
 }
 
 /// Bounds that keep one caller from exhausting the service.
@@ -283,8 +318,9 @@ impl Config {
     /// that cannot be read or do not fit together, addresses, URLs.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if let Err(error) = crate::tls::server_config_with_crls(&self.tls.certificate, &self.tls.private_key, &self.tls.client_ca, &self.tls.crls) {
-            problems.push(format!("tls: {error:#}"));
+        match crate::tls::TlsState::load(&self.tls, None) {
+            Ok(tls) => problems.extend(tls.crl_problems().into_iter().map(|problem| format!("tls: {problem}"))),
+            Err(error) => problems.push(format!("tls: {error:#}")),
         }
         if let Err(error) = crate::identity::ConsumerRegistry::load(&self.consumers) {
             problems.push(format!("consumers: {error}"));
@@ -388,6 +424,9 @@ impl Config {
                 private_key: certs_dir.join("server.key"),
                 client_ca: certs_dir.join("ca.crt"),
                 crls: vec![certs_dir.join("ca.crl")],
+                stale_crl: StaleCrlPolicy::default(),
+                crl_poll_interval_seconds: crl_poll_interval_seconds(),
+                session_resumption: false,
             },
             consumers: certs_dir.join("consumers.toml"),
             limits: Limits::default(),
@@ -476,6 +515,33 @@ client_ca = "ca.crt"
         assert_eq!(config.data_dir, dir.path().join("data"));
         assert_eq!(config.consumers, PathBuf::from("/etc/spolis/consumers.toml"));
         assert_eq!(config.limits.max_body_bytes, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn a_missing_or_stale_crl_is_a_problem_and_the_tls_keys_default() {
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), dir.path().to_path_buf(), &certs);
+        assert!(config.problems().iter().all(|p| !p.starts_with("tls:")), "{:#?}", config.problems());
+        config.tls.crls = vec![dir.path().join("gone.crl")];
+        let problems = config.problems();
+        assert!(problems.iter().any(|p| p.starts_with("tls: cannot read CRL file") && p.contains("gone.crl")), "{problems:#?}");
+
+        let stale = dir.path().join("stale.crl");
+        let day = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap().midnight().assume_utc();
+        let pem = crate::certs::example_crl_dated(&certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
+        std::fs::write(&stale, pem).unwrap();
+        config.tls.crls = vec![stale];
+        let problems = config.problems();
+        assert!(problems.iter().any(|p| p.starts_with("tls: the CRL of") && p.contains("past its nextUpdate (2025-02-01T00:00:00Z)")), "{problems:#?}");
+        config.tls.stale_crl = StaleCrlPolicy::Warn;
+        assert!(config.problems().iter().all(|p| !p.starts_with("tls:")));
+
+        let tls: TlsConfig = toml::from_str("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\n").unwrap();
+        assert_eq!((tls.stale_crl, tls.crl_poll_interval_seconds, tls.session_resumption), (StaleCrlPolicy::Refuse, 1, false));
+        let warn: TlsConfig = toml::from_str("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\nstale_crl = \"warn\"\n").unwrap();
+        assert_eq!(warn.stale_crl, StaleCrlPolicy::Warn);
+        assert!(toml::from_str::<TlsConfig>("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\nstale_crl = \"ignore\"\n").is_err());
     }
 
     #[test]

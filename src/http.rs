@@ -24,6 +24,8 @@ pub struct App {
     /// Base URL written into served WSDLs.
     pub public_url: String,
     pub limits: Limits,
+    /// The TLS configuration in force (for `/ready` and `/metrics`: the CRLs' state).
+    pub tls: std::sync::Arc<crate::reload::Swappable<crate::tls::TlsState>>,
 }
 
 /// Answers one HTTP request. Never fails: every problem is an answer.

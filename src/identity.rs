@@ -31,6 +31,11 @@
 //! serial = "0a1b…"                         # hex; colons, spaces, case and leading zeros are ignored
 //! ```
 //!
+//! A serial is the signed integer its DER INTEGER encodes: `serial = "ef6e"` is 61294
+//! (DER `00 ef 6e`), and a certificate whose serial octets are `ef 6e` (−4242: negative
+//! serials break RFC 5280 but exist) is registered as `serial = "-1092"`, sign and
+//! magnitude, as `openssl x509 -serial` and `spolis-adapter cert-info` print it.
+//!
 //! Optional per consumer (before its `[[consumer.certificate]]` entries):
 //!
 //! ```toml
@@ -299,7 +304,8 @@ pub struct CertificateIdentity {
     /// The issuer, rendered as the module doc describes; registry `issuer` values are
     /// compared with this.
     pub issuer: String,
-    /// The serial number as lowercase hex without leading zeros (`"0"` for zero).
+    /// The serial number as the signed integer DER encodes: lowercase hex of its magnitude
+    /// without leading zeros, `-` before a negative one (`"0"` for zero).
     pub serial: String,
 }
 
@@ -779,9 +785,15 @@ fn canonical_fingerprint(text: &str) -> Option<String> {
     (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
-/// Registry input → the form of [`CertificateIdentity::serial`], or `None`.
+/// Registry input → the form of [`CertificateIdentity::serial`], or `None`: hex of the
+/// magnitude, `-` first for a negative serial.
 fn canonical_serial_from_text(text: &str) -> Option<String> {
-    let hex: String = text
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let hex: String = digits
         .chars()
         .filter(|c| *c != ':' && !c.is_whitespace())
         .map(|c| c.to_ascii_lowercase())
@@ -789,14 +801,35 @@ fn canonical_serial_from_text(text: &str) -> Option<String> {
     if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
-    Some(strip_leading_zeros(&hex))
+    Some(signed(negative, strip_leading_zeros(&hex)))
 }
 
-/// The serial's content octets as the certificate holds them → lowercase hex without
-/// leading zeros. Raw octets rather than a parsed integer, because some CAs issue serials
-/// with the sign bit set and those must still match what the CA quotes.
+/// The serial's content octets, a two's-complement DER INTEGER → the signed integer in the
+/// form of [`CertificateIdentity::serial`]. Octets `ef 6e` (−4242) and `00 ef 6e` (61294)
+/// are different serials and must never match the same registry entry.
 fn canonical_serial_from_bytes(bytes: &[u8]) -> String {
-    strip_leading_zeros(&lowercase_hex(bytes))
+    match bytes.first() {
+        Some(first) if first & 0x80 != 0 => {
+            // Negative: the magnitude is the two's complement (invert, add one).
+            let mut magnitude: Vec<u8> = bytes.iter().map(|byte| !byte).collect();
+            for byte in magnitude.iter_mut().rev() {
+                let (sum, carry) = byte.overflowing_add(1);
+                *byte = sum;
+                if !carry {
+                    break;
+                }
+            }
+            signed(true, strip_leading_zeros(&lowercase_hex(&magnitude)))
+        }
+        _ => strip_leading_zeros(&lowercase_hex(bytes)),
+    }
+}
+
+fn signed(negative: bool, magnitude: String) -> String {
+    match negative && magnitude != "0" {
+        true => format!("-{magnitude}"),
+        false => magnitude,
+    }
 }
 
 fn strip_leading_zeros(hex: &str) -> String {
@@ -830,7 +863,7 @@ const ATTRIBUTE_KEYWORDS: &[(&str, &str)] = &[
 ];
 
 /// A distinguished name → the canonical text described in the module doc.
-fn render_name(name: &X509Name<'_>) -> String {
+pub(crate) fn render_name(name: &X509Name<'_>) -> String {
     let rdns: Vec<String> = name
         .iter()
         .map(|rdn| {
@@ -1235,6 +1268,56 @@ mod tests {
             by_issuer.identify(&identity).map(|c| c.id.as_str()),
             Some("B")
         );
+    }
+
+    #[test]
+    fn serials_are_compared_as_the_signed_integers_der_encodes() {
+        // Octets ef 6e: −4242; 00 ef 6e: 61294; non-minimal encodings mean the same integer.
+        assert_eq!(canonical_serial_from_bytes(&[0xef, 0x6e]), "-1092");
+        assert_eq!(canonical_serial_from_bytes(&[0x00, 0xef, 0x6e]), "ef6e");
+        assert_eq!(canonical_serial_from_bytes(&[0xff, 0xef, 0x6e]), "-1092");
+        assert_eq!(canonical_serial_from_bytes(&[0x00, 0x00, 0x01]), "1");
+        assert_eq!(canonical_serial_from_bytes(&[0x80]), "-80");
+        assert_eq!(canonical_serial_from_bytes(&[0xff]), "-1");
+        assert_eq!(canonical_serial_from_bytes(&[0x00]), "0");
+        assert_eq!(canonical_serial_from_bytes(&[]), "0");
+        // Registry text: hex of the magnitude (as before), `-` for a negative serial.
+        assert_eq!(canonical_serial_from_text("ef6e").as_deref(), Some("ef6e"));
+        assert_eq!(canonical_serial_from_text("00:EF:6E").as_deref(), Some("ef6e"));
+        assert_eq!(canonical_serial_from_text("-10:92").as_deref(), Some("-1092"));
+        assert_eq!(canonical_serial_from_text("-0").as_deref(), Some("0"));
+        assert_eq!(canonical_serial_from_text("--1"), None);
+        assert_eq!(canonical_serial_from_text("-"), None);
+        assert_eq!(canonical_serial_from_text("1-2"), None);
+    }
+
+    #[test]
+    fn a_negative_serial_and_its_positive_look_alike_are_different_certificates() {
+        let subject = [(DnType::CountryName, "LV"), (DnType::CommonName, "Serial test")];
+        // rcgen always encodes a positive serial: make 6f 6e, then set the sign bit in the
+        // DER (identities are read from certificates already verified; no signature here).
+        let mut negative_der = certificate(&subject, &[0x6f, 0x6e]);
+        let at = negative_der.windows(4).position(|w| w == [0x02, 0x02, 0x6f, 0x6e]).expect("the serial");
+        negative_der[at + 2] = 0xef;
+        let negative = CertificateIdentity::from_der(&negative_der).expect("identity");
+        let positive = CertificateIdentity::from_der(&certificate(&subject, &[0x00, 0xef, 0x6e])).expect("identity");
+        assert_eq!(negative.serial, "-1092");
+        assert_eq!(positive.serial, "ef6e");
+        let entry = |serial: &str| {
+            registry(&format!(
+                "[[consumer]]\nid = \"A\"\nname = \"a\"\nenvironment = \"test\"\nservices = [\"EP115\"]\n[[consumer.certificate]]\nissuer = {}\nserial = \"{serial}\"\n",
+                toml_string(&positive.issuer)
+            ))
+        };
+        // The registry syntax of before: hex is the (positive) serial, leading zeros ignored.
+        for text in ["ef6e", "00:EF:6E"] {
+            let registry = entry(text);
+            assert!(registry.identify(&positive).is_some(), "{text}");
+            assert!(registry.identify(&negative).is_none(), "{text} matched serial −4242");
+        }
+        let registry = entry("-1092");
+        assert!(registry.identify(&negative).is_some());
+        assert!(registry.identify(&positive).is_none());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! failures by reason. Served as text on the operations listener's `/metrics`. Labels never
 //! carry personal data: consumers are institutions, outcomes are error codes.
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -30,8 +30,19 @@ pub struct ServiceLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HandshakeLabels {
-    /// `no_certificate`, `expired`, `unknown_issuer`, `revoked`, `bad_certificate`, `timeout`, `other`.
+    /// `no_certificate`, `expired`, `unknown_issuer`, `revoked`, `crl_expired`,
+    /// `unknown_revocation_status`, `invalid_purpose`, `bad_certificate`, `timeout`,
+    /// `protocol`, `other`; `resumed_<reason>` for a resumed session refused after its
+    /// handshake.
     pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CrlLabels {
+    /// The CRL file, as configured.
+    pub file: String,
+    /// The CRL's issuer (a CA's name).
+    pub issuer: String,
 }
 
 fn latency_histogram() -> Histogram {
@@ -49,6 +60,14 @@ pub struct Metrics {
     pub audit_backlog: Gauge<i64, AtomicI64>,
     pub handshake_failures: Family<HandshakeLabels, Counter>,
     pub connections_open: Gauge<i64, AtomicI64>,
+    /// Open connections whose certificate stopped being good (revoked since), by reason.
+    pub connection_refusals: Family<HandshakeLabels, Counter>,
+    pub crl_this_update: Family<CrlLabels, Gauge<i64, AtomicI64>>,
+    pub crl_next_update: Family<CrlLabels, Gauge<i64, AtomicI64>>,
+    pub crl_age: Family<CrlLabels, Gauge<i64, AtomicI64>>,
+    pub crl_number: Family<CrlLabels, Gauge<f64, AtomicU64>>,
+    /// CRL problems `/ready` reports (files that cannot replace the CRLs in force, stale CRLs).
+    pub crl_problems: Gauge<i64, AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -66,7 +85,33 @@ impl Default for Metrics {
         registry.register("tls_handshake_failures", "TLS handshakes refused, by reason", handshake_failures.clone());
         let connections_open = Gauge::<i64, AtomicI64>::default();
         registry.register("connections_open", "TLS connections open now", connections_open.clone());
-        Metrics { registry, calls, call_duration, audit_write_duration, audit_backlog, handshake_failures, connections_open }
+        let connection_refusals = Family::<HandshakeLabels, Counter>::default();
+        registry.register("tls_connection_refusals", "Open connections refused further requests because their client certificate is no longer good, by reason", connection_refusals.clone());
+        let crl_this_update = Family::<CrlLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register("crl_this_update_timestamp_seconds", "thisUpdate of each CRL in force", crl_this_update.clone());
+        let crl_next_update = Family::<CrlLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register("crl_next_update_timestamp_seconds", "nextUpdate of each CRL in force (absent: none given)", crl_next_update.clone());
+        let crl_age = Family::<CrlLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register("crl_age_seconds", "Time since thisUpdate of each CRL in force", crl_age.clone());
+        let crl_number = Family::<CrlLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register("crl_number", "CRL number of each CRL in force", crl_number.clone());
+        let crl_problems = Gauge::<i64, AtomicI64>::default();
+        registry.register("crl_problems", "CRL problems that make /ready fail: CRL files that cannot replace the CRLs in force, CRLs past their nextUpdate", crl_problems.clone());
+        Metrics {
+            registry,
+            calls,
+            call_duration,
+            audit_write_duration,
+            audit_backlog,
+            handshake_failures,
+            connections_open,
+            connection_refusals,
+            crl_this_update,
+            crl_next_update,
+            crl_age,
+            crl_number,
+            crl_problems,
+        }
     }
 }
 
@@ -91,6 +136,31 @@ impl Metrics {
         self.handshake_failures.get_or_create(&HandshakeLabels { reason: reason.to_string() }).inc();
     }
 
+    pub fn record_connection_refusal(&self, reason: &str) {
+        self.connection_refusals.get_or_create(&HandshakeLabels { reason: reason.to_string() }).inc();
+    }
+
+    /// Forgets the CRL gauges, before [`Metrics::record_crl`] sets those of the CRLs in force.
+    pub fn clear_crls(&self) {
+        self.crl_this_update.clear();
+        self.crl_next_update.clear();
+        self.crl_age.clear();
+        self.crl_number.clear();
+    }
+
+    /// One CRL in force; times in Unix seconds.
+    pub fn record_crl(&self, file: &str, issuer: &str, this_update: i64, next_update: Option<i64>, number: Option<f64>, now: i64) {
+        let labels = CrlLabels { file: file.to_string(), issuer: issuer.to_string() };
+        self.crl_this_update.get_or_create(&labels).set(this_update);
+        self.crl_age.get_or_create(&labels).set(now.saturating_sub(this_update));
+        if let Some(next_update) = next_update {
+            self.crl_next_update.get_or_create(&labels).set(next_update);
+        }
+        if let Some(number) = number {
+            self.crl_number.get_or_create(&labels).set(number);
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut text = String::new();
@@ -102,15 +172,40 @@ impl Metrics {
 
 /// A stable reason label for a refused TLS handshake.
 pub fn handshake_failure_reason(error: &std::io::Error) -> &'static str {
-    use rustls::{CertificateError, Error};
-    match error.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
-        Some(Error::NoCertificatesPresented) => "no_certificate",
-        Some(Error::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. })) => "expired",
-        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => "unknown_issuer",
-        Some(Error::InvalidCertificate(CertificateError::Revoked)) => "revoked",
-        Some(Error::InvalidCertificate(_)) => "bad_certificate",
-        Some(_) => "protocol",
+    match error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(error) => certificate_refusal_reason(error),
         None => "other",
+    }
+}
+
+/// A stable reason for a client certificate (or handshake) rustls or our verifier refused.
+pub fn certificate_refusal_reason(error: &rustls::Error) -> &'static str {
+    use rustls::{CertificateError, Error};
+    match error {
+        Error::NoCertificatesPresented => "no_certificate",
+        Error::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. }) => "expired",
+        Error::InvalidCertificate(CertificateError::UnknownIssuer) => "unknown_issuer",
+        Error::InvalidCertificate(CertificateError::Revoked) => "revoked",
+        Error::InvalidCertificate(CertificateError::ExpiredRevocationList | CertificateError::ExpiredRevocationListContext { .. }) => "crl_expired",
+        Error::InvalidCertificate(CertificateError::UnknownRevocationStatus) => "unknown_revocation_status",
+        Error::InvalidCertificate(CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. }) => "invalid_purpose",
+        Error::InvalidCertificate(_) => "bad_certificate",
+        _ => "protocol",
+    }
+}
+
+/// The label of a resumed session refused after its handshake for `reason`.
+pub fn resumed_reason(reason: &'static str) -> &'static str {
+    match reason {
+        "no_certificate" => "resumed_no_certificate",
+        "expired" => "resumed_expired",
+        "unknown_issuer" => "resumed_unknown_issuer",
+        "revoked" => "resumed_revoked",
+        "crl_expired" => "resumed_crl_expired",
+        "unknown_revocation_status" => "resumed_unknown_revocation_status",
+        "invalid_purpose" => "resumed_invalid_purpose",
+        "bad_certificate" => "resumed_bad_certificate",
+        _ => "resumed_other",
     }
 }
 
@@ -127,5 +222,31 @@ mod tests {
         assert!(text.contains(r#"spolis_calls_total{service="EP115",consumer="90011524360",outcome="ok"} 1"#), "{text}");
         assert!(text.contains("spolis_call_duration_seconds_bucket"), "{text}");
         assert!(text.contains(r#"spolis_tls_handshake_failures_total{reason="expired"} 1"#), "{text}");
+    }
+
+    #[test]
+    fn certificate_refusals_have_stable_reasons() {
+        use rustls::{CertificateError, Error};
+        let reason = |error: Error| certificate_refusal_reason(&error);
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::Revoked)), "revoked");
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::ExpiredRevocationList)), "crl_expired");
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::UnknownRevocationStatus)), "unknown_revocation_status");
+        assert_eq!(reason(Error::InvalidCertificate(CertificateError::InvalidPurpose)), "invalid_purpose");
+        assert_eq!(reason(Error::NoCertificatesPresented), "no_certificate");
+        assert_eq!(resumed_reason("revoked"), "resumed_revoked");
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, Error::InvalidCertificate(CertificateError::Revoked));
+        assert_eq!(handshake_failure_reason(&io), "revoked");
+        assert_eq!(handshake_failure_reason(&std::io::Error::other("reset")), "other");
+    }
+
+    #[test]
+    fn crls_in_force_are_shown_and_forgotten() {
+        let metrics = Metrics::default();
+        metrics.record_crl("/etc/ca.crl", "C=LV, CN=CA", 1_000, Some(2_000), Some(7.0), 1_500);
+        let text = metrics.render();
+        assert!(text.contains(r#"spolis_crl_next_update_timestamp_seconds{file="/etc/ca.crl",issuer="C=LV, CN=CA"} 2000"#), "{text}");
+        assert!(text.contains(r#"spolis_crl_age_seconds{file="/etc/ca.crl",issuer="C=LV, CN=CA"} 500"#), "{text}");
+        metrics.clear_crls();
+        assert!(!metrics.render().contains("/etc/ca.crl"));
     }
 }

@@ -70,6 +70,7 @@ async fn route(ops: &Ops, request: Request<Incoming>) -> Response<Full<Bytes>> {
             }
         }
         "/metrics" => {
+            ops.app.tls.current().publish_crl_metrics(&ops.app.services.metrics);
             let mut response = text(StatusCode::OK, ops.app.services.metrics.render());
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
@@ -94,6 +95,7 @@ async fn readiness_problems(ops: &Ops) -> Vec<String> {
         Ok(Err(error)) => problems.push(format!("audit log: {error:#}")),
         Err(error) => problems.push(format!("audit log probe failed: {error}")),
     }
+    problems.extend(ops.app.tls.current().crl_problems().into_iter().map(|problem| format!("tls: {problem}")));
     problems
 }
 

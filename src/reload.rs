@@ -39,7 +39,7 @@ impl<T> Swappable<T> {
 /// Replaces the reloadable parts of a running service.
 #[derive(Clone)]
 pub struct Reloader {
-    pub tls: Arc<Swappable<rustls::ServerConfig>>,
+    pub tls: Arc<Swappable<tls::TlsState>>,
     pub app: Arc<App>,
 }
 
@@ -47,7 +47,8 @@ impl Reloader {
     /// Loads the registry, TLS files and answer-signing key named by `config`; swaps them in
     /// only if every one of them loaded. Returns a one-line summary for the log.
     pub fn reload(&self, config: &Config) -> anyhow::Result<String> {
-        let tls = tls::server_config_with_crls(&config.tls.certificate, &config.tls.private_key, &config.tls.client_ca, &config.tls.crls)?;
+        // The CRLs in force are passed on so that a reload cannot roll one back either.
+        let tls = Arc::new(tls::TlsState::load(&config.tls, Some(&self.tls.current()))?);
         let registry = ConsumerRegistry::load(&config.consumers)?;
         let signer = match config.security.sign_answers {
             true => Some(AnswerSigner::load(

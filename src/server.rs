@@ -31,7 +31,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything `run` needs, built from a configuration.
 pub struct Prepared {
-    pub tls: Arc<Swappable<rustls::ServerConfig>>,
+    pub tls: Arc<Swappable<tls::TlsState>>,
     pub app: Arc<App>,
     /// Swaps in a reloaded registry, TLS configuration and answer-signing key.
     pub reloader: Reloader,
@@ -42,7 +42,7 @@ pub struct Prepared {
 /// Loads certificates, the consumer registry, the store and the audit log. Fails, naming
 /// the file, when any of them cannot be used: the service never starts half-configured.
 pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
-    let tls = tls::server_config_with_crls(&config.tls.certificate, &config.tls.private_key, &config.tls.client_ca, &config.tls.crls)?;
+    let tls = Arc::new(Swappable::new(tls::TlsState::load(&config.tls, None)?));
     let registry = ConsumerRegistry::load(&config.consumers)?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store = match config.postgres_url()? {
@@ -81,11 +81,11 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),
+        tls: tls.clone(),
     });
     if config.audit.prune_every_hours > 0 {
         spawn_scheduled_pruning(config)?;
     }
-    let tls = Arc::new(Swappable::from_arc(tls));
     let reloader = Reloader { tls: tls.clone(), app: app.clone() };
     Ok(Prepared { tls, app, reloader, audit_writer })
 }
@@ -117,7 +117,7 @@ fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
 /// Serves `listener` until `shutdown` completes, then drains open connections.
 pub async fn run(
     listener: TcpListener,
-    tls: Arc<Swappable<rustls::ServerConfig>>,
+    tls: Arc<Swappable<tls::TlsState>>,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -146,7 +146,9 @@ pub async fn run(
         };
         let _ = tcp.set_nodelay(true);
         // The TLS configuration in force now: a reload affects new connections only.
-        let acceptor = TlsAcceptor::from(tls.current());
+        let tls_state = tls.current();
+        let acceptor = TlsAcceptor::from(tls_state.server_config());
+        let tls_now = tls.clone();
         let app = app.clone();
         let mut stop = stop_receiver.clone();
         tokio::spawn(async move {
@@ -178,13 +180,22 @@ pub async fn run(
                     return;
                 }
             };
+            // A resumed session skipped the verifier: revocation is checked here, for every
+            // handshake, and again per request when the CRLs change.
+            let peer_certificate = Arc::new(tls::PeerCertificate::after_handshake(&tls_state, tls.get_ref().1, address, &app.services.metrics));
             let peer = Arc::new(Peer { address, certificate });
             let metrics = app.services.metrics.clone();
             metrics.connections_open.inc();
             let header_timeout = app.limits.header_timeout();
-            let service = service_fn(move |request| {
+            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let (app, peer) = (app.clone(), peer.clone());
-                async move { Ok::<_, std::convert::Infallible>(route(app, peer, request).await) }
+                let refused = peer_certificate.check(&tls_now.current(), address, &app.services.metrics).err();
+                async move {
+                    Ok::<_, std::convert::Infallible>(match refused {
+                        Some(refused) => refused.response(request.version()),
+                        None => route(app, peer, request).await,
+                    })
+                }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder

@@ -194,6 +194,8 @@ pub struct Options {
     pub database_replica_url: Option<String>,
     /// Pool size and timeouts for PostgreSQL.
     pub database_config: Option<spolis_adapter::config::DatabaseConfig>,
+    /// CRL files instead of `certs-example/ca.crl` (set before `configure` runs).
+    pub crls: Option<Vec<PathBuf>>,
     /// Any further change to the configuration (e.g. `[security]`), made last.
     pub configure: Option<fn(&mut Config)>,
 }
@@ -243,6 +245,9 @@ impl TestServer {
         }
         if let Some(limits) = options.limits {
             config.limits = limits;
+        }
+        if let Some(crls) = options.crls.clone() {
+            config.tls.crls = crls;
         }
         if let Some(configure) = options.configure {
             configure(&mut config);
@@ -331,10 +336,17 @@ impl TestServer {
     /// Connects with the given identity (or none) and protocol; the error is the TLS or
     /// HTTP handshake's.
     pub async fn connect(&self, identity: Option<&str>, protocol: Protocol) -> std::io::Result<Client> {
+        self.connect_with(client_tls_config(identity, protocol), protocol).await
+    }
+
+    /// Connects with a client TLS configuration of the test's own: its identity, and its
+    /// session store (reusing one `Arc` resumes sessions the server offered).
+    pub async fn connect_with(&self, config: Arc<rustls::ClientConfig>, protocol: Protocol) -> std::io::Result<Client> {
         let tcp = TcpStream::connect(self.address).await?;
-        let tls = connector(identity, protocol)
+        let tls = TlsConnector::from(config)
             .connect(ServerName::try_from("localhost").expect("name"), tcp)
             .await?;
+        let handshake = tls.get_ref().1.handshake_kind();
         let io = TokioIo::new(tls);
         let to_io = |e: hyper::Error| std::io::Error::other(e);
         let sender = match protocol {
@@ -349,7 +361,7 @@ impl TestServer {
                 Sender::Http2(sender)
             }
         };
-        Ok(Client { sender })
+        Ok(Client { sender, handshake })
     }
 }
 
@@ -371,6 +383,26 @@ pub enum Protocol {
 }
 
 fn connector(identity: Option<&str>, protocol: Protocol) -> TlsConnector {
+    TlsConnector::from(client_tls_config(identity, protocol))
+}
+
+/// A client TLS configuration trusting the example CA, presenting
+/// `certs-example/<identity>.crt` (or nothing), offering `protocol` by ALPN.
+pub fn client_tls_config(identity: Option<&str>, protocol: Protocol) -> Arc<rustls::ClientConfig> {
+    let identity = identity.map(|name| {
+        let dir = certs_dir();
+        let chain = tls::read_certificates(&dir.join(format!("{name}.crt"))).expect("client certificate");
+        let key = tls::read_private_key(&dir.join(format!("{name}.key"))).expect("client key");
+        (chain, key)
+    });
+    client_tls_config_with(identity, protocol)
+}
+
+/// The same with a certificate chain and key made by the test.
+pub fn client_tls_config_with(
+    identity: Option<(Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>)>,
+    protocol: Protocol,
+) -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for ca in tls::read_certificates(&certs_dir().join("ca.crt")).expect("ca.crt") {
@@ -381,19 +413,47 @@ fn connector(identity: Option<&str>, protocol: Protocol) -> TlsConnector {
         .expect("versions")
         .with_root_certificates(roots);
     let mut config = match identity {
-        Some(name) => {
-            let dir = certs_dir();
-            let chain = tls::read_certificates(&dir.join(format!("{name}.crt"))).expect("client certificate");
-            let key = tls::read_private_key(&dir.join(format!("{name}.key"))).expect("client key");
-            builder.with_client_auth_cert(chain, key).expect("client auth")
-        }
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).expect("client auth"),
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = match protocol {
         Protocol::Http1 => vec![b"http/1.1".to_vec()],
         Protocol::Http2 => vec![b"h2".to_vec()],
     };
-    TlsConnector::from(Arc::new(config))
+    Arc::new(config)
+}
+
+/// The TLS alert the server sent, found anywhere in the chain of an error of the TLS
+/// stream, of hyper or of our client.
+pub fn tls_alert(error: &(dyn std::error::Error + 'static)) -> Option<rustls::AlertDescription> {
+    use rustls::AlertDescription::*;
+    // h2 keeps an I/O error as its text only: read the alert's name from it.
+    let text = format!("{error:?}");
+    let named = [CertificateRequired, CertificateExpired, CertificateRevoked, UnknownCA, UnsupportedCertificate, BadCertificate, CertificateUnknown, AccessDenied, HandshakeFailure, DecryptError]
+        .into_iter()
+        .find(|alert| text.contains(&format!("received fatal alert: {alert:?}\"")));
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(rustls::Error::AlertReceived(alert)) = error.downcast_ref::<rustls::Error>() {
+            return Some(*alert);
+        }
+        // io::Error's `source` skips the error it wraps.
+        current = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
+    }
+    named
+}
+
+/// What became of a request on a fresh connection: `Ok(status)`, or the TLS alert that
+/// refused it (`Err(None)`: refused some other way).
+pub async fn outcome(server: &TestServer, config: Arc<rustls::ClientConfig>) -> Result<u16, Option<rustls::AlertDescription>> {
+    let mut client = server.connect_with(config, Protocol::Http1).await.map_err(|error| tls_alert(&error))?;
+    // With TLS 1.3 the client finishes its side before the server has judged the
+    // certificate: the refusal arrives as an alert on the first read.
+    let request = hyper::Request::get("/GetApplicationList?wsdl").header("host", "localhost").body(Full::new(Bytes::new())).expect("request");
+    client.send(request).await.map(|reply| reply.status).map_err(|error| tls_alert(&error))
 }
 
 enum Sender {
@@ -403,6 +463,8 @@ enum Sender {
 
 pub struct Client {
     sender: Sender,
+    /// Whether the TLS session was resumed.
+    pub handshake: Option<rustls::HandshakeKind>,
 }
 
 /// An answer as received.
