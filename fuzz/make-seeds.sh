@@ -42,4 +42,18 @@ XML
   cp "corpus/signature/signed-$name.xml" corpus/envelope/
 done
 rm -f /tmp/spolis-seed-template.xml
-echo "seeds: $(ls corpus/envelope | wc -l) envelope, $(ls corpus/signature | wc -l) signature"
+# `request`: the operation elements alone, with and without a period.
+mkdir -p corpus/request corpus/certificate_name
+spolis='xmlns="http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0"'
+operator='<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10015</PersonCode></Operator>'
+for operation in GetApplicationList GetQueueStatusList; do
+  echo "<$operation $spolis><PersonCode>150342-10121</PersonCode>$operator</$operation>" > "corpus/request/$operation.xml"
+  echo "<$operation $spolis><PersonCode>320417-28315</PersonCode><Period><From>2024-01-01</From><Till>2025-12-31+02:00</Till></Period>$operator</$operation>" > "corpus/request/$operation-period.xml"
+done
+# `certificate_name`: every example certificate as DER, and the issuer as the registry writes it.
+for crt in "$repo"/certs-example/*.crt; do
+  openssl x509 -in "$crt" -outform DER -out "corpus/certificate_name/$(basename "$crt" .crt).der"
+done
+printf '%s' 'C=LV, O=Labklājības ministrija (example), CN=SPOLIS adapter EXAMPLE CA — not for production' > corpus/certificate_name/issuer.txt
+printf '%s' 'CN=a\,b+O=\23x, 2.5.4.3=#0c0161' > corpus/certificate_name/escaped.txt
+echo "seeds: $(ls corpus/envelope | wc -l) envelope, $(ls corpus/signature | wc -l) signature, $(ls corpus/request | wc -l) request, $(ls corpus/certificate_name | wc -l) certificate_name"
