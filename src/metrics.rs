@@ -34,6 +34,11 @@ pub struct HandshakeLabels {
     pub reason: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 100 µs … ~3.3 s.
     Histogram::new(exponential_buckets(0.000_1, 2.0, 16))
@@ -49,6 +54,12 @@ pub struct Metrics {
     pub audit_backlog: Gauge<i64, AtomicI64>,
     pub handshake_failures: Family<HandshakeLabels, Counter>,
     pub connections_open: Gauge<i64, AtomicI64>,
+    /// Connections closed at once for a cap: `per_address`, `per_certificate`, `unregistered`.
+    pub connections_refused: Family<ReasonLabels, Counter>,
+    /// Connections closed by a timeout: `first_byte`, `idle`.
+    pub connections_timed_out: Family<ReasonLabels, Counter>,
+    /// Request body bytes buffered now, within `max_buffered_request_bytes`.
+    pub buffered_request_bytes: Gauge<i64, AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -66,7 +77,24 @@ impl Default for Metrics {
         registry.register("tls_handshake_failures", "TLS handshakes refused, by reason", handshake_failures.clone());
         let connections_open = Gauge::<i64, AtomicI64>::default();
         registry.register("connections_open", "TLS connections open now", connections_open.clone());
-        Metrics { registry, calls, call_duration, audit_write_duration, audit_backlog, handshake_failures, connections_open }
+        let connections_refused = Family::<ReasonLabels, Counter>::default();
+        registry.register("connections_refused", "Connections closed at once for a cap, by reason", connections_refused.clone());
+        let connections_timed_out = Family::<ReasonLabels, Counter>::default();
+        registry.register("connections_timed_out", "Connections closed by a timeout (first byte, idle), by reason", connections_timed_out.clone());
+        let buffered_request_bytes = Gauge::<i64, AtomicI64>::default();
+        registry.register("buffered_request_bytes", "Request body bytes buffered now", buffered_request_bytes.clone());
+        Metrics {
+            registry,
+            calls,
+            call_duration,
+            audit_write_duration,
+            audit_backlog,
+            handshake_failures,
+            connections_open,
+            connections_refused,
+            connections_timed_out,
+            buffered_request_bytes,
+        }
     }
 }
 
@@ -89,6 +117,14 @@ impl Metrics {
 
     pub fn record_handshake_failure(&self, reason: &str) {
         self.handshake_failures.get_or_create(&HandshakeLabels { reason: reason.to_string() }).inc();
+    }
+
+    pub fn record_connection_refused(&self, reason: &str) {
+        self.connections_refused.get_or_create(&ReasonLabels { reason: reason.to_string() }).inc();
+    }
+
+    pub fn record_connection_timed_out(&self, reason: &str) {
+        self.connections_timed_out.get_or_create(&ReasonLabels { reason: reason.to_string() }).inc();
     }
 
     /// The Prometheus text exposition.

@@ -257,7 +257,7 @@ impl TestServer {
         // The operations listener (/health, /ready, /metrics), as `demo` and `serve` start it.
         let ops_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let ops_address = ops_listener.local_addr().expect("local address");
-        let ops = Arc::new(spolis_adapter::ops::Ops { app: app.clone(), audit: config.audit_location().expect("audit location") });
+        let ops = Arc::new(spolis_adapter::ops::Ops::new(app.clone(), config.audit_location().expect("audit location")));
         let (ops_stop, ops_stopped) = oneshot::channel::<()>();
         tokio::spawn(spolis_adapter::ops::run(ops_listener, ops, async {
             let _ = ops_stopped.await;
@@ -371,6 +371,11 @@ pub enum Protocol {
 }
 
 fn connector(identity: Option<&str>, protocol: Protocol) -> TlsConnector {
+    connector_offering(identity, Some(protocol))
+}
+
+/// A connector offering `protocol` by ALPN, or no ALPN at all.
+fn connector_offering(identity: Option<&str>, protocol: Option<Protocol>) -> TlsConnector {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for ca in tls::read_certificates(&certs_dir().join("ca.crt")).expect("ca.crt") {
@@ -390,8 +395,9 @@ fn connector(identity: Option<&str>, protocol: Protocol) -> TlsConnector {
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = match protocol {
-        Protocol::Http1 => vec![b"http/1.1".to_vec()],
-        Protocol::Http2 => vec![b"h2".to_vec()],
+        Some(Protocol::Http1) => vec![b"http/1.1".to_vec()],
+        Some(Protocol::Http2) => vec![b"h2".to_vec()],
+        None => Vec::new(),
     };
     TlsConnector::from(Arc::new(config))
 }
@@ -617,4 +623,34 @@ impl TestServer {
             .await
             .expect("TLS")
     }
+
+    /// A bare TLS stream presenting `identity`, offering `protocol` by ALPN (`None`: no ALPN),
+    /// from the local address `from` (another loopback address, to be another client) if given.
+    /// The error is the connection's or the handshake's.
+    pub async fn tls_stream_with(
+        &self,
+        identity: &str,
+        protocol: Option<Protocol>,
+        from: Option<std::net::IpAddr>,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        let tcp = match from {
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind(SocketAddr::new(ip, 0))?;
+                socket.connect(self.address).await?
+            }
+            None => TcpStream::connect(self.address).await?,
+        };
+        connector_offering(Some(identity), protocol).connect(ServerName::try_from("localhost").expect("name"), tcp).await
+    }
+}
+
+/// The value of a counter (`name` with its labels, e.g. `spolis_x_total{reason="a"}`) in a
+/// Prometheus text exposition; 0 when absent.
+pub fn metric_value(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map_or(0, |value| value as u64)
 }
