@@ -22,3 +22,25 @@ pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn work_runs_off_the_async_worker() {
+        // One worker thread: were the job run on it, the task that releases the job could not
+        // run until the job gave up waiting.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let job = run(move || released.recv_timeout(std::time::Duration::from_secs(30)).is_ok());
+        let releaser = tokio::spawn(async move { release.send(()).is_ok() });
+        let (ran, sent) = tokio::join!(job, releaser);
+        assert!(ran.unwrap() && sent.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_an_error_not_a_crash() {
+        assert!(run(|| -> u8 { panic!("in a job") }).await.is_err());
+        assert_eq!(run(|| 7).await.unwrap(), 7);
+    }
+}
