@@ -63,6 +63,40 @@ impl<K: Eq + Hash + Clone> Drop for Slot<K> {
     }
 }
 
+/// At most one log line per interval for a kind of refusal, however many there are: a flood
+/// of connections must not become a flood of log lines (the metrics count every one).
+pub struct LogThrottle {
+    started: std::time::Instant,
+    interval_ms: u64,
+    /// When a line was last let through, in milliseconds after `started` (+1; 0: never).
+    last_ms: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl LogThrottle {
+    pub fn new(interval: Duration) -> LogThrottle {
+        LogThrottle {
+            started: std::time::Instant::now(),
+            interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
+            last_ms: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(n)` when a line may be logged now, `n` being how many were left out since the
+    /// last one; `None` when this one is left out.
+    pub fn admit(&self) -> Option<u64> {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_add(1);
+        let last = self.last_ms.load(Ordering::SeqCst);
+        let due = last == 0 || now.saturating_sub(last) >= self.interval_ms;
+        if due && self.last_ms.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return Some(self.suppressed.swap(0, Ordering::SeqCst));
+        }
+        self.suppressed.fetch_add(1, Ordering::SeqCst);
+        None
+    }
+}
+
 /// Why the watchdog closes a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
@@ -191,6 +225,17 @@ mod tests {
         drop(first);
         assert_eq!(counts.open(&"a"), 1);
         assert!(counts.try_take("a", 2).is_some());
+    }
+
+    #[test]
+    fn log_lines_are_throttled_and_the_left_out_counted() {
+        let throttle = LogThrottle::new(Duration::from_secs(3600));
+        assert_eq!(throttle.admit(), Some(0));
+        assert_eq!(throttle.admit(), None);
+        assert_eq!(throttle.admit(), None);
+        let every_time = LogThrottle::new(Duration::ZERO);
+        assert_eq!(every_time.admit(), Some(0));
+        assert_eq!(every_time.admit(), Some(0));
     }
 
     #[tokio::test(start_paused = true)]

@@ -23,7 +23,7 @@ use anyhow::Context;
 
 use crate::audit::{AuditSigner, WriterOptions};
 use crate::config::Config;
-use crate::connection::{Activity, Counts, Expiry, Slot, Watched};
+use crate::connection::{Activity, Counts, Expiry, LogThrottle, Slot, Watched};
 use crate::http::{route, App};
 use crate::identity::{CertificateIdentity, ConsumerRegistry};
 use crate::service::{Peer, Services};
@@ -136,6 +136,8 @@ struct Caps {
     by_address: Arc<Counts<IpAddr>>,
     by_certificate: Arc<Counts<String>>,
     unregistered: Arc<Semaphore>,
+    /// Refusals are logged at most once a second each.
+    log: [LogThrottle; 3],
 }
 
 /// What holds a connection's place under the caps until it closes (held, never read).
@@ -159,6 +161,7 @@ pub async fn run(
         by_address: Arc::default(),
         by_certificate: Arc::default(),
         unregistered: Arc::new(Semaphore::new(app.limits.max_connections_unregistered)),
+        log: std::array::from_fn(|_| LogThrottle::new(Duration::from_secs(1))),
     });
     let (stop_sender, stop_receiver) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -182,7 +185,7 @@ pub async fn run(
         };
         // Before the handshake, which costs the server more than the client.
         let Some(address_slot) = caps.by_address.try_take(address.ip(), app.limits.max_connections_per_address) else {
-            refuse(&app, address, None, "per_address");
+            refuse(&app, &caps, address, None, Refusal::PerAddress);
             continue;
         };
         let _ = tcp.set_nodelay(true);
@@ -257,17 +260,38 @@ fn certificate_slot(app: &App, caps: &Caps, certificate: &CertificateIdentity, a
         false => caps.unregistered.clone().try_acquire_owned().ok().map(CertificateSlot::Unregistered),
     };
     if slot.is_none() {
-        refuse(app, address, Some(certificate), if registered { "per_certificate" } else { "unregistered" });
+        refuse(app, caps, address, Some(certificate), if registered { Refusal::PerCertificate } else { Refusal::Unregistered });
     }
     slot
 }
 
+/// Which cap closed a connection.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    PerAddress = 0,
+    PerCertificate = 1,
+    Unregistered = 2,
+}
+
+impl Refusal {
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::PerAddress => "per_address",
+            Refusal::PerCertificate => "per_certificate",
+            Refusal::Unregistered => "unregistered",
+        }
+    }
+}
+
 /// Counts and logs a connection closed for a cap: the address and the certificate's
 /// fingerprint, never its subject (which may name a person).
-fn refuse(app: &App, address: SocketAddr, certificate: Option<&CertificateIdentity>, reason: &'static str) {
+fn refuse(app: &App, caps: &Caps, address: SocketAddr, certificate: Option<&CertificateIdentity>, refusal: Refusal) {
+    let reason = refusal.label();
     app.services.metrics.record_connection_refused(reason);
-    let fingerprint = certificate.map_or("-", |c| c.sha256_fingerprint.as_str());
-    tracing::info!(client = %address, certificate = fingerprint, reason, "connection refused: over its cap");
+    if let Some(left_out) = caps.log[refusal as usize].admit() {
+        let fingerprint = certificate.map_or("-", |c| c.sha256_fingerprint.as_str());
+        tracing::info!(client = %address, certificate = fingerprint, reason, left_out, "connection refused: over its cap");
+    }
 }
 
 /// Serves HTTP on an authenticated connection until it ends, the watchdog closes it, or
