@@ -560,6 +560,21 @@ client_ca = "ca.crt"
     }
 
     #[test]
+    fn limits_that_would_stop_all_service_are_problems() {
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), PathBuf::from("data"), Path::new("certs"));
+        let limit_problems = |config: &Config| config.problems().into_iter().filter(|p| p.starts_with("limits:")).collect::<Vec<_>>();
+        assert!(limit_problems(&config).is_empty(), "{:?}", limit_problems(&config));
+        config.limits.idle_timeout_seconds = 0;
+        config.limits.max_connections_per_address = 0;
+        config.limits.max_buffered_request_bytes = config.limits.max_body_bytes - 1;
+        let problems = limit_problems(&config);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("idle_timeout_seconds")));
+        assert!(problems.iter().any(|p| p.contains("max_connections_per_address")));
+        assert!(problems.iter().any(|p| p.contains("max_buffered_request_bytes")));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let error = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
         assert!(error.to_string().contains("unknown field"), "{error}");
