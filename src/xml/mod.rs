@@ -225,6 +225,7 @@ fn start_element(
     let mut attributes = Vec::new();
     // Checked (duplicates refused): bounded by `count_attributes` before this runs.
     for attribute in start.attributes() {
+        visited_attribute();
         let attribute = attribute.map_err(|e| XmlError::NotWellFormed(e.to_string()))?;
         let key = attribute.key;
         // Namespace declarations are resolved by the reader, not kept as attributes.
@@ -245,6 +246,17 @@ fn start_element(
     Ok(Element { namespace, name, attributes, children: Vec::new(), text: String::new() })
 }
 
+/// Attributes visited by this thread's parses, both passes: the unit tests count work with it.
+#[cfg(test)]
+thread_local! {
+    static ATTRIBUTES_VISITED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn visited_attribute() {
+    #[cfg(test)]
+    ATTRIBUTES_VISITED.with(|visited| visited.set(visited.get() + 1));
+}
+
 fn is_namespace_declaration(key: &[u8]) -> bool {
     key == b"xmlns" || key.starts_with(b"xmlns:")
 }
@@ -254,6 +266,7 @@ fn is_namespace_declaration(key: &[u8]) -> bool {
 fn count_attributes(start: &BytesStart<'_>, limits: &XmlLimits) -> Result<usize, XmlError> {
     let (mut attributes, mut declarations) = (0usize, 0usize);
     for attribute in start.attributes().with_checks(false) {
+        visited_attribute();
         // A malformed attribute is refused by the checked pass; count it as one.
         let is_declaration = attribute.is_ok_and(|a| is_namespace_declaration(a.key.as_ref()));
         if is_declaration {
@@ -363,13 +376,23 @@ mod tests {
         let within = XmlLimits { max_namespace_declarations: 10, max_namespaces_in_scope: 10, ..XmlLimits::default() };
         assert!(matches!(parse(declarations(10).as_bytes(), &within), Err(XmlError::NotWellFormed(_))));
         // A flood (120 000 declarations, 2.5 MB) is refused by the linear count: had the checked,
-        // quadratic pass run first, it would have reported the duplicate at its end.
+        // quadratic pass run first, it would have reported the duplicate at its end. And the
+        // count stops at the limit: 33 attributes looked at, not 120 000 (nor 120 000² / 2).
         let flood = declarations(120_000);
         assert!(flood.len() > 2_000_000);
-        assert_eq!(parse_str(&flood), Err(XmlError::TooLarge("namespace declarations on one element")));
+        let visited = |text: &str| {
+            ATTRIBUTES_VISITED.with(|visited| visited.set(0));
+            let result = parse_str(text);
+            (result, ATTRIBUTES_VISITED.with(|visited| visited.get()))
+        };
+        let limit = XmlLimits::default().max_namespace_declarations;
+        assert_eq!(visited(&flood), (Err(XmlError::TooLarge("namespace declarations on one element")), limit + 1));
         // The same holds for ordinary attributes.
         let attributes: String = (0..100_000).map(|i| format!(" a{i}='x'")).collect();
-        assert_eq!(parse_str(&format!("<r{attributes} a0='x'/>")), Err(XmlError::TooLarge("the number of attributes")));
+        let limit = XmlLimits::default().max_attributes;
+        assert_eq!(visited(&format!("<r{attributes} a0='x'/>")), (Err(XmlError::TooLarge("the number of attributes")), limit + 1));
+        // An accepted element is looked at twice: counted, then read.
+        assert_eq!(visited("<r xmlns:p='urn:p' a='1' p:b='2'/>").1, 6);
     }
 
     #[test]
