@@ -226,6 +226,7 @@ async fn a_request_without_room_in_the_buffer_budget_is_refused_as_busy() {
     assert!(body.len() > 200);
     let reply = client.soap(EP116, &body).await;
     check("no room", &reply, ErrorCode::ServiceBusy, 503, Form::Fault11);
+    assert_eq!(reply.retry_after.as_deref(), Some("1"));
     // A request that fits is answered.
     let small = envelope("1.1", "<x/>");
     assert!(small.len() <= 200, "{}", small.len());

@@ -419,6 +419,8 @@ pub struct Reply {
     pub call_id: String,
     pub content_type: String,
     pub version: hyper::Version,
+    /// The `retry-after` header, if any.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -443,6 +445,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type = response
             .headers()
             .get("content-type")
@@ -455,7 +458,7 @@ impl Client {
         if let Err(problem) = validate_answer(&body) {
             panic!("an answer does not validate against xsd/: {problem}\n{body}");
         }
-        Ok(Reply { status, call_id, content_type, version, body })
+        Ok(Reply { status, call_id, content_type, version, retry_after, body })
     }
 
     /// POSTs `body` with a Content-Type and an optional SOAPAction header.
