@@ -246,7 +246,7 @@ fn start_element(
     Ok(Element { namespace, name, attributes, children: Vec::new(), text: String::new() })
 }
 
-/// Attributes visited by this thread's parses, both passes: the unit tests count work with it.
+// Attributes visited by this thread's parses, both passes: the unit tests count work with it.
 #[cfg(test)]
 thread_local! {
     static ATTRIBUTES_VISITED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
