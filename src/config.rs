@@ -188,34 +188,84 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections at once from one client IP address (counted from the TCP accept); more are
+    /// closed before the TLS handshake. The bus opens hundreds from one address.
+    pub max_connections_per_address: usize,
+    /// Connections at once with one registered client certificate; more are closed after
+    /// the handshake.
+    pub max_connections_per_certificate: usize,
+    /// Connections at once with certificates registered to no consumer of this environment,
+    /// all such certificates together: they can only ever be refused.
+    pub max_connections_unregistered: usize,
     /// Time for the TLS handshake.
     pub handshake_timeout_seconds: u64,
-    /// Time for a request's headers to arrive (HTTP/1.1).
+    /// Time after the handshake for the client's first byte.
+    pub first_byte_timeout_seconds: u64,
+    /// Time for a request's headers to arrive (HTTP/1.1); also bounds the wait for the next
+    /// request on an idle HTTP/1.1 keep-alive connection.
     pub header_timeout_seconds: u64,
+    /// An HTTP/1.1 or HTTP/2 connection with no request in flight for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// HTTP/2 keep-alive PING interval; a peer that does not answer one within 20 s is
+    /// disconnected. 0: no pings.
+    pub http2_keep_alive_interval_seconds: u64,
+    /// Concurrent HTTP/2 streams (requests) on one connection.
+    pub max_http2_streams: u32,
     /// Time for a request's body to arrive.
     pub body_timeout_seconds: u64,
+    /// Request body bytes buffered at once by all connections together. Callers whose
+    /// certificate is registered to no consumer share one eighth of it.
+    pub max_buffered_request_bytes: usize,
+    /// How long a request waits for room in that budget before it is refused (`ServiceBusy`).
+    pub buffer_wait_milliseconds: u64,
     /// Deepest element nesting of a request document.
     pub max_xml_depth: usize,
     /// Most elements in a request document.
     pub max_xml_elements: usize,
-    /// Most attributes on one element.
+    /// Most attributes on one element (namespace declarations not included).
     pub max_xml_attributes: usize,
     /// Longest element or attribute name.
     pub max_xml_name_length: usize,
+    /// Most namespace declarations (`xmlns`, `xmlns:p`) on one element.
+    pub max_xml_namespace_declarations: usize,
+    /// Most namespace declarations in a request document.
+    pub max_xml_namespace_declarations_total: usize,
+    /// Most namespace declarations in scope at once (an element's and its ancestors').
+    pub max_xml_namespaces_in_scope: usize,
+    /// How long a `/ready` result is reused: probes cost a database round trip and the audit
+    /// log's write lock, and a load balancer may ask often.
+    pub ready_cache_milliseconds: u64,
+    /// Connections at once to the operations listener; more wait in the listen backlog.
+    pub max_ops_connections: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let xml = XmlLimits::default();
         Limits {
             max_body_bytes: 4 * 1024 * 1024,
             max_connections: 1024,
+            max_connections_per_address: 768,
+            max_connections_per_certificate: 768,
+            max_connections_unregistered: 16,
             handshake_timeout_seconds: 10,
+            first_byte_timeout_seconds: 10,
             header_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            http2_keep_alive_interval_seconds: 30,
+            max_http2_streams: 64,
             body_timeout_seconds: 30,
-            max_xml_depth: XmlLimits::default().max_depth,
-            max_xml_elements: XmlLimits::default().max_elements,
-            max_xml_attributes: XmlLimits::default().max_attributes,
-            max_xml_name_length: XmlLimits::default().max_name_length,
+            max_buffered_request_bytes: 128 * 1024 * 1024,
+            buffer_wait_milliseconds: 1000,
+            max_xml_depth: xml.max_depth,
+            max_xml_elements: xml.max_elements,
+            max_xml_attributes: xml.max_attributes,
+            max_xml_name_length: xml.max_name_length,
+            max_xml_namespace_declarations: xml.max_namespace_declarations,
+            max_xml_namespace_declarations_total: xml.max_namespace_declarations_total,
+            max_xml_namespaces_in_scope: xml.max_namespaces_in_scope,
+            ready_cache_milliseconds: 1000,
+            max_ops_connections: 16,
         }
     }
 }
@@ -224,11 +274,23 @@ impl Limits {
     pub fn handshake_timeout(&self) -> Duration {
         Duration::from_secs(self.handshake_timeout_seconds)
     }
+    pub fn first_byte_timeout(&self) -> Duration {
+        Duration::from_secs(self.first_byte_timeout_seconds)
+    }
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_seconds)
     }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_seconds)
+    }
     pub fn body_timeout(&self) -> Duration {
         Duration::from_secs(self.body_timeout_seconds)
+    }
+    pub fn buffer_wait(&self) -> Duration {
+        Duration::from_millis(self.buffer_wait_milliseconds)
+    }
+    pub fn ready_cache(&self) -> Duration {
+        Duration::from_millis(self.ready_cache_milliseconds)
     }
     /// The bounds on a request document's shape.
     pub fn xml(&self) -> XmlLimits {
@@ -237,6 +299,9 @@ impl Limits {
             max_elements: self.max_xml_elements,
             max_attributes: self.max_xml_attributes,
             max_name_length: self.max_xml_name_length,
+            max_namespace_declarations: self.max_xml_namespace_declarations,
+            max_namespace_declarations_total: self.max_xml_namespace_declarations_total,
+            max_namespaces_in_scope: self.max_xml_namespaces_in_scope,
         }
     }
 }
@@ -364,8 +429,24 @@ impl Config {
             }
             Err(error) => problems.push(format!("database: {error:#}")),
         }
-        if self.limits.max_body_bytes == 0 || self.limits.max_connections == 0 {
-            problems.push("limits: max_body_bytes and max_connections must be positive".to_string());
+        let limits = &self.limits;
+        let positive = [
+            ("max_body_bytes", limits.max_body_bytes),
+            ("max_connections", limits.max_connections),
+            ("max_connections_per_address", limits.max_connections_per_address),
+            ("max_connections_per_certificate", limits.max_connections_per_certificate),
+            ("max_http2_streams", limits.max_http2_streams as usize),
+            ("max_ops_connections", limits.max_ops_connections),
+            ("first_byte_timeout_seconds", limits.first_byte_timeout_seconds as usize),
+            ("idle_timeout_seconds", limits.idle_timeout_seconds as usize),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                problems.push(format!("limits: {key} must be positive"));
+            }
+        }
+        if limits.max_buffered_request_bytes < limits.max_body_bytes {
+            problems.push("limits: max_buffered_request_bytes must be at least max_body_bytes".to_string());
         }
         problems
     }
@@ -542,6 +623,21 @@ client_ca = "ca.crt"
         let warn: TlsConfig = toml::from_str("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\nstale_crl = \"warn\"\n").unwrap();
         assert_eq!(warn.stale_crl, StaleCrlPolicy::Warn);
         assert!(toml::from_str::<TlsConfig>("certificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"\nstale_crl = \"ignore\"\n").is_err());
+    }
+
+    #[test]
+    fn limits_that_would_stop_all_service_are_problems() {
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), PathBuf::from("data"), Path::new("certs"));
+        let limit_problems = |config: &Config| config.problems().into_iter().filter(|p| p.starts_with("limits:")).collect::<Vec<_>>();
+        assert!(limit_problems(&config).is_empty(), "{:?}", limit_problems(&config));
+        config.limits.idle_timeout_seconds = 0;
+        config.limits.max_connections_per_address = 0;
+        config.limits.max_buffered_request_bytes = config.limits.max_body_bytes - 1;
+        let problems = limit_problems(&config);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("idle_timeout_seconds")));
+        assert!(problems.iter().any(|p| p.contains("max_connections_per_address")));
+        assert!(problems.iter().any(|p| p.contains("max_buffered_request_bytes")));
     }
 
     #[test]

@@ -205,6 +205,11 @@ error_codes! {
     AuditUnavailable = 202, Service, 0,
         "The service cannot record this call in its audit log; no data is given. Try again later.",
         "Serviss nevar reģistrēt šo pieprasījumu auditācijas žurnālā; dati netiek izsniegti. Mēģiniet vēlāk.";
+    /// The service is buffering as many request bytes as it may (`max_buffered_request_bytes`)
+    /// and had no room for this request in time; retry shortly.
+    ServiceBusy = 203, Service, 503,
+        "The service is busy; try again shortly.",
+        "Serviss ir noslogots; mēģiniet vēlreiz pēc brīža.";
     /// An unexpected failure inside the service; the error id identifies it in the logs.
     InternalError = 299, Service, 0,
         "Internal error; quote the error id to the service desk.",

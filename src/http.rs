@@ -1,7 +1,8 @@
 //! HTTP routing for one authenticated connection:
 //! `POST /GetApplicationList`, `POST /GetQueueStatusList` → the SOAP pipeline (`service`);
 //! `GET /<Operation>?wsdl` → the WSDL with this server's public URL; `GET /xsd/<file>` → the
-//! schemas it imports. The request body is capped while it is read, never after.
+//! schemas it imports. The request body is capped while it is read, never after, and its
+//! bytes are reserved in the shared buffer budget (`budget`) before they are buffered.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
+use crate::budget::{BodyBudget, Reservation};
 use crate::config::Limits;
 use crate::contract::{self, ServiceContract};
 use crate::error::{ErrorCode, ServiceError};
@@ -26,6 +28,8 @@ pub struct App {
     pub limits: Limits,
     /// The TLS configuration in force (for `/ready` and `/metrics`: the CRLs' state).
     pub tls: std::sync::Arc<crate::reload::Swappable<crate::tls::TlsState>>,
+    /// Request body bytes buffered at once, by all connections together.
+    pub budget: BodyBudget,
 }
 
 /// Answers one HTTP request. Never fails: every problem is an answer.
@@ -53,9 +57,13 @@ async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, reques
     let content_type = header(CONTENT_TYPE.as_str());
     let soap_action = header("soapaction");
     let declared_length = header(CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
-    let body = read_body(request.into_body(), declared_length, &app.limits).await;
+    // Registered to a consumer of this environment: the budget's share of unknown callers is small.
+    let registered = app.services.registry.current().identify(&peer.certificate).is_some_and(|c| c.environment == app.services.environment);
+    let (body, reservation) = read_body(request.into_body(), declared_length, &app.limits, &app.budget, registered).await;
     let request = SoapRequest { content_type: content_type.as_deref(), soap_action: soap_action.as_deref(), body };
     let (answer, record) = app.services.call(peer, contract, request).await;
+    // The body's bytes are in use until the call is answered.
+    drop(reservation);
     answer_with_call_id(app, started, answer, &record)
 }
 
@@ -76,19 +84,53 @@ fn answer_with_call_id(app: &App, started: Instant, answer: Answer, record: &Cal
     response
 }
 
-/// Reads the body within the size limit and the body timeout.
-async fn read_body(body: Incoming, declared_length: Option<u64>, limits: &Limits) -> Result<Bytes, ServiceError> {
+/// Reads the body within the size limit and the body timeout, reserving its bytes in the
+/// budget first. A declared length is reserved whole before anything is read, so that a request
+/// never holds part of the budget while it waits for the rest; a body of unknown length
+/// reserves as it arrives.
+async fn read_body(
+    body: Incoming,
+    declared_length: Option<u64>,
+    limits: &Limits,
+    budget: &BodyBudget,
+    registered: bool,
+) -> (Result<Bytes, ServiceError>, Reservation) {
+    let mut reservation = Reservation::default();
     let too_big = || ServiceError::with_detail(ErrorCode::BodyToBig, format!("The limit is {} bytes.", limits.max_body_bytes));
-    if declared_length.is_some_and(|length| length > limits.max_body_bytes as u64) {
-        return Err(too_big());
+    let declared = match declared_length.map(usize::try_from) {
+        Some(Ok(length)) if length <= limits.max_body_bytes => Some(length),
+        Some(_) => return (Err(too_big()), reservation),
+        None => None,
+    };
+    let read_deadline = tokio::time::Instant::now() + limits.body_timeout();
+    let budget_deadline = (tokio::time::Instant::now() + limits.buffer_wait()).min(read_deadline);
+    let busy = || ServiceError::with_detail(ErrorCode::ServiceBusy, "No room to buffer the request in time.");
+    if let Some(length) = declared {
+        if budget.reserve(&mut reservation, length, registered, budget_deadline).await.is_err() {
+            return (Err(busy()), reservation);
+        }
     }
-    let collected = tokio::time::timeout(limits.body_timeout(), Limited::new(body, limits.max_body_bytes).collect()).await;
-    match collected {
-        Err(_) => Err(ErrorCode::RequestTimeout.into()),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(error)) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_big()),
-        Ok(Err(_)) => Err(ServiceError::with_detail(ErrorCode::MalformedXml, "The request body could not be read.")),
+    let mut body = Limited::new(body, limits.max_body_bytes);
+    let mut buffered = Vec::with_capacity(declared.unwrap_or(0));
+    loop {
+        let frame = match tokio::time::timeout_at(read_deadline, body.frame()).await {
+            Err(_) => return (Err(ErrorCode::RequestTimeout.into()), reservation),
+            Ok(None) => break,
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(error))) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return (Err(too_big()), reservation),
+            Ok(Some(Err(_))) => {
+                return (Err(ServiceError::with_detail(ErrorCode::MalformedXml, "The request body could not be read.")), reservation)
+            }
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        let more = (buffered.len() + data.len()).saturating_sub(reservation.bytes());
+        let wait_until = (tokio::time::Instant::now() + limits.buffer_wait()).min(read_deadline);
+        if more > 0 && budget.reserve(&mut reservation, more, registered, wait_until).await.is_err() {
+            return (Err(busy()), reservation);
+        }
+        buffered.extend_from_slice(&data);
     }
+    (Ok(Bytes::from(buffered)), reservation)
 }
 
 /// One line per call, for operators: ids, who, what, outcome, time. No personal data.
@@ -116,6 +158,10 @@ fn respond(answer: Answer) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(answer.body)));
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    // 503 is only `ServiceBusy`: room in the budget comes back within a moment.
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     response
 }
 

@@ -15,10 +15,13 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod budget;
 pub mod certs;
 pub mod client;
 pub mod config;
+pub mod connection;
 pub mod contract;
+pub mod cpu;
 pub mod demo_data;
 pub mod error;
 pub mod http;

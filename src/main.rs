@@ -357,7 +357,7 @@ fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 's
         let (ops_stop, ops_stopped) = tokio::sync::oneshot::channel::<()>();
         if let Some(ops_listen) = config.ops_listen {
             let ops_listener = TcpListener::bind(ops_listen).await.with_context(|| format!("cannot listen on {ops_listen}"))?;
-            let ops = Arc::new(ops::Ops { app: prepared.app.clone(), audit: config.audit_location()? });
+            let ops = Arc::new(ops::Ops::new(prepared.app.clone(), config.audit_location()?));
             println!("  operations: http://{}/health /ready /metrics", ops_listener.local_addr()?);
             tokio::spawn(ops::run(ops_listener, ops, async {
                 let _ = ops_stopped.await;

@@ -45,6 +45,11 @@ pub struct CrlLabels {
     pub issuer: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 100 µs … ~3.3 s.
     Histogram::new(exponential_buckets(0.000_1, 2.0, 16))
@@ -68,6 +73,12 @@ pub struct Metrics {
     pub crl_number: Family<CrlLabels, Gauge<f64, AtomicU64>>,
     /// CRL problems `/ready` reports (files that cannot replace the CRLs in force, stale CRLs).
     pub crl_problems: Gauge<i64, AtomicI64>,
+    /// Connections closed at once for a cap: `per_address`, `per_certificate`, `unregistered`.
+    pub connections_refused: Family<ReasonLabels, Counter>,
+    /// Connections closed by a timeout: `first_byte`, `idle`.
+    pub connections_timed_out: Family<ReasonLabels, Counter>,
+    /// Request body bytes buffered now, within `max_buffered_request_bytes`.
+    pub buffered_request_bytes: Gauge<i64, AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -97,6 +108,12 @@ impl Default for Metrics {
         registry.register("crl_number", "CRL number of each CRL in force", crl_number.clone());
         let crl_problems = Gauge::<i64, AtomicI64>::default();
         registry.register("crl_problems", "CRL problems that make /ready fail: CRL files that cannot replace the CRLs in force, CRLs past their nextUpdate", crl_problems.clone());
+        let connections_refused = Family::<ReasonLabels, Counter>::default();
+        registry.register("connections_refused", "Connections closed at once for a cap, by reason", connections_refused.clone());
+        let connections_timed_out = Family::<ReasonLabels, Counter>::default();
+        registry.register("connections_timed_out", "Connections closed by a timeout (first byte, idle), by reason", connections_timed_out.clone());
+        let buffered_request_bytes = Gauge::<i64, AtomicI64>::default();
+        registry.register("buffered_request_bytes", "Request body bytes buffered now", buffered_request_bytes.clone());
         Metrics {
             registry,
             calls,
@@ -111,6 +128,9 @@ impl Default for Metrics {
             crl_age,
             crl_number,
             crl_problems,
+            connections_refused,
+            connections_timed_out,
+            buffered_request_bytes,
         }
     }
 }
@@ -159,6 +179,14 @@ impl Metrics {
         if let Some(number) = number {
             self.crl_number.get_or_create(&labels).set(number);
         }
+    }
+
+    pub fn record_connection_refused(&self, reason: &str) {
+        self.connections_refused.get_or_create(&ReasonLabels { reason: reason.to_string() }).inc();
+    }
+
+    pub fn record_connection_timed_out(&self, reason: &str) {
+        self.connections_timed_out.get_or_create(&ReasonLabels { reason: reason.to_string() }).inc();
     }
 
     /// The Prometheus text exposition.

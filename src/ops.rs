@@ -2,11 +2,13 @@
 //! and Prometheus on an internal address. `/health` says the process is alive; `/ready` that
 //! the store answers and the audit log is writable (a not-ready instance must get no calls:
 //! every call it took would fail closed); `/metrics` is the Prometheus text exposition.
-//! It serves nothing about persons.
+//! It serves nothing about persons. Readiness is probed at most once per `ready_cache`
+//! (`[limits] ready_cache_milliseconds`), however often it is asked, and the listener serves
+//! at most `max_ops_connections` connections at once.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -15,6 +17,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::{Mutex, Semaphore};
 
 use crate::http::App;
 
@@ -23,12 +26,29 @@ pub struct Ops {
     pub app: Arc<App>,
     /// The audit log, probed for writability (SQLite write lock, PostgreSQL write transaction).
     pub audit: crate::audit::AuditLocation,
+    /// How long a readiness result is reused.
+    pub ready_cache: Duration,
+    /// The last readiness result and when it was probed. Held while probing, so concurrent
+    /// `/ready` requests share one probe.
+    last_ready: Mutex<Option<(Instant, Vec<String>)>>,
+}
+
+impl Ops {
+    pub fn new(app: Arc<App>, audit: crate::audit::AuditLocation) -> Ops {
+        let ready_cache = app.limits.ready_cache();
+        Ops { app, audit, ready_cache, last_ready: Mutex::new(None) }
+    }
 }
 
 /// Serves the operations endpoints until `shutdown` completes.
 pub async fn run(listener: TcpListener, ops: Arc<Ops>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
+    let connections = Arc::new(Semaphore::new(ops.app.limits.max_ops_connections.max(1)));
     loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            permit = connections.clone().acquire_owned() => permit?,
+        };
         let (tcp, _) = tokio::select! {
             _ = &mut shutdown => return Ok(()),
             accepted = listener.accept() => match accepted {
@@ -42,6 +62,7 @@ pub async fn run(listener: TcpListener, ops: Arc<Ops>, shutdown: impl Future<Out
         };
         let ops = ops.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let service = service_fn(move |request| {
                 let ops = ops.clone();
                 async move { Ok::<_, std::convert::Infallible>(route(&ops, request).await) }
@@ -62,7 +83,7 @@ async fn route(ops: &Ops, request: Request<Incoming>) -> Response<Full<Bytes>> {
     match request.uri().path() {
         "/health" => text(StatusCode::OK, "alive\n".into()),
         "/ready" => {
-            let problems = readiness_problems(ops).await;
+            let problems = cached_readiness_problems(ops).await;
             if problems.is_empty() {
                 text(StatusCode::OK, "ready\n".into())
             } else {
@@ -82,7 +103,21 @@ async fn route(ops: &Ops, request: Request<Incoming>) -> Response<Full<Bytes>> {
     }
 }
 
-/// Why this instance should not take calls now; empty when it should.
+/// The readiness problems, probed again only once the last result is `ready_cache` old.
+async fn cached_readiness_problems(ops: &Ops) -> Vec<String> {
+    let mut last = ops.last_ready.lock().await;
+    match &*last {
+        Some((probed, problems)) if probed.elapsed() < ops.ready_cache => problems.clone(),
+        _ => {
+            let problems = readiness_problems(ops).await;
+            *last = Some((Instant::now(), problems.clone()));
+            problems
+        }
+    }
+}
+
+/// Why this instance should not take calls now; empty when it should. Further sources of
+/// problems add to the list.
 async fn readiness_problems(ops: &Ops) -> Vec<String> {
     let mut problems = Vec::new();
     if let Err(error) = ops.app.services.store.ping().await {

@@ -176,6 +176,7 @@ async fn every_refusal_has_its_code_status_and_form() {
         ErrorCode::StoreUnavailable,
         ErrorCode::InternalError,
         ErrorCode::AuditUnavailable, // tests/audit.rs
+        ErrorCode::ServiceBusy,
         // tests/security.rs
         ErrorCode::InvalidTimestamp,
         ErrorCode::MessageExpired,
@@ -215,6 +216,24 @@ async fn a_body_that_stalls_is_cut_off() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert_eq!(error_code(&answer).as_deref(), Some("RequestTimeout"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_request_without_room_in_the_buffer_budget_is_refused_as_busy() {
+    // A budget smaller than the request: it can never get room, and is refused once the wait is up.
+    let limits = spolis_adapter::config::Limits { max_buffered_request_bytes: 200, buffer_wait_milliseconds: 50, ..Default::default() };
+    let server = TestServer::start_with(Options { limits: Some(limits), ..Default::default() }).await;
+    let mut client = server.client("riga").await;
+    let body = sample("ep116-soap11-plain.xml");
+    assert!(body.len() > 200);
+    let reply = client.soap(EP116, &body).await;
+    check("no room", &reply, ErrorCode::ServiceBusy, 503, Form::Fault11);
+    assert_eq!(reply.retry_after.as_deref(), Some("1"));
+    // A request that fits is answered.
+    let small = envelope("1.1", "<x/>");
+    assert!(small.len() <= 200, "{}", small.len());
+    let reply = client.soap(EP116, &small).await;
+    assert_eq!(error_code(&reply.body).as_deref(), Some("UnknownOperation"), "{}", reply.body);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn health_and_readiness_answer_without_a_certificate() {
@@ -34,6 +35,52 @@ async fn an_instance_whose_register_is_broken_is_not_ready() {
     let (status, body) = ops_get(server.ops_address, "/ready").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("register"), "{body}");
+}
+
+#[tokio::test]
+async fn readiness_is_probed_once_per_cache_lifetime() {
+    // A lifetime longer than the test: the audit log broken after the first probe goes unseen.
+    let limits = spolis_adapter::config::Limits { ready_cache_milliseconds: 3_600_000, ..Default::default() };
+    let server = TestServer::start_with(Options { limits: Some(limits), ..Default::default() }).await;
+    // Asked many times at once, probed once: all agree.
+    let asked: Vec<_> = (0..20).map(|_| ops_get(server.ops_address, "/ready")).collect();
+    for answer in futures_util::future::join_all(asked).await {
+        assert_eq!(answer, (200, "ready\n".to_string()));
+    }
+    let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
+    connection.execute_batch("DROP TABLE audit_records;").unwrap();
+    assert_eq!(ops_get(server.ops_address, "/ready").await, (200, "ready\n".to_string()), "probed again within its lifetime");
+
+    // Without a lifetime every request probes, and sees the same breakage at once.
+    let limits = spolis_adapter::config::Limits { ready_cache_milliseconds: 0, ..Default::default() };
+    let server = TestServer::start_with(Options { limits: Some(limits), ..Default::default() }).await;
+    assert_eq!(ops_get(server.ops_address, "/ready").await.0, 200);
+    let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
+    connection.execute_batch("DROP TABLE audit_records;").unwrap();
+    assert_eq!(ops_get(server.ops_address, "/ready").await.0, 503);
+}
+
+#[tokio::test]
+async fn the_operations_listener_serves_a_bounded_number_of_connections() {
+    let limits = spolis_adapter::config::Limits { max_ops_connections: 2, ..Default::default() };
+    let server = TestServer::start_with(Options { limits: Some(limits), ..Default::default() }).await;
+    // Two idle connections take both places.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(server.ops_address).await.unwrap();
+        stream.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n").await.unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        held.push(stream);
+    }
+    // A third waits in the backlog, unanswered, until one of them closes.
+    let mut third = tokio::spawn(ops_get(server.ops_address, "/health"));
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(500), &mut third).await;
+    assert!(waited.is_err(), "a third connection was served while two held the places");
+    held.pop();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(20), third).await.expect("served once a place was free").unwrap();
+    assert_eq!(answer.0, 200);
 }
 
 fn counter(metrics: &str, series: &str) -> u64 {

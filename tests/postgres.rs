@@ -213,8 +213,9 @@ async fn a_message_replayed_to_another_instance_on_the_same_database_is_refused(
         assert_eq!(error_code(&replayed.body).as_deref(), Some("MessageReplayed"), "{}", replayed.body);
     }
     // The same id from another consumer is that consumer's own; a fresh id passes everywhere.
-    let talsi = second.client("talsi").await.soap(EP116, &message).await;
-    assert_ne!(error_code(&talsi.body).as_deref(), Some("MessageReplayed"), "{}", talsi.body);
+    let talsis_own = message.replace("AU:90011524360", "AU:90009113532");
+    let talsi = second.client("talsi").await.soap(EP116, &talsis_own).await;
+    assert_eq!(error_code(&talsi.body), None, "{}", talsi.body);
     let fresh = second.client("riga").await.soap(EP116, &fresh_message_ids(&message)).await;
     assert_eq!((fresh.status, error_code(&fresh.body)), (200, None), "{}", fresh.body);
 

@@ -21,7 +21,15 @@ use crate::xml::{self, Element, XmlLimits};
 
 /// Bounds for answers: larger than a request's, still bounded.
 pub fn answer_limits() -> XmlLimits {
-    XmlLimits { max_depth: 64, max_elements: 2_000_000, max_attributes: 64, max_name_length: 256 }
+    XmlLimits {
+        max_depth: 64,
+        max_elements: 2_000_000,
+        max_attributes: 64,
+        max_name_length: 256,
+        max_namespace_declarations: 64,
+        max_namespace_declarations_total: 2_000_000,
+        max_namespaces_in_scope: 128,
+    }
 }
 
 /// What an EP115 or EP116 answer carries.

@@ -192,7 +192,10 @@ impl Services {
         })?;
         record.soap_version = Some(http.version);
         let body = request.body?;
-        let root = xml::parse(&body, &self.xml_limits)
+        let (document, limits) = (body.clone(), self.xml_limits);
+        let root = crate::cpu::run(move || xml::parse(&document, &limits))
+            .await
+            .map_err(|_| ServiceError::new(ErrorCode::InternalError))?
             .map_err(|why| ServiceError::with_detail(ErrorCode::MalformedXml, format!("{}.", capitalise(&why.to_string()))))?;
         let envelope = soap::parse_envelope(root, http.version)?;
         record.ws_addressing_message_id = envelope.ws_addressing_message_id().map(str::to_string);

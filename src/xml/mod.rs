@@ -5,6 +5,12 @@
 //! every later check walks typed structure, never raw text. The parser refuses what a SOAP
 //! service has no use for and attackers love: DTDs (hence entity declarations and expansion),
 //! unbound prefixes, non-UTF-8 input, and trees deeper, wider or longer-named than the limits.
+//!
+//! Cost stays linear in the input: quick-xml's checked attribute iterator compares each
+//! attribute with every earlier one, and its namespace resolver scans the bindings in scope for
+//! every name, so an element's attributes and namespace declarations are counted with the
+//! unchecked iterator first, and declarations are bounded per element, per document and in
+//! scope, before any checked pass or resolution of further names.
 
 mod writer;
 
@@ -20,13 +26,29 @@ pub use writer::XmlWriter;
 pub struct XmlLimits {
     pub max_depth: usize,
     pub max_elements: usize,
+    /// Attributes on one element, namespace declarations not included.
     pub max_attributes: usize,
     pub max_name_length: usize,
+    /// Namespace declarations (`xmlns`, `xmlns:p`) on one element.
+    pub max_namespace_declarations: usize,
+    /// Namespace declarations in the whole document.
+    pub max_namespace_declarations_total: usize,
+    /// Namespace declarations in scope at once (on an element and its ancestors): every name
+    /// is resolved by a scan of these.
+    pub max_namespaces_in_scope: usize,
 }
 
 impl Default for XmlLimits {
     fn default() -> Self {
-        XmlLimits { max_depth: 32, max_elements: 10_000, max_attributes: 32, max_name_length: 256 }
+        XmlLimits {
+            max_depth: 32,
+            max_elements: 10_000,
+            max_attributes: 32,
+            max_name_length: 256,
+            max_namespace_declarations: 32,
+            max_namespace_declarations_total: 256,
+            max_namespaces_in_scope: 64,
+        }
     }
 }
 
@@ -98,12 +120,32 @@ pub fn parse(bytes: &[u8], limits: &XmlLimits) -> Result<Element, XmlError> {
 
     // The open elements, innermost last; finished children are attached to their parent.
     let mut stack: Vec<Element> = Vec::new();
+    // Namespace declarations of each open element, innermost last (parallel to `stack`).
+    let mut declared: Vec<usize> = Vec::new();
+    let mut in_scope = 0usize;
+    let mut declarations_total = 0usize;
     let mut root: Option<Element> = None;
     let mut element_count = 0usize;
     let not_well_formed = |e: quick_xml::Error| XmlError::NotWellFormed(e.to_string());
 
     loop {
         let (resolved, event) = reader.read_resolved_event().map_err(not_well_formed)?;
+        // Counted before anything else looks at the element: the reader has bound its
+        // declarations in one linear pass, and nothing quadratic has run yet.
+        if let Event::Start(ref start) | Event::Empty(ref start) = event {
+            let declarations = count_attributes(start, limits)?;
+            declarations_total += declarations;
+            if declarations_total > limits.max_namespace_declarations_total {
+                return Err(XmlError::TooLarge("namespace declarations in the document"));
+            }
+            if in_scope + declarations > limits.max_namespaces_in_scope {
+                return Err(XmlError::TooLarge("namespace declarations in scope"));
+            }
+            if matches!(event, Event::Start(_)) {
+                in_scope += declarations;
+                declared.push(declarations);
+            }
+        }
         // Owned now: the resolution borrows the reader, which attributes need next.
         let namespace = match event {
             Event::Start(_) | Event::Empty(_) => namespace_of(resolved)?,
@@ -137,6 +179,7 @@ pub fn parse(bytes: &[u8], limits: &XmlLimits) -> Result<Element, XmlError> {
                 }
             }
             Event::End(_) => {
+                in_scope -= declared.pop().unwrap_or(0);
                 let element = stack.pop().ok_or_else(|| XmlError::NotWellFormed("unexpected end tag".into()))?;
                 attach(&mut stack, &mut root, element);
             }
@@ -180,14 +223,13 @@ fn start_element(
 ) -> Result<Element, XmlError> {
     let name = utf8_name(start.local_name().as_ref(), limits)?;
     let mut attributes = Vec::new();
+    // Checked (duplicates refused): bounded by `count_attributes` before this runs.
     for attribute in start.attributes() {
+        visited_attribute();
         let attribute = attribute.map_err(|e| XmlError::NotWellFormed(e.to_string()))?;
-        if attributes.len() >= limits.max_attributes {
-            return Err(XmlError::TooLarge("the number of attributes"));
-        }
         let key = attribute.key;
         // Namespace declarations are resolved by the reader, not kept as attributes.
-        if key.as_ref() == b"xmlns" || key.as_ref().starts_with(b"xmlns:") {
+        if is_namespace_declaration(key.as_ref()) {
             continue;
         }
         let (attribute_namespace, local) = reader.resolve_attribute(key);
@@ -202,6 +244,44 @@ fn start_element(
         });
     }
     Ok(Element { namespace, name, attributes, children: Vec::new(), text: String::new() })
+}
+
+// Attributes visited by this thread's parses, both passes: the unit tests count work with it.
+#[cfg(test)]
+thread_local! {
+    static ATTRIBUTES_VISITED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn visited_attribute() {
+    #[cfg(test)]
+    ATTRIBUTES_VISITED.with(|visited| visited.set(visited.get() + 1));
+}
+
+fn is_namespace_declaration(key: &[u8]) -> bool {
+    key == b"xmlns" || key.starts_with(b"xmlns:")
+}
+
+/// Counts an element's attributes and namespace declarations in one unchecked (linear) pass,
+/// refusing the element when either is over its limit; returns the declarations.
+fn count_attributes(start: &BytesStart<'_>, limits: &XmlLimits) -> Result<usize, XmlError> {
+    let (mut attributes, mut declarations) = (0usize, 0usize);
+    for attribute in start.attributes().with_checks(false) {
+        visited_attribute();
+        // A malformed attribute is refused by the checked pass; count it as one.
+        let is_declaration = attribute.is_ok_and(|a| is_namespace_declaration(a.key.as_ref()));
+        if is_declaration {
+            declarations += 1;
+            if declarations > limits.max_namespace_declarations {
+                return Err(XmlError::TooLarge("namespace declarations on one element"));
+            }
+        } else {
+            attributes += 1;
+            if attributes > limits.max_attributes {
+                return Err(XmlError::TooLarge("the number of attributes"));
+            }
+        }
+    }
+    Ok(declarations)
 }
 
 fn utf8_name(bytes: &[u8], limits: &XmlLimits) -> Result<String, XmlError> {
@@ -279,6 +359,62 @@ mod tests {
         assert_eq!(parse_str(&format!("<r{attributes}/>")), Err(XmlError::TooLarge("the number of attributes")));
         let long_name = "n".repeat(300);
         assert_eq!(parse_str(&format!("<{long_name}/>")), Err(XmlError::TooLarge("name length")));
+    }
+
+    /// `count` declarations `xmlns:p{i}` on one element, the last two binding the same prefix.
+    fn declarations(count: usize) -> String {
+        let mut text = String::from("<r");
+        for i in 0..count - 1 {
+            text.push_str(&format!(" xmlns:p{i}='urn:{i}'"));
+        }
+        text + &format!(" xmlns:p{}='urn:again'/>", count - 2)
+    }
+
+    #[test]
+    fn namespace_declarations_are_counted_before_any_quadratic_pass() {
+        // Within the limits the checked pass runs and finds the duplicate prefix.
+        let within = XmlLimits { max_namespace_declarations: 10, max_namespaces_in_scope: 10, ..XmlLimits::default() };
+        assert!(matches!(parse(declarations(10).as_bytes(), &within), Err(XmlError::NotWellFormed(_))));
+        // A flood (120 000 declarations, 2.5 MB) is refused by the linear count: had the checked,
+        // quadratic pass run first, it would have reported the duplicate at its end. And the
+        // count stops at the limit: 33 attributes looked at, not 120 000 (nor 120 000² / 2).
+        let flood = declarations(120_000);
+        assert!(flood.len() > 2_000_000);
+        let visited = |text: &str| {
+            ATTRIBUTES_VISITED.with(|visited| visited.set(0));
+            let result = parse_str(text);
+            (result, ATTRIBUTES_VISITED.with(|visited| visited.get()))
+        };
+        let limit = XmlLimits::default().max_namespace_declarations;
+        assert_eq!(visited(&flood), (Err(XmlError::TooLarge("namespace declarations on one element")), limit + 1));
+        // The same holds for ordinary attributes.
+        let attributes: String = (0..100_000).map(|i| format!(" a{i}='x'")).collect();
+        let limit = XmlLimits::default().max_attributes;
+        assert_eq!(visited(&format!("<r{attributes} a0='x'/>")), (Err(XmlError::TooLarge("the number of attributes")), limit + 1));
+        // An accepted element is looked at twice: counted, then read.
+        assert_eq!(visited("<r xmlns:p='urn:p' a='1' p:b='2'/>").1, 6);
+    }
+
+    #[test]
+    fn namespace_declarations_are_bounded_per_element_per_document_and_in_scope() {
+        let limits = XmlLimits::default();
+        let on_one = |n: usize| (0..n).map(|i| format!(" xmlns:p{i}='urn:{i}'")).collect::<String>();
+        assert!(parse_str(&format!("<r{}/>", on_one(limits.max_namespace_declarations))).is_ok());
+        assert_eq!(
+            parse_str(&format!("<r{}/>", on_one(limits.max_namespace_declarations + 1))),
+            Err(XmlError::TooLarge("namespace declarations on one element"))
+        );
+        // Nested: each element within its own limit, together over the limit in scope.
+        let nested = |levels: usize| format!("{}{}", format!("<a{}>", on_one(16)).repeat(levels), "</a>".repeat(levels));
+        assert!(parse_str(&nested(4)).is_ok());
+        assert_eq!(parse_str(&nested(5)), Err(XmlError::TooLarge("namespace declarations in scope")));
+        // Siblings: never more than 16 in scope, but 16 × 17 in the document.
+        let siblings = |count: usize| format!("<r>{}</r>", format!("<a{}/>", on_one(16)).repeat(count));
+        assert!(parse_str(&siblings(16)).is_ok());
+        assert_eq!(parse_str(&siblings(17)), Err(XmlError::TooLarge("namespace declarations in the document")));
+        // Declarations go out of scope with their element.
+        let closed = format!("<r>{}</r>", format!("<a{}><b/></a>", on_one(30)).repeat(8));
+        assert!(parse_str(&closed).is_ok());
     }
 
     #[test]

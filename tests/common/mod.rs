@@ -262,7 +262,7 @@ impl TestServer {
         // The operations listener (/health, /ready, /metrics), as `demo` and `serve` start it.
         let ops_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let ops_address = ops_listener.local_addr().expect("local address");
-        let ops = Arc::new(spolis_adapter::ops::Ops { app: app.clone(), audit: config.audit_location().expect("audit location") });
+        let ops = Arc::new(spolis_adapter::ops::Ops::new(app.clone(), config.audit_location().expect("audit location")));
         let (ops_stop, ops_stopped) = oneshot::channel::<()>();
         tokio::spawn(spolis_adapter::ops::run(ops_listener, ops, async {
             let _ = ops_stopped.await;
@@ -383,25 +383,40 @@ pub enum Protocol {
 }
 
 fn connector(identity: Option<&str>, protocol: Protocol) -> TlsConnector {
-    TlsConnector::from(client_tls_config(identity, protocol))
+    connector_offering(identity, Some(protocol))
+}
+
+/// A connector offering `protocol` by ALPN, or no ALPN at all.
+fn connector_offering(identity: Option<&str>, protocol: Option<Protocol>) -> TlsConnector {
+    TlsConnector::from(tls_config(example_identity(identity), protocol))
+}
+
+fn example_identity(identity: Option<&str>) -> Option<(Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>)> {
+    identity.map(|name| {
+        let dir = certs_dir();
+        let chain = tls::read_certificates(&dir.join(format!("{name}.crt"))).expect("client certificate");
+        let key = tls::read_private_key(&dir.join(format!("{name}.key"))).expect("client key");
+        (chain, key)
+    })
 }
 
 /// A client TLS configuration trusting the example CA, presenting
 /// `certs-example/<identity>.crt` (or nothing), offering `protocol` by ALPN.
 pub fn client_tls_config(identity: Option<&str>, protocol: Protocol) -> Arc<rustls::ClientConfig> {
-    let identity = identity.map(|name| {
-        let dir = certs_dir();
-        let chain = tls::read_certificates(&dir.join(format!("{name}.crt"))).expect("client certificate");
-        let key = tls::read_private_key(&dir.join(format!("{name}.key"))).expect("client key");
-        (chain, key)
-    });
-    client_tls_config_with(identity, protocol)
+    tls_config(example_identity(identity), Some(protocol))
 }
 
 /// The same with a certificate chain and key made by the test.
 pub fn client_tls_config_with(
     identity: Option<(Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>)>,
     protocol: Protocol,
+) -> Arc<rustls::ClientConfig> {
+    tls_config(identity, Some(protocol))
+}
+
+fn tls_config(
+    identity: Option<(Vec<rustls::pki_types::CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>)>,
+    protocol: Option<Protocol>,
 ) -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
@@ -417,8 +432,9 @@ pub fn client_tls_config_with(
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = match protocol {
-        Protocol::Http1 => vec![b"http/1.1".to_vec()],
-        Protocol::Http2 => vec![b"h2".to_vec()],
+        Some(Protocol::Http1) => vec![b"http/1.1".to_vec()],
+        Some(Protocol::Http2) => vec![b"h2".to_vec()],
+        None => Vec::new(),
     };
     Arc::new(config)
 }
@@ -475,6 +491,8 @@ pub struct Reply {
     pub call_id: String,
     pub content_type: String,
     pub version: hyper::Version,
+    /// The `retry-after` header, if any.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -499,6 +517,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type = response
             .headers()
             .get("content-type")
@@ -511,7 +530,7 @@ impl Client {
         if let Err(problem) = validate_answer(&body) {
             panic!("an answer does not validate against xsd/: {problem}\n{body}");
         }
-        Ok(Reply { status, call_id, content_type, version, body })
+        Ok(Reply { status, call_id, content_type, version, retry_after, body })
     }
 
     /// POSTs `body` with a Content-Type and an optional SOAPAction header.
@@ -679,4 +698,34 @@ impl TestServer {
             .await
             .expect("TLS")
     }
+
+    /// A bare TLS stream presenting `identity`, offering `protocol` by ALPN (`None`: no ALPN),
+    /// from the local address `from` (another loopback address, to be another client) if given.
+    /// The error is the connection's or the handshake's.
+    pub async fn tls_stream_with(
+        &self,
+        identity: &str,
+        protocol: Option<Protocol>,
+        from: Option<std::net::IpAddr>,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        let tcp = match from {
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind(SocketAddr::new(ip, 0))?;
+                socket.connect(self.address).await?
+            }
+            None => TcpStream::connect(self.address).await?,
+        };
+        connector_offering(Some(identity), protocol).connect(ServerName::try_from("localhost").expect("name"), tcp).await
+    }
+}
+
+/// The value of a counter (`name` with its labels, e.g. `spolis_x_total{reason="a"}`) in a
+/// Prometheus text exposition; 0 when absent.
+pub fn metric_value(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map_or(0, |value| value as u64)
 }
