@@ -58,6 +58,9 @@ enum Command {
         /// same demo data when its register is empty. The data directory keeps the audit key.
         #[arg(long, env = "SPOLIS_DATABASE_URL")]
         database_url: Option<String>,
+        /// Append each signed audit checkpoint here (default `<data-dir>/audit-witness.log`).
+        #[arg(long)]
+        witness_file: Option<PathBuf>,
     },
     /// Start in production from a configuration file (see docs/CONFIGURATION.md).
     Serve {
@@ -123,6 +126,12 @@ struct AuditLocation {
 impl AuditLocation {
     /// Where the log is, and the signing key.
     fn resolve(&self) -> anyhow::Result<(audit::AuditLocation, PathBuf)> {
+        let config = self.config()?;
+        Ok((config.audit_location()?, config.audit_signing_key()))
+    }
+
+    /// The configuration the log is found by.
+    fn config(&self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
             Some(path) => Config::load(path)?,
             None => {
@@ -138,7 +147,7 @@ impl AuditLocation {
         if self.database_url.is_some() {
             config.database_url = self.database_url.clone();
         }
-        Ok((config.audit_location()?, config.audit_signing_key()))
+        Ok(config)
     }
 }
 
@@ -153,6 +162,11 @@ enum AuditCommand {
         /// when several instances sign with keys of their own.
         #[arg(long)]
         public_key: Vec<PathBuf>,
+        /// Also check the log against this witness file (a copy of the service's
+        /// `audit-witness.log`, kept off the database's machine): the log must reach every
+        /// head it names, with the same hash. Repeat it for each instance's witness.
+        #[arg(long)]
+        witness: Vec<PathBuf>,
     },
     /// Write the records matching every given filter, in chain order.
     Export {
@@ -186,6 +200,10 @@ enum AuditCommand {
         /// Keep this many days of records.
         #[arg(long, default_value_t = 730)]
         retention_days: u32,
+        /// Append the prune marker to this witness file instead of the configured one
+        /// (`[audit] witness_file`, default `<data-dir>/audit-witness.log`).
+        #[arg(long)]
+        witness_file: Option<PathBuf>,
     },
 }
 
@@ -205,13 +223,16 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
     }
     match cli.command {
-        Command::Demo { listen, data_dir, certs_dir, persons, ops_listen, database_url } => {
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+        Command::Demo { listen, data_dir, certs_dir, persons, ops_listen, database_url, witness_file } => {
+            spolis_adapter::private_files::create_dir(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             // The file-less demo takes `serve`'s SPOLIS_* overrides (database TLS, say); its flags win.
             let mut config = Config::demo(listen, data_dir.clone(), &certs_dir);
             config.apply_environment(|name| std::env::var(name).ok())?;
             let database_url = database_url.or(config.database_url.clone());
-            let config = Config { listen, data_dir: data_dir.clone(), ops_listen: Some(ops_listen), database_url, ..config };
+            let mut config = Config { listen, data_dir: data_dir.clone(), ops_listen: Some(ops_listen), database_url, ..config };
+            if witness_file.is_some() {
+                config.audit.witness_file = witness_file;
+            }
             match config.postgres_url()? {
                 Some(url) if !postgres::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
@@ -247,7 +268,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::bail!("{} problem(s) in {}", problems.len(), file.display())
         }
         Command::SeedDemo { data_dir, persons, seed: generator_seed } => {
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+            spolis_adapter::private_files::create_dir(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             seed(&data_dir, persons, generator_seed)
         }
         Command::GenCerts { out, revocation_only: true } => {
@@ -272,20 +293,46 @@ fn main() -> anyhow::Result<()> {
 
 fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
     match command {
-        AuditCommand::Verify { location, public_key } => {
-            let (database, signing_key) = location.resolve()?;
+        AuditCommand::Verify { location, public_key, witness } => {
+            let config = location.config()?;
+            let (database, signing_key) = (config.audit_location()?, config.audit_signing_key());
             let keys = if public_key.is_empty() { vec![audit::signing::public_key_path(&signing_key)] } else { public_key };
             let trusted = keys.iter().map(|path| audit::signing::read_public_key(path)).collect::<anyhow::Result<Vec<_>>>()?;
-            match database.verify(&trusted)? {
+            let mut options = audit::verify::VerifyOptions::new(&trusted);
+            options.max_unsigned_age = Some(config.audit_max_unsigned_age());
+            let mut result = Ok(());
+            for path in &witness {
+                match audit::verify::witnessed_heads(path, &trusted) {
+                    Ok(heads) => options.expected_heads.extend(heads),
+                    Err(problem) => {
+                        result = Err(problem);
+                        break;
+                    }
+                }
+            }
+            let verified = match result {
+                Ok(()) => database.verify(&options)?,
+                Err(problem) => Err(problem),
+            };
+            match verified {
                 Ok(report) => {
                     println!(
-                        "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {:.1?}",
+                        "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {}; {:.1?}",
                         report.records,
                         report.first_seq.unwrap_or(0),
                         report.last_seq.unwrap_or(0),
                         report.checkpoints,
                         report.last_checkpoint_seq.unwrap_or(0),
                         report.unsigned_tail,
+                        match (witness.len(), report.witnessed_up_to) {
+                            (0, Some(seq)) => format!("reaches the head audit_head names (seq {seq}); no witness file given (--witness)"),
+                            (0, None) => "no witness file given (--witness)".to_string(),
+                            (files, up_to) => format!(
+                                "reaches all {} heads named outside its checkpoints ({files} witness file(s)), up to seq {}",
+                                report.witnessed,
+                                up_to.unwrap_or(0)
+                            ),
+                        },
                         report.elapsed
                     );
                     Ok(())
@@ -305,7 +352,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             };
             let count = match output {
                 Some(path) => {
-                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
+                    let mut file = std::io::BufWriter::new(spolis_adapter::private_files::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
                     database.export(&filter, format, &mut file)?
                 }
                 None => database.export(&filter, format, &mut std::io::stdout().lock())?,
@@ -313,8 +360,11 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             eprintln!("{count} records exported");
             Ok(())
         }
-        AuditCommand::Prune { location, retention_days } => {
-            let (database, signing_key) = location.resolve()?;
+        AuditCommand::Prune { location, retention_days, witness_file } => {
+            let config = location.config()?;
+            let (database, signing_key) = (config.audit_location()?, config.audit_signing_key());
+            // The file only: this process ends before a command could be waited for.
+            let witness = audit::Witness::new(Some(witness_file.unwrap_or_else(|| config.audit_witness_file())), &[]);
             if let audit::AuditLocation::Sqlite(path) = &database {
                 if !path.exists() {
                     anyhow::bail!("no audit log at {}", path.display());
@@ -322,7 +372,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             }
             let signer = AuditSigner::load_or_create(&signing_key)?;
             let cutoff = Utc::now() - chrono::Duration::days(i64::from(retention_days));
-            let report = database.prune(&signer, cutoff)?;
+            let report = database.prune(&signer, cutoff, &witness)?;
             println!("{} records older than {} removed; chain anchored at seq {}", report.removed, cutoff.to_rfc3339(), report.anchored_at.map_or("-".to_string(), |s| s.to_string()));
             Ok(())
         }

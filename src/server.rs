@@ -44,7 +44,7 @@ pub struct Prepared {
 pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let tls = tls::server_config_with_crls(&config.tls.certificate, &config.tls.private_key, &config.tls.client_ca, &config.tls.crls)?;
     let registry = ConsumerRegistry::load(&config.consumers)?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    crate::private_files::create_dir(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store = match config.postgres_url()? {
         Some(url) => {
             let options = config.postgres_options()?;
@@ -58,8 +58,10 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         None => Store::open_sqlite(&config.data_dir)?,
     };
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
+    let witness = config.audit_witness();
     let options = WriterOptions {
         checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_seconds.max(1)),
+        witness: witness.clone(),
         ..WriterOptions::default()
     };
     let (audit, audit_writer) = config.audit_location()?.start_writer(signer, options)?;
@@ -83,7 +85,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         limits: config.limits.clone(),
     });
     if config.audit.prune_every_hours > 0 {
-        spawn_scheduled_pruning(config)?;
+        spawn_scheduled_pruning(config, witness)?;
     }
     let tls = Arc::new(Swappable::from_arc(tls));
     let reloader = Reloader { tls: tls.clone(), app: app.clone() };
@@ -91,7 +93,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 }
 
 /// Prunes audit records past the retention period every `prune_every_hours`.
-fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
+fn spawn_scheduled_pruning(config: &Config, witness: crate::audit::Witness) -> anyhow::Result<()> {
     let location = config.audit_location()?;
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
     let retention = chrono::Duration::days(i64::from(config.audit.retention_days));
@@ -101,8 +103,8 @@ fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
-            let (location, signer) = (location.clone(), signer.clone());
-            let pruned = tokio::task::spawn_blocking(move || location.prune(&signer, chrono::Utc::now() - retention)).await;
+            let (location, signer, witness) = (location.clone(), signer.clone(), witness.clone());
+            let pruned = tokio::task::spawn_blocking(move || location.prune(&signer, chrono::Utc::now() - retention, &witness)).await;
             match pruned {
                 Ok(Ok(report)) if report.removed > 0 => tracing::info!(removed = report.removed, anchored_at = ?report.anchored_at, "audit records past retention pruned"),
                 Ok(Ok(_)) => {}

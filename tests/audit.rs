@@ -329,7 +329,8 @@ async fn pruning_keeps_the_rest_verifiable_and_the_chain_continues_after_a_resta
     let cutoff: chrono::DateTime<chrono::Utc> = records[3]["received_at"].as_str().unwrap().parse().unwrap();
     let signer = spolis_adapter::audit::AuditSigner::load_or_create(&dir.join("audit-signing.key")).unwrap();
     let mut connection = spolis_adapter::audit::sqlite::open_for_writing(&dir.join("audit.sqlite3")).unwrap();
-    let report = spolis_adapter::audit::prune::prune(&mut connection, &signer, cutoff).unwrap();
+    let witness = spolis_adapter::audit::Witness::new(Some(dir.join("audit-witness.log")), &[]);
+    let report = spolis_adapter::audit::prune::prune(&mut connection, &signer, cutoff, &witness).unwrap();
     drop(connection);
     assert_eq!((report.removed, report.anchored_at), (3, Some(3)));
     let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap()]);

@@ -221,6 +221,7 @@ impl TestServer {
         let mut config = Config::demo(address, data_dir.clone(), &certs_dir());
         config.audit.path = Some(audit_dir.join("audit.sqlite3"));
         config.audit.signing_key = Some(audit_dir.join("audit-signing.key"));
+        config.audit.witness_file = Some(audit_dir.join("audit-witness.log"));
         config.audit.prune_every_hours = 0;
         let backend = match (&options.database, options.backend) {
             (Some(_), _) => Backend::Postgres,
