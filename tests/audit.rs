@@ -520,3 +520,48 @@ async fn files_holding_personal_data_are_the_owners_only_whatever_the_umask() {
     assert!(ok, "{err}");
     assert_eq!((mode(&dir.join("audit.sqlite3")), mode(&dir.join("audit-signing.key"))), (0o600, 0o600));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_that_cannot_be_written_fails_calls_closed_until_it_can() {
+    let server = TestServer::start_with(Options {
+        backend: Some(common::Backend::Sqlite),
+        configure: Some(|config| config.audit.checkpoint_interval_seconds = 1),
+        ..Default::default()
+    })
+    .await;
+    let witness = server.audit_dir.join("audit-witness.log");
+    // A directory where the witness file should be: it cannot be opened for appending.
+    std::fs::create_dir(&witness).unwrap();
+    let mut riga = server.client("riga").await;
+    let ep115 = sample("ep115-soap11-plain.xml");
+    riga.soap("/GetApplicationList", &ep115).await;
+    // The next checkpoint (within the 1 s interval, idle or not) is not witnessed: not ready…
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body = loop {
+        let (status, body) = ops_get(server.ops_address, "/ready").await;
+        if status == 503 {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "/ready stayed {status}: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(body.contains("witness"), "{body}");
+    // …and no call is answered with data.
+    let reply = riga.soap("/GetApplicationList", &ep115).await;
+    assert_eq!(error_code(&reply.body).as_deref(), Some("AuditUnavailable"), "{}", reply.body);
+    assert!(!reply.body.contains("Kalniņa"), "{}", reply.body);
+    let (_, metrics) = ops_get(server.ops_address, "/metrics").await;
+    assert!(metrics.lines().any(|line| line.starts_with("spolis_audit_witness_failures_total ") && !line.ends_with(" 0")), "{metrics}");
+
+    // The witness can be written again: the missed checkpoint is handed over, calls are answered.
+    std::fs::remove_dir(&witness).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while ops_get(server.ops_address, "/ready").await.0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(riga.soap("/GetApplicationList", &ep115).await.status, 200);
+    let (_, audit_dir) = server.stop().await;
+    let (ok, out, err) = verify_with_witness(audit_dir.path());
+    assert!(ok, "{out}{err}");
+}
