@@ -80,14 +80,20 @@ pub fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Removes every permission of group and others from an existing file.
+/// Removes every permission of group and others from an existing file. A file of another
+/// user's, which only its owner may change, is left with a warning rather than refused.
 pub fn tighten(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)?.permissions().mode();
         if mode & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+            match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700)) {
+                Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                    tracing::warn!(file = %path.display(), mode = format!("{:o}", mode & 0o777), "a file holding personal data is open to other users and not ours to change; make it 0600");
+                }
+                other => other?,
+            }
         }
     }
     #[cfg(not(unix))]

@@ -60,10 +60,7 @@ impl Witness {
     /// and arguments, no shell) once per checkpoint with the line on its standard input.
     pub fn new(file: Option<PathBuf>, command: &[String]) -> Witness {
         let failures = Counter::default();
-        let command = match command.split_first() {
-            Some((program, args)) => Some(spawn_command(program.clone(), args.to_vec(), failures.clone())),
-            None => None,
-        };
+        let command = command.split_first().map(|(program, args)| spawn_command(program.clone(), args.to_vec(), failures.clone()));
         Witness { file, command, failures }
     }
 

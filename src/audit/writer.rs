@@ -453,7 +453,10 @@ impl Writer {
                     self.health.failed(&error);
                 }
             }
-            Err(error) => tracing::error!(%error, "audit checkpoint not written"),
+            Err(error) => {
+                tracing::error!(%error, "audit checkpoint not written");
+                self.health.failed(&error);
+            }
         }
     }
 }
