@@ -129,6 +129,9 @@ pub struct AuditConfig {
     /// A command (program and arguments, no shell) each checkpoint's line is piped to, e.g.
     /// `["logger", "-t", "spolis-audit"]`; its failures are logged and counted, never waited for.
     pub witness_command: Vec<String>,
+    /// An RFC 3161 time-stamping authority (`http://…`): each witnessed checkpoint line is
+    /// time-stamped there and the token appended to the witness file. None by default.
+    pub tsa_url: Option<String>,
 }
 
 impl Default for AuditConfig {
@@ -141,6 +144,7 @@ impl Default for AuditConfig {
             prune_every_hours: 24,
             witness_file: None,
             witness_command: Vec::new(),
+            tsa_url: None,
         }
     }
 }
@@ -330,6 +334,11 @@ impl Config {
         if witness.parent().is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir() && dir != self.data_dir) {
             problems.push(format!("audit.witness_file {}: its directory does not exist", witness.display()));
         }
+        if let Some(url) = &self.audit.tsa_url {
+            if !url.starts_with("http://") {
+                problems.push(format!("audit.tsa_url {url:?} must be an http:// URL"));
+            }
+        }
         if self.audit.witness_command.first().is_some_and(|program| program.is_empty()) {
             problems.push("audit.witness_command: the program is empty".to_string());
         }
@@ -402,10 +411,10 @@ impl Config {
         self.audit.witness_file.clone().unwrap_or_else(|| self.data_dir.join(crate::audit::WITNESS_FILE))
     }
 
-    /// The audit witness: the file and, if configured, the command (whose runner thread
-    /// starts here: make one per process).
-    pub fn audit_witness(&self) -> crate::audit::Witness {
-        crate::audit::Witness::new(Some(self.audit_witness_file()), &self.audit.witness_command)
+    /// The audit witness: the file and, if configured, the command and the TSA (whose
+    /// threads start here: make one per process).
+    pub fn audit_witness(&self) -> anyhow::Result<crate::audit::Witness> {
+        crate::audit::Witness::new(Some(self.audit_witness_file()), &self.audit.witness_command).with_tsa(self.audit.tsa_url.as_deref())
     }
 
     /// Records after the last checkpoint older than this are reported by `audit verify`:

@@ -167,6 +167,11 @@ enum AuditCommand {
         /// head it names, with the same hash. Repeat it for each instance's witness.
         #[arg(long)]
         witness: Vec<PathBuf>,
+        /// Check the RFC 3161 time-stamps in the witness files against this TSA CA
+        /// certificate (PEM): each must verify, chain to it for time-stamping, and stamp a
+        /// checkpoint line no later than its claimed signing time.
+        #[arg(long, requires = "witness")]
+        tsa_ca: Option<PathBuf>,
     },
     /// Write the records matching every given filter, in chain order.
     Export {
@@ -293,7 +298,7 @@ fn main() -> anyhow::Result<()> {
 
 fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
     match command {
-        AuditCommand::Verify { location, public_key, witness } => {
+        AuditCommand::Verify { location, public_key, witness, tsa_ca } => {
             let config = location.config()?;
             let (database, signing_key) = (config.audit_location()?, config.audit_signing_key());
             let keys = if public_key.is_empty() { vec![audit::signing::public_key_path(&signing_key)] } else { public_key };
@@ -320,10 +325,42 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
                 Ok(()) => database.verify(&options)?,
                 Err(problem) => Err(problem),
             };
+            let stamps = match (&verified, &tsa_ca) {
+                (Err(_), _) => String::new(),
+                (Ok(_), Some(ca)) => {
+                    let anchors = audit::timestamp::read_anchors(ca)?;
+                    let (mut count, mut latest) = (0, None::<audit::timestamp::Stamped>);
+                    for path in &witness {
+                        match audit::timestamp::verify_file(path, &anchors) {
+                            Ok((n, last)) => {
+                                count += n;
+                                if last.as_ref().is_some_and(|l| latest.as_ref().is_none_or(|m| l.gen_time > m.gen_time)) {
+                                    latest = last;
+                                }
+                            }
+                            Err(error) => {
+                                eprintln!("audit log FAILED verification: {error:#}");
+                                std::process::exit(1);
+                            }
+                        }
+                    }
+                    match latest {
+                        Some(latest) => format!("; {count} RFC 3161 time-stamps verified, the latest at {} by {}", latest.gen_time.to_rfc3339(), latest.tsa),
+                        None => "; no RFC 3161 time-stamps in the witness".to_string(),
+                    }
+                }
+                (Ok(_), None) => {
+                    let count: usize = witness.iter().filter_map(|path| audit::witness::read_all(path).ok()).map(|(_, stamps)| stamps.len()).sum();
+                    match count {
+                        0 => String::new(),
+                        n => format!("; {n} RFC 3161 time-stamps not checked (--tsa-ca)"),
+                    }
+                }
+            };
             match verified {
                 Ok(report) => {
                     println!(
-                        "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {}; {:.1?}",
+                        "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {}{stamps}; {:.1?}",
                         report.records,
                         report.first_seq.unwrap_or(0),
                         report.last_seq.unwrap_or(0),

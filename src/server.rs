@@ -58,7 +58,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         None => Store::open_sqlite(&config.data_dir)?,
     };
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
-    let witness = config.audit_witness();
+    let witness = config.audit_witness()?;
     let options = WriterOptions {
         checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_seconds.max(1)),
         witness: witness.clone(),

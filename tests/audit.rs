@@ -565,3 +565,149 @@ async fn a_witness_that_cannot_be_written_fails_calls_closed_until_it_can() {
     let (ok, out, err) = verify_with_witness(audit_dir.path());
     assert!(ok, "{out}{err}");
 }
+
+/// A time-stamping authority for one test: `openssl ts -reply` behind a minimal HTTP server,
+/// with a CA and a TSA certificate of its own. Returns its URL and the CA's PEM file.
+async fn start_tsa(dir: &Path) -> (String, PathBuf) {
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=Test TSA CA", "-days", "30",
+        "-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", "/CN=Test TSA"]);
+    std::fs::write(dir.join("ext.cnf"), "extendedKeyUsage=critical,timeStamping\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n").unwrap();
+    run(&["x509", "-req", "-in", "tsa.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tsa.crt", "-days", "30", "-extfile", "ext.cnf"]);
+    std::fs::write(dir.join("serial"), "01\n").unwrap();
+    std::fs::write(
+        dir.join("ts.cnf"),
+        format!("[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\nserial = {}\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\n", dir.join("serial").display()),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/tsr", listener.local_addr().unwrap());
+    let ca = dir.join("ca.crt");
+    let dir = dir.to_path_buf();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut requests = 0u32;
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            requests += 1;
+            let mut received = Vec::new();
+            let mut buffer = [0u8; 4096];
+            // Headers, then Content-Length bytes of body.
+            let body = loop {
+                let n = tcp.read(&mut buffer).await.unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                received.extend_from_slice(&buffer[..n]);
+                let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                let headers = String::from_utf8_lossy(&received[..end]).to_lowercase();
+                let length: usize = headers.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+                if received.len() >= end + 4 + length {
+                    break Some(received[end + 4..end + 4 + length].to_vec());
+                }
+            };
+            let Some(body) = body else { continue };
+            let (query, reply) = (dir.join(format!("q{requests}.tsq")), dir.join(format!("r{requests}.tsr")));
+            std::fs::write(&query, body).unwrap();
+            let status = Command::new("openssl")
+                .args(["ts", "-reply", "-config", "ts.cnf", "-queryfile"])
+                .arg(&query)
+                .args(["-signer", "tsa.crt", "-inkey", "tsa.key", "-out"])
+                .arg(&reply)
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+                .status;
+            assert!(status.success(), "openssl ts -reply failed");
+            let token = std::fs::read(&reply).unwrap();
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", token.len());
+            let _ = tcp.write_all(&[head.as_bytes(), &token].concat()).await;
+        }
+    });
+    (url, ca)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_time_stamped_by_the_configured_tsa_and_verify_checks_the_tokens() {
+    let tsa_dir = tempfile::tempdir().unwrap();
+    let (url, ca) = start_tsa(tsa_dir.path()).await;
+    let server = TestServer::start_with(Options { backend: Some(common::Backend::Sqlite), audit_tsa_url: Some(url.clone()), ..Default::default() }).await;
+    assert_eq!(server.client("riga").await.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await.status, 200);
+    let (_, audit_dir) = server.stop().await;
+    let dir = audit_dir.path();
+    let witness = dir.join("audit-witness.log");
+    // The stamps come from a thread of their own: wait for the final checkpoint's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let text = std::fs::read_to_string(&witness).unwrap();
+        if text.lines().any(|line| line.starts_with("spolis-audit-timestamp ")) {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "no time-stamp arrived: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let verify = |ca: &Path, witness: &Path| {
+        cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap(), "--witness", witness.to_str().unwrap(), "--tsa-ca", ca.to_str().unwrap()])
+    };
+    let (ok, out, err) = verify(&ca, &witness);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("1 RFC 3161 time-stamps verified") && out.contains("CN=Test TSA"), "{out}");
+    let (ok, out, _) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap(), "--witness", witness.to_str().unwrap()]);
+    assert!(ok && out.contains("1 RFC 3161 time-stamps not checked (--tsa-ca)"), "{out}");
+
+    // Another CA does not vouch for this TSA.
+    let other = tempfile::tempdir().unwrap();
+    let output = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k", "-out", "other.crt", "-subj", "/CN=Other CA", "-days", "1"])
+        .current_dir(other.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let (ok, _, err) = verify(&other.path().join("other.crt"), &witness);
+    assert!(!ok && err.contains("does not verify") && err.contains("not trusted for time-stamping"), "{err}");
+
+    // A token moved onto another line, or altered, does not count.
+    let stamp = text.lines().find(|line| line.starts_with("spolis-audit-timestamp ")).unwrap();
+    let token = stamp.split(' ').find_map(|w| w.strip_prefix("token=")).unwrap();
+    use base64::Engine;
+    let mut bytes = base64::engine::general_purpose::STANDARD.decode(token).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    let altered = dir.join("altered.log");
+    std::fs::write(&altered, text.replace(token, &base64::engine::general_purpose::STANDARD.encode(&bytes))).unwrap();
+    let (ok, _, err) = verify(&ca, &altered);
+    assert!(!ok && err.contains("does not verify"), "{err}");
+    let moved = dir.join("moved.log");
+    let imprint = stamp.split(' ').find_map(|w| w.strip_prefix("imprint=")).unwrap();
+    std::fs::write(&moved, text.replace(imprint, &"0".repeat(64))).unwrap();
+    let (ok, _, err) = verify(&ca, &moved);
+    assert!(!ok && err.contains("stamps no checkpoint line"), "{err}");
+
+    // A checkpoint whose claimed signing time is after the TSA saw it lies about its time.
+    let signer = spolis_adapter::audit::AuditSigner::load_or_create(&dir.join("audit-signing.key")).unwrap();
+    let at = chrono::Utc::now().timestamp_micros() + 3_600_000_000;
+    let kind = spolis_adapter::audit::signing::CheckpointKind::Head;
+    let future = spolis_adapter::audit::writer::SignedCheckpoint {
+        kind,
+        seq: 7,
+        head_hash: [7; 32],
+        signed_at_micros: at,
+        key_id: signer.key_id(),
+        public_key: signer.public_key().to_vec(),
+        signature: signer.sign(kind, 7, &[7; 32], at),
+    };
+    let backdated = dir.join("future.log");
+    let stamping = spolis_adapter::audit::Witness::new(Some(backdated.clone()), &[]).with_tsa(Some(&url)).unwrap();
+    stamping.record(&future).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&backdated).unwrap().contains("spolis-audit-timestamp ") {
+        assert!(std::time::Instant::now() < deadline, "no time-stamp arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let anchors = spolis_adapter::audit::timestamp::read_anchors(&ca).unwrap();
+    let error = spolis_adapter::audit::timestamp::verify_file(&backdated, &anchors).unwrap_err().to_string();
+    assert!(error.contains("after the TSA stamped it"), "{error}");
+}

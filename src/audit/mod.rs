@@ -6,6 +6,7 @@
 //!   signs checkpoints of the chain head;
 //! - `signing`: the audit's own Ed25519 key;
 //! - `witness`: each signed checkpoint also appended to a file (and command) outside the database;
+//! - `timestamp`: RFC 3161 time-stamps on the witnessed checkpoints, from a configured TSA;
 //! - `verify`, `export`, `prune`: the `spolis-adapter audit …` commands;
 //! - `sqlite`: the storage (its own file, `audit.sqlite3`, beside the register);
 //! - `postgres`: the storage on the PostgreSQL primary, shared by several instances.
@@ -21,6 +22,7 @@ pub mod prune;
 pub mod record;
 pub mod signing;
 pub mod sqlite;
+pub mod timestamp;
 pub mod verify;
 pub mod witness;
 pub mod writer;

@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use prometheus_client::metrics::counter::Counter;
 
+use sha2::Digest;
+
 use super::record::format_time;
+use super::timestamp::WitnessedTimestamp;
 use super::signing::CheckpointKind;
 use super::writer::SignedCheckpoint;
 
@@ -47,11 +50,15 @@ pub struct Witness {
     command: Option<SyncSender<String>>,
     /// Lines the file or the command did not take.
     failures: Counter,
+    /// Lines sent to the time-stamping authority (see `timestamp`).
+    tsa: Option<SyncSender<(i64, String)>>,
+    /// Lines not time-stamped.
+    timestamp_failures: Counter,
 }
 
 impl std::fmt::Debug for Witness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Witness").field("file", &self.file).field("command", &self.command.is_some()).finish()
+        f.debug_struct("Witness").field("file", &self.file).field("command", &self.command.is_some()).field("tsa", &self.tsa.is_some()).finish()
     }
 }
 
@@ -61,7 +68,22 @@ impl Witness {
     pub fn new(file: Option<PathBuf>, command: &[String]) -> Witness {
         let failures = Counter::default();
         let command = command.split_first().map(|(program, args)| spawn_command(program.clone(), args.to_vec(), failures.clone()));
-        Witness { file, command, failures }
+        Witness { file, command, failures, tsa: None, timestamp_failures: Counter::default() }
+    }
+
+    /// Also has every line the file takes time-stamped by the TSA at `url` (RFC 3161 over
+    /// HTTP); the tokens are appended to the same file.
+    pub fn with_tsa(mut self, url: Option<&str>) -> anyhow::Result<Witness> {
+        if let Some(url) = url {
+            let file = self.file.clone().ok_or_else(|| anyhow!("time-stamps are kept in the witness file: set one"))?;
+            self.tsa = Some(super::timestamp::spawn(url, file, self.timestamp_failures.clone())?);
+        }
+        Ok(self)
+    }
+
+    /// Lines the TSA did not stamp (for `/metrics`).
+    pub fn timestamp_failures(&self) -> &Counter {
+        &self.timestamp_failures
     }
 
     pub fn file(&self) -> Option<&Path> {
@@ -94,6 +116,9 @@ impl Witness {
             append_line(path, &line).inspect_err(|_| {
                 self.failures.inc();
             })?;
+            if let Some(tsa) = &self.tsa {
+                super::timestamp::queue(tsa, checkpoint.seq, line, &self.timestamp_failures);
+            }
         }
         Ok(())
     }
@@ -144,6 +169,8 @@ pub struct WitnessedCheckpoint {
     pub signature: Vec<u8>,
     /// 1-based.
     pub line: usize,
+    /// SHA-256 of the line's text (what a time-stamp stamps).
+    pub line_sha256: [u8; 32],
 }
 
 /// Parses one witness line; `None` when it is not one.
@@ -168,26 +195,35 @@ pub fn parse_line(text: &str, line: usize) -> Option<WitnessedCheckpoint> {
     if format_time(&at) != signed_at {
         return None;
     }
-    Some(WitnessedCheckpoint { kind, seq, head_hash, signed_at_micros, public_key, signature, line })
+    let line_sha256 = sha2::Sha256::digest(text.as_bytes()).into();
+    Some(WitnessedCheckpoint { kind, seq, head_hash, signed_at_micros, public_key, signature, line, line_sha256 })
 }
 
-/// Every checkpoint of the witness file at `path`, in file order. A line that is not a
-/// checkpoint is an error naming it; an unterminated last line (a write cut short by a
-/// crash) is left out.
+/// Every checkpoint of the witness file at `path`, in file order (time-stamp lines apart).
+/// A line that is neither is an error naming it; an unterminated last line (a write cut
+/// short by a crash) is left out.
 pub fn read(path: &Path) -> anyhow::Result<Vec<WitnessedCheckpoint>> {
+    read_all(path).map(|(checkpoints, _)| checkpoints)
+}
+
+/// Every checkpoint and every time-stamp of the witness file at `path`, in file order.
+pub fn read_all(path: &Path) -> anyhow::Result<(Vec<WitnessedCheckpoint>, Vec<WitnessedTimestamp>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read the witness {}", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| anyhow!("the witness {} is not UTF-8 text", path.display()))?;
     let complete = match text.rfind('\n') {
         Some(end) => &text[..end],
         None => "",
     };
-    let mut checkpoints = Vec::new();
+    let (mut checkpoints, mut timestamps) = (Vec::new(), Vec::new());
     for (index, line) in complete.split('\n').enumerate().filter(|(_, line)| !line.is_empty()) {
-        let parsed = parse_line(line, index + 1)
-            .ok_or_else(|| anyhow!("{} line {}: not a witnessed checkpoint", path.display(), index + 1))?;
-        checkpoints.push(parsed);
+        let unreadable = || anyhow!("{} line {}: not a witnessed checkpoint", path.display(), index + 1);
+        if super::timestamp::is_timestamp_line(line) {
+            timestamps.push(super::timestamp::parse_line(line, index + 1).ok_or_else(unreadable)?);
+        } else {
+            checkpoints.push(parse_line(line, index + 1).ok_or_else(unreadable)?);
+        }
     }
-    Ok(checkpoints)
+    Ok((checkpoints, timestamps))
 }
 
 /// The thread that runs the command for each queued line.

@@ -110,6 +110,8 @@ pub struct AuditStats {
     pub failures: Counter,
     /// Checkpoint lines the witness file or command did not take.
     pub witness_failures: Counter,
+    /// Witnessed checkpoints the time-stamping authority did not stamp.
+    pub timestamp_failures: Counter,
 }
 
 /// Whether the writer can commit now, shared with readiness probes; atomics only, apart from
@@ -217,7 +219,11 @@ impl AuditLog {
         options: WriterOptions,
     ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
         let (jobs, receiver) = mpsc::sync_channel(options.max_backlog);
-        let stats = Arc::new(AuditStats { witness_failures: options.witness.failures().clone(), ..AuditStats::default() });
+        let stats = Arc::new(AuditStats {
+            witness_failures: options.witness.failures().clone(),
+            timestamp_failures: options.witness.timestamp_failures().clone(),
+            ..AuditStats::default()
+        });
         let health = Arc::new(AuditHealth::new());
         let (stall_after, max_backlog) = (options.stall_after, options.max_backlog);
         let (ready, started) = mpsc::sync_channel(1);

@@ -196,6 +196,8 @@ pub struct Options {
     pub database_config: Option<spolis_adapter::config::DatabaseConfig>,
     /// Any further change to the configuration (e.g. `[security]`), made last.
     pub configure: Option<fn(&mut Config)>,
+    /// `[audit] tsa_url`: an RFC 3161 time-stamping authority for the witnessed checkpoints.
+    pub audit_tsa_url: Option<String>,
 }
 
 impl TestServer {
@@ -244,6 +246,9 @@ impl TestServer {
         }
         if let Some(limits) = options.limits {
             config.limits = limits;
+        }
+        if let Some(url) = &options.audit_tsa_url {
+            config.audit.tsa_url = Some(url.clone());
         }
         if let Some(configure) = options.configure {
             configure(&mut config);
