@@ -436,7 +436,7 @@ fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()
 /// Serves until SIGINT/SIGTERM; on SIGHUP, `reread` gives the configuration to reload from.
 fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 'static) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let audit_writer = runtime.block_on(async move {
+    let (audit_writer, audit_witness) = runtime.block_on(async move {
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local = listener.local_addr()?;
         // The demo may listen on port 0: tell the port actually bound.
@@ -463,11 +463,13 @@ fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 's
         spawn_reload_on_sighup(prepared.reloader.clone(), reread);
         server::run(listener, prepared.tls, prepared.app, shutdown_signal()).await?;
         let _ = ops_stop.send(());
-        anyhow::Ok(prepared.audit_writer)
+        anyhow::Ok((prepared.audit_writer, prepared.audit_witness))
     })?;
     drop(runtime);
     // Every handle to the audit log is gone: the writer signs its last checkpoint and ends.
     let _ = audit_writer.join();
+    // And the TSA gets a moment to stamp it.
+    audit_witness.settle(std::time::Duration::from_secs(10));
     Ok(())
 }
 

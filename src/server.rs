@@ -37,6 +37,8 @@ pub struct Prepared {
     pub reloader: Reloader,
     /// The audit writer; it finishes (signing a last checkpoint) once `app` is dropped.
     pub audit_writer: std::thread::JoinHandle<()>,
+    /// The audit witness, to let its time-stamps settle after the writer finished.
+    pub audit_witness: crate::audit::Witness,
 }
 
 /// Loads certificates, the consumer registry, the store and the audit log. Fails, naming
@@ -85,11 +87,11 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         limits: config.limits.clone(),
     });
     if config.audit.prune_every_hours > 0 {
-        spawn_scheduled_pruning(config, witness)?;
+        spawn_scheduled_pruning(config, witness.clone())?;
     }
     let tls = Arc::new(Swappable::from_arc(tls));
     let reloader = Reloader { tls: tls.clone(), app: app.clone() };
-    Ok(Prepared { tls, app, reloader, audit_writer })
+    Ok(Prepared { tls, app, reloader, audit_writer, audit_witness: witness })
 }
 
 /// Prunes audit records past the retention period every `prune_every_hours`.

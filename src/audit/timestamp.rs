@@ -17,7 +17,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context};
@@ -302,7 +304,7 @@ pub fn read_anchors(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
 
 /// Sends each queued checkpoint line to the TSA at `url` and appends the token's line to
 /// `witness`; failures are logged and counted in `failures`.
-pub fn spawn(url: &str, witness: PathBuf, failures: Counter) -> anyhow::Result<SyncSender<(i64, String)>> {
+pub fn spawn(url: &str, witness: PathBuf, failures: Counter, pending: Arc<AtomicUsize>) -> anyhow::Result<SyncSender<(i64, String)>> {
     let uri: http::Uri = url.parse().with_context(|| format!("[audit] tsa_url {url:?} is not a URL"))?;
     ensure!(uri.scheme_str() == Some("http"), "[audit] tsa_url must be an http:// URL (the tokens are signed; RFC 3161 over HTTP)");
     let authority = uri.authority().map(|a| a.to_string()).ok_or_else(|| anyhow!("[audit] tsa_url names no host"))?;
@@ -329,14 +331,17 @@ pub fn spawn(url: &str, witness: PathBuf, failures: Counter) -> anyhow::Result<S
                 failures.inc();
                 tracing::error!(seq, error = %format!("{error:#}"), "audit checkpoint not time-stamped");
             }
+            pending.fetch_sub(1, Ordering::AcqRel);
         }
     })?;
     Ok(sender)
 }
 
 /// Queues `line` (of checkpoint `seq`) for time-stamping; a full queue is counted, not waited for.
-pub fn queue(sender: &SyncSender<(i64, String)>, seq: i64, line: String, failures: &Counter) {
+pub fn queue(sender: &SyncSender<(i64, String)>, pending: &AtomicUsize, seq: i64, line: String, failures: &Counter) {
+    pending.fetch_add(1, Ordering::AcqRel);
     if let Err(error) = sender.try_send((seq, line)) {
+        pending.fetch_sub(1, Ordering::AcqRel);
         failures.inc();
         let why = match error {
             TrySendError::Full(_) => "the time-stamping authority is behind",

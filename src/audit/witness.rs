@@ -22,7 +22,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
@@ -43,6 +45,9 @@ const COMMAND_QUEUE: usize = 64;
 /// How long one run of the command may take before it is killed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Checkpoint lines (with their seq) on their way to the time-stamping authority.
+type TimestampQueue = SyncSender<(i64, String)>;
+
 /// Where checkpoints are witnessed; cheap to clone. The default witnesses nothing.
 #[derive(Clone, Default)]
 pub struct Witness {
@@ -50,8 +55,9 @@ pub struct Witness {
     command: Option<SyncSender<String>>,
     /// Lines the file or the command did not take.
     failures: Counter,
-    /// Lines sent to the time-stamping authority (see `timestamp`).
-    tsa: Option<SyncSender<(i64, String)>>,
+    /// Lines sent to the time-stamping authority (see `timestamp`), and how many of them
+    /// are not done with yet.
+    tsa: Option<(TimestampQueue, Arc<AtomicUsize>)>,
     /// Lines not time-stamped.
     timestamp_failures: Counter,
 }
@@ -76,9 +82,20 @@ impl Witness {
     pub fn with_tsa(mut self, url: Option<&str>) -> anyhow::Result<Witness> {
         if let Some(url) = url {
             let file = self.file.clone().ok_or_else(|| anyhow!("time-stamps are kept in the witness file: set one"))?;
-            self.tsa = Some(super::timestamp::spawn(url, file, self.timestamp_failures.clone())?);
+            let pending = Arc::new(AtomicUsize::new(0));
+            self.tsa = Some((super::timestamp::spawn(url, file, self.timestamp_failures.clone(), pending.clone())?, pending));
         }
         Ok(self)
+    }
+
+    /// Waits (at most `within`) until the lines queued for time-stamping are done: at
+    /// shutdown, so that the last checkpoint's stamp is not lost with the process.
+    pub fn settle(&self, within: Duration) {
+        let Some((_, pending)) = &self.tsa else { return };
+        let deadline = Instant::now() + within;
+        while pending.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Lines the TSA did not stamp (for `/metrics`).
@@ -116,8 +133,8 @@ impl Witness {
             append_line(path, &line).inspect_err(|_| {
                 self.failures.inc();
             })?;
-            if let Some(tsa) = &self.tsa {
-                super::timestamp::queue(tsa, checkpoint.seq, line, &self.timestamp_failures);
+            if let Some((tsa, pending)) = &self.tsa {
+                super::timestamp::queue(tsa, pending, checkpoint.seq, line, &self.timestamp_failures);
             }
         }
         Ok(())
