@@ -350,7 +350,13 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
                     }
                 }
                 (Ok(_), None) => {
-                    let count: usize = witness.iter().filter_map(|path| audit::witness::read_all(path).ok()).map(|(_, stamps)| stamps.len()).sum();
+                    let mut count = 0usize;
+                    for path in &witness {
+                        let _ = audit::witness::visit(path, |_| Ok(()), |_| {
+                            count += 1;
+                            Ok(())
+                        });
+                    }
                     match count {
                         0 => String::new(),
                         n => format!("; {n} RFC 3161 time-stamps not checked (--tsa-ca)"),

@@ -459,7 +459,7 @@ pub fn verify(
     .map_err(unreadable)?;
     let mut verify = verify.clone();
     for (seq, head_hash) in heads.into_iter().filter(|(seq, _)| *seq > 0) {
-        verify.expected_heads.push(ExpectedHead { seq, head_hash, source: "audit_head (the chain head PostgreSQL keeps)".into() });
+        verify.expected_heads.push(ExpectedHead { seq, head_hash, source: super::verify::HeadSource::AuditHead });
     }
     let checkpoints = stream(
         url,

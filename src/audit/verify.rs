@@ -46,8 +46,27 @@ pub struct VerifyReport {
 pub struct ExpectedHead {
     pub seq: i64,
     pub head_hash: [u8; 32],
-    /// Where it is named, for messages: "the witness FILE line N", "audit_head".
-    pub source: String,
+    /// Where it is named, for messages.
+    pub source: HeadSource,
+}
+
+/// Where an [`ExpectedHead`] is named; small, as a witness of two busy years holds millions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadSource {
+    Witness { file: std::sync::Arc<std::path::Path>, line: usize },
+    AuditHead,
+    /// Named by the caller (tests, tools).
+    Other(std::sync::Arc<str>),
+}
+
+impl std::fmt::Display for HeadSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeadSource::Witness { file, line } => write!(f, "the witness {} line {line}", file.display()),
+            HeadSource::AuditHead => f.write_str("audit_head (the chain head PostgreSQL keeps)"),
+            HeadSource::Other(name) => f.write_str(name),
+        }
+    }
 }
 
 /// What to verify the log against.
@@ -72,19 +91,34 @@ impl VerifyOptions {
 /// The checkpoints of the witness file at `path`, each checked against the trusted keys, as
 /// heads the log must reach.
 pub fn witnessed_heads(path: &std::path::Path, trusted_keys: &[Vec<u8>]) -> Result<Vec<ExpectedHead>, Problem> {
-    let lines = super::witness::read(path).map_err(|error| problem(ProblemKind::Unreadable, 0, format!("{error:#}")))?;
-    let mut heads = Vec::with_capacity(lines.len());
-    for line in lines {
-        let source = format!("the witness {} line {}", path.display(), line.line);
-        if !trusted_keys.contains(&line.public_key) {
-            return Err(problem(ProblemKind::BadSignature, line.seq, format!("{source} is signed by key {}, which is not trusted", key_id(&line.public_key))));
-        }
-        if !verify_checkpoint(&line.public_key, line.kind, line.seq, &line.head_hash, line.signed_at_micros, &line.signature) {
-            return Err(problem(ProblemKind::BadSignature, line.seq, format!("the signature of {source} does not verify")));
-        }
-        heads.push(ExpectedHead { seq: line.seq, head_hash: line.head_hash, source });
+    let file: std::sync::Arc<std::path::Path> = path.into();
+    let mut heads = Vec::new();
+    let mut refused = None;
+    let read = super::witness::visit(
+        path,
+        |line| {
+            let source = HeadSource::Witness { file: file.clone(), line: line.line };
+            let bad = if !trusted_keys.contains(&line.public_key) {
+                Some(format!("{source} is signed by key {}, which is not trusted", key_id(&line.public_key)))
+            } else if !verify_checkpoint(&line.public_key, line.kind, line.seq, &line.head_hash, line.signed_at_micros, &line.signature) {
+                Some(format!("the signature of {source} does not verify"))
+            } else {
+                None
+            };
+            if let Some(message) = bad {
+                refused = Some(problem(ProblemKind::BadSignature, line.seq, message));
+                anyhow::bail!("refused");
+            }
+            heads.push(ExpectedHead { seq: line.seq, head_hash: line.head_hash, source });
+            Ok(())
+        },
+        |_| Ok(()),
+    );
+    match (read, refused) {
+        (_, Some(problem)) => Err(problem),
+        (Err(error), None) => Err(problem(ProblemKind::Unreadable, 0, format!("{error:#}"))),
+        (Ok(()), None) => Ok(heads),
     }
-    Ok(heads)
 }
 
 /// The kinds of damage verification names.
@@ -741,7 +775,7 @@ mod against_deletion {
             hash = next;
             if seq % 500 == 0 || seq == 1200 {
                 insert_signed_checkpoint(&transaction, &signer, seq, &hash).unwrap();
-                heads.push(ExpectedHead { seq, head_hash: hash, source: format!("the test's head {seq}") });
+                heads.push(ExpectedHead { seq, head_hash: hash, source: HeadSource::Other(format!("the test's head {seq}").into()) });
             }
         }
         transaction.commit().unwrap();

@@ -225,22 +225,52 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<WitnessedCheckpoint>> {
 
 /// Every checkpoint and every time-stamp of the witness file at `path`, in file order.
 pub fn read_all(path: &Path) -> anyhow::Result<(Vec<WitnessedCheckpoint>, Vec<WitnessedTimestamp>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read the witness {}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|_| anyhow!("the witness {} is not UTF-8 text", path.display()))?;
-    let complete = match text.rfind('\n') {
-        Some(end) => &text[..end],
-        None => "",
-    };
     let (mut checkpoints, mut timestamps) = (Vec::new(), Vec::new());
-    for (index, line) in complete.split('\n').enumerate().filter(|(_, line)| !line.is_empty()) {
-        let unreadable = || anyhow!("{} line {}: not a witnessed checkpoint", path.display(), index + 1);
+    visit(
+        path,
+        |checkpoint| {
+            checkpoints.push(checkpoint);
+            Ok(())
+        },
+        |timestamp| {
+            timestamps.push(timestamp);
+            Ok(())
+        },
+    )?;
+    Ok((checkpoints, timestamps))
+}
+
+/// Hands each checkpoint and time-stamp of the witness file at `path` to the callbacks, in
+/// file order, reading line by line: a witness of two busy years (millions of lines) is never
+/// in memory whole. The first error (a callback's, or a line that is neither) stops it.
+pub fn visit(
+    path: &Path,
+    mut on_checkpoint: impl FnMut(WitnessedCheckpoint) -> anyhow::Result<()>,
+    mut on_timestamp: impl FnMut(WitnessedTimestamp) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read the witness {}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut bytes = Vec::with_capacity(512);
+    for number in 1.. {
+        bytes.clear();
+        if reader.read_until(b'\n', &mut bytes).with_context(|| format!("cannot read the witness {}", path.display()))? == 0 {
+            break;
+        }
+        // A last line without its newline is a write cut short by a crash: left out.
+        let Some(line) = bytes.strip_suffix(b"\n") else { break };
+        if line.is_empty() {
+            continue;
+        }
+        let unreadable = || anyhow!("{} line {number}: not a witnessed checkpoint", path.display());
+        let line = std::str::from_utf8(line).map_err(|_| unreadable())?;
         if super::timestamp::is_timestamp_line(line) {
-            timestamps.push(super::timestamp::parse_line(line, index + 1).ok_or_else(unreadable)?);
+            on_timestamp(super::timestamp::parse_line(line, number).ok_or_else(unreadable)?)?;
         } else {
-            checkpoints.push(parse_line(line, index + 1).ok_or_else(unreadable)?);
+            on_checkpoint(parse_line(line, number).ok_or_else(unreadable)?)?;
         }
     }
-    Ok((checkpoints, timestamps))
+    Ok(())
 }
 
 /// The thread that runs the command for each queued line.
