@@ -15,7 +15,6 @@
 //! Requests run on a thread of their own from a bounded queue, like the witness command: a
 //! TSA that is slow or down is logged and counted, never waited for by the writer.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
@@ -326,7 +325,7 @@ pub fn spawn(url: &str, witness: PathBuf, failures: Counter, pending: Arc<Atomic
                     ensure!(read_token(&token)?.0 == imprint, "the TSA stamped another document");
                     Ok(token)
                 })
-                .and_then(|token| append(&witness, &line(seq, &imprint, &token)));
+                .and_then(|token| super::witness::append_line(&witness, &line(seq, &imprint, &token)));
             if let Err(error) = stamped {
                 failures.inc();
                 tracing::error!(seq, error = %format!("{error:#}"), "audit checkpoint not time-stamped");
@@ -374,10 +373,6 @@ async fn fetch(uri: &http::Uri, authority: &str, body: Vec<u8>) -> anyhow::Resul
     Ok(body.to_bytes().to_vec())
 }
 
-fn append(path: &Path, line: &str) -> anyhow::Result<()> {
-    let mut file = crate::private_files::append(path).with_context(|| format!("cannot open the witness {}", path.display()))?;
-    file.write_all(format!("{line}\n").as_bytes()).and_then(|()| file.sync_data()).with_context(|| format!("cannot write the witness {}", path.display()))
-}
 
 #[cfg(test)]
 mod tests {

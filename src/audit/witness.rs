@@ -141,16 +141,23 @@ impl Witness {
     }
 }
 
-/// Appends `line` and a newline to `path`, then syncs it (and, for a new file, its directory).
-fn append_line(path: &Path, line: &str) -> anyhow::Result<()> {
+/// Appends `line` and a newline to `path`, then syncs it (and, for a new file, its
+/// directory). A write that fails half-way (a full disk) is cut back off, so that the next
+/// line does not land on the end of a broken one; appends of this process are serialized
+/// for that.
+pub(crate) fn append_line(path: &Path, line: &str) -> anyhow::Result<()> {
+    static APPENDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serialized = APPENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let created = !path.exists();
     let mut file = crate::private_files::append(path).with_context(|| format!("the audit witness {} cannot be opened", path.display()))?;
+    let before = file.metadata().map(|m| m.len()).with_context(|| format!("the audit witness {} cannot be read", path.display()))?;
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_data())
-        .with_context(|| format!("the audit witness {} cannot be written", path.display()))?;
+    if let Err(error) = file.write_all(&bytes).and_then(|()| file.sync_data()) {
+        let _ = file.set_len(before).and_then(|()| file.sync_data());
+        return Err(error).with_context(|| format!("the audit witness {} cannot be written", path.display()));
+    }
     if created {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::File::open(dir)
