@@ -122,11 +122,30 @@ pub struct AuditConfig {
     pub retention_days: u32,
     /// Prune on a schedule, every this many hours; 0 leaves pruning to `audit prune`.
     pub prune_every_hours: u64,
+    /// Every signed checkpoint and prune marker is also appended here (one line each,
+    /// synced, mode 0600), outside the database: keep it on another volume or host. If it
+    /// cannot be written, calls fail closed. Default `<data_dir>/audit-witness.log`.
+    pub witness_file: Option<PathBuf>,
+    /// A command (program and arguments, no shell) each checkpoint's line is piped to, e.g.
+    /// `["logger", "-t", "spolis-audit"]`; its failures are logged and counted, never waited for.
+    pub witness_command: Vec<String>,
+    /// An RFC 3161 time-stamping authority (`http://…`): each witnessed checkpoint line is
+    /// time-stamped there and the token appended to the witness file. None by default.
+    pub tsa_url: Option<String>,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        AuditConfig { path: None, signing_key: None, checkpoint_interval_seconds: 5, retention_days: 730, prune_every_hours: 24 }
+        AuditConfig {
+            path: None,
+            signing_key: None,
+            checkpoint_interval_seconds: 5,
+            retention_days: 730,
+            prune_every_hours: 24,
+            witness_file: None,
+            witness_command: Vec::new(),
+            tsa_url: None,
+        }
     }
 }
 
@@ -318,7 +337,7 @@ impl Config {
         let mut config: Config = toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
         config.apply_environment(|name| std::env::var(name).ok())?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let optional_files = [config.audit.path.as_mut(), config.audit.signing_key.as_mut()].into_iter().flatten();
+        let optional_files = [config.audit.path.as_mut(), config.audit.signing_key.as_mut(), config.audit.witness_file.as_mut()].into_iter().flatten();
         for file in [
             &mut config.data_dir,
             &mut config.consumers,
@@ -367,6 +386,9 @@ impl Config {
         if let Some(value) = variable("SPOLIS_AUDIT_SIGNING_KEY") {
             self.audit.signing_key = Some(PathBuf::from(value));
         }
+        if let Some(value) = variable("SPOLIS_AUDIT_WITNESS_FILE") {
+            self.audit.witness_file = Some(PathBuf::from(value));
+        }
         if let Some(value) = variable("SPOLIS_DATABASE_TLS_CA") {
             self.database.tls_ca = Some(PathBuf::from(value));
         }
@@ -408,6 +430,18 @@ impl Config {
             if let Err(error) = crate::audit::AuditSigner::load_or_create(&key) {
                 problems.push(format!("audit.signing_key: {error:#}"));
             }
+        }
+        let witness = self.audit_witness_file();
+        if witness.parent().is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir() && dir != self.data_dir) {
+            problems.push(format!("audit.witness_file {}: its directory does not exist", witness.display()));
+        }
+        if let Some(url) = &self.audit.tsa_url {
+            if !url.starts_with("http://") {
+                problems.push(format!("audit.tsa_url {url:?} must be an http:// URL"));
+            }
+        }
+        if self.audit.witness_command.first().is_some_and(|program| program.is_empty()) {
+            problems.push("audit.witness_command: the program is empty".to_string());
         }
         if let Err(error) = self.postgres_url() {
             problems.push(format!("{error}"));
@@ -489,6 +523,23 @@ impl Config {
         self.audit.signing_key.clone().unwrap_or_else(|| self.data_dir.join(crate::audit::SIGNING_KEY_FILE))
     }
 
+    /// The audit witness file's path.
+    pub fn audit_witness_file(&self) -> PathBuf {
+        self.audit.witness_file.clone().unwrap_or_else(|| self.data_dir.join(crate::audit::WITNESS_FILE))
+    }
+
+    /// The audit witness: the file and, if configured, the command and the TSA (whose
+    /// threads start here: make one per process).
+    pub fn audit_witness(&self) -> anyhow::Result<crate::audit::Witness> {
+        crate::audit::Witness::new(Some(self.audit_witness_file()), &self.audit.witness_command).with_tsa(self.audit.tsa_url.as_deref())
+    }
+
+    /// Records after the last checkpoint older than this are reported by `audit verify`:
+    /// twice the interval within which the writer signs them.
+    pub fn audit_max_unsigned_age(&self) -> Duration {
+        Duration::from_secs(self.audit.checkpoint_interval_seconds.max(1).saturating_mul(2))
+    }
+
     /// The demo's configuration: the example certificates and registry in `certs_dir`.
     pub fn demo(listen: SocketAddr, data_dir: PathBuf, certs_dir: &Path) -> Config {
         // The example server certificate names localhost; a wildcard listen address is
@@ -524,13 +575,14 @@ impl Config {
 }
 
 /// The environment variables [`Config::apply_environment`] reads.
-pub const ENVIRONMENT_OVERRIDES: [&str; 11] = [
+pub const ENVIRONMENT_OVERRIDES: [&str; 12] = [
     "SPOLIS_LISTEN",
     "SPOLIS_OPS_LISTEN",
     "SPOLIS_PUBLIC_URL",
     "SPOLIS_DATA_DIR",
     "SPOLIS_TLS_PRIVATE_KEY",
     "SPOLIS_AUDIT_SIGNING_KEY",
+    "SPOLIS_AUDIT_WITNESS_FILE",
     "SPOLIS_DATABASE_URL",
     "SPOLIS_DATABASE_REPLICA_URL",
     "SPOLIS_DATABASE_TLS_CA",

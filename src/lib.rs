@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod personal_code;
+pub mod private_files;
 pub mod quotas;
 pub mod reload;
 pub mod server;

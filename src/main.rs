@@ -58,6 +58,9 @@ enum Command {
         /// same demo data when its register is empty. The data directory keeps the audit key.
         #[arg(long, env = "SPOLIS_DATABASE_URL")]
         database_url: Option<String>,
+        /// Append each signed audit checkpoint here (default `<data-dir>/audit-witness.log`).
+        #[arg(long)]
+        witness_file: Option<PathBuf>,
     },
     /// Start in production from a configuration file (see docs/CONFIGURATION.md).
     Serve {
@@ -123,6 +126,12 @@ struct AuditLocation {
 impl AuditLocation {
     /// Where the log is, and the signing key.
     fn resolve(&self) -> anyhow::Result<(audit::AuditLocation, PathBuf)> {
+        let config = self.config()?;
+        Ok((config.audit_location()?, config.audit_signing_key()))
+    }
+
+    /// The configuration the log is found by.
+    fn config(&self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
             Some(path) => Config::load(path)?,
             None => {
@@ -138,7 +147,7 @@ impl AuditLocation {
         if self.database_url.is_some() {
             config.database_url = self.database_url.clone();
         }
-        Ok((config.audit_location()?, config.audit_signing_key()))
+        Ok(config)
     }
 }
 
@@ -153,6 +162,16 @@ enum AuditCommand {
         /// when several instances sign with keys of their own.
         #[arg(long)]
         public_key: Vec<PathBuf>,
+        /// Also check the log against this witness file (a copy of the service's
+        /// `audit-witness.log`, kept off the database's machine): the log must reach every
+        /// head it names, with the same hash. Repeat it for each instance's witness.
+        #[arg(long)]
+        witness: Vec<PathBuf>,
+        /// Check the RFC 3161 time-stamps in the witness files against this TSA CA
+        /// certificate (PEM): each must verify, chain to it for time-stamping, and stamp a
+        /// checkpoint line no later than its claimed signing time.
+        #[arg(long, requires = "witness")]
+        tsa_ca: Option<PathBuf>,
     },
     /// Write the records matching every given filter, in chain order.
     Export {
@@ -186,6 +205,10 @@ enum AuditCommand {
         /// Keep this many days of records.
         #[arg(long, default_value_t = 730)]
         retention_days: u32,
+        /// Append the prune marker to this witness file instead of the configured one
+        /// (`[audit] witness_file`, default `<data-dir>/audit-witness.log`).
+        #[arg(long)]
+        witness_file: Option<PathBuf>,
     },
 }
 
@@ -206,13 +229,16 @@ fn main() -> anyhow::Result<()> {
     }
     spolis_adapter::service::install_panic_hook();
     match cli.command {
-        Command::Demo { listen, data_dir, certs_dir, persons, ops_listen, database_url } => {
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+        Command::Demo { listen, data_dir, certs_dir, persons, ops_listen, database_url, witness_file } => {
+            spolis_adapter::private_files::create_dir(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             // The file-less demo takes `serve`'s SPOLIS_* overrides (database TLS, say); its flags win.
             let mut config = Config::demo(listen, data_dir.clone(), &certs_dir);
             config.apply_environment(|name| std::env::var(name).ok())?;
             let database_url = database_url.or(config.database_url.clone());
-            let config = Config { listen, data_dir: data_dir.clone(), ops_listen: Some(ops_listen), database_url, ..config };
+            let mut config = Config { listen, data_dir: data_dir.clone(), ops_listen: Some(ops_listen), database_url, ..config };
+            if witness_file.is_some() {
+                config.audit.witness_file = witness_file;
+            }
             match config.postgres_url()? {
                 Some(url) if !postgres::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
@@ -248,7 +274,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::bail!("{} problem(s) in {}", problems.len(), file.display())
         }
         Command::SeedDemo { data_dir, persons, seed: generator_seed } => {
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+            spolis_adapter::private_files::create_dir(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             seed(&data_dir, persons, generator_seed)
         }
         Command::GenCerts { out, revocation_only: true } => {
@@ -273,20 +299,90 @@ fn main() -> anyhow::Result<()> {
 
 fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
     match command {
-        AuditCommand::Verify { location, public_key } => {
-            let (database, signing_key) = location.resolve()?;
+        AuditCommand::Verify { location, public_key, witness, tsa_ca } => {
+            let config = location.config()?;
+            let (database, signing_key) = (config.audit_location()?, config.audit_signing_key());
             let keys = if public_key.is_empty() { vec![audit::signing::public_key_path(&signing_key)] } else { public_key };
             let trusted = keys.iter().map(|path| audit::signing::read_public_key(path)).collect::<anyhow::Result<Vec<_>>>()?;
-            match database.verify(&trusted)? {
+            let mut options = audit::verify::VerifyOptions::new(&trusted);
+            options.max_unsigned_age = Some(config.audit_max_unsigned_age());
+            let mut result = Ok(());
+            for path in &witness {
+                match audit::verify::witnessed_heads(path, &trusted) {
+                    Ok(heads) => options.expected_heads.extend(heads),
+                    Err(problem) => {
+                        result = Err(problem);
+                        break;
+                    }
+                }
+            }
+            // Checking against the service's own witness proves less than against a copy kept elsewhere, but more than nothing.
+            let own = config.audit_witness_file();
+            let unwitnessed = match own.exists() {
+                true => format!("no witness file given: check it against one with --witness {} (better, a copy kept off this machine)", own.display()),
+                false => "no witness file given (--witness)".to_string(),
+            };
+            let verified = match result {
+                Ok(()) => database.verify(&options)?,
+                Err(problem) => Err(problem),
+            };
+            let stamps = match (&verified, &tsa_ca) {
+                (Err(_), _) => String::new(),
+                (Ok(_), Some(ca)) => {
+                    let anchors = audit::timestamp::read_anchors(ca)?;
+                    let (mut count, mut latest) = (0, None::<audit::timestamp::Stamped>);
+                    for path in &witness {
+                        match audit::timestamp::verify_file(path, &anchors) {
+                            Ok((n, last)) => {
+                                count += n;
+                                if last.as_ref().is_some_and(|l| latest.as_ref().is_none_or(|m| l.gen_time > m.gen_time)) {
+                                    latest = last;
+                                }
+                            }
+                            Err(error) => {
+                                eprintln!("audit log FAILED verification: {error:#}");
+                                std::process::exit(1);
+                            }
+                        }
+                    }
+                    match latest {
+                        Some(latest) => format!("; {count} RFC 3161 time-stamps verified, the latest at {} by {}", latest.gen_time.to_rfc3339(), latest.tsa),
+                        None => "; no RFC 3161 time-stamps in the witness".to_string(),
+                    }
+                }
+                (Ok(_), None) => {
+                    let mut count = 0usize;
+                    for path in &witness {
+                        let _ = audit::witness::visit(path, |_| Ok(()), |_| {
+                            count += 1;
+                            Ok(())
+                        });
+                    }
+                    match count {
+                        0 => String::new(),
+                        n => format!("; {n} RFC 3161 time-stamps not checked (--tsa-ca)"),
+                    }
+                }
+            };
+            match verified {
                 Ok(report) => {
                     println!(
-                        "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {:.1?}",
+                        "audit log verified: {} records (seq {}..{}), {} signed checkpoints, last at seq {}; {} records after it not yet signed; {}{stamps}; {:.1?}",
                         report.records,
                         report.first_seq.unwrap_or(0),
                         report.last_seq.unwrap_or(0),
                         report.checkpoints,
                         report.last_checkpoint_seq.unwrap_or(0),
                         report.unsigned_tail,
+                        match (witness.len(), report.witnessed_up_to) {
+                            (0, Some(seq)) => format!("reaches the head audit_head names (seq {seq}); {unwitnessed}"),
+                            (0, None) => unwitnessed,
+                            (files, up_to) => format!(
+                                "reaches all {} heads named outside its checkpoints ({files} witness file(s)), up to seq {}",
+                                report.witnessed,
+                                up_to.unwrap_or(0)
+                            ),
+                        },
                         report.elapsed
                     );
                     Ok(())
@@ -306,7 +402,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             };
             let count = match output {
                 Some(path) => {
-                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
+                    let mut file = std::io::BufWriter::new(spolis_adapter::private_files::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
                     database.export(&filter, format, &mut file)?
                 }
                 None => database.export(&filter, format, &mut std::io::stdout().lock())?,
@@ -314,8 +410,11 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             eprintln!("{count} records exported");
             Ok(())
         }
-        AuditCommand::Prune { location, retention_days } => {
-            let (database, signing_key) = location.resolve()?;
+        AuditCommand::Prune { location, retention_days, witness_file } => {
+            let config = location.config()?;
+            let (database, signing_key) = (config.audit_location()?, config.audit_signing_key());
+            // The file only: this process ends before a command could be waited for.
+            let witness = audit::Witness::new(Some(witness_file.unwrap_or_else(|| config.audit_witness_file())), &[]);
             if let audit::AuditLocation::Sqlite(path) = &database {
                 if !path.exists() {
                     anyhow::bail!("no audit log at {}", path.display());
@@ -323,7 +422,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             }
             let signer = AuditSigner::load_or_create(&signing_key)?;
             let cutoff = Utc::now() - chrono::Duration::days(i64::from(retention_days));
-            let report = database.prune(&signer, cutoff)?;
+            let report = database.prune(&signer, cutoff, &witness)?;
             println!("{} records older than {} removed; chain anchored at seq {}", report.removed, cutoff.to_rfc3339(), report.anchored_at.map_or("-".to_string(), |s| s.to_string()));
             Ok(())
         }
@@ -344,7 +443,7 @@ fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()
 /// Serves until SIGINT/SIGTERM; on SIGHUP, `reread` gives the configuration to reload from.
 fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 'static) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let audit_writer = runtime.block_on(async move {
+    let (audit_writer, audit_witness) = runtime.block_on(async move {
         let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local = listener.local_addr()?;
         // The demo may listen on port 0: tell the port actually bound.
@@ -357,7 +456,7 @@ fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 's
         let (ops_stop, ops_stopped) = tokio::sync::oneshot::channel::<()>();
         if let Some(ops_listen) = config.ops_listen {
             let ops_listener = TcpListener::bind(ops_listen).await.with_context(|| format!("cannot listen on {ops_listen}"))?;
-            let ops = Arc::new(ops::Ops::new(prepared.app.clone(), config.audit_location()?));
+            let ops = Arc::new(ops::Ops::new(prepared.app.clone()));
             println!("  operations: http://{}/health /ready /metrics", ops_listener.local_addr()?);
             tokio::spawn(ops::run(ops_listener, ops, async {
                 let _ = ops_stopped.await;
@@ -371,11 +470,13 @@ fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 's
         spawn_reload_on_sighup(prepared.reloader.clone(), reread);
         server::run(listener, prepared.tls, prepared.app, shutdown_signal()).await?;
         let _ = ops_stop.send(());
-        anyhow::Ok(prepared.audit_writer)
+        anyhow::Ok((prepared.audit_writer, prepared.audit_witness))
     })?;
     drop(runtime);
     // Every handle to the audit log is gone: the writer signs its last checkpoint and ends.
     let _ = audit_writer.join();
+    // And the TSA gets a moment to stamp it.
+    audit_witness.settle(std::time::Duration::from_secs(10));
     Ok(())
 }
 

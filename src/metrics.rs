@@ -142,6 +142,8 @@ impl Metrics {
         registry.register("audit_records", "Audit records committed", stats.records.clone());
         registry.register("audit_batches", "Audit transactions committed (group commits); records ÷ batches is the batch size", stats.batches.clone());
         registry.register("audit_batch_failures", "Audit transactions that failed (their calls failed closed)", stats.failures.clone());
+        registry.register("audit_witness_failures", "Signed checkpoints the witness file or command did not take", stats.witness_failures.clone());
+        registry.register("audit_timestamp_failures", "Witnessed checkpoints the time-stamping authority did not stamp", stats.timestamp_failures.clone());
         self
     }
 

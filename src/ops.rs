@@ -24,8 +24,6 @@ use crate::http::App;
 /// What the readiness check needs besides the app.
 pub struct Ops {
     pub app: Arc<App>,
-    /// The audit log, probed for writability (SQLite write lock, PostgreSQL write transaction).
-    pub audit: crate::audit::AuditLocation,
     /// How long a readiness result is reused.
     pub ready_cache: Duration,
     /// The last readiness result and when it was probed. Held while probing, so concurrent
@@ -34,9 +32,9 @@ pub struct Ops {
 }
 
 impl Ops {
-    pub fn new(app: Arc<App>, audit: crate::audit::AuditLocation) -> Ops {
+    pub fn new(app: Arc<App>) -> Ops {
         let ready_cache = app.limits.ready_cache();
-        Ops { app, audit, ready_cache, last_ready: Mutex::new(None) }
+        Ops { app, ready_cache, last_ready: Mutex::new(None) }
     }
 }
 
@@ -123,12 +121,9 @@ async fn readiness_problems(ops: &Ops) -> Vec<String> {
     if let Err(error) = ops.app.services.store.ping().await {
         problems.push(format!("register: {error}"));
     }
-    let location = ops.audit.clone();
-    let audit = tokio::task::spawn_blocking(move || location.probe_writable()).await;
-    match audit {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => problems.push(format!("audit log: {error:#}")),
-        Err(error) => problems.push(format!("audit log probe failed: {error}")),
+    // The writer's own state (last commit, batch in hand, backlog): no lock taken per probe.
+    if let Some(problem) = ops.app.services.audit.readiness_problem() {
+        problems.push(format!("audit log: {problem}"));
     }
     problems.extend(ops.app.tls.current().crl_problems().into_iter().map(|problem| format!("tls: {problem}")));
     problems

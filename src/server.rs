@@ -51,6 +51,8 @@ pub struct Prepared {
     pub reloader: Reloader,
     /// The audit writer; it finishes (signing a last checkpoint) once `app` is dropped.
     pub audit_writer: std::thread::JoinHandle<()>,
+    /// The audit witness, to let its time-stamps settle after the writer finished.
+    pub audit_witness: crate::audit::Witness,
 }
 
 /// Loads certificates, the consumer registry, the store and the audit log. Fails, naming
@@ -58,7 +60,7 @@ pub struct Prepared {
 pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let tls = Arc::new(Swappable::new(tls::TlsState::load(&config.tls, None)?));
     let registry = ConsumerRegistry::load(&config.consumers)?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    crate::private_files::create_dir(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store = match config.postgres_url()? {
         Some(url) => {
             let options = config.postgres_options()?;
@@ -72,8 +74,10 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         None => Store::open_sqlite(&config.data_dir)?,
     };
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
+    let witness = config.audit_witness()?;
     let options = WriterOptions {
         checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_seconds.max(1)),
+        witness: witness.clone(),
         ..WriterOptions::default()
     };
     let (audit, audit_writer) = config.audit_location()?.start_writer(signer, options)?;
@@ -101,14 +105,14 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         budget,
     });
     if config.audit.prune_every_hours > 0 {
-        spawn_scheduled_pruning(config)?;
+        spawn_scheduled_pruning(config, witness.clone())?;
     }
     let reloader = Reloader { tls: tls.clone(), app: app.clone() };
-    Ok(Prepared { tls, app, reloader, audit_writer })
+    Ok(Prepared { tls, app, reloader, audit_writer, audit_witness: witness })
 }
 
 /// Prunes audit records past the retention period every `prune_every_hours`.
-fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
+fn spawn_scheduled_pruning(config: &Config, witness: crate::audit::Witness) -> anyhow::Result<()> {
     let location = config.audit_location()?;
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
     let retention = chrono::Duration::days(i64::from(config.audit.retention_days));
@@ -118,8 +122,8 @@ fn spawn_scheduled_pruning(config: &Config) -> anyhow::Result<()> {
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
-            let (location, signer) = (location.clone(), signer.clone());
-            let pruned = tokio::task::spawn_blocking(move || location.prune(&signer, chrono::Utc::now() - retention)).await;
+            let (location, signer, witness) = (location.clone(), signer.clone(), witness.clone());
+            let pruned = tokio::task::spawn_blocking(move || location.prune(&signer, chrono::Utc::now() - retention, &witness)).await;
             match pruned {
                 Ok(Ok(report)) if report.removed > 0 => tracing::info!(removed = report.removed, anchored_at = ?report.anchored_at, "audit records past retention pruned"),
                 Ok(Ok(_)) => {}

@@ -19,12 +19,73 @@ async fn health_and_readiness_answer_without_a_certificate() {
 
 #[tokio::test]
 async fn an_instance_whose_audit_log_cannot_be_written_is_not_ready() {
-    let server = TestServer::start().await;
-    let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
-    connection.execute_batch("DROP TABLE audit_records;").unwrap();
+    // A call that fails closed makes the instance unready at once… (readiness uncached here:
+    // what is tested is the audit writer's state, not the cache)
+    let uncached = || Some(spolis_adapter::config::Limits { ready_cache_milliseconds: 0, ..Default::default() });
+    let server = TestServer::start_with(Options { backend: Some(Backend::Sqlite), limits: uncached(), ..Default::default() }).await;
+    assert_eq!(ops_get(server.ops_address, "/ready").await.0, 200);
+    rusqlite::Connection::open(server.audit_path()).unwrap().execute_batch("DROP TABLE audit_records;").unwrap();
+    let reply = server.client("riga").await.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    assert_eq!(error_code(&reply.body).as_deref(), Some("AuditUnavailable"), "{}", reply.body);
     let (status, body) = ops_get(server.ops_address, "/ready").await;
     assert_eq!(status, 503);
-    assert!(body.contains("audit log"), "{body}");
+    assert!(body.contains("audit log: records cannot be committed"), "{body}");
+
+    // …and an idle one finds out by itself, within a checkpoint interval (1 s here).
+    let idle = TestServer::start_with(Options {
+        backend: Some(Backend::Sqlite),
+        configure: Some(|config| config.audit.checkpoint_interval_seconds = 1),
+        limits: uncached(),
+        ..Default::default()
+    })
+    .await;
+    rusqlite::Connection::open(idle.audit_path()).unwrap().execute_batch("DROP TABLE audit_records;").unwrap();
+    let body = ready_until(idle.ops_address, 503).await;
+    assert!(body.contains("audit log: records cannot be committed"), "{body}");
+}
+
+/// Asks `/ready` until it answers `status` (20 s at most); returns the body.
+async fn ready_until(ops: std::net::SocketAddr, status: u16) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (got, body) = ops_get(ops, "/ready").await;
+        if got == status {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "/ready stayed {got}: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_audit_log_turns_the_instance_unready_and_it_recovers_without_a_call() {
+    let server = TestServer::start_with(Options { backend: Some(Backend::Sqlite), ..Default::default() }).await;
+    let mut client = server.client("riga").await;
+    let ep115 = sample("ep115-soap11-plain.xml");
+    assert_eq!(client.soap("/GetApplicationList", &ep115).await.status, 200);
+
+    // Another process holds the log's write lock (a stuck transaction, a backup tool): the
+    // next batch waits out the busy timeout (5 s), and /ready says so while it waits.
+    let locker = rusqlite::Connection::open(server.audit_path()).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (reply, while_waiting) = tokio::join!(client.soap("/GetApplicationList", &ep115), ready_until(server.ops_address, 503));
+    assert!(while_waiting.contains("audit log: a batch of records has waited"), "{while_waiting}");
+    assert_eq!(error_code(&reply.body).as_deref(), Some("AuditUnavailable"), "{}", reply.body);
+    assert!(!reply.body.contains("Kalniņa"), "no data without its record: {}", reply.body);
+    let (status, body) = ops_get(server.ops_address, "/ready").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("records cannot be committed"), "{body}");
+
+    // The lock goes: the writer's own retry makes the instance ready again, no call needed.
+    locker.execute_batch("ROLLBACK").unwrap();
+    ready_until(server.ops_address, 200).await;
+    let reply = client.soap("/GetApplicationList", &ep115).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let (_, dir) = server.stop().await;
+    let output = Command::new(CLI).args(["audit", "verify", "--data-dir", dir.path().to_str().unwrap()]).output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(out.contains("2 records (seq 1..2)"), "the failed batch left no record and no gap: {out}");
 }
 
 #[tokio::test]
@@ -49,6 +110,8 @@ async fn readiness_is_probed_once_per_cache_lifetime() {
     }
     let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
     connection.execute_batch("DROP TABLE audit_records;").unwrap();
+    let failed = server.client("riga").await.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    assert_eq!(error_code(&failed.body).as_deref(), Some("AuditUnavailable"));
     assert_eq!(ops_get(server.ops_address, "/ready").await, (200, "ready\n".to_string()), "probed again within its lifetime");
 
     // Without a lifetime every request probes, and sees the same breakage at once.
@@ -57,6 +120,8 @@ async fn readiness_is_probed_once_per_cache_lifetime() {
     assert_eq!(ops_get(server.ops_address, "/ready").await.0, 200);
     let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
     connection.execute_batch("DROP TABLE audit_records;").unwrap();
+    let failed = server.client("riga").await.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    assert_eq!(error_code(&failed.body).as_deref(), Some("AuditUnavailable"));
     assert_eq!(ops_get(server.ops_address, "/ready").await.0, 503);
 }
 

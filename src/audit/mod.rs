@@ -5,6 +5,8 @@
 //! - `writer`: the thread that appends records in group-committed, hash-chained batches and
 //!   signs checkpoints of the chain head;
 //! - `signing`: the audit's own Ed25519 key;
+//! - `witness`: each signed checkpoint also appended to a file (and command) outside the database;
+//! - `timestamp`: RFC 3161 time-stamps on the witnessed checkpoints, from a configured TSA;
 //! - `verify`, `export`, `prune`: the `spolis-adapter audit …` commands;
 //! - `sqlite`: the storage (its own file, `audit.sqlite3`, beside the register);
 //! - `postgres`: the storage on the PostgreSQL primary, shared by several instances.
@@ -20,15 +22,20 @@ pub mod prune;
 pub mod record;
 pub mod signing;
 pub mod sqlite;
+pub mod timestamp;
 pub mod verify;
+pub mod witness;
 pub mod writer;
 
 pub use record::AuditRecord;
 pub use signing::AuditSigner;
+pub use witness::Witness;
 pub use writer::{AuditError, AuditLog, WriterOptions};
 
 /// The signing key's file name in the data directory, unless configured elsewhere.
 pub const SIGNING_KEY_FILE: &str = "audit-signing.key";
+/// The witness file's name in the data directory, unless configured elsewhere.
+pub const WITNESS_FILE: &str = "audit-witness.log";
 
 use std::path::PathBuf;
 
@@ -55,13 +62,13 @@ impl AuditLocation {
     }
 
     /// Verifies the whole log (see `verify`).
-    pub fn verify(&self, trusted_keys: &[Vec<u8>]) -> anyhow::Result<Result<verify::VerifyReport, verify::Problem>> {
+    pub fn verify(&self, options: &verify::VerifyOptions) -> anyhow::Result<Result<verify::VerifyReport, verify::Problem>> {
         match self {
             AuditLocation::Sqlite(path) => {
                 let connection = self.open_existing_sqlite(path)?;
-                Ok(verify::verify(&connection, trusted_keys))
+                Ok(verify::verify_log(&connection, options, verify::Parallelism::default()))
             }
-            AuditLocation::Postgres { url, options } => Ok(postgres::verify(url, options, trusted_keys)),
+            AuditLocation::Postgres { url, options: database } => Ok(postgres::verify(url, database, options)),
         }
     }
 
@@ -73,44 +80,18 @@ impl AuditLocation {
         }
     }
 
-    /// Removes records received before `cutoff`, re-anchoring the chain (see `prune`).
-    /// Blocking; safe from any thread.
-    pub fn prune(&self, signer: &AuditSigner, cutoff: chrono::DateTime<chrono::Utc>) -> anyhow::Result<prune::PruneReport> {
+    /// Removes records received before `cutoff`, re-anchoring the chain on a prune marker
+    /// that `witness` takes first (see `prune`). Blocking; safe from any thread.
+    pub fn prune(&self, signer: &AuditSigner, cutoff: chrono::DateTime<chrono::Utc>, witness: &Witness) -> anyhow::Result<prune::PruneReport> {
         match self {
             AuditLocation::Sqlite(path) => {
                 if !path.exists() {
                     anyhow::bail!("no audit log at {}", path.display());
                 }
                 let mut connection = sqlite::open_for_writing(path)?;
-                Ok(prune::prune(&mut connection, signer, cutoff)?)
+                prune::prune(&mut connection, signer, cutoff, witness)
             }
-            AuditLocation::Postgres { url, options } => postgres::prune(url, options, signer, cutoff),
-        }
-    }
-
-    /// Whether records can be written now (for readiness checks): the SQLite file's write
-    /// lock can be taken; the PostgreSQL primary answers, holds the audit tables and is not
-    /// a read-only standby. Blocking; safe from any thread.
-    pub fn probe_writable(&self) -> anyhow::Result<()> {
-        match self {
-            AuditLocation::Sqlite(path) => {
-                let connection = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-                connection.busy_timeout(std::time::Duration::from_secs(2))?;
-                Ok(connection.execute_batch("BEGIN IMMEDIATE; SELECT 1 FROM audit_records LIMIT 1; ROLLBACK;")?)
-            }
-            AuditLocation::Postgres { url, options } => crate::store::postgres::block_on(|| async {
-                let client = crate::store::postgres::connect(url, options).await?;
-                let probe = client.query_one("SELECT pg_is_in_recovery(), (SELECT seq FROM audit_head WHERE only_row)", &[]);
-                let row = tokio::time::timeout(options.timeout, probe)
-                    .await
-                    .map_err(|_| crate::store::StoreError::Unavailable("no answer from PostgreSQL".into()))?
-                    .map_err(crate::store::postgres::error("probe the audit log"))?;
-                match row.try_get::<_, bool>(0) {
-                    Ok(false) => Ok(()),
-                    _ => Err(crate::store::StoreError::Unavailable("the audit database is a read-only standby".into())),
-                }
-            })
-            .map_err(anyhow::Error::from),
+            AuditLocation::Postgres { url, options } => postgres::prune(url, options, signer, cutoff, witness),
         }
     }
 

@@ -27,6 +27,7 @@ use super::export::{ExportFilter, Param};
 use super::prune::PruneReport;
 use super::record::AuditRecord;
 use super::signing::AuditSigner;
+use super::witness::Witness;
 use super::verify::{CheckpointRow, ChainedRecord};
 use super::writer::{chain, CheckpointPolicy, Committed, SignedCheckpoint};
 use crate::store::postgres::{self as pg, describe, PostgresOptions};
@@ -51,8 +52,15 @@ const SQL_MOVE_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE onl
 
 /// Two writers may sign the same head: the first signature stays.
 const SQL_INSERT_CHECKPOINT: &str = "\
-INSERT INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING";
+INSERT INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature, kind)
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO NOTHING";
+
+/// A prune marker replaces a head signed at the same seq.
+const SQL_INSERT_PRUNE_MARKER: &str = "\
+INSERT INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature, kind)
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO UPDATE SET head_hash = EXCLUDED.head_hash,
+    signed_at_micros = EXCLUDED.signed_at_micros, key_id = EXCLUDED.key_id, public_key = EXCLUDED.public_key,
+    signature = EXCLUDED.signature, kind = EXCLUDED.kind";
 
 /// The writer thread's connection to the audit log; reconnects after a failure.
 pub struct AuditDb {
@@ -78,8 +86,17 @@ impl AuditDb {
         let (client, runtime, timeout) = db.connection()?;
         // The timeout's timer belongs to the writer's runtime.
         let _entered = runtime.enter();
-        let migrated = runtime.block_on(tokio::time::timeout(timeout.max(Duration::from_secs(30)), pg::migrate(client)));
-        db.finish(migrated.map(|r| r.map_err(|e| anyhow!("{e}")))).context("opening the PostgreSQL audit log")?;
+        // Migrations may wait for another instance's and take longer than one batch may.
+        let bound = timeout.as_millis().max(1);
+        let migrated = runtime.block_on(tokio::time::timeout(timeout.max(Duration::from_secs(30)), async {
+            client.batch_execute("SET statement_timeout TO 0; SET lock_timeout TO 0").await.map_err(pg_error)?;
+            pg::migrate(client).await.map_err(|e| anyhow!("{e}"))?;
+            client
+                .batch_execute(&format!("SET statement_timeout TO {bound}; SET lock_timeout TO {bound}"))
+                .await
+                .map_err(pg_error)
+        }));
+        db.finish(migrated).context("opening the PostgreSQL audit log")?;
         Ok(db)
     }
 
@@ -123,14 +140,14 @@ impl AuditDb {
             }
             tx.execute(SQL_MOVE_HEAD, &[&seq, &hash.as_slice()]).await?;
             tx.commit().await?;
-            Ok(Committed { seq, hash, checkpointed: checkpoint.is_some() })
+            Ok(Committed { seq, hash, checkpoint })
         }));
         self.finish(result)
     }
 
     /// Signs a checkpoint of the current head unless one covers it already; returns the
-    /// head's seq.
-    pub fn checkpoint_head(&mut self, signer: &AuditSigner) -> anyhow::Result<i64> {
+    /// head's seq and the checkpoint signed, if any.
+    pub fn checkpoint_head(&mut self, signer: &AuditSigner) -> anyhow::Result<(i64, Option<SignedCheckpoint>)> {
         let (client, runtime, timeout) = self.connection()?;
         let _entered = runtime.enter();
         let result = runtime.block_on(tokio::time::timeout(timeout, async {
@@ -138,11 +155,30 @@ impl AuditDb {
             let head = tx.query_one(SQL_LOCK_HEAD, &[]).await?;
             let (seq, hash) = (head.try_get::<_, i64>(0)?, hash32(head.try_get(1)?)?);
             let covered: i64 = tx.query_one("SELECT COALESCE(MAX(seq), 0)::bigint FROM audit_checkpoints", &[]).await?.try_get(0)?;
-            if seq > covered {
-                insert_checkpoint(&tx, &SignedCheckpoint::sign(signer, seq, &hash)).await?;
+            let checkpoint = (seq > covered).then(|| SignedCheckpoint::sign(signer, seq, &hash));
+            if let Some(checkpoint) = &checkpoint {
+                insert_checkpoint(&tx, checkpoint).await?;
             }
             tx.commit().await?;
-            Ok(seq)
+            Ok((seq, checkpoint))
+        }));
+        self.finish(result)
+    }
+
+    /// Whether a batch could commit now: the primary is not a standby, the records table
+    /// can be reached (not locked away) and the head moved, in a real transaction that
+    /// changes nothing, within the timeout.
+    pub fn probe_write(&mut self) -> anyhow::Result<()> {
+        let (client, runtime, timeout) = self.connection()?;
+        let _entered = runtime.enter();
+        let result = runtime.block_on(tokio::time::timeout(timeout, async {
+            let tx = client.transaction().await?;
+            let standby: bool = tx.query_one("SELECT pg_is_in_recovery()", &[]).await?.try_get(0)?;
+            anyhow::ensure!(!standby, "the audit database is a read-only standby");
+            tx.query_opt("SELECT 1 FROM audit_records LIMIT 1", &[]).await?;
+            tx.execute("UPDATE audit_head SET seq = seq WHERE only_row", &[]).await?;
+            tx.commit().await?;
+            Ok(())
         }));
         self.finish(result)
     }
@@ -163,8 +199,13 @@ impl AuditDb {
             }
             let fresh = runtime.block_on(async {
                 let fresh = pg::connect(url, options).await.map_err(|e| anyhow!("{e}"))?;
-                // Durable means on disk when COMMIT returns, whatever the server's default.
-                fresh.batch_execute("SET synchronous_commit TO on").await.map_err(pg_error)?;
+                // Durable means on disk when COMMIT returns, whatever the server's default. A
+                // statement stuck on a lock is cancelled by the server too, not only abandoned here.
+                let bound = options.timeout.as_millis().max(1);
+                fresh
+                    .batch_execute(&format!("SET synchronous_commit TO on; SET statement_timeout TO {bound}; SET lock_timeout TO {bound}"))
+                    .await
+                    .map_err(pg_error)?;
                 anyhow::Ok(fresh)
             });
             match fresh {
@@ -267,11 +308,12 @@ async fn insert_records(tx: &tokio_postgres::Transaction<'_>, records: &[AuditRe
 }
 
 async fn insert_checkpoint(tx: &tokio_postgres::Transaction<'_>, c: &SignedCheckpoint) -> anyhow::Result<()> {
-    tx.execute(
-        SQL_INSERT_CHECKPOINT,
-        &[&c.seq, &c.head_hash.as_slice(), &c.signed_at_micros, &c.key_id, &c.public_key, &c.signature],
-    )
-    .await?;
+    let sql = match c.kind {
+        super::signing::CheckpointKind::Head => SQL_INSERT_CHECKPOINT,
+        super::signing::CheckpointKind::Prune => SQL_INSERT_PRUNE_MARKER,
+    };
+    tx.execute(sql, &[&c.seq, &c.head_hash.as_slice(), &c.signed_at_micros, &c.key_id, &c.public_key, &c.signature, &c.kind.as_str()])
+        .await?;
     Ok(())
 }
 
@@ -397,22 +439,32 @@ pub fn stream<T: Send + 'static>(
     Streamed { pages, page: Vec::new().into_iter(), failed: false }
 }
 
-/// Verifies the whole log on PostgreSQL against the `trusted_keys`.
+/// Verifies the whole log on PostgreSQL with every check of `verify`; the log must also
+/// reach the head `audit_head` names (read first: writers only move it on).
 pub fn verify(
     url: &str,
     options: &PostgresOptions,
-    trusted_keys: &[Vec<u8>],
+    verify: &super::verify::VerifyOptions,
 ) -> Result<super::verify::VerifyReport, super::verify::Problem> {
-    use super::verify::{Problem, ProblemKind};
+    use super::verify::{ExpectedHead, Problem, ProblemKind, CHECKPOINT_COLUMNS};
     let unreadable = |error: anyhow::Error| Problem {
         kind: ProblemKind::Unreadable,
         seq: 0,
         message: format!("the audit log cannot be read: {error}"),
     };
+    let heads = stream(url, options, "SELECT seq, hash FROM audit_head".into(), Vec::new(), |row| {
+        Ok((row.try_get::<_, i64>(0)?, hash32(row.try_get(1)?)?))
+    })
+    .collect::<anyhow::Result<Vec<_>>>()
+    .map_err(unreadable)?;
+    let mut verify = verify.clone();
+    for (seq, head_hash) in heads.into_iter().filter(|(seq, _)| *seq > 0) {
+        verify.expected_heads.push(ExpectedHead { seq, head_hash, source: super::verify::HeadSource::AuditHead });
+    }
     let checkpoints = stream(
         url,
         options,
-        "SELECT seq, head_hash, signed_at_micros, public_key, signature FROM audit_checkpoints ORDER BY seq".into(),
+        format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq"),
         Vec::new(),
         |row| {
             Ok(CheckpointRow {
@@ -421,6 +473,7 @@ pub fn verify(
                 signed_at_micros: row.try_get(2)?,
                 public_key: row.try_get(3)?,
                 signature: row.try_get(4)?,
+                kind: row.try_get(5)?,
             })
         },
     )
@@ -438,7 +491,7 @@ pub fn verify(
         },
     )
     .map(|item| item.map_err(unreadable));
-    super::verify::verify_chain(checkpoints, records, trusted_keys)
+    super::verify::verify_chain(checkpoints, records, &verify)
 }
 
 /// Writes the records matching `filter` to `out`; returns how many.
@@ -456,7 +509,7 @@ pub fn export(
 /// Removes every record received before `cutoff`, first signing a checkpoint at the last
 /// record removed (as the SQLite prune does). Holds the head's lock, so no batch of any
 /// writer interleaves. Safe to call from any thread, inside a runtime or not.
-pub fn prune(url: &str, options: &PostgresOptions, signer: &AuditSigner, cutoff: DateTime<Utc>) -> anyhow::Result<PruneReport> {
+pub fn prune(url: &str, options: &PostgresOptions, signer: &AuditSigner, cutoff: DateTime<Utc>, witness: &Witness) -> anyhow::Result<PruneReport> {
     let timeout = options.timeout.max(Duration::from_secs(300));
     pg::block_on(|| async move {
         let run = async {
@@ -475,7 +528,10 @@ pub fn prune(url: &str, options: &PostgresOptions, signer: &AuditSigner, cutoff:
             };
             let anchor_seq: i64 = row.try_get(0)?;
             let anchor_hash = hash32(row.try_get(1)?)?;
-            insert_checkpoint(&tx, &SignedCheckpoint::sign(signer, anchor_seq, &anchor_hash)).await?;
+            let marker = SignedCheckpoint::prune_marker(signer, anchor_seq, &anchor_hash);
+            insert_checkpoint(&tx, &marker).await?;
+            // Witnessed first: the marker names a record that exists whether or not the removal commits.
+            witness.record(&marker)?;
             let removed = tx.execute("DELETE FROM audit_records WHERE seq <= $1", &[&anchor_seq]).await.map_err(pg_error)?;
             tx.execute("DELETE FROM audit_checkpoints WHERE seq < $1", &[&anchor_seq]).await.map_err(pg_error)?;
             tx.commit().await.map_err(pg_error)?;

@@ -1,13 +1,16 @@
 //! `audit prune`: removes records older than the retention period (two years by default)
 //! without breaking verification of what remains. Before the oldest records go, a signed
-//! checkpoint is written at the last record removed; verification then starts the chain from
-//! that signed head ("re-anchoring"), so what remains still proves itself whole.
+//! prune marker is written at the last record removed (and handed to the witness);
+//! verification then starts the chain from that marker ("re-anchoring"), so what remains
+//! still proves itself whole. A marker is signed apart from ordinary checkpoints, so a prefix
+//! deleted without pruning — on an ordinary checkpoint — is reported, not taken for a prune.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
 use super::signing::AuditSigner;
-use super::writer::insert_signed_checkpoint;
+use super::witness::Witness;
+use super::writer::SignedCheckpoint;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PruneReport {
@@ -16,8 +19,9 @@ pub struct PruneReport {
     pub anchored_at: Option<i64>,
 }
 
-/// Removes every record received before `cutoff`.
-pub fn prune(connection: &mut Connection, signer: &AuditSigner, cutoff: DateTime<Utc>) -> rusqlite::Result<PruneReport> {
+/// Removes every record received before `cutoff`. The marker is witnessed before the
+/// removal commits: if the witness cannot take it, nothing is removed.
+pub fn prune(connection: &mut Connection, signer: &AuditSigner, cutoff: DateTime<Utc>, witness: &Witness) -> anyhow::Result<PruneReport> {
     let transaction = connection.transaction()?;
     // The last record to remove: the one before the first record to keep.
     let last_removed: Option<(i64, Vec<u8>)> = transaction
@@ -38,7 +42,10 @@ pub fn prune(connection: &mut Connection, signer: &AuditSigner, cutoff: DateTime
     let anchor_hash: [u8; 32] = anchor_hash
         .try_into()
         .map_err(|_| rusqlite::Error::InvalidColumnType(0, "hash".into(), rusqlite::types::Type::Blob))?;
-    insert_signed_checkpoint(&transaction, signer, anchor_seq, &anchor_hash)?;
+    let marker = SignedCheckpoint::prune_marker(signer, anchor_seq, &anchor_hash);
+    super::sqlite::insert_checkpoint(&transaction, &marker)?;
+    // Witnessed first: the marker names a record that exists whether or not the removal commits.
+    witness.record(&marker)?;
     let removed = transaction.execute("DELETE FROM audit_records WHERE seq <= ?1", params![anchor_seq])?;
     transaction.execute("DELETE FROM audit_checkpoints WHERE seq < ?1", params![anchor_seq])?;
     transaction.commit()?;

@@ -14,8 +14,43 @@ use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use sha2::{Digest, Sha256};
 
-/// Domain separation for checkpoint signatures.
+/// Domain separation for checkpoint signatures: a signed head…
 const CHECKPOINT_DOMAIN: &[u8] = b"spolis-adapter audit checkpoint v1";
+/// …and a prune marker, which no signed head can be passed off as.
+const PRUNE_MARKER_DOMAIN: &[u8] = b"spolis-adapter audit prune marker v1";
+
+/// What a checkpoint says about the chain head it signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointKind {
+    /// The head reached while records were appended.
+    Head,
+    /// The last record `audit prune` removed: the remaining chain starts after it.
+    Prune,
+}
+
+impl CheckpointKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointKind::Head => "head",
+            CheckpointKind::Prune => "prune",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CheckpointKind> {
+        match text {
+            "head" => Some(CheckpointKind::Head),
+            "prune" => Some(CheckpointKind::Prune),
+            _ => None,
+        }
+    }
+
+    fn domain(self) -> &'static [u8] {
+        match self {
+            CheckpointKind::Head => CHECKPOINT_DOMAIN,
+            CheckpointKind::Prune => PRUNE_MARKER_DOMAIN,
+        }
+    }
+}
 
 pub struct AuditSigner {
     key: Ed25519KeyPair,
@@ -28,6 +63,7 @@ impl AuditSigner {
             let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| anyhow!("cannot generate the audit signing key"))?;
             write_private(path, document.as_ref())?;
         }
+        crate::private_files::tighten(path).with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
         let bytes = std::fs::read(path).with_context(|| format!("cannot read the audit signing key {}", path.display()))?;
         let key = Ed25519KeyPair::from_pkcs8(&bytes).map_err(|_| anyhow!("{} is not an Ed25519 PKCS#8 key", path.display()))?;
         let signer = AuditSigner { key };
@@ -49,7 +85,11 @@ impl AuditSigner {
     }
 
     pub fn sign_checkpoint(&self, seq: i64, head_hash: &[u8; 32], signed_at_micros: i64) -> Vec<u8> {
-        self.key.sign(&checkpoint_message(seq, head_hash, signed_at_micros)).as_ref().to_vec()
+        self.sign(CheckpointKind::Head, seq, head_hash, signed_at_micros)
+    }
+
+    pub fn sign(&self, kind: CheckpointKind, seq: i64, head_hash: &[u8; 32], signed_at_micros: i64) -> Vec<u8> {
+        self.key.sign(&checkpoint_message(kind, seq, head_hash, signed_at_micros)).as_ref().to_vec()
     }
 }
 
@@ -57,17 +97,18 @@ pub fn key_id(public_key: &[u8]) -> String {
     hex::encode(Sha256::digest(public_key))
 }
 
-/// Whether `signature` is `public_key`'s signature of this checkpoint.
-pub fn verify_checkpoint(public_key: &[u8], seq: i64, head_hash: &[u8], signed_at_micros: i64, signature: &[u8]) -> bool {
+/// Whether `signature` is `public_key`'s signature of this checkpoint of this kind.
+pub fn verify_checkpoint(public_key: &[u8], kind: CheckpointKind, seq: i64, head_hash: &[u8], signed_at_micros: i64, signature: &[u8]) -> bool {
     let Ok(head_hash) = <[u8; 32]>::try_from(head_hash) else { return false };
     UnparsedPublicKey::new(&ED25519, public_key)
-        .verify(&checkpoint_message(seq, &head_hash, signed_at_micros), signature)
+        .verify(&checkpoint_message(kind, seq, &head_hash, signed_at_micros), signature)
         .is_ok()
 }
 
-fn checkpoint_message(seq: i64, head_hash: &[u8; 32], signed_at_micros: i64) -> Vec<u8> {
-    let mut message = Vec::with_capacity(CHECKPOINT_DOMAIN.len() + 48);
-    message.extend_from_slice(CHECKPOINT_DOMAIN);
+fn checkpoint_message(kind: CheckpointKind, seq: i64, head_hash: &[u8; 32], signed_at_micros: i64) -> Vec<u8> {
+    let domain = kind.domain();
+    let mut message = Vec::with_capacity(domain.len() + 48);
+    message.extend_from_slice(domain);
     message.extend_from_slice(&seq.to_be_bytes());
     message.extend_from_slice(head_hash);
     message.extend_from_slice(&signed_at_micros.to_be_bytes());
@@ -120,8 +161,14 @@ mod tests {
         assert_eq!(read_public_key(&public_key_path(&path)).unwrap(), signer.public_key());
         let head = [7u8; 32];
         let signature = signer.sign_checkpoint(42, &head, 1000);
-        assert!(verify_checkpoint(signer.public_key(), 42, &head, 1000, &signature));
-        assert!(!verify_checkpoint(signer.public_key(), 43, &head, 1000, &signature));
-        assert!(!verify_checkpoint(signer.public_key(), 42, &[8u8; 32], 1000, &signature));
+        let head_kind = CheckpointKind::Head;
+        assert!(verify_checkpoint(signer.public_key(), head_kind, 42, &head, 1000, &signature));
+        assert!(!verify_checkpoint(signer.public_key(), head_kind, 43, &head, 1000, &signature));
+        assert!(!verify_checkpoint(signer.public_key(), head_kind, 42, &[8u8; 32], 1000, &signature));
+        // A signed head is no prune marker, nor the other way round.
+        assert!(!verify_checkpoint(signer.public_key(), CheckpointKind::Prune, 42, &head, 1000, &signature));
+        let marker = signer.sign(CheckpointKind::Prune, 42, &head, 1000);
+        assert!(verify_checkpoint(signer.public_key(), CheckpointKind::Prune, 42, &head, 1000, &marker));
+        assert!(!verify_checkpoint(signer.public_key(), head_kind, 42, &head, 1000, &marker));
     }
 }

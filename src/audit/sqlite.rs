@@ -26,12 +26,16 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/audit-sqlite/0002_records_as_encoded.sql"),
         rewrite: Some(encode_version_1_records),
     },
+    Migration { version: 3, sql: include_str!("../../migrations/audit-sqlite/0003_prune_markers.sql"), rewrite: None },
 ];
 
 /// Opens (creating and migrating) the audit database for writing: WAL with
 /// `synchronous=FULL`, so a committed transaction is on disk (fsync'd) before commit returns.
 /// A log in a newer layout than this build's is refused, never written in the old one.
 pub fn open_for_writing(path: &Path) -> anyhow::Result<Connection> {
+    // Personal data: the owner's only (SQLite gives its -wal and -shm the main file's mode).
+    crate::private_files::ensure_file(path)?;
+    crate::private_files::tighten_database(path)?;
     let connection = Connection::open(path)?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -163,22 +167,30 @@ pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &
     Ok(())
 }
 
-pub fn insert_checkpoint(
-    connection: &Connection,
-    seq: i64,
-    head_hash: &[u8; 32],
-    signed_at_micros: i64,
-    key_id: &str,
-    public_key: &[u8],
-    signature: &[u8],
-) -> rusqlite::Result<()> {
+/// Stores a signed checkpoint; a prune marker replaces a head signed at the same seq.
+pub fn insert_checkpoint(connection: &Connection, c: &super::writer::SignedCheckpoint) -> rusqlite::Result<()> {
     connection
         .prepare_cached(
-            "INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature, kind) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![seq, head_hash.as_slice(), signed_at_micros, key_id, public_key, signature])?;
+        .execute(params![c.seq, c.head_hash.as_slice(), c.signed_at_micros, c.key_id, c.public_key, c.signature, c.kind.as_str()])?;
     Ok(())
+}
+
+/// Whether the writer's connection can commit now: a real write transaction, synced like a
+/// batch, that changes nothing (it rewrites the last checkpoint's row as it is).
+pub fn probe_write(connection: &Connection) -> rusqlite::Result<()> {
+    let probed = connection.execute_batch(
+        "BEGIN IMMEDIATE;
+         UPDATE audit_records SET seq = seq WHERE 0;
+         UPDATE audit_checkpoints SET kind = kind WHERE seq = (SELECT MAX(seq) FROM audit_checkpoints);
+         COMMIT;",
+    );
+    if probed.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    probed
 }
 
 /// The record stored in the `encoded` column at `column` of `row`; a value that does not
@@ -239,6 +251,21 @@ mod tests {
     use crate::audit::record::tests::example;
     use crate::audit::verify::{verify, ProblemKind};
 
+    #[test]
+    fn the_writer_connection_syncs_every_commit_to_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let connection = open_for_writing(&dir.path().join("audit.sqlite3")).unwrap();
+        let synchronous: i64 = connection.query_row("PRAGMA synchronous", [], |row| row.get(0)).unwrap();
+        let journal: String = connection.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+        // 2 is FULL: in WAL mode NORMAL (1) would lose the last commits on power loss.
+        assert_eq!((synchronous, journal.as_str()), (2, "wal"));
+        probe_write(&connection).unwrap();
+        assert!(connection.is_autocommit(), "the probe leaves no transaction open");
+        connection.execute_batch("DROP TABLE audit_records").unwrap();
+        assert!(probe_write(&connection).is_err());
+        assert!(connection.is_autocommit(), "a failed probe leaves no transaction open");
+    }
+
     /// A log in the version-1 layout (one column per field) of `count` chained records, the
     /// last signed; record 3's surname changed after it was written.
     fn version_1_log(path: &Path, signer: &crate::audit::AuditSigner) {
@@ -264,7 +291,14 @@ mod tests {
                 .unwrap();
             hash = next;
         }
-        crate::audit::writer::insert_signed_checkpoint(&connection, signer, 5, &hash).unwrap();
+        // Layout 1's checkpoints: signed heads, no kind column yet.
+        let c = crate::audit::writer::SignedCheckpoint::sign(signer, 5, &hash);
+        connection
+            .execute(
+                "INSERT INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![c.seq, c.head_hash.as_slice(), c.signed_at_micros, c.key_id, c.public_key, c.signature],
+            )
+            .unwrap();
     }
 
     #[test]
@@ -278,8 +312,8 @@ mod tests {
         Connection::open(&altered).unwrap().execute_batch("UPDATE audit_records SET operator_surname = 'Liepina' WHERE seq = 3").unwrap();
 
         // The read-only commands do not migrate; they say what to do.
-        let unmigrated = crate::audit::AuditLocation::Sqlite(whole.clone()).verify(&keys).unwrap_err().to_string();
-        assert!(unmigrated.contains("is in layout 1, this build reads layout 2"), "{unmigrated}");
+        let unmigrated = crate::audit::AuditLocation::Sqlite(whole.clone()).verify(&crate::audit::verify::VerifyOptions::new(&keys)).unwrap_err().to_string();
+        assert!(unmigrated.contains(&format!("is in layout 1, this build reads layout {CURRENT_LAYOUT}")), "{unmigrated}");
 
         let migrated = open_for_writing(&whole).unwrap();
         let report = verify(&migrated, &keys).unwrap();
@@ -301,8 +335,8 @@ mod tests {
         assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 3), "{}", problem.message);
 
         // A build that meets a log of a later layout leaves it alone.
-        migrated.execute("INSERT INTO audit_schema_migrations VALUES (3, 'later')", []).unwrap();
+        migrated.execute("INSERT INTO audit_schema_migrations VALUES (?1, 'later')", [CURRENT_LAYOUT + 1]).unwrap();
         let refused = open_for_writing(&whole).unwrap_err().to_string();
-        assert!(refused.contains("layout 3, written by a newer build"), "{refused}");
+        assert!(refused.contains(&format!("layout {}, written by a newer build", CURRENT_LAYOUT + 1)), "{refused}");
     }
 }

@@ -7,14 +7,25 @@
 //! is told so (and fails closed); the chain head is re-read, so nothing half-written is
 //! chained on.
 //!
+//! Every signed checkpoint is also handed to the witness (`witness`), outside the database;
+//! until the witness has taken it, no further call is answered.
+//!
+//! The writer also says whether records can be committed now, for `/ready`
+//! ([`AuditLog::readiness_problem`]): the outcome of its last commit, how long the batch in
+//! hand has waited, and its backlog — kept in atomics, so a readiness probe takes no lock on
+//! the database. While it fails, and whenever it is idle, it tries a real (empty) write on its
+//! own, so an instance whose log broke while idle turns unready, and one whose log came back
+//! turns ready, without a call having to fail or succeed first.
+//!
 //! The batching, chaining and checkpoint policy are shared by the two backends:
 //! - SQLite: this thread is the only writer of its file, so it keeps the head in memory;
 //! - PostgreSQL: several instances write one chain, so each batch takes the head from the
 //!   database under a row lock (`audit::postgres`), never from memory.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -25,8 +36,9 @@ use tokio::sync::oneshot;
 
 use super::postgres::AuditDb;
 use super::record::AuditRecord;
-use super::signing::AuditSigner;
+use super::signing::{AuditSigner, CheckpointKind};
 use super::sqlite;
+use super::witness::Witness;
 use crate::store::postgres::PostgresOptions;
 
 /// How the writer batches and checkpoints.
@@ -40,6 +52,12 @@ pub struct WriterOptions {
     pub checkpoint_interval: Duration,
     /// …and at least every this many records.
     pub checkpoint_every: i64,
+    /// Where each signed checkpoint is also written, outside the database.
+    pub witness: Witness,
+    /// While writes fail, try again this often (idle, it checks every `checkpoint_interval`).
+    pub retry_interval: Duration,
+    /// A batch waiting longer than this to commit makes the instance not ready.
+    pub stall_after: Duration,
 }
 
 impl Default for WriterOptions {
@@ -49,6 +67,9 @@ impl Default for WriterOptions {
             max_backlog: 16_384,
             checkpoint_interval: Duration::from_secs(5),
             checkpoint_every: 10_000,
+            witness: Witness::default(),
+            retry_interval: Duration::from_secs(1),
+            stall_after: Duration::from_secs(2),
         }
     }
 }
@@ -67,6 +88,7 @@ pub enum AuditError {
 struct Job {
     record: AuditRecord,
     done: oneshot::Sender<Result<i64, AuditError>>,
+    enqueued: Instant,
 }
 
 /// A handle to append records; cheap to clone. The writer stops (signing a last checkpoint)
@@ -75,6 +97,9 @@ struct Job {
 pub struct AuditLog {
     jobs: SyncSender<Job>,
     stats: Arc<AuditStats>,
+    health: Arc<AuditHealth>,
+    stall_after: Duration,
+    max_backlog: usize,
 }
 
 /// The writer's counters, exported on `/metrics` (records ÷ batches is the group-commit size).
@@ -83,6 +108,87 @@ pub struct AuditStats {
     pub records: Counter,
     pub batches: Counter,
     pub failures: Counter,
+    /// Checkpoint lines the witness file or command did not take.
+    pub witness_failures: Counter,
+    /// Witnessed checkpoints the time-stamping authority did not stamp.
+    pub timestamp_failures: Counter,
+}
+
+/// Whether the writer can commit now, shared with readiness probes; atomics only, apart from
+/// the last error's text, which is read only while failing.
+#[derive(Debug)]
+pub struct AuditHealth {
+    epoch: Instant,
+    /// Records handed to the writer and not yet answered.
+    pending: AtomicI64,
+    /// When the oldest record of the batch in hand was handed over (microseconds after
+    /// `epoch`, plus one); 0 while no batch is in hand.
+    busy_since: AtomicU64,
+    /// The last commit, witness write or self-check failed.
+    failing: AtomicBool,
+    last_error: Mutex<String>,
+}
+
+impl AuditHealth {
+    fn new() -> AuditHealth {
+        AuditHealth {
+            epoch: Instant::now(),
+            pending: AtomicI64::new(0),
+            busy_since: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
+            last_error: Mutex::new(String::new()),
+        }
+    }
+
+    fn micros(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    fn begin_batch(&self, oldest: Instant) {
+        self.busy_since.store(self.micros(oldest), Ordering::Relaxed);
+    }
+
+    fn end_batch(&self, answered: usize) {
+        self.busy_since.store(0, Ordering::Relaxed);
+        self.pending.fetch_sub(answered as i64, Ordering::Relaxed);
+    }
+
+    fn succeeded(&self) {
+        if self.failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("the audit log takes records again");
+        }
+    }
+
+    fn failed(&self, error: &anyhow::Error) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = format!("{error:#}");
+        }
+        self.failing.store(true, Ordering::Relaxed);
+    }
+
+    fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
+    /// Why records cannot be committed now, if they cannot.
+    fn problem(&self, stall_after: Duration, max_backlog: usize) -> Option<String> {
+        if self.is_failing() {
+            let error = self.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+            return Some(format!("records cannot be committed: {error}"));
+        }
+        let since = self.busy_since.load(Ordering::Relaxed);
+        if since != 0 {
+            let waited = Duration::from_micros(self.micros(Instant::now()).saturating_sub(since));
+            if waited > stall_after {
+                return Some(format!("a batch of records has waited {:.1}s to be committed", waited.as_secs_f64()));
+            }
+        }
+        let pending = self.pending.load(Ordering::Relaxed);
+        if pending >= (max_backlog / 2).max(1) as i64 {
+            return Some(format!("{pending} records wait for the audit writer"));
+        }
+        None
+    }
 }
 
 impl AuditLog {
@@ -113,13 +219,19 @@ impl AuditLog {
         options: WriterOptions,
     ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
         let (jobs, receiver) = mpsc::sync_channel(options.max_backlog);
-        let stats = Arc::new(AuditStats::default());
+        let stats = Arc::new(AuditStats {
+            witness_failures: options.witness.failures().clone(),
+            timestamp_failures: options.witness.timestamp_failures().clone(),
+            ..AuditStats::default()
+        });
+        let health = Arc::new(AuditHealth::new());
+        let (stall_after, max_backlog) = (options.stall_after, options.max_backlog);
         let (ready, started) = mpsc::sync_channel(1);
-        let writer_stats = stats.clone();
+        let (writer_stats, writer_health) = (stats.clone(), health.clone());
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
-                let writer = open().and_then(|backend| Writer::new(backend, signer, options, writer_stats).context("reading the audit chain head"));
+                let writer = open().and_then(|backend| Writer::new(backend, signer, options, writer_stats, writer_health).context("reading the audit chain head"));
                 match writer {
                     Ok(mut writer) => {
                         let _ = ready.send(Ok(()));
@@ -132,21 +244,32 @@ impl AuditLog {
             })
             .context("starting the audit writer")?;
         started.recv().map_err(|_| anyhow::anyhow!("the audit writer stopped while starting"))??;
-        Ok((AuditLog { jobs, stats }, thread))
+        Ok((AuditLog { jobs, stats, health, stall_after, max_backlog }, thread))
     }
 
     /// Appends a record (its `seq` is assigned here) and waits until it is committed.
     pub async fn append(&self, record: AuditRecord) -> Result<i64, AuditError> {
         let (done, committed) = oneshot::channel();
-        self.jobs.try_send(Job { record, done }).map_err(|error| match error {
-            TrySendError::Full(_) => AuditError::Backlog,
-            TrySendError::Disconnected(_) => AuditError::Stopped,
+        self.health.pending.fetch_add(1, Ordering::Relaxed);
+        self.jobs.try_send(Job { record, done, enqueued: Instant::now() }).map_err(|error| {
+            self.health.pending.fetch_sub(1, Ordering::Relaxed);
+            match error {
+                TrySendError::Full(_) => AuditError::Backlog,
+                TrySendError::Disconnected(_) => AuditError::Stopped,
+            }
         })?;
         committed.await.map_err(|_| AuditError::Stopped)?
     }
 
     pub fn stats(&self) -> &AuditStats {
         &self.stats
+    }
+
+    /// Why calls would fail closed now, if they would (for `/ready`): the last commit (or
+    /// witness write, or self-check) failed, the batch in hand has waited longer than
+    /// `stall_after`, or half the backlog is taken. Reads atomics only.
+    pub fn readiness_problem(&self) -> Option<String> {
+        self.health.problem(self.stall_after, self.max_backlog)
     }
 }
 
@@ -161,24 +284,42 @@ struct Writer {
     signer: AuditSigner,
     options: WriterOptions,
     stats: Arc<AuditStats>,
+    health: Arc<AuditHealth>,
     head_seq: i64,
     head_hash: [u8; 32],
     checkpointed_seq: i64,
     last_checkpoint: Instant,
+    /// A checkpoint committed but not yet taken by the witness.
+    unwitnessed: Option<SignedCheckpoint>,
 }
 
 impl Writer {
-    fn new(mut backend: Backend, signer: AuditSigner, options: WriterOptions, stats: Arc<AuditStats>) -> anyhow::Result<Self> {
+    fn new(mut backend: Backend, signer: AuditSigner, options: WriterOptions, stats: Arc<AuditStats>, health: Arc<AuditHealth>) -> anyhow::Result<Self> {
         let ((head_seq, head_hash), checkpointed_seq) = match &mut backend {
             Backend::Sqlite(connection) => (sqlite::head(connection)?, sqlite::last_checkpoint_seq(connection)?),
             Backend::Postgres(db) => (db.head()?, db.last_checkpoint_seq()?),
         };
-        Ok(Writer { backend, signer, options, stats, head_seq, head_hash, checkpointed_seq, last_checkpoint: Instant::now() })
+        Ok(Writer {
+            backend,
+            signer,
+            options,
+            stats,
+            health,
+            head_seq,
+            head_hash,
+            checkpointed_seq,
+            last_checkpoint: Instant::now(),
+            unwitnessed: None,
+        })
     }
 
     fn run(&mut self, jobs: mpsc::Receiver<Job>) {
         loop {
-            match jobs.recv_timeout(self.options.checkpoint_interval) {
+            let wait = match self.health.is_failing() {
+                true => self.options.retry_interval.min(self.options.checkpoint_interval),
+                false => self.options.checkpoint_interval,
+            };
+            match jobs.recv_timeout(wait) {
                 Ok(first) => {
                     let mut batch = vec![first];
                     while batch.len() < self.options.max_batch {
@@ -189,7 +330,10 @@ impl Writer {
                     }
                     self.write(batch);
                 }
-                Err(RecvTimeoutError::Timeout) => self.checkpoint_if_behind(),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.checkpoint_if_behind();
+                    self.self_check();
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     self.checkpoint_if_behind();
                     return;
@@ -200,15 +344,21 @@ impl Writer {
 
     fn write(&mut self, batch: Vec<Job>) {
         let count = batch.len();
+        if let Some(oldest) = batch.iter().map(|job| job.enqueued).min() {
+            self.health.begin_batch(oldest);
+        }
         let (mut records, dones): (Vec<AuditRecord>, Vec<_>) = batch.into_iter().map(|job| (job.record, job.done)).unzip();
-        let result = self.commit(&mut records);
+        // A checkpoint the witness has not taken yet holds every call back until it does.
+        let result = self.witness_pending().and_then(|()| self.commit(&mut records));
         match &result {
             Ok(()) => {
                 self.stats.records.inc_by(count as u64);
                 self.stats.batches.inc();
+                self.health.succeeded();
             }
             Err(error) => {
                 self.stats.failures.inc();
+                self.health.failed(error);
                 tracing::error!(%error, records = count, "audit batch not written; its calls fail closed");
                 // The transaction rolled back: continue the chain from what is on disk.
                 // (On PostgreSQL every batch reads the head from the database anyway.)
@@ -226,6 +376,45 @@ impl Writer {
                 Err(error) => Err(AuditError::WriteFailed(error.to_string())),
             });
         }
+        self.health.end_batch(count);
+    }
+
+    /// Hands the witness the checkpoint it did not take before, if any.
+    fn witness_pending(&mut self) -> anyhow::Result<()> {
+        if let Some(checkpoint) = &self.unwitnessed {
+            self.options.witness.record(checkpoint).context("an earlier checkpoint is still not witnessed")?;
+            self.unwitnessed = None;
+        }
+        Ok(())
+    }
+
+    /// Hands `checkpoint` (just committed) to the witness; if it cannot take it, it is kept
+    /// to be handed over before any further call is answered.
+    fn witness(&mut self, checkpoint: Option<SignedCheckpoint>) -> anyhow::Result<()> {
+        let Some(checkpoint) = checkpoint else { return Ok(()) };
+        let witnessed = self.options.witness.record(&checkpoint);
+        if witnessed.is_err() {
+            self.unwitnessed = Some(checkpoint);
+        }
+        witnessed.context("the records are committed but their signed checkpoint is not witnessed")
+    }
+
+    /// While idle or failing: whether records could be committed now, by a real write that
+    /// changes nothing (and the witness taking any checkpoint it missed).
+    fn self_check(&mut self) {
+        let checked = self.witness_pending().and_then(|()| match &mut self.backend {
+            Backend::Sqlite(connection) => sqlite::probe_write(connection).map_err(anyhow::Error::from),
+            Backend::Postgres(db) => db.probe_write(),
+        });
+        match checked {
+            Ok(()) => self.health.succeeded(),
+            Err(error) => {
+                if !self.health.is_failing() {
+                    tracing::error!(error = %format!("{error:#}"), "the audit log cannot take records; calls fail closed until it can");
+                }
+                self.health.failed(&error);
+            }
+        }
     }
 
     /// One transaction: chain and insert the records, sign a checkpoint if one is due.
@@ -241,11 +430,11 @@ impl Writer {
         };
         self.head_seq = committed.seq;
         self.head_hash = committed.hash;
-        if committed.checkpointed {
+        if committed.checkpoint.is_some() {
             self.checkpointed_seq = committed.seq;
             self.last_checkpoint = Instant::now();
         }
-        Ok(())
+        self.witness(committed.checkpoint)
     }
 
     /// Signs the head if this writer appended since its last checkpoint.
@@ -254,19 +443,26 @@ impl Writer {
             return;
         }
         let signed = match &mut self.backend {
-            Backend::Sqlite(connection) => {
-                insert_signed_checkpoint(connection, &self.signer, self.head_seq, &self.head_hash).map(|()| self.head_seq).map_err(anyhow::Error::from)
-            }
+            Backend::Sqlite(connection) => insert_signed_checkpoint(connection, &self.signer, self.head_seq, &self.head_hash)
+                .map(|checkpoint| (self.head_seq, Some(checkpoint)))
+                .map_err(anyhow::Error::from),
             // Other instances may have appended since: the database's head is signed.
             Backend::Postgres(db) => db.checkpoint_head(&self.signer),
         };
         match signed {
-            Ok(seq) => {
+            Ok((seq, checkpoint)) => {
                 self.head_seq = self.head_seq.max(seq);
                 self.checkpointed_seq = self.head_seq;
                 self.last_checkpoint = Instant::now();
+                if let Err(error) = self.witness(checkpoint) {
+                    tracing::error!(error = %format!("{error:#}"), "audit checkpoint not witnessed; calls fail closed until it is");
+                    self.health.failed(&error);
+                }
             }
-            Err(error) => tracing::error!(%error, "audit checkpoint not written"),
+            Err(error) => {
+                tracing::error!(%error, "audit checkpoint not written");
+                self.health.failed(&error);
+            }
         }
     }
 }
@@ -286,12 +482,12 @@ fn commit_sqlite(
         sqlite::insert_record(&transaction, record, &link.prev_hash, &link.hash)?;
     }
     let (seq, hash) = links.last().map_or((seq, hash), |last| (last.seq, last.hash));
-    let checkpointed = policy.due(seq);
-    if checkpointed {
-        insert_signed_checkpoint(&transaction, signer, seq, &hash)?;
-    }
+    let checkpoint = match policy.due(seq) {
+        true => Some(insert_signed_checkpoint(&transaction, signer, seq, &hash)?),
+        false => None,
+    };
     transaction.commit()?;
-    Ok(Committed { seq, hash, checkpointed })
+    Ok(Committed { seq, hash, checkpoint })
 }
 
 /// A record's place in the chain.
@@ -333,15 +529,18 @@ impl CheckpointPolicy {
 }
 
 /// What a committed batch reached.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Committed {
     pub seq: i64,
     pub hash: [u8; 32],
-    pub checkpointed: bool,
+    /// The checkpoint the batch signed, if one was due.
+    pub checkpoint: Option<SignedCheckpoint>,
 }
 
-/// A checkpoint of the chain head, signed with the audit key.
+/// A checkpoint of the chain head (or a prune marker), signed with the audit key.
+#[derive(Debug, Clone)]
 pub struct SignedCheckpoint {
+    pub kind: CheckpointKind,
     pub seq: i64,
     pub head_hash: [u8; 32],
     pub signed_at_micros: i64,
@@ -351,21 +550,33 @@ pub struct SignedCheckpoint {
 }
 
 impl SignedCheckpoint {
+    /// A signed head.
     pub fn sign(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
+        Self::signed(signer, CheckpointKind::Head, seq, hash)
+    }
+
+    /// A prune marker: the records up to `seq` (whose hash is `hash`) were removed by pruning.
+    pub fn prune_marker(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
+        Self::signed(signer, CheckpointKind::Prune, seq, hash)
+    }
+
+    fn signed(signer: &AuditSigner, kind: CheckpointKind, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
         let signed_at_micros = chrono::Utc::now().timestamp_micros();
         SignedCheckpoint {
+            kind,
             seq,
             head_hash: *hash,
             signed_at_micros,
             key_id: signer.key_id(),
             public_key: signer.public_key().to_vec(),
-            signature: signer.sign_checkpoint(seq, hash, signed_at_micros),
+            signature: signer.sign(kind, seq, hash, signed_at_micros),
         }
     }
 }
 
 /// Signs and stores a checkpoint of the chain head `seq`/`hash`.
-pub fn insert_signed_checkpoint(connection: &Connection, signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> rusqlite::Result<()> {
-    let c = SignedCheckpoint::sign(signer, seq, hash);
-    sqlite::insert_checkpoint(connection, c.seq, &c.head_hash, c.signed_at_micros, &c.key_id, &c.public_key, &c.signature)
+pub fn insert_signed_checkpoint(connection: &Connection, signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> rusqlite::Result<SignedCheckpoint> {
+    let checkpoint = SignedCheckpoint::sign(signer, seq, hash);
+    sqlite::insert_checkpoint(connection, &checkpoint)?;
+    Ok(checkpoint)
 }

@@ -77,6 +77,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_audit.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_seen_message_ids.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_daily_quota_usage.sql") },
+    Migration { version: 5, sql: include_str!("../../migrations/postgres/0005_audit_prune_markers.sql") },
 ];
 
 /// Key of the advisory lock that serializes migrations between processes starting at once.

@@ -197,6 +197,10 @@ impl Drop for ReadSnapshot<'_> {
 /// switches it to WAL. For importers and the demo seeder; the request path only reads.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    // Personal data: the owner's only (SQLite gives its -wal and -shm the main file's mode).
+    crate::private_files::ensure_file(path)
+        .and_then(|()| crate::private_files::tighten_database(path))
+        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", path.display())))?;
     let mut conn = Connection::open_with_flags(path, flags).map_err(error("open the register"))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(error("open the register"))?;
     let mode: String = conn

@@ -198,6 +198,8 @@ pub struct Options {
     pub crls: Option<Vec<PathBuf>>,
     /// Any further change to the configuration (e.g. `[security]`), made last.
     pub configure: Option<fn(&mut Config)>,
+    /// `[audit] tsa_url`: an RFC 3161 time-stamping authority for the witnessed checkpoints.
+    pub audit_tsa_url: Option<String>,
 }
 
 impl TestServer {
@@ -223,6 +225,7 @@ impl TestServer {
         let mut config = Config::demo(address, data_dir.clone(), &certs_dir());
         config.audit.path = Some(audit_dir.join("audit.sqlite3"));
         config.audit.signing_key = Some(audit_dir.join("audit-signing.key"));
+        config.audit.witness_file = Some(audit_dir.join("audit-witness.log"));
         config.audit.prune_every_hours = 0;
         let backend = match (&options.database, options.backend) {
             (Some(_), _) => Backend::Postgres,
@@ -249,6 +252,9 @@ impl TestServer {
         if let Some(crls) = options.crls.clone() {
             config.tls.crls = crls;
         }
+        if let Some(url) = &options.audit_tsa_url {
+            config.audit.tsa_url = Some(url.clone());
+        }
         if let Some(configure) = options.configure {
             configure(&mut config);
         }
@@ -262,7 +268,7 @@ impl TestServer {
         // The operations listener (/health, /ready, /metrics), as `demo` and `serve` start it.
         let ops_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let ops_address = ops_listener.local_addr().expect("local address");
-        let ops = Arc::new(spolis_adapter::ops::Ops::new(app.clone(), config.audit_location().expect("audit location")));
+        let ops = Arc::new(spolis_adapter::ops::Ops::new(app.clone()));
         let (ops_stop, ops_stopped) = oneshot::channel::<()>();
         tokio::spawn(spolis_adapter::ops::run(ops_listener, ops, async {
             let _ = ops_stopped.await;
