@@ -79,11 +79,14 @@ async fn mutated_requests_never_panic_and_always_get_well_formed_answers() {
     assert_eq!(samples.len(), 8);
 
     let mut random = Random(20261123);
-    let mut answered_ok = 0;
+    let (mut unmutated_ok, mut mutated_ivis_ok) = (0, 0);
     for round in 0..400 {
         for (name, text) in &samples {
             let contract = SERVICES[if name.starts_with("ep115") { 0 } else { 1 }];
             let content_type = if text.contains(SOAP12) { "application/soap+xml; charset=utf-8" } else { "text/xml; charset=utf-8" };
+            // Each IVIS request gets a fresh MessageID before it is mutated, so that mutations
+            // reach the store and the renderer instead of stopping at MessageReplayed.
+            let text = with_fresh_message_id(text);
             let body = if round == 0 { text.as_bytes().to_vec() } else { mutate(&mut random, text.as_bytes()) };
             let (answer, record) = services
                 .call(&peer, contract, SoapRequest { content_type: Some(content_type), soap_action: None, body: Ok(Bytes::from(body.clone())) })
@@ -97,11 +100,28 @@ async fn mutated_requests_never_panic_and_always_get_well_formed_answers() {
             if let Err(error) = xml::parse(answer.body.as_bytes(), &XmlLimits { max_elements: 1_000_000, ..Default::default() }) {
                 panic!("{name} round {round}: answer is not well-formed ({error}): {}", answer.body);
             }
-            if record.outcome.is_ok() {
-                answered_ok += 1;
+            if let Err(error) = &record.outcome {
+                assert_ne!(error.code, spolis_adapter::error::ErrorCode::MessageReplayed, "{name} round {round}: a fresh MessageID");
+            }
+            match (round, record.outcome.is_ok()) {
+                (0, ok) => {
+                    assert!(ok, "{name}: the unmutated sample is answered: {}", answer.body);
+                    unmutated_ok += 1;
+                }
+                (_, true) if name.contains("ivis") => mutated_ivis_ok += 1,
+                _ => {}
             }
         }
     }
-    // The unmutated samples, and mutations that only touched ignorable text, are answered.
-    assert!(answered_ok >= samples.len(), "{answered_ok}");
+    assert_eq!(unmutated_ok, samples.len());
+    // Mutations that only touched ignorable text are answered, IVIS ones too: the run reaches
+    // the store and the renderer, not only the parsers.
+    assert!(mutated_ivis_ok > 0, "no mutated IVIS request reached the store");
+}
+
+/// The text with the IVIS MessageID (if any) replaced by a new UUID.
+fn with_fresh_message_id(text: &str) -> String {
+    let Some(start) = text.find("<ivis:MessageID>").map(|at| at + "<ivis:MessageID>".len()) else { return text.to_string() };
+    let end = start + text[start..].find('<').expect("the MessageID ends");
+    format!("{}{}{}", &text[..start], uuid::Uuid::new_v4(), &text[end..])
 }
