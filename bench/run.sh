@@ -135,7 +135,16 @@ fi
 
 # The register and the audit on PostgreSQL, same data (demo seeds it by COPY from the generator).
 postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
-if [ "$smoke" = 0 ] && command -v psql >/dev/null 2>&1 && psql "$postgres/postgres" -qtAc "SELECT 1" >/dev/null 2>&1; then
+# A full run measures PostgreSQL too: a missing psql, an unreachable server or a missing
+# initdb is an error, never a silently shorter table (BENCH_POSTGRES=none opts out, and says so).
+if [ "$smoke" = 0 ] && [ "$postgres" != none ]; then
+  command -v psql >/dev/null 2>&1 || { echo "bench: psql is required for the PostgreSQL rows (apt-get install postgresql-client, or BENCH_POSTGRES=none)" >&2; exit 1; }
+  psql "$postgres/postgres" -qtAc "SELECT 1" >/dev/null || { echo "bench: PostgreSQL at $postgres does not answer (or BENCH_POSTGRES=none)" >&2; exit 1; }
+fi
+if [ "$smoke" = 0 ] && [ "$postgres" = none ]; then
+  echo "bench: BENCH_POSTGRES=none: the PostgreSQL rows are left out of this run" >&2
+fi
+if [ "$smoke" = 0 ] && [ "$postgres" != none ]; then
   psql "$postgres/postgres" -qc "DROP DATABASE IF EXISTS spolis_bench WITH (FORCE)" -c "CREATE DATABASE spolis_bench" >&2
   start_service "$small" --database-url "$postgres/spolis_bench"
   drive "ep115-$small-postgres" "https://localhost:$port/GetApplicationList" 16 "$register"
@@ -147,7 +156,10 @@ fi
 # What TLS to the database costs: a PostgreSQL of the run's own (default settings, the example
 # server certificate), EP116 at concurrency 16 with [database] tls_ca set, then in plaintext.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-if [ "$smoke" = 0 ] && [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] && command -v psql >/dev/null 2>&1; then
+if [ "$smoke" = 0 ] && [ "$postgres" != none ] && { [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; }; then
+  echo "bench: initdb (the PostgreSQL server package) is required for the database-TLS rows (or BENCH_POSTGRES=none)" >&2; exit 1
+fi
+if [ "$smoke" = 0 ] && [ "$postgres" != none ]; then
   as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
   pgdir=$(mktemp -d); chmod 755 "$pgdir"; [ "$(id -u)" = 0 ] && chown postgres: "$pgdir"
   as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust --no-sync >/dev/null
