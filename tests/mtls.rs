@@ -123,3 +123,29 @@ async fn talsi_may_call_ep116_but_not_ep115() {
     assert_eq!(error_code(&refused.body).as_deref(), Some("ServiceNotAllowed"), "{}", refused.body);
     assert!(!refused.body.contains("Kalniņa"));
 }
+
+/// The suite runs on the committed example certificates: it must not start failing on the
+/// day they expire. This fails five years ahead, with the command that renews them.
+#[test]
+fn no_example_certificate_expires_within_five_years() {
+    let five_years = x509_parser::time::ASN1Time::from_timestamp(chrono::Utc::now().timestamp() + 5 * 366 * 24 * 3600).unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(certs_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        // expired.crt is expired on purpose.
+        if path.extension().is_none_or(|e| e != "crt") || path.file_name().is_some_and(|n| n == "expired.crt") {
+            continue;
+        }
+        for der in spolis_adapter::tls::read_certificates(&path).unwrap() {
+            let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+            let not_after = certificate.validity().not_after;
+            assert!(
+                not_after > five_years,
+                "{} expires on {not_after}: regenerate the example set (`cargo run -- gen-certs --out certs-example`)",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} example certificates found");
+}
