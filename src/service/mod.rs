@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::audit::{record::canonical_person_code, AuditLog, AuditRecord};
-use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS};
+use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS, WS_ADDRESSING_NS};
 use crate::error::{ErrorCode, ServiceError};
 use crate::identity::{CertificateIdentity, Consumer, ConsumerRegistry, Environment, Service};
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
@@ -236,13 +236,28 @@ impl Services {
                 format!("The consumer may not call {}.", contract.service.code()),
             ));
         }
-        if consumer.require_signed_requests {
-            self.check_signature(&body, &envelope.headers, peer, consumer)?;
-        }
+        // One WS-Security header addressed to us at most, for signed and unsigned requests alike.
+        freshness::security_header(&envelope.headers)?;
+        let verified = match consumer.require_signed_requests {
+            true => Some(self.check_signature(&body, &envelope.headers, peer, consumer, record.call_id).await?),
+            false => None,
+        };
 
-        // A stale or future-dated WS-Security Timestamp is refused before anything else is read.
-        if let Some(timestamp) = freshness::timestamp(&envelope.headers)? {
-            freshness::check_timestamp(&timestamp, Utc::now(), self.security.clock_skew)?;
+        // A stale or future-dated WS-Security Timestamp is refused before anything else is
+        // read; for a signed request it is the very Timestamp the signature covers, as the
+        // verifier read it.
+        let timestamp = match &verified {
+            Some(verified) => Some(freshness::timestamp_from(&verified.created, &verified.expires)?),
+            None => freshness::timestamp(&envelope.headers)?,
+        };
+        if let Some(timestamp) = timestamp {
+            freshness::check_timestamp(&timestamp, Utc::now(), &self.security.freshness, verified.is_some())?;
+        }
+        let mut addressing_ids = envelope.headers.iter().filter(|h| h.is(WS_ADDRESSING_NS, "MessageID"));
+        if let Some(id) = addressing_ids.next() {
+            if id.text.trim().is_empty() || addressing_ids.next().is_some() {
+                return Err(ServiceError::new(ErrorCode::InvalidMessageId));
+            }
         }
 
         let payload = match wrapped {
@@ -251,18 +266,27 @@ impl Services {
         };
         // Only a request that is otherwise acceptable uses up its MessageID: one refused for
         // its content may be corrected and sent again with the same id.
+        // Replay keys: the MessageID's canonical form, and for a signed request what the
+        // signature covers (so one without a MessageID, or with a changed unsigned one, is
+        // still refused the second time).
         let message_id = record.ivis.as_ref().and_then(|h| h.message_id.clone()).or_else(|| record.ws_addressing_message_id.clone());
-        let message_id = message_id.as_deref();
+        let mut replay_keys: Vec<(String, std::time::Duration)> = Vec::new();
+        if let Some(verified) = &verified {
+            replay_keys.push((freshness::signature_replay_key(&verified.replay_key), self.security.signed_replay_window()));
+        }
+        if let Some(key) = message_id.as_deref().and_then(freshness::replay_key) {
+            replay_keys.push((key, self.security.replays.window()));
+        }
         let (answer, records) = match contract.service {
             Service::Ep115 => {
                 let request = GetApplicationList::parse(&payload)?;
-                self.admit(record, message_id).await?;
+                self.admit(record, &replay_keys).await?;
                 let found = self.store.application_list(request.query).await.map_err(store_failure)?;
                 (get_application_list::render(&found), found.applications.len())
             }
             Service::Ep116 => {
                 let request = GetQueueStatusList::parse(&payload)?;
-                self.admit(record, message_id).await?;
+                self.admit(record, &replay_keys).await?;
                 let found = self.store.queue_status_list(request.query).await.map_err(store_failure)?;
                 (get_queue_status_list::render(&found), found.events.len() + found.positions.len())
             }
@@ -277,28 +301,51 @@ impl Services {
 
 impl Services {
     /// A consumer that must sign: the request's one signature, made with the TLS client
-    /// certificate or another certificate registered to the consumer by fingerprint, must
-    /// verify and cover the Body processed and the Timestamp (`wssec::verify`).
-    fn check_signature(&self, document: &[u8], headers: &[Element], peer: &Peer, consumer: &Consumer) -> Result<(), ServiceError> {
-        let certificate = verify::signing_certificate(headers)?;
+    /// certificate or another certificate registered to the consumer by fingerprint, must keep
+    /// to the profile, verify and cover the Body processed and the Timestamp
+    /// (`wssec::verify`). Verified on the signature pool, off the async workers. The caller
+    /// gets one fixed message; the reason goes to the log (no personal data in it).
+    async fn check_signature(
+        &self,
+        document: &Bytes,
+        headers: &[Element],
+        peer: &Peer,
+        consumer: &Consumer,
+        call_id: Uuid,
+    ) -> Result<verify::VerifiedRequest, ServiceError> {
+        let refuse = |refusal: verify::Refusal| {
+            tracing::info!(%call_id, code = refusal.code.name(), reason = refusal.reason, "request signature refused");
+            ServiceError::from(refusal)
+        };
+        let certificate = verify::signing_certificate(headers).map_err(refuse)?;
         let identity = CertificateIdentity::from_der(&certificate)
-            .map_err(|_| ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate cannot be read."))?;
+            .map_err(|_| refuse(verify::Refusal::invalid("the signing certificate cannot be read")))?;
         let registered = identity.sha256_fingerprint == peer.certificate.sha256_fingerprint
             || self.registry.current().identify_by_fingerprint(&identity.sha256_fingerprint).is_some_and(|owner| owner.id == consumer.id);
         if !registered {
-            return Err(ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate is not registered to this consumer."));
+            return Err(refuse(verify::Refusal::invalid("the signing certificate is not registered to this consumer")));
         }
-        let text = std::str::from_utf8(document).map_err(|_| ServiceError::new(ErrorCode::MalformedXml))?;
-        verify::verify_request(text, &certificate)
+        let document = document.clone();
+        let verified = self
+            .security
+            .signatures
+            .run(move || {
+                let text = std::str::from_utf8(&document).map_err(|_| verify::Refusal::invalid("the request is not UTF-8"))?;
+                verify::verify_request(text, &certificate)
+            })
+            .await
+            .inspect_err(|error| tracing::warn!(%call_id, code = error.code.name(), "request signature not checked"))?;
+        verified.map_err(refuse)
     }
 
     /// The last gate before the store is read: the consumer's and the operator's rate
-    /// limits and daily quotas, then the MessageID must not be a replay. On PostgreSQL the
-    /// daily quotas and the MessageIDs are kept in the database, for every instance on it; if
+    /// limits and daily quotas, then no replay key (the canonical MessageID; what a signature
+    /// covers) may have been seen. On PostgreSQL the daily quotas and the replay keys are kept
+    /// in the database, for every instance on it; if
     /// that cannot be done the call fails closed (`StoreUnavailable`), as it would at the
     /// store a moment later. The in-memory minute buckets are charged only once the shared
     /// quotas have admitted the call.
-    async fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
+    async fn admit(&self, record: &CallRecord, replay_keys: &[(String, std::time::Duration)]) -> Result<(), ServiceError> {
         let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());
         let operator = record.as_sent.operator_person_code.as_deref().map(canonical_person_code);
         let today = Utc::now().date_naive();
@@ -313,14 +360,18 @@ impl Services {
             }
         }
         admission.charge();
-        let window = self.security.replays.window();
-        let Some(message_id) = message_id.map(str::trim).filter(|_| !window.is_zero()) else { return Ok(()) };
-        match self.store.remember_message_id(consumer, message_id, window).await {
-            Some(Ok(true)) => Ok(()),
-            Some(Ok(false)) => Err(freshness::replayed(window)),
-            Some(Err(error)) => Err(store_failure(error)),
-            None => self.security.replays.check_and_remember(consumer, message_id, Instant::now()),
+        if self.security.replays.window().is_zero() {
+            return Ok(());
         }
+        for (key, window) in replay_keys {
+            match self.store.remember_message_id(consumer, key, *window).await {
+                Some(Ok(true)) => {}
+                Some(Ok(false)) => return Err(freshness::replayed(*window)),
+                Some(Err(error)) => return Err(store_failure(error)),
+                None => self.security.replays.check_and_remember_for(consumer, key, *window, Instant::now())?,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -12,15 +12,18 @@
 //!   pipeline processes.
 
 pub mod freshness;
+pub mod profile;
 pub mod sign;
 pub mod verify;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::error::{ErrorCode, ServiceError};
 use crate::soap::SoapVersion;
 
 pub use freshness::ReplayCache;
@@ -54,6 +57,16 @@ pub struct SecurityConfig {
     /// At most this many MessageIDs are remembered; past it the oldest are forgotten first
     /// (and a warning is logged), so memory stays bounded under a flood.
     pub replay_cache_entries: usize,
+    /// A request's Timestamp `Created` may lie at most this long (plus the clock skew) in the
+    /// past, `Expires` or not.
+    pub max_request_age_seconds: u64,
+    /// A request's Timestamp `Expires` may lie at most this long after its `Created`.
+    pub max_request_validity_seconds: u64,
+    /// At most this many request signatures are verified at once, on blocking threads.
+    pub signature_workers: usize,
+    /// How long one request may wait for a verification worker and be verified; past it the
+    /// call is refused (`SignatureCheckUnavailable`).
+    pub signature_timeout_milliseconds: u64,
 }
 
 impl Default for SecurityConfig {
@@ -64,6 +77,10 @@ impl Default for SecurityConfig {
             clock_skew_seconds: 60,
             replay_window_seconds: 300,
             replay_cache_entries: 100_000,
+            max_request_age_seconds: 300,
+            max_request_validity_seconds: 900,
+            signature_workers: 2,
+            signature_timeout_milliseconds: 2_000,
         }
     }
 }
@@ -74,7 +91,11 @@ pub struct MessageSecurity {
     /// `None` when `sign_answers = false`; replaced by a reload (SIGHUP).
     pub signer: crate::reload::Swappable<Option<AnswerSigner>>,
     pub clock_skew: chrono::Duration,
+    /// The clock skew, maximum age and maximum validity of request Timestamps.
+    pub freshness: freshness::Freshness,
     pub replays: ReplayCache,
+    /// Where request signatures are verified.
+    pub signatures: SignaturePool,
 }
 
 impl MessageSecurity {
@@ -87,8 +108,22 @@ impl MessageSecurity {
         Ok(MessageSecurity {
             signer: crate::reload::Swappable::new(signer),
             clock_skew: seconds(config.clock_skew_seconds),
+            freshness: freshness::Freshness {
+                skew: seconds(config.clock_skew_seconds),
+                max_age: seconds(config.max_request_age_seconds),
+                max_validity: seconds(config.max_request_validity_seconds),
+            },
             replays: ReplayCache::new(Duration::from_secs(config.replay_window_seconds), config.replay_cache_entries),
+            signatures: SignaturePool::new(config.signature_workers, Duration::from_millis(config.signature_timeout_milliseconds)),
         })
+    }
+
+    /// How long a signed request's replay key is remembered: at least the replay window, and
+    /// as long as its Timestamp can be accepted (`Created` up to the skew ahead, up to the
+    /// maximum age plus the skew behind), so it cannot be accepted twice.
+    pub fn signed_replay_window(&self) -> Duration {
+        let acceptable = self.freshness.max_age + self.freshness.skew + self.freshness.skew;
+        self.replays.window().max(acceptable.to_std().unwrap_or(Duration::MAX))
     }
 
     /// The answer envelope around `payload`: signed when a signer is configured. Signing only
@@ -102,6 +137,42 @@ impl MessageSecurity {
             }
         }
         crate::soap::envelope_around(version, payload)
+    }
+}
+
+/// A bounded pool for verifying request signatures: at most `workers` at once, each on a
+/// blocking thread (CPU-bound work never runs on an async worker, so one caller's signature
+/// cannot stall /health or other calls), and a time budget per call covering the wait for a
+/// worker and the work. Work past its budget runs on to its end (it cannot be interrupted)
+/// but keeps its worker, so the pool stays bounded; its caller is refused at once.
+#[derive(Debug)]
+pub struct SignaturePool {
+    permits: Arc<tokio::sync::Semaphore>,
+    budget: Duration,
+}
+
+impl SignaturePool {
+    pub fn new(workers: usize, budget: Duration) -> SignaturePool {
+        SignaturePool { permits: Arc::new(tokio::sync::Semaphore::new(workers.max(1))), budget }
+    }
+
+    /// Runs `work` on the pool: `SignatureCheckUnavailable` past the budget, `InternalError`
+    /// if the work panicked.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
+        let permits = Arc::clone(&self.permits);
+        let job = async move {
+            let permit = permits.acquire_owned().await.map_err(|_| ErrorCode::InternalError)?;
+            tokio::task::spawn_blocking(move || {
+                let _held = permit;
+                work()
+            })
+            .await
+            .map_err(|_| ErrorCode::InternalError)
+        };
+        match tokio::time::timeout(self.budget, job).await {
+            Ok(result) => result.map_err(ServiceError::new),
+            Err(_) => Err(ServiceError::new(ErrorCode::SignatureCheckUnavailable)),
+        }
     }
 }
 
