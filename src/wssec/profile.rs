@@ -390,3 +390,133 @@ impl NoNamespace for Document<'_> {
             .map(|a| a.value.as_ref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::soap::SoapVersion;
+    use crate::wssec::AnswerSigner;
+
+    /// A request signed by our own signer with riga's example key: inside the profile.
+    fn signed() -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let signer = AnswerSigner::load(&dir.join("riga.crt"), &dir.join("riga.key"), chrono::Duration::minutes(5)).unwrap();
+        signer.envelope(SoapVersion::V12, r#"<Op xmlns="urn:x"/>"#, uuid::Uuid::nil(), chrono::Utc::now()).unwrap()
+    }
+
+    const BODY_TRANSFORM: &str = r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"></ds:Transform>"#;
+    const BODY_URI: &str = "URI=\"#Body-00000000-0000-0000-0000-000000000000\"";
+
+    fn body_reference(text: &str) -> &str {
+        let at = text.find("<ds:Reference URI=\"#Body-").unwrap();
+        &text[at..text[at..].find("</ds:Reference>").unwrap() + at + "</ds:Reference>".len()]
+    }
+
+    #[test]
+    fn what_our_signer_and_wcf_write_is_inside() {
+        let text = signed();
+        assert_eq!(check_text(&text), Ok(()));
+        // WCF: signed WS-Addressing headers, a BinarySecurityToken, InclusiveNamespaces.
+        let wcf = text
+            .replacen(
+                "<soap:Header>",
+                r#"<soap:Header><a:To xmlns:a="http://www.w3.org/2005/08/addressing" xmlns:u="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" u:Id="_2">https://x/</a:To>"#,
+                1,
+            )
+            .replacen("</ds:SignedInfo>", &format!("{}</ds:SignedInfo>", body_reference(&text).replace(BODY_URI, "URI=\"#_2\"")), 1)
+            .replacen(
+                BODY_TRANSFORM,
+                r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="soap"/></ds:Transform>"#,
+                1,
+            );
+        assert_eq!(check_text(&wcf), Ok(()), "{wcf}");
+    }
+
+    #[test]
+    fn everything_outside_is_refused() {
+        let text = signed();
+        let reference = body_reference(&text).to_string();
+        let transform = |algorithm: &str, content: &str| format!(r#"<ds:Transform Algorithm="{algorithm}">{content}</ds:Transform>"#);
+        let cases: Vec<(&str, String)> = vec![
+            ("XPath", text.replacen(BODY_TRANSFORM, &transform("http://www.w3.org/TR/1999/REC-xpath-19991116", "<ds:XPath>0</ds:XPath>"), 1)),
+            ("XSLT", text.replacen(BODY_TRANSFORM, &transform("http://www.w3.org/TR/1999/REC-xslt-19991116", ""), 1)),
+            ("XPath filter 2", text.replacen(BODY_TRANSFORM, &transform("http://www.w3.org/2002/06/xmldsig-filter2", ""), 1)),
+            ("base64", text.replacen(BODY_TRANSFORM, &transform("http://www.w3.org/2000/09/xmldsig#base64", ""), 1)),
+            ("enveloped", text.replacen(BODY_TRANSFORM, &transform("http://www.w3.org/2000/09/xmldsig#enveloped-signature", ""), 1)),
+            ("inclusive C14N", text.replacen(BODY_TRANSFORM, &transform("http://www.w3.org/TR/2001/REC-xml-c14n-20010315", ""), 1)),
+            ("two transforms", text.replacen(BODY_TRANSFORM, &format!("{BODY_TRANSFORM}{BODY_TRANSFORM}"), 1)),
+            ("no transform", text.replacen(&format!("<ds:Transforms>{BODY_TRANSFORM}</ds:Transforms>"), "", 1)),
+            ("file URI", text.replacen(BODY_URI, "URI=\"dev/zero\"", 1)),
+            ("whole document", text.replacen(BODY_URI, "URI=\"\"", 1)),
+            ("XPointer", text.replacen(BODY_URI, "URI=\"#xpointer(/)\"", 1)),
+            ("unknown id", text.replacen(BODY_URI, "URI=\"#nothing\"", 1)),
+            ("Reference Type", text.replacen(BODY_URI, &format!("{BODY_URI} Type=\"http://www.w3.org/2000/09/xmldsig#Manifest\""), 1)),
+            ("the Body twice", text.replacen("</ds:SignedInfo>", &format!("{reference}</ds:SignedInfo>"), 1)),
+            ("nine References", text.replacen("</ds:SignedInfo>", &format!("{}</ds:SignedInfo>", reference.repeat(7)), 1)),
+            ("no Body Reference", text.replacen(&reference, "", 1).replacen("</ds:SignedInfo>", &format!("{}</ds:SignedInfo>", reference.replace(BODY_URI, "URI=\"#_x\"")), 1).replacen("<soap:Header>", "<soap:Header><h:H xmlns:h=\"urn:h\" Id=\"_x\"/>", 1)),
+            ("a duplicate id", text.replacen("<soap:Header>", "<soap:Header><h:H xmlns:h=\"urn:h\" Id=\"Body-00000000-0000-0000-0000-000000000000\"/>", 1)),
+            ("SHA-1 digest", text.replacen("http://www.w3.org/2001/04/xmlenc#sha256", "http://www.w3.org/2000/09/xmldsig#sha1", 1)),
+            ("short digest", text.replacen("<ds:DigestValue>", "<ds:DigestValue>AAAA", 1)),
+            ("ECDSA-SHA1", text.replacen("xmldsig-more#ecdsa-sha256", "xmldsig-more#ecdsa-sha1", 1)),
+            ("HMAC", text.replacen("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256", 1)),
+            ("inclusive SignedInfo", text.replacen("<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"", "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"", 1)),
+            ("Object", text.replacen("</ds:KeyInfo>", "</ds:KeyInfo><ds:Object/>", 1)),
+            ("KeyValue", text.replacen("<ds:KeyInfo>", "<ds:KeyInfo><ds:KeyValue/>", 1)),
+            ("RetrievalMethod", text.replacen("<ds:X509Data>", "<ds:RetrievalMethod URI=\"file:///etc/passwd\"/><ds:X509Data>", 1)),
+            ("two certificates", text.replacen("<ds:X509Certificate>", "<ds:X509Certificate>AA==</ds:X509Certificate><ds:X509Certificate>", 1)),
+            ("too large", text.replacen("<ds:SignatureValue>", &format!("<ds:SignatureValue>{}", " ".repeat(MAX_SIGNATURE_BYTES)), 1)),
+            ("two Security headers", text.replacen("<soap:Header>", &format!("<soap:Header><wsse:Security xmlns:wsse=\"{WSSE_NS}\"/>"), 1)),
+            ("Signature for another role", text.replacen("<wsse:Security ", "<wsse:Security soap:role=\"urn:bus\" ", 1)),
+            ("a second Signature", text.replacen("</soap:Header>", &format!("<x xmlns=\"urn:x\"><ds:Signature xmlns:ds=\"{DSIG_NS}\"/></x></soap:Header>"), 1)),
+            ("text in SignedInfo", text.replacen("<ds:SignatureMethod", "text<ds:SignatureMethod", 1)),
+        ];
+        // Each refused for its own reason, not for some other flaw of the mutation.
+        let reasons = [
+            "a canonicalization or transform is not Exclusive C14N",
+            "a canonicalization or transform is not Exclusive C14N",
+            "a canonicalization or transform is not Exclusive C14N",
+            "a canonicalization or transform is not Exclusive C14N",
+            "a canonicalization or transform is not Exclusive C14N",
+            "a canonicalization or transform is not Exclusive C14N",
+            "a Reference has not exactly one Transform",
+            "a Reference is not Transforms, DigestMethod, DigestValue",
+            "a Reference URI is not #id",
+            "a Reference URI is not #id",
+            "a Reference URI is not #id",
+            "a Reference URI names no element, or several",
+            "an attribute outside the profile",
+            "two References name the same element",
+            "too few or too many References",
+            "the Body is not signed",
+            "a Reference URI names no element, or several",
+            "DigestMethod not allowed",
+            "a DigestValue has the wrong length",
+            "SignatureMethod not allowed",
+            "SignatureMethod not allowed",
+            "a canonicalization or transform is not Exclusive C14N",
+            "the Signature is not SignedInfo, SignatureValue, KeyInfo",
+            "KeyInfo has not exactly one child",
+            "KeyInfo has not exactly one child",
+            "X509Data has not exactly one child",
+            "the Signature is too large",
+            "not exactly one Security header addressed to us",
+            "not exactly one Security header addressed to us",
+            "not exactly one Signature",
+            "unexpected content in the Signature or envelope",
+        ];
+        assert_eq!(cases.len(), reasons.len());
+        for ((name, mutated), reason) in cases.into_iter().zip(reasons) {
+            assert_ne!(mutated, text, "{name}: the mutation did not apply");
+            assert_eq!(check_text(&mutated), Err(reason), "{name}:\n{mutated}");
+        }
+    }
+
+    #[test]
+    fn roles_addressed_to_us() {
+        assert!(addressed_to_us(None));
+        assert!(addressed_to_us(Some("http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver")));
+        assert!(addressed_to_us(Some(" http://schemas.xmlsoap.org/soap/actor/next ")));
+        assert!(!addressed_to_us(Some("urn:example:bus")));
+        assert!(!addressed_to_us(Some("http://www.w3.org/2003/05/soap-envelope/role/none")));
+    }
+}
