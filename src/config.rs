@@ -331,6 +331,10 @@ impl Config {
         if self.limits.max_body_bytes == 0 || self.limits.max_connections == 0 {
             problems.push("limits: max_body_bytes and max_connections must be positive".to_string());
         }
+        let security = &self.security;
+        if security.signature_workers == 0 || security.signature_timeout_milliseconds == 0 || security.max_request_age_seconds == 0 {
+            problems.push("security: signature_workers, signature_timeout_milliseconds and max_request_age_seconds must be positive".to_string());
+        }
         problems
     }
 
@@ -446,8 +450,10 @@ mod tests {
         let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), PathBuf::from("/nonexistent/a/b"), Path::new("/nonexistent"));
         config.public_url = "http://plain".to_string();
         config.ops_listen = Some(config.listen);
+        config.security.signature_workers = 0;
         let problems = config.problems();
-        assert!(problems.len() >= 5, "{problems:#?}");
+        assert!(problems.len() >= 6, "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("security:")));
         assert!(problems.iter().any(|p| p.starts_with("tls:")));
         assert!(problems.iter().any(|p| p.starts_with("consumers:")));
         assert!(problems.iter().any(|p| p.contains("https://")));
