@@ -598,7 +598,9 @@ fn signature_verification_survives_random_mutations() {
         let root = parse(text.as_bytes(), &XmlLimits::default()).map_err(|e| e.to_string())?;
         let envelope = parse_envelope(root, SoapVersion::V12).map_err(|e| e.to_string())?;
         verify::signing_certificate(&envelope.headers).map_err(|e| e.to_string())?;
+        let in_profile = spolis_adapter::wssec::profile::check_text(text);
         verify::verify_request(text, &riga).map_err(|e| e.to_string())?;
+        assert_eq!(in_profile, Ok(()), "a signature outside the profile was accepted:\n{text}");
         Ok(envelope.body)
     };
     let signed_body = check(&original).unwrap();
