@@ -3,9 +3,11 @@
 //!
 //! Order of work, each step refusing with a stable code (`error`):
 //! Content-Type → XML → envelope → style (plain or IVIS) and SOAP action → who is calling
-//! (registered consumer, environment, allowed network, allowed service, signature if the
-//! consumer must sign) → WS-Security Timestamp → IVIS header → typed request → rate limits
-//! and quotas → replayed MessageID → store → answer (signed by `wssec` when configured).
+//! (registered consumer, environment, allowed network, allowed service) → one WS-Security
+//! header for us → signature if the consumer must sign (profile, then verification on the
+//! signature pool) → WS-Security Timestamp (the signed one) → WS-Addressing MessageID → IVIS
+//! header → typed request → rate limits and quotas → replay keys (canonical MessageID, signed
+//! content) → store → answer (signed by `wssec` when configured).
 //! Everything learnt on the way goes into the [`CallRecord`]; before the answer is handed back,
 //! that record is made durable in the audit log — here, in one place, never in the handlers.
 //! If it cannot be, the answer is replaced by an `AuditUnavailable` fault: no record, no data.
@@ -264,11 +266,10 @@ impl Services {
             Wrapped::Plain(payload) => payload,
             Wrapped::Ivis(request) => request.check(contract)?,
         };
-        // Only a request that is otherwise acceptable uses up its MessageID: one refused for
-        // its content may be corrected and sent again with the same id.
         // Replay keys: the MessageID's canonical form, and for a signed request what the
         // signature covers (so one without a MessageID, or with a changed unsigned one, is
-        // still refused the second time).
+        // still refused the second time). Only a request that is otherwise acceptable uses
+        // them up: one refused for its content may be corrected and sent again with the same id.
         let message_id = record.ivis.as_ref().and_then(|h| h.message_id.clone()).or_else(|| record.ws_addressing_message_id.clone());
         let mut replay_keys: Vec<(String, std::time::Duration)> = Vec::new();
         if let Some(verified) = &verified {
@@ -341,9 +342,8 @@ impl Services {
     /// The last gate before the store is read: the consumer's and the operator's rate
     /// limits and daily quotas, then no replay key (the canonical MessageID; what a signature
     /// covers) may have been seen. On PostgreSQL the daily quotas and the replay keys are kept
-    /// in the database, for every instance on it; if
-    /// that cannot be done the call fails closed (`StoreUnavailable`), as it would at the
-    /// store a moment later. The in-memory minute buckets are charged only once the shared
+    /// in the database, for every instance on it; if that cannot be done the call fails closed
+    /// (`StoreUnavailable`), as it would at the store a moment later. The in-memory minute buckets are charged only once the shared
     /// quotas have admitted the call.
     async fn admit(&self, record: &CallRecord, replay_keys: &[(String, std::time::Duration)]) -> Result<(), ServiceError> {
         let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());

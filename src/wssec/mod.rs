@@ -3,8 +3,10 @@
 //! (for consumers that require it) its XML Signature.
 //!
 //! - **Owns:** the `[security]` configuration, the answer signer ([`sign`]), the request
-//!   timestamp and replay checks ([`freshness`]) and the request signature verifier
-//!   ([`verify`]), the one place an XML-DSig library is used, so it can be swapped.
+//!   timestamp and replay checks ([`freshness`]), the signature profile every request
+//!   signature must keep to before any library sees it ([`profile`]), the request signature
+//!   verifier ([`verify`]), the one place an XML-DSig library is used, so it can be swapped,
+//!   and the bounded pool it runs on ([`SignaturePool`]).
 //! - **Input → output:** an answer payload → a signed envelope; a parsed request envelope
 //!   (and its raw bytes, for the signature) → `Ok` or a [`ServiceError`] with a stable code.
 //! - **Never:** sign anything not written by `XmlWriter` or this module (the signed bytes are
@@ -49,10 +51,11 @@ pub struct SecurityConfig {
     /// How long a signed answer's Timestamp says it is fresh.
     pub answer_validity_seconds: u64,
     /// How far a request's Timestamp `Created` may lie in the future (clock skew), and how
-    /// long after its `Expires` it is still accepted.
+    /// long after its `Expires` (or its maximum age) it is still accepted.
     pub clock_skew_seconds: u64,
     /// How long a request's MessageID is remembered: a second request with it within this
-    /// window is refused as a replay.
+    /// window is refused as a replay. A signed request's content is remembered at least this
+    /// long. Zero turns every replay check off.
     pub replay_window_seconds: u64,
     /// At most this many MessageIDs are remembered; past it the oldest are forgotten first
     /// (and a warning is logged), so memory stays bounded under a flood.
@@ -90,7 +93,6 @@ impl Default for SecurityConfig {
 pub struct MessageSecurity {
     /// `None` when `sign_answers = false`; replaced by a reload (SIGHUP).
     pub signer: crate::reload::Swappable<Option<AnswerSigner>>,
-    pub clock_skew: chrono::Duration,
     /// The clock skew, maximum age and maximum validity of request Timestamps.
     pub freshness: freshness::Freshness,
     pub replays: ReplayCache,
@@ -107,7 +109,6 @@ impl MessageSecurity {
         };
         Ok(MessageSecurity {
             signer: crate::reload::Swappable::new(signer),
-            clock_skew: seconds(config.clock_skew_seconds),
             freshness: freshness::Freshness {
                 skew: seconds(config.clock_skew_seconds),
                 max_age: seconds(config.max_request_age_seconds),
