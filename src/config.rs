@@ -335,6 +335,10 @@ impl Config {
         if security.signature_workers == 0 || security.signature_timeout_milliseconds == 0 || security.max_request_age_seconds == 0 {
             problems.push("security: signature_workers, signature_timeout_milliseconds and max_request_age_seconds must be positive".to_string());
         }
+        let day = 86_400;
+        if [security.clock_skew_seconds, security.max_request_age_seconds, security.max_request_validity_seconds, security.replay_window_seconds].iter().any(|&s| s > day) {
+            problems.push("security: clock_skew_seconds, max_request_age_seconds, max_request_validity_seconds and replay_window_seconds are at most a day (86400)".to_string());
+        }
         problems
     }
 

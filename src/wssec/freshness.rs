@@ -101,14 +101,16 @@ pub fn timestamp_from(created: &[String], expires: &[String]) -> Result<Timestam
 /// signature makes it the sender's promise; an unsigned one may omit it, and `Created` bounds
 /// its age either way.
 pub fn check_timestamp(timestamp: &Timestamp, now: DateTime<Utc>, rules: &Freshness, signed: bool) -> Result<(), ServiceError> {
-    if timestamp.created > now + rules.skew {
+    // Differences of two instants cannot overflow; an instant plus a configured bound could.
+    let ahead = timestamp.created.signed_duration_since(now);
+    if ahead > rules.skew {
         return Err(ServiceError::with_detail(
             ErrorCode::InvalidTimestamp,
-            format!("Created lies {} s in the future (more than the allowed clock skew).", (timestamp.created - now).num_seconds()),
+            format!("Created lies {} s in the future (more than the allowed clock skew).", ahead.num_seconds()),
         ));
     }
     match timestamp.expires {
-        Some(expires) if expires - timestamp.created > rules.max_validity => {
+        Some(expires) if expires.signed_duration_since(timestamp.created) > rules.max_validity => {
             return Err(ServiceError::with_detail(
                 ErrorCode::InvalidTimestamp,
                 format!("Expires lies more than {} s after Created.", rules.max_validity.num_seconds()),
@@ -117,18 +119,17 @@ pub fn check_timestamp(timestamp: &Timestamp, now: DateTime<Utc>, rules: &Freshn
         None if signed => return Err(invalid("A signed request's Timestamp must have Expires.")),
         _ => {}
     }
-    if timestamp.created + rules.max_age + rules.skew < now {
+    let oldest = rules.max_age.checked_add(&rules.skew).unwrap_or(chrono::Duration::MAX);
+    if now.signed_duration_since(timestamp.created) > oldest {
         return Err(ServiceError::with_detail(
             ErrorCode::MessageExpired,
             format!("The Timestamp was created more than {} s ago.", rules.max_age.num_seconds()),
         ));
     }
     if let Some(expires) = timestamp.expires {
-        if expires + rules.skew < now {
-            return Err(ServiceError::with_detail(
-                ErrorCode::MessageExpired,
-                format!("The Timestamp expired {} s ago.", (now - expires).num_seconds()),
-            ));
+        let past = now.signed_duration_since(expires);
+        if past > rules.skew {
+            return Err(ServiceError::with_detail(ErrorCode::MessageExpired, format!("The Timestamp expired {} s ago.", past.num_seconds())));
         }
     }
     Ok(())
@@ -233,7 +234,9 @@ impl ReplayCache {
             seen.forget(expiry, &oldest);
             tracing::warn!(capacity = self.capacity, "replay cache full: forgetting the oldest MessageID early");
         }
-        let expiry = now + window;
+        // A window past what an Instant can hold (only from an absurd configuration) is a
+        // century: remembered for good, not a panic.
+        let expiry = now.checked_add(window).or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400))).unwrap_or(now);
         seen.keys.insert(key.clone(), expiry);
         seen.order.push_back((expiry, key));
         Ok(())

@@ -123,8 +123,9 @@ impl MessageSecurity {
     /// as long as its Timestamp can be accepted (`Created` up to the skew ahead, up to the
     /// maximum age plus the skew behind), so it cannot be accepted twice.
     pub fn signed_replay_window(&self) -> Duration {
-        let acceptable = self.freshness.max_age + self.freshness.skew + self.freshness.skew;
-        self.replays.window().max(acceptable.to_std().unwrap_or(Duration::MAX))
+        let skews = self.freshness.skew.checked_add(&self.freshness.skew);
+        let acceptable = skews.and_then(|skews| self.freshness.max_age.checked_add(&skews)).and_then(|d| d.to_std().ok());
+        self.replays.window().max(acceptable.unwrap_or(Duration::MAX))
     }
 
     /// The answer envelope around `payload`: signed when a signer is configured. Signing only
