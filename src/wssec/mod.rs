@@ -181,3 +181,41 @@ impl SignaturePool {
 fn seconds(seconds: u64) -> chrono::Duration {
     chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 1000))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A busy pool refuses past the budget instead of queueing without end; work that panics
+    /// is an internal error, not a crash; the worker is free again afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_signature_pool_is_bounded_in_workers_and_time() {
+        let pool = Arc::new(SignaturePool::new(1, Duration::from_millis(200)));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, has_started) = tokio::sync::oneshot::channel();
+        let first = Arc::clone(&pool);
+        let busy = tokio::spawn(async move {
+            first
+                .run(move || {
+                    let _ = started.send(());
+                    let _ = wait.recv();
+                    7
+                })
+                .await
+        });
+        has_started.await.unwrap();
+        // The one worker is taken: the next call gets no worker within its budget.
+        let refused = pool.run(|| 1).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::SignatureCheckUnavailable);
+        release.send(()).unwrap();
+        // The first call's budget ran out about when the second's did: either outcome is
+        // right, as long as it ends.
+        match busy.await.unwrap() {
+            Ok(value) => assert_eq!(value, 7),
+            Err(error) => assert_eq!(error.code, ErrorCode::SignatureCheckUnavailable),
+        }
+        let panicked = pool.run(|| -> u8 { panic!("a bug in the verifier") }).await.unwrap_err();
+        assert_eq!(panicked.code, ErrorCode::InternalError);
+        assert_eq!(pool.run(|| 2).await.unwrap(), 2);
+    }
+}
