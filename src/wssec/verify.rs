@@ -118,7 +118,9 @@ fn count_signatures(element: &Element) -> usize {
 /// Verifies the one signature of `document` (the request as received) with the public key of
 /// `certificate_der`: first against the profile, then with the library, then that each
 /// Reference resolved to the element the profile expects. CPU-bound (up to a few ms per MB):
-/// the pipeline runs it on the bounded signature pool, never on an async worker.
+/// the pipeline runs it on the bounded signature pool, never on an async worker. `document`
+/// must be one `xml::parse` accepted: its depth bound keeps the library's recursive tree
+/// walks shallow.
 pub fn verify_request(document: &str, certificate_der: &[u8]) -> Result<VerifiedRequest, Refusal> {
     let doc = bergshamra::xml::uppsala::parse(document).map_err(|_| Refusal::invalid("the request cannot be parsed for verification"))?;
     let profiled = profile::check(&doc).map_err(Refusal::invalid)?;
