@@ -786,7 +786,8 @@ async fn thousands_of_references_are_refused_without_stalling_others() {
         let reply = sender.await.unwrap();
         assert_signature_refused(&server, "3,100 references", &reply);
     }
-    assert!(slowest < std::time::Duration::from_secs(2), "/health took {slowest:?} while signatures were refused");
+    // Generous for a loaded machine; digesting the references on a worker took minutes here.
+    assert!(slowest < std::time::Duration::from_secs(5), "/health took {slowest:?} while signatures were refused");
 }
 
 /// Verification past its time budget (here 1 ms for a 3 MB request) is refused as
