@@ -482,6 +482,14 @@ impl Config {
         if limits.max_buffered_request_bytes < limits.max_body_bytes {
             problems.push("limits: max_buffered_request_bytes must be at least max_body_bytes".to_string());
         }
+        let security = &self.security;
+        if security.signature_workers == 0 || security.signature_timeout_milliseconds == 0 || security.max_request_age_seconds == 0 {
+            problems.push("security: signature_workers, signature_timeout_milliseconds and max_request_age_seconds must be positive".to_string());
+        }
+        let day = 86_400;
+        if [security.clock_skew_seconds, security.max_request_age_seconds, security.max_request_validity_seconds, security.replay_window_seconds].iter().any(|&s| s > day) {
+            problems.push("security: clock_skew_seconds, max_request_age_seconds, max_request_validity_seconds and replay_window_seconds are at most a day (86400)".to_string());
+        }
         problems
     }
 
@@ -618,8 +626,10 @@ mod tests {
         let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), PathBuf::from("/nonexistent/a/b"), Path::new("/nonexistent"));
         config.public_url = "http://plain".to_string();
         config.ops_listen = Some(config.listen);
+        config.security.signature_workers = 0;
         let problems = config.problems();
-        assert!(problems.len() >= 5, "{problems:#?}");
+        assert!(problems.len() >= 6, "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("security:")));
         assert!(problems.iter().any(|p| p.starts_with("tls:")));
         assert!(problems.iter().any(|p| p.starts_with("consumers:")));
         assert!(problems.iter().any(|p| p.contains("https://")));

@@ -197,6 +197,14 @@ error_codes! {
     QuotaExceeded = 127, Caller, 429,
         "The daily quota of requests is used up; try again tomorrow (UTC).",
         "Dienas pieprasījumu limits ir izsmelts; mēģiniet rīt (UTC).";
+    /// More than one WS-Security header is addressed to this service.
+    InvalidSecurityHeader = 128, Caller, 0,
+        "The request must carry at most one WS-Security header addressed to this service.",
+        "Pieprasījumā drīkst būt ne vairāk kā viena šim servisam adresēta WS-Security galvene.";
+    /// The WS-Addressing MessageID is empty or sent more than once.
+    InvalidMessageId = 129, Caller, 0,
+        "The WS-Addressing MessageID is empty or appears more than once.",
+        "WS-Addressing MessageID ir tukšs vai norādīts vairāk nekā vienu reizi.";
     /// The register could not be read; retry later.
     StoreUnavailable = 201, Service, 0,
         "The register is unavailable; try again later.",
@@ -210,6 +218,11 @@ error_codes! {
     ServiceBusy = 203, Service, 503,
         "The service is busy; try again shortly.",
         "Serviss ir noslogots; mēģiniet vēlreiz pēc brīža.";
+    /// The request's signature could not be checked within the time budget (the
+    /// verification workers are busy); nothing was read from the register. Retry later.
+    SignatureCheckUnavailable = 204, Service, 0,
+        "The request's signature could not be checked in time; no data is given. Try again later.",
+        "Pieprasījuma parakstu neizdevās laikā pārbaudīt; dati netiek izsniegti. Mēģiniet vēlāk.";
     /// An unexpected failure inside the service; the error id identifies it in the logs.
     InternalError = 299, Service, 0,
         "Internal error; quote the error id to the service desk.",

@@ -14,6 +14,7 @@ const EP115: &str = "/GetApplicationList";
 const EP116: &str = "/GetQueueStatusList";
 const TEXT_XML: &str = "text/xml; charset=utf-8";
 const SOAP_XML: &str = "application/soap+xml; charset=utf-8";
+const WSSE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 
 /// How the refusal must come back.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -125,6 +126,18 @@ fn cases() -> Vec<Case> {
             ..plain(ErrorCode::MustUnderstand, EP115, "1.1", String::new(), 500)
         },
         Case { path: "/GetEverything", ..plain(ErrorCode::NotFound, EP115, "1.1", ep115(person), 404) },
+        Case {
+            body: envelope("1.1", &ep115(person)).replace(
+                "<s:Body>",
+                &format!(r#"<s:Header><o:Security xmlns:o="{WSSE}"/><o:Security xmlns:o="{WSSE}"/></s:Header><s:Body>"#),
+            ),
+            ..plain(ErrorCode::InvalidSecurityHeader, EP115, "1.1", String::new(), 500)
+        },
+        Case {
+            body: envelope("1.2", &ep115(person))
+                .replace("<s:Body>", r#"<s:Header><a:MessageID xmlns:a="http://www.w3.org/2005/08/addressing"></a:MessageID></s:Header><s:Body>"#),
+            ..plain(ErrorCode::InvalidMessageId, EP115, "1.2", String::new(), 400)
+        },
     ]
 }
 
@@ -183,6 +196,7 @@ async fn every_refusal_has_its_code_status_and_form() {
         ErrorCode::MessageReplayed,
         ErrorCode::SignatureRequired,
         ErrorCode::SignatureInvalid,
+        ErrorCode::SignatureCheckUnavailable,
         ErrorCode::NetworkNotAllowed,
         ErrorCode::RateLimited,
         ErrorCode::QuotaExceeded,

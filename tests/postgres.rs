@@ -212,6 +212,11 @@ async fn a_message_replayed_to_another_instance_on_the_same_database_is_refused(
         let replayed = server.client("riga").await.soap(EP116, &message).await;
         assert_eq!(error_code(&replayed.body).as_deref(), Some("MessageReplayed"), "{}", replayed.body);
     }
+    // The same UUID written another way is the same key in the database too.
+    let id = texts(&message, "ivis:MessageID")[0].clone();
+    let rewritten = message.replace(&id, &format!("urn:uuid:{}", id.to_uppercase()));
+    let replayed = second.client("riga").await.soap(EP116, &rewritten).await;
+    assert_eq!(error_code(&replayed.body).as_deref(), Some("MessageReplayed"), "{}", replayed.body);
     // The same id from another consumer is that consumer's own; a fresh id passes everywhere.
     let talsis_own = message.replace("AU:90011524360", "AU:90009113532");
     let talsi = second.client("talsi").await.soap(EP116, &talsis_own).await;

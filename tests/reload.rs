@@ -26,7 +26,7 @@ async fn a_reloaded_registry_serves_new_consumers_and_a_broken_one_changes_nothi
     // Talsi is registered in the file; a reload serves it, on the connection already open.
     std::fs::write(&server.config.consumers, std::fs::read_to_string(certs_dir().join("consumers.toml")).unwrap()).unwrap();
     let summary = reloader.reload(&server.config).expect("reload");
-    assert!(summary.contains("2 consumers"), "{summary}");
+    assert!(summary.contains("3 consumers"), "riga, talsi and the bus: {summary}");
     let served = talsi.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await;
     assert_eq!(served.status, 200, "{}", served.body);
     assert!(served.body.contains("GetQueueStatusListResponse"));

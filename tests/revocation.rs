@@ -55,6 +55,8 @@ async fn setup(first_crl: String, configure: Option<fn(&mut spolis_adapter::conf
         consumers: Some(registry_with_revoked()),
         crls: Some(vec![crl.clone()]),
         configure: Some(configure.unwrap_or(|config| config.tls.crl_poll_interval_seconds = 0)),
+        // /ready answers what the CRLs are now, not a cached probe (tests/ops.rs tests the cache).
+        limits: Some(spolis_adapter::config::Limits { ready_cache_milliseconds: 0, ..Default::default() }),
         ..Default::default()
     })
     .await;

@@ -1,6 +1,7 @@
 //! Request parsing as the pipeline does it: bytes → bounded XML → SOAP 1.1 or 1.2 envelope →
 //! plain operation or IVIS request (split, then checked against both services) → typed
-//! request; plus the WS-Security Timestamp of the headers. Nothing may panic.
+//! request; plus the WS-Security Timestamp of the headers and the replay key of a MessageID.
+//! Nothing may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +18,17 @@ fuzz_target!(|data: &[u8]| {
     for version in [SoapVersion::V11, SoapVersion::V12] {
         let Ok(envelope) = parse_envelope(root.clone(), version) else { continue };
         if let Ok(Some(timestamp)) = freshness::timestamp(&envelope.headers) {
-            let _ = freshness::check_timestamp(&timestamp, chrono::Utc::now(), chrono::Duration::seconds(60));
+            let rules = freshness::Freshness {
+                skew: chrono::Duration::seconds(60),
+                max_age: chrono::Duration::minutes(5),
+                max_validity: chrono::Duration::minutes(15),
+            };
+            for signed in [false, true] {
+                let _ = freshness::check_timestamp(&timestamp, chrono::Utc::now(), &rules, signed);
+            }
+        }
+        for header in envelope.headers.iter().filter(|h| h.name == "MessageID") {
+            let _ = freshness::replay_key(&header.text);
         }
         let payloads = if envelope.body.is(IVIS_NS, "IVISRequest") {
             SERVICES

@@ -1,14 +1,15 @@
 //! Signed-request verification: any bytes as a request (seeded with requests signed by riga's
-//! example key), through finding the signing certificate and verifying the signature against
-//! riga's certificate and its coverage of Body and Timestamp. Nothing may panic, and whatever
-//! is accepted must carry a Body and a Timestamp.
+//! example key), through the signature profile, finding the signing certificate and verifying
+//! the signature against riga's certificate and its coverage of Body and Timestamp. Nothing
+//! may panic (nor overflow the stack); whatever is accepted must keep to the profile and carry
+//! one signed Timestamp.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use spolis_adapter::soap::{parse_envelope, SoapVersion};
-use spolis_adapter::wssec::verify;
+use spolis_adapter::wssec::{profile, verify};
 use spolis_adapter::xml::{parse, XmlLimits};
 
 fn riga() -> &'static [u8] {
@@ -25,8 +26,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(root) = parse(data, &XmlLimits::default()) else { return };
     let version = if text.contains("http://www.w3.org/2003/05/soap-envelope") { SoapVersion::V12 } else { SoapVersion::V11 };
     let Ok(envelope) = parse_envelope(root, version) else { return };
+    let in_profile = profile::check_text(text).is_ok();
     let _ = verify::signing_certificate(&envelope.headers);
-    if verify::verify_request(text, riga()).is_ok() {
+    if let Ok(verified) = verify::verify_request(text, riga()) {
+        assert!(in_profile, "a signature outside the profile was accepted");
         assert!(text.contains("Timestamp") && text.contains("Body"));
+        assert_eq!(verified.created.len(), 1);
     }
 });

@@ -3,9 +3,11 @@
 //!
 //! Order of work, each step refusing with a stable code (`error`):
 //! Content-Type → XML → envelope → style (plain or IVIS) and SOAP action → who is calling
-//! (registered consumer, environment, allowed network, allowed service, signature if the
-//! consumer must sign) → WS-Security Timestamp → IVIS header → typed request → rate limits
-//! and quotas → replayed MessageID → store → answer (signed by `wssec` when configured).
+//! (registered consumer, environment, allowed network, allowed service) → one WS-Security
+//! header for us → signature if the consumer must sign (profile, then verification on the
+//! signature pool) → WS-Security Timestamp (the signed one) → WS-Addressing MessageID → IVIS
+//! header → typed request → rate limits and quotas → replay keys (canonical MessageID, signed
+//! content) → store → answer (signed by `wssec` when configured).
 //! Everything learnt on the way goes into the [`CallRecord`]; before the answer is handed back,
 //! that record is made durable in the audit log — here, in one place, never in the handlers.
 //! If it cannot be, the answer is replaced by an `AuditUnavailable` fault: no record, no data.
@@ -23,7 +25,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::audit::{record::canonical_person_code, AuditLog, AuditRecord};
-use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS};
+use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS, WS_ADDRESSING_NS};
 use crate::error::{ErrorCode, ServiceError};
 use crate::identity::{sender_institution, CertificateIdentity, Consumer, ConsumerRegistry, Environment, Service};
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
@@ -264,35 +266,57 @@ impl Services {
                 format!("The consumer may not call {}.", contract.service.code()),
             ));
         }
-        if consumer.require_signed_requests {
+        // One WS-Security header addressed to us at most, for signed and unsigned requests alike.
+        freshness::security_header(&envelope.headers)?;
+        let verified = match consumer.require_signed_requests {
             // A forwarded call must be signed by the sender itself, not by the intermediary.
-            let peer_may_sign = record.intermediary.is_none();
-            self.check_signature(&body, &envelope.headers, peer, consumer, peer_may_sign)?;
-        }
+            true => Some(self.check_signature(&body, &envelope.headers, peer, consumer, record.intermediary.is_none(), record.call_id).await?),
+            false => None,
+        };
 
-        // A stale or future-dated WS-Security Timestamp is refused before anything else is read.
-        if let Some(timestamp) = freshness::timestamp(&envelope.headers)? {
-            freshness::check_timestamp(&timestamp, Utc::now(), self.security.clock_skew)?;
+        // A stale or future-dated WS-Security Timestamp is refused before anything else is
+        // read; for a signed request it is the very Timestamp the signature covers, as the
+        // verifier read it.
+        let timestamp = match &verified {
+            Some(verified) => Some(freshness::timestamp_from(&verified.created, &verified.expires)?),
+            None => freshness::timestamp(&envelope.headers)?,
+        };
+        if let Some(timestamp) = timestamp {
+            freshness::check_timestamp(&timestamp, Utc::now(), &self.security.freshness, verified.is_some())?;
+        }
+        let mut addressing_ids = envelope.headers.iter().filter(|h| h.is(WS_ADDRESSING_NS, "MessageID"));
+        if let Some(id) = addressing_ids.next() {
+            if id.text.trim().is_empty() || addressing_ids.next().is_some() {
+                return Err(ServiceError::new(ErrorCode::InvalidMessageId));
+            }
         }
 
         let payload = match wrapped {
             Wrapped::Plain(payload) => payload,
             Wrapped::Ivis(request) => request.check(contract)?,
         };
-        // Only a request that is otherwise acceptable uses up its MessageID: one refused for
-        // its content may be corrected and sent again with the same id.
+        // Replay keys: the MessageID's canonical form, and for a signed request what the
+        // signature covers (so one without a MessageID, or with a changed unsigned one, is
+        // still refused the second time). Only a request that is otherwise acceptable uses
+        // them up: one refused for its content may be corrected and sent again with the same id.
         let message_id = record.ivis.as_ref().and_then(|h| h.message_id.clone()).or_else(|| record.ws_addressing_message_id.clone());
-        let message_id = message_id.as_deref();
+        let mut replay_keys: Vec<(String, std::time::Duration)> = Vec::new();
+        if let Some(verified) = &verified {
+            replay_keys.push((freshness::signature_replay_key(&verified.replay_key), self.security.signed_replay_window()));
+        }
+        if let Some(key) = message_id.as_deref().and_then(freshness::replay_key) {
+            replay_keys.push((key, self.security.replays.window()));
+        }
         let (answer, records) = match contract.service {
             Service::Ep115 => {
                 let request = GetApplicationList::parse(&payload)?;
-                self.admit(record, message_id).await?;
+                self.admit(record, &replay_keys).await?;
                 let found = self.store.application_list(request.query).await.map_err(store_failure)?;
                 (get_application_list::render(&found), found.applications.len())
             }
             Service::Ep116 => {
                 let request = GetQueueStatusList::parse(&payload)?;
-                self.admit(record, message_id).await?;
+                self.admit(record, &replay_keys).await?;
                 let found = self.store.queue_status_list(request.query).await.map_err(store_failure)?;
                 (get_queue_status_list::render(&found), found.events.len() + found.positions.len())
             }
@@ -307,19 +331,42 @@ impl Services {
 
 impl Services {
     /// A consumer that must sign: the request's one signature, made with the TLS client
-    /// certificate or another certificate registered to the consumer by fingerprint, must
-    /// verify and cover the Body processed and the Timestamp (`wssec::verify`).
-    fn check_signature(&self, document: &[u8], headers: &[Element], peer: &Peer, consumer: &Consumer, peer_may_sign: bool) -> Result<(), ServiceError> {
-        let certificate = verify::signing_certificate(headers)?;
+    /// certificate or another certificate registered to the consumer by fingerprint, must keep
+    /// to the profile, verify and cover the Body processed and the Timestamp
+    /// (`wssec::verify`). Verified on the signature pool, off the async workers. The caller
+    /// gets one fixed message; the reason goes to the log (no personal data in it).
+    async fn check_signature(
+        &self,
+        document: &Bytes,
+        headers: &[Element],
+        peer: &Peer,
+        consumer: &Consumer,
+        peer_may_sign: bool,
+        call_id: Uuid,
+    ) -> Result<verify::VerifiedRequest, ServiceError> {
+        let refuse = |refusal: verify::Refusal| {
+            tracing::info!(%call_id, code = refusal.code.name(), reason = refusal.reason, "request signature refused");
+            ServiceError::from(refusal)
+        };
+        let certificate = verify::signing_certificate(headers).map_err(refuse)?;
         let identity = CertificateIdentity::from_der(&certificate)
-            .map_err(|_| ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate cannot be read."))?;
+            .map_err(|_| refuse(verify::Refusal::invalid("the signing certificate cannot be read")))?;
         let registered = (peer_may_sign && identity.sha256_fingerprint == peer.certificate.sha256_fingerprint)
             || self.registry.current().identify_by_fingerprint(&identity.sha256_fingerprint).is_some_and(|owner| owner.id == consumer.id);
         if !registered {
-            return Err(ServiceError::with_detail(ErrorCode::SignatureInvalid, "The signing certificate is not registered to this consumer."));
+            return Err(refuse(verify::Refusal::invalid("the signing certificate is not registered to this consumer")));
         }
-        let text = std::str::from_utf8(document).map_err(|_| ServiceError::new(ErrorCode::MalformedXml))?;
-        verify::verify_request(text, &certificate)
+        let document = document.clone();
+        let verified = self
+            .security
+            .signatures
+            .run(move || {
+                let text = std::str::from_utf8(&document).map_err(|_| verify::Refusal::invalid("the request is not UTF-8"))?;
+                verify::verify_request(text, &certificate)
+            })
+            .await
+            .inspect_err(|error| tracing::warn!(%call_id, code = error.code.name(), "request signature not checked"))?;
+        verified.map_err(refuse)
     }
 
     /// A consumer registered for the other environment is not registered here.
@@ -334,12 +381,12 @@ impl Services {
     }
 
     /// The last gate before the store is read: the consumer's and the operator's rate
-    /// limits and daily quotas, then the MessageID must not be a replay. On PostgreSQL the
-    /// daily quotas and the MessageIDs are kept in the database, for every instance on it; if
-    /// that cannot be done the call fails closed (`StoreUnavailable`), as it would at the
-    /// store a moment later. The in-memory minute buckets are charged only once the shared
+    /// limits and daily quotas, then no replay key (the canonical MessageID; what a signature
+    /// covers) may have been seen. On PostgreSQL the daily quotas and the replay keys are kept
+    /// in the database, for every instance on it; if that cannot be done the call fails closed
+    /// (`StoreUnavailable`), as it would at the store a moment later. The in-memory minute buckets are charged only once the shared
     /// quotas have admitted the call.
-    async fn admit(&self, record: &CallRecord, message_id: Option<&str>) -> Result<(), ServiceError> {
+    async fn admit(&self, record: &CallRecord, replay_keys: &[(String, std::time::Duration)]) -> Result<(), ServiceError> {
         let consumer = record.consumer.as_ref().map_or("-", |c| c.id.as_str());
         let operator = record.as_sent.operator_person_code.as_deref().map(canonical_person_code);
         let today = Utc::now().date_naive();
@@ -354,14 +401,18 @@ impl Services {
             }
         }
         admission.charge();
-        let window = self.security.replays.window();
-        let Some(message_id) = message_id.map(str::trim).filter(|_| !window.is_zero()) else { return Ok(()) };
-        match self.store.remember_message_id(consumer, message_id, window).await {
-            Some(Ok(true)) => Ok(()),
-            Some(Ok(false)) => Err(freshness::replayed(window)),
-            Some(Err(error)) => Err(store_failure(error)),
-            None => self.security.replays.check_and_remember(consumer, message_id, Instant::now()),
+        if self.security.replays.window().is_zero() {
+            return Ok(());
         }
+        for (key, window) in replay_keys {
+            match self.store.remember_message_id(consumer, key, *window).await {
+                Some(Ok(true)) => {}
+                Some(Ok(false)) => return Err(freshness::replayed(*window)),
+                Some(Err(error)) => return Err(store_failure(error)),
+                None => self.security.replays.check_and_remember_for(consumer, key, *window, Instant::now())?,
+            }
+        }
+        Ok(())
     }
 }
 

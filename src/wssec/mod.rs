@@ -3,8 +3,10 @@
 //! (for consumers that require it) its XML Signature.
 //!
 //! - **Owns:** the `[security]` configuration, the answer signer ([`sign`]), the request
-//!   timestamp and replay checks ([`freshness`]) and the request signature verifier
-//!   ([`verify`]), the one place an XML-DSig library is used, so it can be swapped.
+//!   timestamp and replay checks ([`freshness`]), the signature profile every request
+//!   signature must keep to before any library sees it ([`profile`]), the request signature
+//!   verifier ([`verify`]), the one place an XML-DSig library is used, so it can be swapped,
+//!   and the bounded pool it runs on ([`SignaturePool`]).
 //! - **Input → output:** an answer payload → a signed envelope; a parsed request envelope
 //!   (and its raw bytes, for the signature) → `Ok` or a [`ServiceError`] with a stable code.
 //! - **Never:** sign anything not written by `XmlWriter` or this module (the signed bytes are
@@ -12,15 +14,18 @@
 //!   pipeline processes.
 
 pub mod freshness;
+pub mod profile;
 pub mod sign;
 pub mod verify;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::error::{ErrorCode, ServiceError};
 use crate::soap::SoapVersion;
 
 pub use freshness::ReplayCache;
@@ -46,14 +51,25 @@ pub struct SecurityConfig {
     /// How long a signed answer's Timestamp says it is fresh.
     pub answer_validity_seconds: u64,
     /// How far a request's Timestamp `Created` may lie in the future (clock skew), and how
-    /// long after its `Expires` it is still accepted.
+    /// long after its `Expires` (or its maximum age) it is still accepted.
     pub clock_skew_seconds: u64,
     /// How long a request's MessageID is remembered: a second request with it within this
-    /// window is refused as a replay.
+    /// window is refused as a replay. A signed request's content is remembered at least this
+    /// long. Zero turns every replay check off.
     pub replay_window_seconds: u64,
     /// At most this many MessageIDs are remembered; past it the oldest are forgotten first
     /// (and a warning is logged), so memory stays bounded under a flood.
     pub replay_cache_entries: usize,
+    /// A request's Timestamp `Created` may lie at most this long (plus the clock skew) in the
+    /// past, `Expires` or not.
+    pub max_request_age_seconds: u64,
+    /// A request's Timestamp `Expires` may lie at most this long after its `Created`.
+    pub max_request_validity_seconds: u64,
+    /// At most this many request signatures are verified at once, on blocking threads.
+    pub signature_workers: usize,
+    /// How long one request may wait for a verification worker and be verified; past it the
+    /// call is refused (`SignatureCheckUnavailable`).
+    pub signature_timeout_milliseconds: u64,
 }
 
 impl Default for SecurityConfig {
@@ -64,6 +80,10 @@ impl Default for SecurityConfig {
             clock_skew_seconds: 60,
             replay_window_seconds: 300,
             replay_cache_entries: 100_000,
+            max_request_age_seconds: 300,
+            max_request_validity_seconds: 900,
+            signature_workers: 2,
+            signature_timeout_milliseconds: 2_000,
         }
     }
 }
@@ -73,8 +93,11 @@ impl Default for SecurityConfig {
 pub struct MessageSecurity {
     /// `None` when `sign_answers = false`; replaced by a reload (SIGHUP).
     pub signer: crate::reload::Swappable<Option<AnswerSigner>>,
-    pub clock_skew: chrono::Duration,
+    /// The clock skew, maximum age and maximum validity of request Timestamps.
+    pub freshness: freshness::Freshness,
     pub replays: ReplayCache,
+    /// Where request signatures are verified.
+    pub signatures: SignaturePool,
 }
 
 impl MessageSecurity {
@@ -86,9 +109,23 @@ impl MessageSecurity {
         };
         Ok(MessageSecurity {
             signer: crate::reload::Swappable::new(signer),
-            clock_skew: seconds(config.clock_skew_seconds),
+            freshness: freshness::Freshness {
+                skew: seconds(config.clock_skew_seconds),
+                max_age: seconds(config.max_request_age_seconds),
+                max_validity: seconds(config.max_request_validity_seconds),
+            },
             replays: ReplayCache::new(Duration::from_secs(config.replay_window_seconds), config.replay_cache_entries),
+            signatures: SignaturePool::new(config.signature_workers, Duration::from_millis(config.signature_timeout_milliseconds)),
         })
+    }
+
+    /// How long a signed request's replay key is remembered: at least the replay window, and
+    /// as long as its Timestamp can be accepted (`Created` up to the skew ahead, up to the
+    /// maximum age plus the skew behind), so it cannot be accepted twice.
+    pub fn signed_replay_window(&self) -> Duration {
+        let skews = self.freshness.skew.checked_add(&self.freshness.skew);
+        let acceptable = skews.and_then(|skews| self.freshness.max_age.checked_add(&skews)).and_then(|d| d.to_std().ok());
+        self.replays.window().max(acceptable.unwrap_or(Duration::MAX))
     }
 
     /// The answer envelope around `payload`: signed when a signer is configured. Signing only
@@ -113,6 +150,83 @@ pub struct UnsignedEnvelope {
     pub envelope: String,
 }
 
+/// A bounded pool for verifying request signatures: at most `workers` at once, each on a
+/// blocking thread (CPU-bound work never runs on an async worker, so one caller's signature
+/// cannot stall /health or other calls), and a time budget per call covering the wait for a
+/// worker and the work. Work past its budget runs on to its end (it cannot be interrupted)
+/// but keeps its worker, so the pool stays bounded; its caller is refused at once.
+#[derive(Debug)]
+pub struct SignaturePool {
+    permits: Arc<tokio::sync::Semaphore>,
+    budget: Duration,
+}
+
+impl SignaturePool {
+    pub fn new(workers: usize, budget: Duration) -> SignaturePool {
+        SignaturePool { permits: Arc::new(tokio::sync::Semaphore::new(workers.max(1))), budget }
+    }
+
+    /// Runs `work` on the pool: `SignatureCheckUnavailable` past the budget, `InternalError`
+    /// if the work panicked.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
+        let permits = Arc::clone(&self.permits);
+        let job = async move {
+            let permit = permits.acquire_owned().await.map_err(|_| ErrorCode::InternalError)?;
+            tokio::task::spawn_blocking(move || {
+                let _held = permit;
+                work()
+            })
+            .await
+            .map_err(|_| ErrorCode::InternalError)
+        };
+        match tokio::time::timeout(self.budget, job).await {
+            Ok(result) => result.map_err(ServiceError::new),
+            Err(_) => Err(ServiceError::new(ErrorCode::SignatureCheckUnavailable)),
+        }
+    }
+}
+
 fn seconds(seconds: u64) -> chrono::Duration {
     chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A busy pool refuses past the budget instead of queueing without end; work that panics
+    /// is an internal error, not a crash; the worker is free again afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_signature_pool_is_bounded_in_workers_and_time() {
+        let pool = Arc::new(SignaturePool::new(1, Duration::from_millis(200)));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, has_started) = tokio::sync::oneshot::channel();
+        let first = Arc::clone(&pool);
+        let busy = tokio::spawn(async move {
+            first
+                .run(move || {
+                    let _ = started.send(());
+                    let _ = wait.recv();
+                    7
+                })
+                .await
+        });
+        has_started.await.unwrap();
+        // The one worker is taken: the next call gets no worker within its budget.
+        let refused = pool.run(|| 1).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::SignatureCheckUnavailable);
+        release.send(()).unwrap();
+        // The first call's budget ran out about when the second's did: either outcome is
+        // right, as long as it ends.
+        match busy.await.unwrap() {
+            Ok(value) => assert_eq!(value, 7),
+            Err(error) => assert_eq!(error.code, ErrorCode::SignatureCheckUnavailable),
+        }
+        // A budget no loaded machine overruns, for what does not depend on time: a panic
+        // frees its worker (one worker, used again after it).
+        let roomy = SignaturePool::new(1, Duration::from_secs(60));
+        let panicked = roomy.run(|| -> u8 { panic!("a bug in the verifier") }).await.unwrap_err();
+        assert_eq!(panicked.code, ErrorCode::InternalError);
+        assert_eq!(roomy.run(|| 2).await.unwrap(), 2);
+    }
 }
