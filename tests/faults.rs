@@ -182,27 +182,47 @@ async fn every_refusal_has_its_code_status_and_form() {
         check(case.code.name(), &reply, case.code, case.status, case.form);
         covered.insert(case.code);
     }
-    // The codes below are provoked by the dedicated tests that follow.
-    covered.extend([
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::RequestTimeout,
-        ErrorCode::StoreUnavailable,
-        ErrorCode::InternalError,
-        ErrorCode::AuditUnavailable, // tests/audit.rs
-        ErrorCode::ServiceBusy,
-        // tests/security.rs
-        ErrorCode::InvalidTimestamp,
-        ErrorCode::MessageExpired,
-        ErrorCode::MessageReplayed,
-        ErrorCode::SignatureRequired,
-        ErrorCode::SignatureInvalid,
-        ErrorCode::SignatureCheckUnavailable,
-        ErrorCode::NetworkNotAllowed,
-        ErrorCode::RateLimited,
-        ErrorCode::QuotaExceeded,
-    ]);
+    // The other codes are provoked by dedicated tests, each named here and checked to exist
+    // and to assert that code (the_codes_provoked_elsewhere_are_asserted_by_the_named_tests).
+    covered.extend(PROVOKED_ELSEWHERE.iter().map(|(code, _, _)| *code));
     let missing: Vec<_> = ErrorCode::ALL.iter().filter(|code| !covered.contains(code)).collect();
     assert!(missing.is_empty(), "codes without a test: {missing:?}");
+}
+
+/// Codes a request in `cases()` cannot provoke (a stalled body, a broken register, an audit log
+/// that cannot be written, a signing consumer…), with the test that does: (code, file, test).
+const PROVOKED_ELSEWHERE: &[(ErrorCode, &str, &str)] = &[
+    (ErrorCode::MethodNotAllowed, "tests/faults.rs", "other_methods_are_refused"),
+    (ErrorCode::RequestTimeout, "tests/faults.rs", "a_body_that_stalls_is_cut_off"),
+    (ErrorCode::StoreUnavailable, "tests/faults.rs", "a_broken_register_answers_store_unavailable_without_data"),
+    (ErrorCode::InternalError, "tests/faults.rs", "inconsistent_register_data_is_an_internal_error_not_a_wrong_answer"),
+    (ErrorCode::AuditUnavailable, "tests/audit.rs", "when_the_audit_log_cannot_be_written_no_data_leaves"),
+    (ErrorCode::ServiceBusy, "tests/faults.rs", "a_request_without_room_in_the_buffer_budget_is_refused_as_busy"),
+    (ErrorCode::InvalidTimestamp, "tests/security.rs", "request_timestamps_are_checked_and_refusals_audited"),
+    (ErrorCode::MessageExpired, "tests/security.rs", "request_timestamps_are_checked_and_refusals_audited"),
+    (ErrorCode::MessageReplayed, "tests/security.rs", "a_message_id_seen_within_the_window_is_refused_as_a_replay"),
+    (ErrorCode::SignatureRequired, "tests/security.rs", "a_consumer_that_must_sign_is_refused_unsigned_wrongly_signed_and_wrapped_requests"),
+    (ErrorCode::SignatureInvalid, "tests/security.rs", "a_consumer_that_must_sign_is_refused_unsigned_wrongly_signed_and_wrapped_requests"),
+    (ErrorCode::SignatureCheckUnavailable, "tests/security.rs", "a_signature_that_cannot_be_checked_in_time_is_refused_without_data"),
+    (ErrorCode::NetworkNotAllowed, "tests/security.rs", "a_consumer_calling_from_outside_its_networks_is_refused_and_audited"),
+    (ErrorCode::RateLimited, "tests/security.rs", "rate_limits_and_daily_quotas_refuse_before_the_store_is_read"),
+    (ErrorCode::QuotaExceeded, "tests/security.rs", "rate_limits_and_daily_quotas_refuse_before_the_store_is_read"),
+];
+
+/// Keeps PROVOKED_ELSEWHERE honest: each named test exists, is a test, and names its code in
+/// its body — a renamed or deleted test, or one that stopped asserting the code, fails here.
+#[test]
+fn the_codes_provoked_elsewhere_are_asserted_by_the_named_tests() {
+    for (code, file, test) in PROVOKED_ELSEWHERE {
+        let source = std::fs::read_to_string(repo_path(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let start = source.find(&format!("fn {test}(")).unwrap_or_else(|| panic!("{file} has no test {test} (for {code:?})"));
+        let attribute = source[..start].rfind("#[").map(|at| &source[at..start]).unwrap_or_default();
+        assert!(attribute.contains("test"), "{file}: {test} is not a test");
+        // The body runs to the next item at the start of a line.
+        let body_end = source[start..].find("\n}\n").map_or(source.len(), |end| start + end);
+        let body = &source[start..body_end];
+        assert!(body.contains(code.name()), "{file}: {test} does not mention {} — does it still provoke it?", code.name());
+    }
 }
 
 #[tokio::test]
