@@ -149,3 +149,65 @@ fn no_example_certificate_expires_within_five_years() {
     }
     assert!(checked >= 8, "only {checked} example certificates found");
 }
+
+/// A client that speaks TLS 1.2 only, presenting `certs-example/<identity>.crt` (or nothing).
+fn tls12_only(identity: Option<&str>) -> std::sync::Arc<rustls::ClientConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in spolis_adapter::tls::read_certificates(&certs_dir().join("ca.crt")).unwrap() {
+        roots.add(ca).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some(name) => builder
+            .with_client_auth_cert(
+                spolis_adapter::tls::read_certificates(&certs_dir().join(format!("{name}.crt"))).unwrap(),
+                spolis_adapter::tls::read_private_key(&certs_dir().join(format!("{name}.key"))).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    std::sync::Arc::new(config)
+}
+
+#[tokio::test]
+async fn the_tls_1_2_path_serves_registered_clients_and_refuses_the_others_in_the_handshake() {
+    let server = TestServer::start().await;
+    let mut riga = server.connect_with(tls12_only(Some("riga")), Protocol::Http1).await.expect("a TLS 1.2 handshake");
+    let reply = riga.soap("/GetQueueStatusList", &sample("ep116-soap11-plain.xml")).await;
+    assert_eq!(error_code(&reply.body), None, "{}", reply.body);
+    // In TLS 1.2 the server judges the certificate before the handshake ends: the client
+    // learns of the refusal in the handshake itself.
+    for (identity, alert) in [
+        (Some("expired"), AlertDescription::CertificateExpired),
+        (Some("rogue"), AlertDescription::UnknownCA),
+        (Some("revoked"), AlertDescription::CertificateRevoked),
+        (None, AlertDescription::CertificateRequired),
+    ] {
+        let error = match server.connect_with(tls12_only(identity), Protocol::Http1).await {
+            Err(error) => error,
+            Ok(_) => panic!("{identity:?} was let in over TLS 1.2"),
+        };
+        assert_eq!(tls_alert(&error), Some(alert), "{identity:?}: {error:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_with_a_doctype_is_refused_over_mutual_tls_without_reading_its_entities() {
+    let server = TestServer::start().await;
+    let mut riga = server.client("riga").await;
+    let xxe = sample("ep115-soap11-plain.xml").replacen(
+        "<soapenv:Envelope",
+        "<!DOCTYPE soapenv:Envelope [<!ENTITY secret SYSTEM \"file:///etc/passwd\">]>\n<soapenv:Envelope",
+        1,
+    );
+    let xxe = xxe.replace("<spolis:FirstName>Anna</spolis:FirstName>", "<spolis:FirstName>&secret;</spolis:FirstName>");
+    let reply = riga.soap("/GetApplicationList", &xxe).await;
+    assert_eq!(error_code(&reply.body).as_deref(), Some("MalformedXml"), "{}", reply.body);
+    assert!(reply.body.contains("DTD"), "the message says why: {}", reply.body);
+    assert!(!reply.body.contains("root:") && !reply.body.contains("Kalniņa"), "{}", reply.body);
+}
