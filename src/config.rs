@@ -449,14 +449,14 @@ impl Config {
         if self.database_replica_url.is_some() && self.database_url.is_none() {
             problems.push("database_replica_url needs database_url (the primary)".to_string());
         }
-        if self.database_replica_url.as_deref().is_some_and(|url| !crate::store::postgres::is_postgres_url(url)) {
+        if self.database_replica_url.as_deref().is_some_and(|url| !crate::database::postgres::is_postgres_url(url)) {
             problems.push("database_replica_url must be a postgres:// URL".to_string());
         }
         match self.postgres_options() {
             Ok(options) => {
                 let urls = [&self.database_url, &self.database_replica_url].into_iter().flatten();
-                for url in urls.filter(|url| crate::store::postgres::is_postgres_url(url)) {
-                    if let Err(error) = crate::store::postgres::connection_config(url, &options) {
+                for url in urls.filter(|url| crate::database::postgres::is_postgres_url(url)) {
+                    if let Err(error) = crate::database::postgres::connection_config(url, &options) {
                         problems.push(error.to_string());
                     }
                 }
@@ -490,14 +490,14 @@ impl Config {
     pub fn postgres_url(&self) -> anyhow::Result<Option<&str>> {
         match self.database_url.as_deref() {
             None => Ok(None),
-            Some(url) if crate::store::postgres::is_postgres_url(url) => Ok(Some(url)),
+            Some(url) if crate::database::postgres::is_postgres_url(url) => Ok(Some(url)),
             Some(_) => anyhow::bail!("database_url must be a postgres:// URL (leave it out for the embedded SQLite store)"),
         }
     }
 
     /// Pool size, timeouts and TLS for PostgreSQL. Fails when the TLS files cannot be used.
-    pub fn postgres_options(&self) -> anyhow::Result<crate::store::postgres::PostgresOptions> {
-        Ok(crate::store::postgres::PostgresOptions {
+    pub fn postgres_options(&self) -> anyhow::Result<crate::database::postgres::PostgresOptions> {
+        Ok(crate::database::postgres::PostgresOptions {
             max_connections: self.database.max_connections.max(1),
             connect_timeout: Duration::from_secs(self.database.connect_timeout_seconds.max(1)),
             timeout: Duration::from_secs(self.database.timeout_seconds.max(1)),

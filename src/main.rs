@@ -15,7 +15,7 @@ use spolis_adapter::audit::{self, export::ExportFilter, export::ExportFormat, Au
 use spolis_adapter::config::Config;
 use spolis_adapter::demo_data::{self, DemoOptions};
 use spolis_adapter::identity;
-use spolis_adapter::store::{postgres, sqlite};
+use spolis_adapter::store::{import, sqlite};
 use spolis_adapter::{certs, ops, server};
 
 #[derive(Parser)]
@@ -240,7 +240,7 @@ fn main() -> anyhow::Result<()> {
                 config.audit.witness_file = witness_file;
             }
             match config.postgres_url()? {
-                Some(url) if !postgres::holds_persons(url, &config.postgres_options()?)? => {
+                Some(url) if !import::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
                     let report = demo_data::seed_postgres(url, &config.postgres_options()?, &DemoOptions { persons, seed: 1 })?;
                     eprintln!(

@@ -65,7 +65,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         Some(url) => {
             let options = config.postgres_options()?;
             for url in std::iter::once(url).chain(config.database_replica_url.as_deref()) {
-                if crate::store::postgres::is_plaintext_over_network(url, &options) {
+                if crate::database::postgres::is_plaintext_over_network(url, &options) {
                     tracing::warn!("PostgreSQL is reached over the network without TLS: set [database] tls_ca");
                 }
             }

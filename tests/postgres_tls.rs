@@ -14,18 +14,19 @@ use std::sync::Arc;
 
 use common::private_postgres::{connection_options, server_only_tls, service_tls, PrivatePostgres};
 use common::*;
-use spolis_adapter::store::postgres::{self, PostgresOptions};
+use spolis_adapter::database::postgres::{self, PostgresOptions};
+use spolis_adapter::database::runtime::block_on;
 
 /// Connects to `url` with `options` and asks the server whether this connection is
 /// encrypted; the error, when it cannot connect.
 fn connection_is_encrypted(url: &str, options: &PostgresOptions) -> Result<bool, String> {
-    postgres::block_on(|| async {
+    block_on(|| async {
         let client = postgres::connect(url, options).await?;
         let row = client
             .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
             .await
             .map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))?;
-        Ok(row.get::<_, bool>(0))
+        Ok::<_, spolis_adapter::store::StoreError>(row.get::<_, bool>(0))
     })
     .map_err(|error| error.to_string())
 }
