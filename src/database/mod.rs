@@ -9,7 +9,7 @@
 
 pub mod postgres;
 pub mod runtime;
-pub mod sqlite;
+pub(crate) mod sqlite;
 
 /// Why the database could not be used. Never carries a password or personal data.
 #[derive(Debug, thiserror::Error)]

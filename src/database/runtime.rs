@@ -6,13 +6,14 @@ use std::future::Future;
 
 use super::DatabaseError;
 
-/// Runs `work` with a runtime of its own, on a thread of its own, and waits for it.
-/// Blocks the calling thread.
-pub fn on_own_runtime<T, E, F>(work: F) -> Result<T, E>
+/// Runs the future `make` returns on a current-thread runtime of its own, on a thread of
+/// its own, and waits for it. Blocks the calling thread.
+pub fn block_on<T, E, F, Fut>(make: F) -> Result<T, E>
 where
     T: Send,
     E: From<DatabaseError> + Send,
-    F: FnOnce(&tokio::runtime::Runtime) -> Result<T, E> + Send,
+    F: FnOnce() -> Fut + Send,
+    Fut: Future<Output = Result<T, E>>,
 {
     std::thread::scope(|scope| {
         scope
@@ -21,20 +22,9 @@ where
                     .enable_all()
                     .build()
                     .map_err(|e| DatabaseError::Unavailable(format!("cannot start a runtime: {e}")))?;
-                work(&runtime)
+                runtime.block_on(make())
             })
             .join()
             .unwrap_or_else(|_| Err(DatabaseError::Unavailable("a database worker stopped unexpectedly".into()).into()))
     })
-}
-
-/// [`on_own_runtime`] for one future.
-pub fn block_on<T, E, F, Fut>(make: F) -> Result<T, E>
-where
-    T: Send,
-    E: From<DatabaseError> + Send,
-    F: FnOnce() -> Fut + Send,
-    Fut: Future<Output = Result<T, E>>,
-{
-    on_own_runtime(|runtime| runtime.block_on(make()))
 }

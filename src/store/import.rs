@@ -40,7 +40,7 @@ pub fn holds_persons(url: &str, options: &PostgresOptions) -> Result<bool, Store
 /// Copies every register row of the SQLite register at `sqlite_path` into the (migrated,
 /// empty) PostgreSQL register, with the same ids and text, in one transaction (`COPY`).
 /// Refuses a register that already holds persons. Returns the rows copied.
-pub async fn import_from_sqlite(client: &mut Client, sqlite_path: &Path) -> Result<u64, StoreError> {
+async fn import_from_sqlite(client: &mut Client, sqlite_path: &Path) -> Result<u64, StoreError> {
     use futures_util::SinkExt;
 
     let what = "import";

@@ -27,7 +27,7 @@ use crate::model::{ApplicationList, ApplicationQuery, QueueStatusList, QueueStat
 
 /// The register's tables in an order that satisfies the foreign keys: the classifiers
 /// (service kinds, providers, municipalities) first, then what refers to them.
-pub const REGISTER_TABLES: [&str; 12] = [
+pub(crate) const REGISTER_TABLES: [&str; 12] = [
     "service_kinds",
     "providers",
     "municipalities",
@@ -43,7 +43,7 @@ pub const REGISTER_TABLES: [&str; 12] = [
 ];
 
 /// The tables that hold persons and their history, as opposed to the classifiers.
-pub const PERSON_TABLES: &[&str] = REGISTER_TABLES.split_at(3).1;
+pub(crate) const PERSON_TABLES: &[&str] = REGISTER_TABLES.split_at(3).1;
 
 /// Why the store could not answer. Never carries personal data.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,7 @@ impl From<DatabaseError> for StoreError {
 
 /// What became of a call charged to the daily quotas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuotaCharge {
+pub(crate) enum QuotaCharge {
     /// Charged to every quota in the database shared by the instances.
     Charged,
     /// Quota `i` of those asked for is used up; nothing stays charged.
@@ -77,7 +77,7 @@ pub enum QuotaCharge {
 
 /// Whether a MessageID was seen before within the replay window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageIdCheck {
+pub(crate) enum MessageIdCheck {
     /// First seen now, remembered in the database shared by the instances.
     First,
     /// Seen already and not yet expired: a replay.
@@ -125,7 +125,7 @@ impl Store {
     /// Remembers `message_id` from `consumer` for `window` in the memory every instance on
     /// this store shares (PostgreSQL); on SQLite the one instance keeps it in its own
     /// process (`wssec::ReplayCache`).
-    pub async fn remember_message_id(&self, consumer: &str, message_id: &str, window: std::time::Duration) -> Result<MessageIdCheck, StoreError> {
+    pub(crate) async fn remember_message_id(&self, consumer: &str, message_id: &str, window: std::time::Duration) -> Result<MessageIdCheck, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(MessageIdCheck::KeptInProcess),
             Store::Postgres(store) => Ok(match store.counters.remember_message_id(consumer, message_id, window).await? {
@@ -138,7 +138,7 @@ impl Store {
     /// Charges one call to each of `quotas` (subject, calls allowed per day) in the counts
     /// every instance on this store shares (PostgreSQL); on SQLite the one instance counts
     /// them in memory (`quotas::Quotas`).
-    pub async fn charge_daily_quotas(&self, quotas: &[(&str, u32)], day: chrono::NaiveDate) -> Result<QuotaCharge, StoreError> {
+    pub(crate) async fn charge_daily_quotas(&self, quotas: &[(&str, u32)], day: chrono::NaiveDate) -> Result<QuotaCharge, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(QuotaCharge::KeptInProcess),
             Store::Postgres(store) => Ok(match store.counters.charge_daily_quotas(quotas, day).await? {
@@ -150,7 +150,7 @@ impl Store {
 
     /// Whether the store is shared by several instances (PostgreSQL): the replay window and
     /// the daily quotas are then kept in it.
-    pub fn is_shared(&self) -> bool {
+    pub(crate) fn is_shared(&self) -> bool {
         matches!(self, Store::Postgres(_))
     }
 

@@ -90,21 +90,6 @@ impl PostgresStore {
         .await
     }
 
-    /// How many persons the register holds (start-up messages, the CLI).
-    pub async fn person_count(&self) -> Result<u64, StoreError> {
-        self.bounded("person count", async {
-            let client = self.connection().await?;
-            let count: i64 = client
-                .query_one("SELECT count(*) FROM persons", &[])
-                .await
-                .map_err(error("person count"))?
-                .try_get(0)
-                .map_err(error("person count"))?;
-            Ok(u64::try_from(count).unwrap_or(0))
-        })
-        .await
-    }
-
     /// `work`, or `Unavailable` once the timeout has passed.
     async fn bounded<T>(&self, what: &str, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         tokio::time::timeout(self.timeout, work)
