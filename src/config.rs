@@ -38,15 +38,10 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub audit: AuditConfig,
-    /// The register and audit database: absent for the embedded SQLite files in `data_dir`,
-    /// or `postgres://user@host:5432/dbname` for PostgreSQL (the primary: migrations and the
-    /// audit log are written there). Several instances may share one.
-    #[serde(default)]
-    pub database_url: Option<String>,
-    /// An optional read-only PostgreSQL replica for the EP115/EP116 queries; the audit log
-    /// is always written to `database_url`.
-    #[serde(default)]
-    pub database_replica_url: Option<String>,
+    /// The register and audit database, from the file's `database_url` and
+    /// `database_replica_url` (read by [`Config::load`], not by serde).
+    #[serde(skip)]
+    pub backend: Backend,
     #[serde(default)]
     pub database: DatabaseConfig,
     /// Message security: answer signing, request timestamps and replays (`[security]`).
@@ -55,6 +50,69 @@ pub struct Config {
     /// Rate limits and daily quotas per consumer and operator (`[quotas]`).
     #[serde(default)]
     pub quotas: crate::quotas::QuotaConfig,
+}
+
+/// Where the register and the audit log live: decided once, when the configuration is read,
+/// so that no user re-checks a URL and a replica cannot come without its primary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite files in `data_dir` (no `database_url`).
+    #[default]
+    Sqlite,
+    /// PostgreSQL, shared by several instances: the primary (`database_url`) takes the
+    /// migrations, the audit log and the shared counters; the optional read-only replica
+    /// (`database_replica_url`) answers EP115/EP116.
+    Postgres { primary: String, replica: Option<String> },
+}
+
+/// Why the database URLs name no usable backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("database_url must be a postgres:// URL (leave it out for the embedded SQLite store)")]
+    PrimaryNotPostgres,
+    #[error("database_replica_url needs database_url (the primary)")]
+    ReplicaWithoutPrimary,
+    #[error("database_replica_url must be a postgres:// URL")]
+    ReplicaNotPostgres,
+}
+
+impl Backend {
+    /// The backend `database_url` (`primary`) and `database_replica_url` name.
+    pub fn from_urls(primary: Option<String>, replica: Option<String>) -> Result<Backend, BackendError> {
+        use crate::database::postgres::is_postgres_url;
+        if replica.as_deref().is_some_and(|url| !is_postgres_url(url)) {
+            return Err(BackendError::ReplicaNotPostgres);
+        }
+        match primary {
+            Some(primary) if is_postgres_url(&primary) => Ok(Backend::Postgres { primary, replica }),
+            Some(_) => Err(BackendError::PrimaryNotPostgres),
+            None if replica.is_some() => Err(BackendError::ReplicaWithoutPrimary),
+            None => Ok(Backend::Sqlite),
+        }
+    }
+
+    /// This backend with `primary` (a flag or variable overriding the file's) as the
+    /// PostgreSQL primary; the file's replica stays.
+    pub fn with_primary(self, primary: String) -> Result<Backend, BackendError> {
+        let replica = self.replica().map(str::to_string);
+        Backend::from_urls(Some(primary), replica)
+    }
+
+    /// The PostgreSQL primary, if any.
+    pub fn primary(&self) -> Option<&str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres { primary, .. } => Some(primary),
+        }
+    }
+
+    /// The PostgreSQL read replica, if any.
+    pub fn replica(&self) -> Option<&str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres { replica, .. } => replica.as_deref(),
+        }
+    }
 }
 
 /// Pool size, timeouts and TLS of the PostgreSQL backend (unused on SQLite).
@@ -334,7 +392,7 @@ impl Config {
     /// the environment overrides (`SPOLIS_*`, see [`ENVIRONMENT_OVERRIDES`]) apply.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
+        let mut config = Config::from_toml(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
         config.apply_environment(|name| std::env::var(name).ok())?;
         let base = path.parent().unwrap_or(Path::new("."));
         let optional_files = [config.audit.path.as_mut(), config.audit.signing_key.as_mut(), config.audit.witness_file.as_mut()].into_iter().flatten();
@@ -353,6 +411,23 @@ impl Config {
                 *file = base.join(&*file);
             }
         }
+        Ok(config)
+    }
+
+    /// Parses a configuration file's text; `database_url` and `database_replica_url` become
+    /// the [`Backend`] (serde reads the rest, refusing unknown keys).
+    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        let mut url = |key: &str| -> anyhow::Result<Option<String>> {
+            match table.remove(key) {
+                None => Ok(None),
+                Some(toml::Value::String(url)) => Ok(Some(url)),
+                Some(_) => anyhow::bail!("{key} must be a string"),
+            }
+        };
+        let (primary, replica) = (url("database_url")?, url("database_replica_url")?);
+        let mut config: Config = table.try_into()?;
+        config.backend = Backend::from_urls(primary, replica)?;
         Ok(config)
     }
 
@@ -377,11 +452,11 @@ impl Config {
         if let Some(value) = variable("SPOLIS_TLS_PRIVATE_KEY") {
             self.tls.private_key = PathBuf::from(value);
         }
-        if let Some(value) = variable("SPOLIS_DATABASE_URL") {
-            self.database_url = Some(value);
-        }
-        if let Some(value) = variable("SPOLIS_DATABASE_REPLICA_URL") {
-            self.database_replica_url = Some(value);
+        let (primary, replica) = (variable("SPOLIS_DATABASE_URL"), variable("SPOLIS_DATABASE_REPLICA_URL"));
+        if primary.is_some() || replica.is_some() {
+            let primary = primary.or_else(|| self.backend.primary().map(str::to_string));
+            let replica = replica.or_else(|| self.backend.replica().map(str::to_string));
+            self.backend = Backend::from_urls(primary, replica).context("SPOLIS_DATABASE_URL / SPOLIS_DATABASE_REPLICA_URL")?;
         }
         if let Some(value) = variable("SPOLIS_AUDIT_SIGNING_KEY") {
             self.audit.signing_key = Some(PathBuf::from(value));
@@ -443,19 +518,9 @@ impl Config {
         if self.audit.witness_command.first().is_some_and(|program| program.is_empty()) {
             problems.push("audit.witness_command: the program is empty".to_string());
         }
-        if let Err(error) = self.postgres_url() {
-            problems.push(format!("{error}"));
-        }
-        if self.database_replica_url.is_some() && self.database_url.is_none() {
-            problems.push("database_replica_url needs database_url (the primary)".to_string());
-        }
-        if self.database_replica_url.as_deref().is_some_and(|url| !crate::database::postgres::is_postgres_url(url)) {
-            problems.push("database_replica_url must be a postgres:// URL".to_string());
-        }
         match self.postgres_options() {
             Ok(options) => {
-                let urls = [&self.database_url, &self.database_replica_url].into_iter().flatten();
-                for url in urls.filter(|url| crate::database::postgres::is_postgres_url(url)) {
+                for url in self.backend.primary().into_iter().chain(self.backend.replica()) {
                     if let Err(error) = crate::database::postgres::connection_config(url, &options) {
                         problems.push(error.to_string());
                     }
@@ -485,14 +550,9 @@ impl Config {
         problems
     }
 
-    /// The PostgreSQL URL, when the configuration names one (else the SQLite files are used).
-    /// Refuses a URL of another kind.
-    pub fn postgres_url(&self) -> anyhow::Result<Option<&str>> {
-        match self.database_url.as_deref() {
-            None => Ok(None),
-            Some(url) if crate::database::postgres::is_postgres_url(url) => Ok(Some(url)),
-            Some(_) => anyhow::bail!("database_url must be a postgres:// URL (leave it out for the embedded SQLite store)"),
-        }
+    /// The PostgreSQL primary, when the configuration names one (else the SQLite files are used).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.backend.primary()
     }
 
     /// Pool size, timeouts and TLS for PostgreSQL. Fails when the TLS files cannot be used.
@@ -507,7 +567,7 @@ impl Config {
 
     /// Where the audit log is: the PostgreSQL primary, or its SQLite file.
     pub fn audit_location(&self) -> anyhow::Result<crate::audit::AuditLocation> {
-        Ok(match self.postgres_url()? {
+        Ok(match self.postgres_url() {
             Some(url) => crate::audit::AuditLocation::Postgres { url: url.to_string(), options: self.postgres_options()? },
             None => crate::audit::AuditLocation::Sqlite(self.audit_path()),
         })
@@ -563,8 +623,7 @@ impl Config {
             consumers: certs_dir.join("consumers.toml"),
             limits: Limits::default(),
             audit: AuditConfig::default(),
-            database_url: None,
-            database_replica_url: None,
+            backend: Backend::Sqlite,
             database: DatabaseConfig::default(),
             security: Default::default(),
             // The demo serves benchmarks and client test suites from one operator: no quotas
@@ -697,4 +756,29 @@ client_ca = "ca.crt"
         let error = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
         assert!(error.to_string().contains("unknown field"), "{error}");
     }
+
+    #[test]
+    fn the_database_urls_become_one_backend_when_read() {
+        let file = |urls: &str| Config::from_toml(&format!("{urls}\n{REQUIRED_KEYS}")).map(|config| config.backend);
+        assert_eq!(file("").unwrap(), Backend::Sqlite);
+        let primary = "postgres://spolis@db/spolis".to_string();
+        let replica = "postgres://spolis@standby/spolis".to_string();
+        assert_eq!(
+            file(&format!("database_url = {primary:?}\ndatabase_replica_url = {replica:?}")).unwrap(),
+            Backend::Postgres { primary: primary.clone(), replica: Some(replica.clone()) }
+        );
+        let refused = |urls: &str| file(urls).unwrap_err().to_string();
+        assert_eq!(refused("database_url = \"sqlite:data\""), BackendError::PrimaryNotPostgres.to_string());
+        assert_eq!(refused(&format!("database_replica_url = {replica:?}")), BackendError::ReplicaWithoutPrimary.to_string());
+        assert_eq!(
+            refused(&format!("database_url = {primary:?}\ndatabase_replica_url = \"mysql://x\"")),
+            BackendError::ReplicaNotPostgres.to_string()
+        );
+        let overridden = Backend::Postgres { primary: primary.clone(), replica: Some(replica.clone()) }.with_primary("postgres://other/db".into());
+        assert_eq!(overridden.unwrap().replica(), Some(replica.as_str()), "a new primary keeps the file's replica");
+    }
+
+    /// The keys a configuration file cannot leave out (the URLs go before its `[tls]`).
+    const REQUIRED_KEYS: &str = "listen = \"127.0.0.1:1\"\npublic_url = \"https://localhost:1\"\ndata_dir = \"data\"\n\
+        consumers = \"consumers.toml\"\n[tls]\ncertificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"";
 }

@@ -113,13 +113,13 @@ fn untrusted_misnamed_plaintext_and_certificate_less_connections_are_refused() {
 #[test]
 fn sslmode_require_without_a_ca_is_a_configuration_problem() {
     let mut config = spolis_adapter::config::Config::demo("127.0.0.1:0".parse().unwrap(), std::env::temp_dir(), &certs_dir());
-    config.database_url = Some("postgres://spolis@db.example:5432/spolis?sslmode=require".into());
+    config.backend = spolis_adapter::config::Backend::Postgres { primary: "postgres://spolis@db.example:5432/spolis?sslmode=require".into(), replica: None };
     let problems = config.problems();
     assert!(problems.iter().any(|p| p.contains("sslmode=require") && p.contains("tls_ca")), "{problems:?}");
 
     config.database.tls_ca = Some(certs_dir().join("ca.crt"));
     assert!(!config.problems().iter().any(|p| p.contains("sslmode")), "{:?}", config.problems());
-    config.database_url = Some("postgres://spolis@db.example:5432/spolis?sslmode=disable".into());
+    config.backend = spolis_adapter::config::Backend::Postgres { primary: "postgres://spolis@db.example:5432/spolis?sslmode=disable".into(), replica: None };
     assert!(config.problems().iter().any(|p| p.contains("sslmode=disable")), "{:?}", config.problems());
 
     config.database.tls_certificate = Some(certs_dir().join("riga.crt"));

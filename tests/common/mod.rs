@@ -240,8 +240,10 @@ impl TestServer {
             Backend::Postgres => {
                 let database = options.database.clone().unwrap_or_else(|| Arc::new(TestDatabase::create()));
                 database.load_register(&data_dir.join(sqlite::DATABASE_FILE));
-                config.database_url = Some(options.database_url.clone().unwrap_or_else(|| database.url.clone()));
-                config.database_replica_url = options.database_replica_url.clone();
+                config.backend = spolis_adapter::config::Backend::Postgres {
+                    primary: options.database_url.clone().unwrap_or_else(|| database.url.clone()),
+                    replica: options.database_replica_url.clone(),
+                };
                 Some(database)
             }
         };
