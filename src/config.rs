@@ -12,6 +12,9 @@ use serde::Deserialize;
 use crate::identity::Environment;
 use crate::xml::XmlLimits;
 
+mod database;
+pub use database::{Backend, BackendError, DatabaseConfig};
+
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,15 +41,10 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub audit: AuditConfig,
-    /// The register and audit database: absent for the embedded SQLite files in `data_dir`,
-    /// or `postgres://user@host:5432/dbname` for PostgreSQL (the primary: migrations and the
-    /// audit log are written there). Several instances may share one.
-    #[serde(default)]
-    pub database_url: Option<String>,
-    /// An optional read-only PostgreSQL replica for the EP115/EP116 queries; the audit log
-    /// is always written to `database_url`.
-    #[serde(default)]
-    pub database_replica_url: Option<String>,
+    /// The register and audit database, from the file's `database_url` and
+    /// `database_replica_url` (read by [`Config::load`], not by serde).
+    #[serde(skip)]
+    pub backend: Backend,
     #[serde(default)]
     pub database: DatabaseConfig,
     /// Message security: answer signing, request timestamps and replays (`[security]`).
@@ -55,56 +53,6 @@ pub struct Config {
     /// Rate limits and daily quotas per consumer and operator (`[quotas]`).
     #[serde(default)]
     pub quotas: crate::quotas::QuotaConfig,
-}
-
-/// Pool size, timeouts and TLS of the PostgreSQL backend (unused on SQLite).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DatabaseConfig {
-    /// Most read connections per instance (the audit writer holds one more).
-    pub max_connections: usize,
-    /// Time to establish a connection.
-    pub connect_timeout_seconds: u64,
-    /// Time for one answer's queries, or one audit batch, before the call fails with
-    /// `StoreUnavailable` / `AuditUnavailable`.
-    pub timeout_seconds: u64,
-    /// The CA certificate(s), PEM, that PostgreSQL's server certificate must chain to. Set,
-    /// every connection (primary and replica) uses TLS and checks the server's name; unset,
-    /// connections are plaintext (a warning is logged when the host is not this machine).
-    pub tls_ca: Option<PathBuf>,
-    /// A client certificate (PEM chain) and key to present to PostgreSQL, for `cert`
-    /// authentication in `pg_hba.conf`. Needs `tls_ca`.
-    pub tls_certificate: Option<PathBuf>,
-    pub tls_private_key: Option<PathBuf>,
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        DatabaseConfig {
-            max_connections: 16,
-            connect_timeout_seconds: 5,
-            timeout_seconds: 5,
-            tls_ca: None,
-            tls_certificate: None,
-            tls_private_key: None,
-        }
-    }
-}
-
-impl DatabaseConfig {
-    /// The TLS client configuration for PostgreSQL, when `tls_ca` is set.
-    pub fn tls(&self) -> anyhow::Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
-        let identity = match (&self.tls_certificate, &self.tls_private_key) {
-            (Some(certificate), Some(key)) => Some((certificate.as_path(), key.as_path())),
-            (None, None) => None,
-            _ => anyhow::bail!("[database] tls_certificate and tls_private_key go together"),
-        };
-        match &self.tls_ca {
-            Some(ca) => Ok(Some(std::sync::Arc::new(crate::tls::client_config(ca, identity)?))),
-            None if identity.is_some() => anyhow::bail!("[database] tls_certificate needs tls_ca (the CA of PostgreSQL's certificate)"),
-            None => Ok(None),
-        }
-    }
 }
 
 /// Where and how calls are audited.
@@ -334,7 +282,7 @@ impl Config {
     /// the environment overrides (`SPOLIS_*`, see [`ENVIRONMENT_OVERRIDES`]) apply.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut config: Config = toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
+        let mut config = Config::from_toml(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
         config.apply_environment(|name| std::env::var(name).ok())?;
         let base = path.parent().unwrap_or(Path::new("."));
         let optional_files = [config.audit.path.as_mut(), config.audit.signing_key.as_mut(), config.audit.witness_file.as_mut()].into_iter().flatten();
@@ -353,6 +301,23 @@ impl Config {
                 *file = base.join(&*file);
             }
         }
+        Ok(config)
+    }
+
+    /// Parses a configuration file's text; `database_url` and `database_replica_url` become
+    /// the [`Backend`] (serde reads the rest, refusing unknown keys).
+    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        let mut url = |key: &str| -> anyhow::Result<Option<String>> {
+            match table.remove(key) {
+                None => Ok(None),
+                Some(toml::Value::String(url)) => Ok(Some(url)),
+                Some(_) => anyhow::bail!("{key} must be a string"),
+            }
+        };
+        let (primary, replica) = (url("database_url")?, url("database_replica_url")?);
+        let mut config: Config = table.try_into()?;
+        config.backend = Backend::from_urls(primary, replica)?;
         Ok(config)
     }
 
@@ -377,11 +342,11 @@ impl Config {
         if let Some(value) = variable("SPOLIS_TLS_PRIVATE_KEY") {
             self.tls.private_key = PathBuf::from(value);
         }
-        if let Some(value) = variable("SPOLIS_DATABASE_URL") {
-            self.database_url = Some(value);
-        }
-        if let Some(value) = variable("SPOLIS_DATABASE_REPLICA_URL") {
-            self.database_replica_url = Some(value);
+        let (primary, replica) = (variable("SPOLIS_DATABASE_URL"), variable("SPOLIS_DATABASE_REPLICA_URL"));
+        if primary.is_some() || replica.is_some() {
+            let primary = primary.or_else(|| self.backend.primary().map(str::to_string));
+            let replica = replica.or_else(|| self.backend.replica().map(str::to_string));
+            self.backend = Backend::from_urls(primary, replica).context("SPOLIS_DATABASE_URL / SPOLIS_DATABASE_REPLICA_URL")?;
         }
         if let Some(value) = variable("SPOLIS_AUDIT_SIGNING_KEY") {
             self.audit.signing_key = Some(PathBuf::from(value));
@@ -443,20 +408,10 @@ impl Config {
         if self.audit.witness_command.first().is_some_and(|program| program.is_empty()) {
             problems.push("audit.witness_command: the program is empty".to_string());
         }
-        if let Err(error) = self.postgres_url() {
-            problems.push(format!("{error}"));
-        }
-        if self.database_replica_url.is_some() && self.database_url.is_none() {
-            problems.push("database_replica_url needs database_url (the primary)".to_string());
-        }
-        if self.database_replica_url.as_deref().is_some_and(|url| !crate::store::postgres::is_postgres_url(url)) {
-            problems.push("database_replica_url must be a postgres:// URL".to_string());
-        }
         match self.postgres_options() {
             Ok(options) => {
-                let urls = [&self.database_url, &self.database_replica_url].into_iter().flatten();
-                for url in urls.filter(|url| crate::store::postgres::is_postgres_url(url)) {
-                    if let Err(error) = crate::store::postgres::connection_config(url, &options) {
+                for url in self.backend.primary().into_iter().chain(self.backend.replica()) {
+                    if let Err(error) = crate::database::postgres::connection_config(url, &options) {
                         problems.push(error.to_string());
                     }
                 }
@@ -493,29 +448,19 @@ impl Config {
         problems
     }
 
-    /// The PostgreSQL URL, when the configuration names one (else the SQLite files are used).
-    /// Refuses a URL of another kind.
-    pub fn postgres_url(&self) -> anyhow::Result<Option<&str>> {
-        match self.database_url.as_deref() {
-            None => Ok(None),
-            Some(url) if crate::store::postgres::is_postgres_url(url) => Ok(Some(url)),
-            Some(_) => anyhow::bail!("database_url must be a postgres:// URL (leave it out for the embedded SQLite store)"),
-        }
+    /// The PostgreSQL primary, when the configuration names one (else the SQLite files are used).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.backend.primary()
     }
 
     /// Pool size, timeouts and TLS for PostgreSQL. Fails when the TLS files cannot be used.
-    pub fn postgres_options(&self) -> anyhow::Result<crate::store::postgres::PostgresOptions> {
-        Ok(crate::store::postgres::PostgresOptions {
-            max_connections: self.database.max_connections.max(1),
-            connect_timeout: Duration::from_secs(self.database.connect_timeout_seconds.max(1)),
-            timeout: Duration::from_secs(self.database.timeout_seconds.max(1)),
-            tls: self.database.tls()?,
-        })
+    pub fn postgres_options(&self) -> anyhow::Result<crate::database::postgres::PostgresOptions> {
+        self.database.postgres_options()
     }
 
     /// Where the audit log is: the PostgreSQL primary, or its SQLite file.
     pub fn audit_location(&self) -> anyhow::Result<crate::audit::AuditLocation> {
-        Ok(match self.postgres_url()? {
+        Ok(match self.postgres_url() {
             Some(url) => crate::audit::AuditLocation::Postgres { url: url.to_string(), options: self.postgres_options()? },
             None => crate::audit::AuditLocation::Sqlite(self.audit_path()),
         })
@@ -571,8 +516,7 @@ impl Config {
             consumers: certs_dir.join("consumers.toml"),
             limits: Limits::default(),
             audit: AuditConfig::default(),
-            database_url: None,
-            database_replica_url: None,
+            backend: Backend::Sqlite,
             database: DatabaseConfig::default(),
             security: Default::default(),
             // The demo serves benchmarks and client test suites from one operator: no quotas
@@ -707,4 +651,29 @@ client_ca = "ca.crt"
         let error = toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
         assert!(error.to_string().contains("unknown field"), "{error}");
     }
+
+    #[test]
+    fn the_database_urls_become_one_backend_when_read() {
+        let file = |urls: &str| Config::from_toml(&format!("{urls}\n{REQUIRED_KEYS}")).map(|config| config.backend);
+        assert_eq!(file("").unwrap(), Backend::Sqlite);
+        let primary = "postgres://spolis@db/spolis".to_string();
+        let replica = "postgres://spolis@standby/spolis".to_string();
+        assert_eq!(
+            file(&format!("database_url = {primary:?}\ndatabase_replica_url = {replica:?}")).unwrap(),
+            Backend::Postgres { primary: primary.clone(), replica: Some(replica.clone()) }
+        );
+        let refused = |urls: &str| file(urls).unwrap_err().to_string();
+        assert_eq!(refused("database_url = \"sqlite:data\""), BackendError::PrimaryNotPostgres.to_string());
+        assert_eq!(refused(&format!("database_replica_url = {replica:?}")), BackendError::ReplicaWithoutPrimary.to_string());
+        assert_eq!(
+            refused(&format!("database_url = {primary:?}\ndatabase_replica_url = \"mysql://x\"")),
+            BackendError::ReplicaNotPostgres.to_string()
+        );
+        let overridden = Backend::Postgres { primary: primary.clone(), replica: Some(replica.clone()) }.with_primary("postgres://other/db".into());
+        assert_eq!(overridden.unwrap().replica(), Some(replica.as_str()), "a new primary keeps the file's replica");
+    }
+
+    /// The keys a configuration file cannot leave out (the URLs go before its `[tls]`).
+    const REQUIRED_KEYS: &str = "listen = \"127.0.0.1:1\"\npublic_url = \"https://localhost:1\"\ndata_dir = \"data\"\n\
+        consumers = \"consumers.toml\"\n[tls]\ncertificate = \"a\"\nprivate_key = \"b\"\nclient_ca = \"c\"";
 }

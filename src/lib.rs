@@ -22,6 +22,7 @@ pub mod config;
 pub mod connection;
 pub mod contract;
 pub mod cpu;
+pub mod database;
 pub mod demo_data;
 pub mod error;
 pub mod http;

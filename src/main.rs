@@ -15,7 +15,7 @@ use spolis_adapter::audit::{self, export::ExportFilter, export::ExportFormat, Au
 use spolis_adapter::config::Config;
 use spolis_adapter::demo_data::{self, DemoOptions};
 use spolis_adapter::identity;
-use spolis_adapter::store::{postgres, sqlite};
+use spolis_adapter::store::{import, sqlite};
 use spolis_adapter::{certs, ops, server};
 
 #[derive(Parser)]
@@ -144,8 +144,8 @@ impl AuditLocation {
                 config
             }
         };
-        if self.database_url.is_some() {
-            config.database_url = self.database_url.clone();
+        if let Some(url) = &self.database_url {
+            config.backend = config.backend.with_primary(url.clone())?;
         }
         Ok(config)
     }
@@ -234,13 +234,15 @@ fn main() -> anyhow::Result<()> {
             // The file-less demo takes `serve`'s SPOLIS_* overrides (database TLS, say); its flags win.
             let mut config = Config::demo(listen, data_dir.clone(), &certs_dir);
             config.apply_environment(|name| std::env::var(name).ok())?;
-            let database_url = database_url.or(config.database_url.clone());
-            let mut config = Config { listen, data_dir: data_dir.clone(), ops_listen: Some(ops_listen), database_url, ..config };
+            let mut config = Config { listen, data_dir: data_dir.clone(), ops_listen: Some(ops_listen), ..config };
+            if let Some(url) = database_url {
+                config.backend = config.backend.with_primary(url)?;
+            }
             if witness_file.is_some() {
                 config.audit.witness_file = witness_file;
             }
-            match config.postgres_url()? {
-                Some(url) if !postgres::holds_persons(url, &config.postgres_options()?)? => {
+            match config.postgres_url() {
+                Some(url) if !import::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
                     let report = demo_data::seed_postgres(url, &config.postgres_options()?, &DemoOptions { persons, seed: 1 })?;
                     eprintln!(
@@ -257,7 +259,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve { config: path, ops_listen, database_url } => {
             let config = Config::load(&path)?;
-            let config = Config { ops_listen: ops_listen.or(config.ops_listen), database_url: database_url.or(config.database_url.clone()), ..config };
+            let mut config = Config { ops_listen: ops_listen.or(config.ops_listen), ..config };
+            if let Some(url) = database_url {
+                config.backend = config.backend.with_primary(url)?;
+            }
             // SIGHUP re-reads the file: the registry, TLS files and signing key named in it.
             start(config, move || Config::load(&path))
         }

@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use anyhow::Context;
 
 use crate::audit::{AuditSigner, WriterOptions};
-use crate::config::Config;
+use crate::config::{Backend, Config};
 use crate::connection::{Activity, Counts, Expiry, LogThrottle, Slot, Watched};
 use crate::http::{route, App};
 use crate::identity::{CertificateIdentity, ConsumerRegistry};
@@ -61,17 +61,17 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let tls = Arc::new(Swappable::new(tls::TlsState::load(&config.tls, None)?));
     let registry = ConsumerRegistry::load(&config.consumers)?;
     crate::private_files::create_dir(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let store = match config.postgres_url()? {
-        Some(url) => {
+    let store = match &config.backend {
+        Backend::Postgres { primary, replica } => {
             let options = config.postgres_options()?;
-            for url in std::iter::once(url).chain(config.database_replica_url.as_deref()) {
-                if crate::store::postgres::is_plaintext_over_network(url, &options) {
+            for url in std::iter::once(primary).chain(replica) {
+                if crate::database::postgres::is_plaintext_over_network(url, &options) {
                     tracing::warn!("PostgreSQL is reached over the network without TLS: set [database] tls_ca");
                 }
             }
-            Store::open_postgres(url, config.database_replica_url.as_deref(), &options).context("cannot open the PostgreSQL register")?
+            Store::open_postgres(primary, replica.as_deref(), &options).context("cannot open the PostgreSQL register")?
         }
-        None => Store::open_sqlite(&config.data_dir)?,
+        Backend::Sqlite => Store::open_sqlite(&config.data_dir)?,
     };
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
     let witness = config.audit_witness()?;

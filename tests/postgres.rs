@@ -314,8 +314,8 @@ async fn three_instances_on_one_database_audit_every_call_exactly_once_in_one_ch
 
     // Tampering on PostgreSQL is found like on SQLite.
     let url = database.url.clone();
-    spolis_adapter::store::postgres::block_on(|| async move {
-        let client = spolis_adapter::store::postgres::connect(&url, &Default::default()).await?;
+    spolis_adapter::database::runtime::block_on(|| async move {
+        let client = spolis_adapter::database::postgres::connect(&url, &Default::default()).await?;
         client
             .batch_execute("UPDATE audit_records SET operator_surname = 'Liepina' WHERE seq = 42")
             .await
@@ -498,7 +498,7 @@ async fn an_audit_table_locked_away_fails_calls_closed_while_the_register_still_
     assert_eq!(client.soap(EP116, &ep116).await.status, 200);
 
     // A session holds the audit table in ACCESS EXCLUSIVE mode (a migration, a VACUUM FULL).
-    let locker = spolis_adapter::store::postgres::connect(&database.url, &database.options).await.expect("connect");
+    let locker = spolis_adapter::database::postgres::connect(&database.url, &database.options).await.expect("connect");
     locker.batch_execute("BEGIN; LOCK TABLE audit_records IN ACCESS EXCLUSIVE MODE").await.expect("lock");
     let started = Instant::now();
     let reply = client.soap(EP116, &ep116).await;
@@ -620,21 +620,22 @@ async fn throughput_on_both_backends() {
 
 #[test]
 fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
-    use spolis_adapter::store::{postgres, Store};
+    use spolis_adapter::database::{postgres, runtime::block_on, DatabaseError};
+    use spolis_adapter::store::{import, Store};
     let database = TestDatabase::create();
     let options = postgres::PostgresOptions::default();
     std::thread::scope(|scope| {
-        let starts: Vec<_> = (0..3).map(|_| scope.spawn(|| postgres::holds_persons(&database.url, &options))).collect();
+        let starts: Vec<_> = (0..3).map(|_| scope.spawn(|| import::holds_persons(&database.url, &options))).collect();
         for start in starts {
             assert!(!start.join().expect("a start").expect("migrated"), "a new register is empty");
         }
     });
     let url = database.url.clone();
-    let versions = postgres::block_on(|| async move {
+    let versions = block_on(|| async move {
         let client = postgres::connect(&url, &Default::default()).await?;
         let rows = client.query("SELECT version FROM schema_migrations ORDER BY version", &[]).await.map_err(postgres::error("read"))?;
         client.batch_execute("INSERT INTO schema_migrations (version) VALUES (999)").await.map_err(postgres::error("write"))?;
-        Ok(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
+        Ok::<_, DatabaseError>(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
     })
     .unwrap();
     assert_eq!(versions, [1, 2, 3, 4, 5], "each migration applied exactly once");

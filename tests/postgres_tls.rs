@@ -14,18 +14,19 @@ use std::sync::Arc;
 
 use common::private_postgres::{connection_options, server_only_tls, service_tls, PrivatePostgres};
 use common::*;
-use spolis_adapter::store::postgres::{self, PostgresOptions};
+use spolis_adapter::database::postgres::{self, PostgresOptions};
+use spolis_adapter::database::runtime::block_on;
 
 /// Connects to `url` with `options` and asks the server whether this connection is
 /// encrypted; the error, when it cannot connect.
 fn connection_is_encrypted(url: &str, options: &PostgresOptions) -> Result<bool, String> {
-    postgres::block_on(|| async {
+    block_on(|| async {
         let client = postgres::connect(url, options).await?;
         let row = client
             .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
             .await
             .map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))?;
-        Ok(row.get::<_, bool>(0))
+        Ok::<_, spolis_adapter::store::StoreError>(row.get::<_, bool>(0))
     })
     .map_err(|error| error.to_string())
 }
@@ -112,13 +113,13 @@ fn untrusted_misnamed_plaintext_and_certificate_less_connections_are_refused() {
 #[test]
 fn sslmode_require_without_a_ca_is_a_configuration_problem() {
     let mut config = spolis_adapter::config::Config::demo("127.0.0.1:0".parse().unwrap(), std::env::temp_dir(), &certs_dir());
-    config.database_url = Some("postgres://spolis@db.example:5432/spolis?sslmode=require".into());
+    config.backend = spolis_adapter::config::Backend::Postgres { primary: "postgres://spolis@db.example:5432/spolis?sslmode=require".into(), replica: None };
     let problems = config.problems();
     assert!(problems.iter().any(|p| p.contains("sslmode=require") && p.contains("tls_ca")), "{problems:?}");
 
     config.database.tls_ca = Some(certs_dir().join("ca.crt"));
     assert!(!config.problems().iter().any(|p| p.contains("sslmode")), "{:?}", config.problems());
-    config.database_url = Some("postgres://spolis@db.example:5432/spolis?sslmode=disable".into());
+    config.backend = spolis_adapter::config::Backend::Postgres { primary: "postgres://spolis@db.example:5432/spolis?sslmode=disable".into(), replica: None };
     assert!(config.problems().iter().any(|p| p.contains("sslmode=disable")), "{:?}", config.problems());
 
     config.database.tls_certificate = Some(certs_dir().join("riga.crt"));

@@ -30,7 +30,7 @@ use crate::error::{ErrorCode, ServiceError};
 use crate::identity::{sender_institution, CertificateIdentity, Consumer, ConsumerRegistry, Environment, Service};
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
 use crate::soap::{self, fault, SoapVersion};
-use crate::store::{Store, StoreError};
+use crate::store::{MessageIdCheck, QuotaCharge, Store, StoreError};
 use crate::wssec::{freshness, verify};
 use crate::xml::{self, Element, XmlLimits};
 
@@ -394,10 +394,8 @@ impl Services {
         let shared = self.quotas.shared_daily(consumer, operator.as_deref());
         if !shared.is_empty() {
             let charges: Vec<(&str, u32)> = shared.iter().map(|quota| (quota.subject.as_str(), quota.per_day)).collect();
-            match self.store.charge_daily_quotas(&charges, today).await {
-                Some(Ok(Some(used_up))) => return Err(shared[used_up].refusal()),
-                Some(Err(error)) => return Err(store_failure(error)),
-                Some(Ok(None)) | None => {}
+            if let QuotaCharge::UsedUp(used_up) = self.store.charge_daily_quotas(&charges, today).await.map_err(store_failure)? {
+                return Err(shared[used_up].refusal());
             }
         }
         admission.charge();
@@ -405,11 +403,10 @@ impl Services {
             return Ok(());
         }
         for (key, window) in replay_keys {
-            match self.store.remember_message_id(consumer, key, *window).await {
-                Some(Ok(true)) => {}
-                Some(Ok(false)) => return Err(freshness::replayed(*window)),
-                Some(Err(error)) => return Err(store_failure(error)),
-                None => self.security.replays.check_and_remember_for(consumer, key, *window, Instant::now())?,
+            match self.store.remember_message_id(consumer, key, *window).await.map_err(store_failure)? {
+                MessageIdCheck::First => {}
+                MessageIdCheck::Replayed => return Err(freshness::replayed(*window)),
+                MessageIdCheck::KeptInProcess => self.security.replays.check_and_remember_for(consumer, key, *window, Instant::now())?,
             }
         }
         Ok(())

@@ -1,24 +1,33 @@
 //! The register store: answers EP115 and EP116 queries for one person.
 //!
 //! One interface, one implementation per backend: the embedded SQLite store (the default)
-//! and PostgreSQL (several instances on one database, optional read replica). Each backend
-//! keeps its SQL in its own file and its migrations in its own folder; both answer with the
-//! same `model` types, so the same request gives the same answer on either. Every query is
-//! driven by the index on the personal code, so an answer costs the same on a register of
-//! ten persons or two million. Stores never see XML or HTTP.
+//! and PostgreSQL (several instances on one database, optional read replica). Both run the
+//! same statements (`sql`) and map rows to the same `model` types (`rows`), so the same
+//! request gives the same answer on either; connections and migrations are the database
+//! layer's (`crate::database`). Every query is driven by the index on the personal code, so
+//! an answer costs the same on a register of ten persons or two million. Stores never see
+//! XML or HTTP.
+//!
+//! - [`sqlite`], [`postgres`]: the register queries (EP115, EP116) on each backend.
+//! - `shared_counters`: the MessageIDs and daily quotas several PostgreSQL instances share.
+//! - [`import`]: the register copied from a SQLite file into PostgreSQL.
 
+pub mod import;
 pub mod postgres;
 mod rows;
+mod shared_counters;
 mod sql;
 pub mod sqlite;
 
 use std::path::Path;
 
+use crate::database::postgres::PostgresOptions;
+use crate::database::DatabaseError;
 use crate::model::{ApplicationList, ApplicationQuery, QueueStatusList, QueueStatusQuery};
 
 /// The register's tables in an order that satisfies the foreign keys: the classifiers
 /// (service kinds, providers, municipalities) first, then what refers to them.
-pub const REGISTER_TABLES: [&str; 12] = [
+pub(crate) const REGISTER_TABLES: [&str; 12] = [
     "service_kinds",
     "providers",
     "municipalities",
@@ -34,7 +43,7 @@ pub const REGISTER_TABLES: [&str; 12] = [
 ];
 
 /// The tables that hold persons and their history, as opposed to the classifiers.
-pub const PERSON_TABLES: &[&str] = REGISTER_TABLES.split_at(3).1;
+pub(crate) const PERSON_TABLES: &[&str] = REGISTER_TABLES.split_at(3).1;
 
 /// Why the store could not answer. Never carries personal data.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +54,36 @@ pub enum StoreError {
     /// The database holds something the schema does not allow (a bug or a bad import).
     #[error("store holds inconsistent data: {0}")]
     Corrupt(String),
+}
+
+impl From<DatabaseError> for StoreError {
+    fn from(error: DatabaseError) -> Self {
+        match error {
+            DatabaseError::Unavailable(reason) => StoreError::Unavailable(reason),
+        }
+    }
+}
+
+/// What became of a call charged to the daily quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QuotaCharge {
+    /// Charged to every quota in the database shared by the instances.
+    Charged,
+    /// Quota `i` of those asked for is used up; nothing stays charged.
+    UsedUp(usize),
+    /// This store shares no counters (SQLite): the process counts its quotas itself.
+    KeptInProcess,
+}
+
+/// Whether a MessageID was seen before within the replay window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageIdCheck {
+    /// First seen now, remembered in the database shared by the instances.
+    First,
+    /// Seen already and not yet expired: a replay.
+    Replayed,
+    /// This store shares no memory of MessageIDs (SQLite): the process keeps its own.
+    KeptInProcess,
 }
 
 /// The store behind the services. An enum rather than a trait object: the set of backends is
@@ -63,7 +102,7 @@ impl Store {
 
     /// Connects to PostgreSQL at `url` (the primary), applies pending migrations there and
     /// reads from `replica_url` when given. Blocks the calling thread while it migrates.
-    pub fn open_postgres(url: &str, replica_url: Option<&str>, options: &postgres::PostgresOptions) -> Result<Self, StoreError> {
+    pub fn open_postgres(url: &str, replica_url: Option<&str>, options: &PostgresOptions) -> Result<Self, StoreError> {
         Ok(Store::Postgres(postgres::PostgresStore::open(url, replica_url, options)?))
     }
 
@@ -83,30 +122,35 @@ impl Store {
         }
     }
 
-    /// The MessageID memory shared by every instance on this store, if it has one: on
-    /// PostgreSQL, `Some(false)` when `message_id` from `consumer` was already received
-    /// within `window` (a replay). `None` on SQLite, whose one instance keeps the memory in
-    /// its own process (`wssec::ReplayCache`).
-    pub async fn remember_message_id(&self, consumer: &str, message_id: &str, window: std::time::Duration) -> Option<Result<bool, StoreError>> {
+    /// Remembers `message_id` from `consumer` for `window` in the memory every instance on
+    /// this store shares (PostgreSQL); on SQLite the one instance keeps it in its own
+    /// process (`wssec::ReplayCache`).
+    pub(crate) async fn remember_message_id(&self, consumer: &str, message_id: &str, window: std::time::Duration) -> Result<MessageIdCheck, StoreError> {
         match self {
-            Store::Sqlite(_) => None,
-            Store::Postgres(store) => Some(store.remember_message_id(consumer, message_id, window).await),
+            Store::Sqlite(_) => Ok(MessageIdCheck::KeptInProcess),
+            Store::Postgres(store) => Ok(match store.counters.remember_message_id(consumer, message_id, window).await? {
+                true => MessageIdCheck::First,
+                false => MessageIdCheck::Replayed,
+            }),
         }
     }
 
-    /// Charges one call to the daily quotas shared by every instance on this store, if it
-    /// has such: on PostgreSQL, `Some(i)` when quota `i` is used up. `None` on SQLite, whose
-    /// one instance counts them in memory (`quotas::Quotas`).
-    pub async fn charge_daily_quotas(&self, quotas: &[(&str, u32)], day: chrono::NaiveDate) -> Option<Result<Option<usize>, StoreError>> {
+    /// Charges one call to each of `quotas` (subject, calls allowed per day) in the counts
+    /// every instance on this store shares (PostgreSQL); on SQLite the one instance counts
+    /// them in memory (`quotas::Quotas`).
+    pub(crate) async fn charge_daily_quotas(&self, quotas: &[(&str, u32)], day: chrono::NaiveDate) -> Result<QuotaCharge, StoreError> {
         match self {
-            Store::Sqlite(_) => None,
-            Store::Postgres(store) => Some(store.charge_daily_quotas(quotas, day).await),
+            Store::Sqlite(_) => Ok(QuotaCharge::KeptInProcess),
+            Store::Postgres(store) => Ok(match store.counters.charge_daily_quotas(quotas, day).await? {
+                None => QuotaCharge::Charged,
+                Some(used_up) => QuotaCharge::UsedUp(used_up),
+            }),
         }
     }
 
     /// Whether the store is shared by several instances (PostgreSQL): the replay window and
     /// the daily quotas are then kept in it.
-    pub fn is_shared(&self) -> bool {
+    pub(crate) fn is_shared(&self) -> bool {
         matches!(self, Store::Postgres(_))
     }
 
@@ -118,3 +162,6 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

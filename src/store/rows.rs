@@ -54,6 +54,24 @@ pub(crate) enum Narrowing {
     Id(i64),
 }
 
+impl Narrowing {
+    /// The ids (NULL for "any") that EP116's statements narrow by, or `None` when either
+    /// code is unknown to the register: the answer then narrows to nothing.
+    pub fn both(service_kind: Narrowing, provider: Narrowing) -> Option<(Option<i64>, Option<i64>)> {
+        let id = |narrowing| match narrowing {
+            Narrowing::Any => Some(None),
+            Narrowing::Unknown => None,
+            Narrowing::Id(id) => Some(Some(id)),
+        };
+        Some((id(service_kind)?, id(provider)?))
+    }
+}
+
+/// An EP116 answer with no events and no positions, for `person` (or no person).
+pub(crate) fn no_queue_status(person: Option<Person>) -> QueueStatusList {
+    QueueStatusList { person, events: Vec::new(), positions: Vec::new() }
+}
+
 /// `SQL_PERSON`: the person's row id and name.
 pub(crate) fn person(r: &impl Columns) -> Result<(i64, Person), StoreError> {
     let person = Person { person_code: r.personal_code(&r.text(1)?)?, first_name: r.text(2)?, surname: r.text(3)? };

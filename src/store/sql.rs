@@ -1,9 +1,10 @@
 //! The statements both stores run as they are: standard SQL with `$1`-style parameters, which
 //! PostgreSQL numbers and SQLite binds in the order they first appear (a test checks that
-//! they appear in order). The two EP116 statements differ by dialect (booleans, typed NULL
-//! parameters) and stay with their store.
+//! they appear in order). Where the dialects differ the statements take the form both read:
+//! `active = TRUE` (a BOOLEAN in PostgreSQL, 1 in SQLite) and `CAST($n AS BIGINT)` for a
+//! parameter that may be NULL (PostgreSQL must know its type; SQLite ignores the cast).
 
-pub(crate) const SQL_SCHEMA_VERSION: &str = "SELECT max(version) FROM schema_migrations";
+pub(crate) use crate::database::SQL_SCHEMA_VERSION;
 
 pub(crate) const SQL_PERSON: &str = "SELECT id, person_code, first_name, surname FROM persons WHERE person_code = $1";
 
@@ -50,3 +51,36 @@ FROM applications a JOIN queue_decisions d ON d.application_id = a.id
 JOIN providers p ON p.id = d.provider_id
 WHERE a.person_id = $1 AND a.submitted_on BETWEEN $2 AND $3
 ORDER BY d.decided_on, d.id";
+
+/// $1 person id, $2 $3 the period, $4 service kind id or NULL, $5 provider id or NULL.
+pub(crate) const SQL_QUEUE_EVENTS: &str = "\
+SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,
+       pp.code, pp.name, op.code, op.name, coalesce(e.offered_address, op.address),
+       e.granted_on, a.application_number
+FROM queue_events e
+JOIN service_kinds sk ON sk.id = e.service_kind_id
+LEFT JOIN providers pp ON pp.id = e.preferred_provider_id
+LEFT JOIN providers op ON op.id = e.offered_provider_id
+LEFT JOIN applications a ON a.id = e.application_id
+WHERE e.person_id = $1 AND e.event_date BETWEEN $2 AND $3
+  AND (CAST($4 AS BIGINT) IS NULL OR e.service_kind_id = CAST($4 AS BIGINT))
+  AND (CAST($5 AS BIGINT) IS NULL OR e.preferred_provider_id = CAST($5 AS BIGINT) OR e.offered_provider_id = CAST($5 AS BIGINT))
+ORDER BY e.event_date, e.id";
+
+/// $1 person id, $2 service kind id or NULL, $3 provider id or NULL. A queue is ordered by
+/// queued_since, then id; the two counts are range scans of `queue_entries_by_queue`.
+pub(crate) const SQL_QUEUE_POSITIONS: &str = "\
+SELECT sk.code, sk.name, p.code, p.name, e.queued_since,
+       (SELECT count(*) FROM queue_entries o
+         WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id
+           AND o.active = TRUE AND (o.queued_since, o.id) < (e.queued_since, e.id)),
+       (SELECT count(*) FROM queue_entries o
+         WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id
+           AND o.active = TRUE)
+FROM queue_entries e
+JOIN service_kinds sk ON sk.id = e.service_kind_id
+JOIN providers p ON p.id = e.provider_id
+WHERE e.person_id = $1 AND e.active = TRUE
+  AND (CAST($2 AS BIGINT) IS NULL OR e.service_kind_id = CAST($2 AS BIGINT))
+  AND (CAST($3 AS BIGINT) IS NULL OR e.provider_id = CAST($3 AS BIGINT))
+ORDER BY e.queued_since, e.id";

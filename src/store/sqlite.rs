@@ -1,8 +1,9 @@
 //! The embedded SQLite store: the register in one file, read through a small connection pool.
 //!
-//! Owns the schema (the `migrations/sqlite/*.sql` files, applied once each by [`migrate`]),
-//! the pool of read connections and the SQL of EP115 and EP116. Input: a typed query about
-//! one person; output: the typed answer of `model`. It never sees XML or HTTP.
+//! Owns the pool of read connections and runs EP115 and EP116 (the statements of
+//! `store::sql`); the file, its pragmas and its migrations are the database layer's
+//! (`database::sqlite`). Input: a typed query about one person; output: the typed answer of
+//! `model`. It never sees XML or HTTP.
 //!
 //! Every query starts at `persons_by_code` and follows `person_id` / `application_id`
 //! indexes, so an answer costs the same on a register of ten persons or two million; queue
@@ -18,35 +19,21 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row};
 use tokio::sync::Semaphore;
 
 use super::rows::{self, Narrowing};
 use super::sql::*;
 use super::StoreError;
+pub(crate) use crate::database::sqlite::open_writer;
+use crate::database::sqlite::{describe, latest_version, open_reader};
 use crate::model::*;
 use crate::personal_code::PersonalCode;
 
 /// The file name of the register inside the data directory.
 pub const DATABASE_FILE: &str = "spolis.sqlite3";
-
-/// How long a connection waits for a lock held by another before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// One schema migration: applied once, in a transaction, in the order of [`MIGRATIONS`].
-struct Migration {
-    version: i64,
-    sql: &'static str,
-}
-
-/// The schema, oldest first. Append new migrations at the end with the next version.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../migrations/sqlite/0001_register.sql"),
-}];
 
 /// The register store. Cheap to clone: clones share the pool.
 #[derive(Clone)]
@@ -151,7 +138,7 @@ impl Inner {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match idle {
             Some(conn) => Ok(conn),
-            None => open_reader(&self.path),
+            None => Ok(open_reader(&self.path)?),
         }
     }
 
@@ -193,126 +180,6 @@ impl Drop for ReadSnapshot<'_> {
     }
 }
 
-/// Opens (creating if needed) the register for writing, applies pending migrations and
-/// switches it to WAL. For importers and the demo seeder; the request path only reads.
-pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    // Personal data: the owner's only (SQLite gives its -wal and -shm the main file's mode).
-    crate::private_files::ensure_file(path)
-        .and_then(|()| crate::private_files::tighten_database(path))
-        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", path.display())))?;
-    let mut conn = Connection::open_with_flags(path, flags).map_err(error("open the register"))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(error("open the register"))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(error("switch to WAL"))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Unavailable(format!("the register cannot use WAL (journal mode {mode})")));
-    }
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .map_err(error("configure the register"))?;
-    migrate(&mut conn)?;
-    Ok(conn)
-}
-
-/// A connection for the request path: may read, may not write.
-fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    // Not SQLITE_OPEN_CREATE: the file was created and migrated by `open`.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(error("open a read connection"))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(error("open a read connection"))?;
-    // Memory-mapped reads: pages come straight from the OS page cache instead of being
-    // copied by pread into each connection's cache (measured in BENCHMARKS.md).
-    conn.execute_batch("PRAGMA query_only = ON; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 2147418112;")
-        .map_err(error("configure a read connection"))?;
-    Ok(conn)
-}
-
-fn latest_version() -> i64 {
-    MIGRATIONS.last().map_or(0, |m| m.version)
-}
-
-/// Applies every migration not yet recorded in `schema_migrations`, each in its own
-/// immediate transaction (so two processes opening a new file at once do not race).
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-    )
-    .map_err(error("migrate"))?;
-    let newest: Option<i64> = conn
-        .query_row(SQL_SCHEMA_VERSION, [], |row| row.get(0))
-        .map_err(error("migrate"))?;
-    if newest.is_some_and(|v| v > latest_version()) {
-        return Err(StoreError::Unavailable(format!(
-            "the register has schema version {} but this program knows only up to {}",
-            newest.unwrap_or_default(),
-            latest_version()
-        )));
-    }
-    for migration in MIGRATIONS {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(error("migrate"))?;
-        let applied: bool = tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-                [migration.version],
-                |row| row.get(0),
-            )
-            .map_err(error("migrate"))?;
-        if !applied {
-            tx.execute_batch(migration.sql).map_err(|e| {
-                StoreError::Unavailable(format!("migration {} failed: {}", migration.version, describe(&e)))
-            })?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-                [migration.version],
-            )
-            .map_err(error("migrate"))?;
-        }
-        tx.commit().map_err(error("migrate"))?;
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// EP116's statements in SQLite's dialect; the others are shared with PostgreSQL
-// (`store::sql`). Every statement run here is listed in `tests::STATEMENTS` for the
-// query-plan and parameter-order checks.
-
-/// ?1 person id, ?2 ?3 the period, ?4 service kind id or NULL, ?5 provider id or NULL.
-const SQL_QUEUE_EVENTS: &str = "\
-SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,
-       pp.code, pp.name, op.code, op.name, coalesce(e.offered_address, op.address),
-       e.granted_on, a.application_number
-FROM queue_events e
-JOIN service_kinds sk ON sk.id = e.service_kind_id
-LEFT JOIN providers pp ON pp.id = e.preferred_provider_id
-LEFT JOIN providers op ON op.id = e.offered_provider_id
-LEFT JOIN applications a ON a.id = e.application_id
-WHERE e.person_id = ?1 AND e.event_date BETWEEN ?2 AND ?3
-  AND (?4 IS NULL OR e.service_kind_id = ?4)
-  AND (?5 IS NULL OR e.preferred_provider_id = ?5 OR e.offered_provider_id = ?5)
-ORDER BY e.event_date, e.id";
-
-/// ?1 person id, ?2 service kind id or NULL, ?3 provider id or NULL. A queue is ordered by
-/// queued_since, then id; the two counts are range scans of `queue_entries_by_queue`.
-const SQL_QUEUE_POSITIONS: &str = "\
-SELECT sk.code, sk.name, p.code, p.name, e.queued_since,
-       (SELECT count(*) FROM queue_entries o
-         WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id
-           AND o.active = 1 AND (o.queued_since, o.id) < (e.queued_since, e.id)),
-       (SELECT count(*) FROM queue_entries o
-         WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id
-           AND o.active = 1)
-FROM queue_entries e
-JOIN service_kinds sk ON sk.id = e.service_kind_id
-JOIN providers p ON p.id = e.provider_id
-WHERE e.person_id = ?1 AND e.active = 1
-  AND (?2 IS NULL OR e.service_kind_id = ?2)
-  AND (?3 IS NULL OR e.provider_id = ?3)
-ORDER BY e.queued_since, e.id";
-
 // ---------------------------------------------------------------------------------------
 // The answers, on a blocking thread.
 
@@ -338,18 +205,12 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
 fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
     let tx = ReadSnapshot::begin(conn, "begin EP116")?;
     let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
-        return Ok(QueueStatusList { person: None, events: Vec::new(), positions: Vec::new() });
+        return Ok(rows::no_queue_status(None));
     };
-    // A code the register does not know narrows to nothing.
-    let service_kind_id = match code_id(&tx, SQL_SERVICE_KIND_ID, q.service_kind_code.as_deref(), "EP116 service kind")? {
-        Narrowing::Unknown => return Ok(QueueStatusList { person: Some(person), events: Vec::new(), positions: Vec::new() }),
-        Narrowing::Any => None,
-        Narrowing::Id(id) => Some(id),
-    };
-    let provider_id = match code_id(&tx, SQL_PROVIDER_ID, q.provider_code.as_deref(), "EP116 provider")? {
-        Narrowing::Unknown => return Ok(QueueStatusList { person: Some(person), events: Vec::new(), positions: Vec::new() }),
-        Narrowing::Any => None,
-        Narrowing::Id(id) => Some(id),
+    let service_kind = code_id(&tx, SQL_SERVICE_KIND_ID, q.service_kind_code.as_deref(), "EP116 service kind")?;
+    let provider = code_id(&tx, SQL_PROVIDER_ID, q.provider_code.as_deref(), "EP116 provider")?;
+    let Some((service_kind_id, provider_id)) = Narrowing::both(service_kind, provider) else {
+        return Ok(rows::no_queue_status(Some(person)));
     };
     let (from, till) = period_bounds(&q.period);
 
@@ -487,16 +348,6 @@ pub(crate) fn error(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreErro
     }
 }
 
-/// SQLite's own reason for a failure; its messages name tables and columns, not values.
-fn describe(e: &rusqlite::Error) -> String {
-    match e {
-        rusqlite::Error::SqliteFailure(code, Some(message)) => format!("{message} ({:?})", code.code),
-        rusqlite::Error::SqliteFailure(code, None) => format!("{code}"),
-        rusqlite::Error::QueryReturnedNoRows => "no row".to_owned(),
-        _ => "unexpected database error".to_owned(),
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -578,39 +429,12 @@ pub(crate) mod tests {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
     }
 
-    /// A tiny register written by hand: two persons waiting in one queue, one event each.
+    /// The tiny register of the store's tests, on SQLite.
     fn tiny_register(dir: &Path) -> SqliteStore {
         let path = dir.join(DATABASE_FILE);
         let store = SqliteStore::open(&path).unwrap();
-        let conn = open_writer(&path).unwrap();
-        conn.execute_batch(
-            "INSERT INTO service_kinds VALUES (1, 'ISAR-P', 'Pilngadīgām personām');
-             INSERT INTO providers VALUES (1, 'P1', 'VSAC \"Rīga\" filiāle \"Ezerkrasti\"', 'Rīga');
-             INSERT INTO providers VALUES (2, 'P2', 'Pansionāts \"Ābeļdārzs\"', 'Rīga 2');
-             INSERT INTO municipalities VALUES (1, 'RIGA', 'Rīgas valstspilsēta', 'Rīga', NULL, NULL);
-             INSERT INTO persons VALUES (1, '15034210121', 'Ērika', 'Kalniņa');
-             INSERT INTO persons VALUES (2, '02076112340', 'Aivars', 'Ozoliņš');
-             INSERT INTO applications VALUES (1, 1, 'A-1', '2024-01-10', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
-             INSERT INTO applications VALUES (2, 1, 'A-2', '2025-03-01', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL);
-             INSERT INTO applications VALUES (3, 2, 'A-3', '2023-05-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
-             INSERT INTO submitted_documents VALUES (1, 1, 'Iesniegums', '2024-01-10');
-             INSERT INTO submitted_documents VALUES (2, 2, 'Iesniegums', '2025-03-01');
-             INSERT INTO queue_decisions VALUES (1, 1, '2024-02-01', 'LM-2024/1-R', 1, '2024-02-01');
-             INSERT INTO queue_events VALUES (1, 1, 1, 1, '2024-02-01', 'LM-2024/1-R', 1, 1, NULL, NULL, NULL);
-             INSERT INTO queue_events VALUES (2, 1, 2, 1, '2025-03-20', 'LM-2025/2-R', 1, 2, NULL, NULL, NULL);
-             INSERT INTO queue_events VALUES (3, 2, 3, 1, '2023-06-01', 'LM-2023/3-R', 1, 1, NULL, NULL, NULL);
-             INSERT INTO queue_entries VALUES (1, 2, 3, 1, 1, '2023-06-01', 1);
-             INSERT INTO queue_entries VALUES (2, 1, 1, 1, 1, '2024-02-01', 1);
-             INSERT INTO queue_entries VALUES (3, 1, 2, 2, 1, '2025-03-20', 1);",
-        )
-        .unwrap();
+        crate::store::tests::write_tiny_register(&path);
         store
-    }
-
-    #[test]
-    fn migrations_are_listed_in_ascending_order() {
-        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
-        assert_eq!(MIGRATIONS[0].version, 1);
     }
 
     #[test]
@@ -621,7 +445,7 @@ pub(crate) mod tests {
         let store = SqliteStore::open(&path).unwrap();
         let conn = open_reader(store.path()).unwrap();
         let count: i64 = conn.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
-        assert_eq!(count, MIGRATIONS.len() as i64);
+        assert_eq!(count, latest_version());
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(store.person_count().unwrap(), 0);
@@ -667,78 +491,6 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn positions_count_active_entries_queued_earlier() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = tiny_register(dir.path());
-        let answer = store
-            .queue_status_list(QueueStatusQuery {
-                person_code: person("150342-10121"),
-                period: Period::default(),
-                service_kind_code: None,
-                provider_code: None,
-            })
-            .await
-            .unwrap();
-        assert_eq!(answer.person.unwrap().first_name, "Ērika");
-        assert_eq!(answer.events.len(), 2);
-        let ahead: Vec<(String, u32, u32)> = answer
-            .positions
-            .iter()
-            .map(|p| (p.provider.code.clone(), p.places_ahead, p.queue_length))
-            .collect();
-        assert_eq!(ahead, [("P1".to_owned(), 1, 2), ("P2".to_owned(), 0, 1)]);
-
-        let narrowed = store
-            .queue_status_list(QueueStatusQuery {
-                person_code: person("150342-10121"),
-                period: Period { from: Some(date("2025-01-01")), till: None },
-                service_kind_code: None,
-                provider_code: Some("P1".into()),
-            })
-            .await
-            .unwrap();
-        assert!(narrowed.events.is_empty(), "the P1 event lies before the period");
-        assert_eq!(narrowed.positions.len(), 1, "the period does not apply to positions");
-
-        let unknown = store
-            .queue_status_list(QueueStatusQuery {
-                person_code: person("150342-10121"),
-                period: Period::default(),
-                service_kind_code: Some("NO-SUCH".into()),
-                provider_code: None,
-            })
-            .await
-            .unwrap();
-        assert!(unknown.person.is_some() && unknown.events.is_empty() && unknown.positions.is_empty());
-    }
-
-    #[tokio::test]
-    async fn applications_carry_their_children_and_respect_the_period() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = tiny_register(dir.path());
-        let all = store
-            .application_list(ApplicationQuery { person_code: person("150342-10121"), period: Period::default() })
-            .await
-            .unwrap();
-        let numbers: Vec<&str> = all.applications.iter().map(|a| a.application_number.as_str()).collect();
-        assert_eq!(numbers, ["A-1", "A-2"]);
-        assert_eq!(all.applications[0].submitted_documents.len(), 1);
-        assert_eq!(all.applications[0].queue_decisions.len(), 1);
-        assert_eq!(all.applications[1].queue_decisions.len(), 0);
-        assert_eq!(all.applications[1].preferred_provider.as_ref().unwrap().code, "P2");
-
-        let inclusive = store
-            .application_list(ApplicationQuery {
-                person_code: person("150342-10121"),
-                period: Period { from: Some(date("2024-01-10")), till: Some(date("2024-01-10")) },
-            })
-            .await
-            .unwrap();
-        assert_eq!(inclusive.applications.len(), 1, "both ends of the period are inclusive");
-        assert_eq!(inclusive.applications[0].submitted_documents.len(), 1);
-    }
-
-    #[tokio::test]
     async fn an_event_kind_outside_the_list_is_corrupt() {
         let dir = tempfile::tempdir().unwrap();
         let store = tiny_register(dir.path());
@@ -774,17 +526,6 @@ pub(crate) mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
         assert!(!err.to_string().contains("99999999999"));
-    }
-
-    #[tokio::test]
-    async fn an_unknown_person_is_no_person_and_no_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = tiny_register(dir.path());
-        let answer = store
-            .application_list(ApplicationQuery { person_code: person("051230-10106"), period: Period::default() })
-            .await
-            .unwrap();
-        assert_eq!(answer, ApplicationList { person: None, applications: Vec::new() });
     }
 
     #[test]

@@ -23,7 +23,9 @@ use tokio_rustls::TlsConnector;
 use spolis_adapter::config::{Config, Limits};
 use spolis_adapter::demo_data::{self, DemoOptions};
 use spolis_adapter::http::App;
-use spolis_adapter::store::{postgres, sqlite};
+use spolis_adapter::database::postgres;
+use spolis_adapter::database::runtime::block_on;
+use spolis_adapter::store::{import, sqlite};
 use spolis_adapter::{server, tls};
 
 pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -131,15 +133,15 @@ impl TestDatabase {
 
     /// Migrates it and copies the SQLite register at `sqlite` into it, unless it holds one.
     pub fn load_register(&self, sqlite: &Path) {
-        if !postgres::holds_persons(&self.url, &self.options).expect("the test database answers") {
-            postgres::import_sqlite_register(&self.url, &self.options, sqlite).expect("copying the register to PostgreSQL");
+        if !import::holds_persons(&self.url, &self.options).expect("the test database answers") {
+            import::import_sqlite_register(&self.url, &self.options, sqlite).expect("copying the register to PostgreSQL");
         }
     }
 
     /// Runs one statement on this database; returns how many rows it touched.
     pub fn execute(&self, sql: &str) -> u64 {
         let (url, options) = (self.url.clone(), self.options.clone());
-        postgres::block_on(|| async {
+        block_on(|| async {
             let client = postgres::connect(&url, &options).await?;
             client.execute(sql, &[]).await.map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))
         })
@@ -165,7 +167,7 @@ pub fn server_part(url: &str) -> String {
 /// Runs statements on the `postgres` database of `server` (`postgres://user@host:port`).
 pub fn admin(server: &str, options: &postgres::PostgresOptions, sql: &str) {
     let url = format!("{server}/postgres");
-    postgres::block_on(|| async {
+    block_on(|| async {
         let client = postgres::connect(&url, options).await?;
         client.batch_execute(sql).await.map_err(|e| spolis_adapter::store::StoreError::Unavailable(postgres::describe(&e)))
     })
@@ -238,8 +240,10 @@ impl TestServer {
             Backend::Postgres => {
                 let database = options.database.clone().unwrap_or_else(|| Arc::new(TestDatabase::create()));
                 database.load_register(&data_dir.join(sqlite::DATABASE_FILE));
-                config.database_url = Some(options.database_url.clone().unwrap_or_else(|| database.url.clone()));
-                config.database_replica_url = options.database_replica_url.clone();
+                config.backend = spolis_adapter::config::Backend::Postgres {
+                    primary: options.database_url.clone().unwrap_or_else(|| database.url.clone()),
+                    replica: options.database_replica_url.clone(),
+                };
                 Some(database)
             }
         };

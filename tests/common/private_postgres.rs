@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use spolis_adapter::config::DatabaseConfig;
-use spolis_adapter::store::postgres::PostgresOptions;
+use spolis_adapter::database::postgres::PostgresOptions;
 
 use super::{admin, certs_dir};
 
