@@ -434,7 +434,7 @@ const FIRST_DAY: (i32, u32, u32) = (2014, 1, 1);
 
 /// A calendar date from literal parts. Every literal in this file is a real date.
 fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(year, month, day).expect("literal dates in demo_data are real dates")
+    NaiveDate::from_ymd_opt(year, month, day).expect("literal dates in the demo register are real dates")
 }
 
 fn origin() -> NaiveDate {
