@@ -244,10 +244,7 @@ fn main() -> anyhow::Result<()> {
                 Some(url) if !postgres::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
                     let report = demo_register::seed_postgres(url, &config.postgres_options()?, &DemoOptions { persons, seed: 1 })?;
-                    eprintln!(
-                        "seeded {} persons, {} applications, {} queue events in {:.1?}",
-                        report.persons, report.applications, report.queue_events, report.elapsed
-                    );
+                    eprintln!("seeded {report}");
                 }
                 Some(_) => {}
                 None if !data_dir.join(sqlite::DATABASE_FILE).exists() => seed(&data_dir, persons, 1)?,
@@ -434,10 +431,7 @@ fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()
     let path = data_dir.join(sqlite::DATABASE_FILE);
     eprintln!("seeding {} with {persons} demo persons…", path.display());
     let report = demo_register::seed_sqlite(&path, &DemoOptions { persons, seed: generator_seed })?;
-    eprintln!(
-        "seeded {} persons, {} applications, {} queue events in {:.1?}",
-        report.persons, report.applications, report.queue_events, report.elapsed
-    );
+    eprintln!("seeded {report}");
     Ok(())
 }
 

@@ -16,6 +16,7 @@
 //! seeded PRNG, personal codes), `writer` (rows, ids and numbers), `generator` (the stories);
 //! this file opens the register, loads it in bulk and reports.
 
+use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,13 @@ pub struct DemoReport {
     pub applications: u64,
     pub queue_events: u64,
     pub elapsed: Duration,
+}
+
+impl fmt::Display for DemoReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let DemoReport { persons, applications, queue_events, elapsed } = self;
+        write!(f, "{persons} persons, {applications} applications, {queue_events} queue events in {elapsed:.1?}")
+    }
 }
 
 /// A fixed person of the demo register, with the story their answers tell.
