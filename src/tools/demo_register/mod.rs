@@ -1,7 +1,7 @@
 //! Deterministic synthetic register for demos, tests and load measurements (`seed-demo`).
 //!
 //! Owns the generator: reference data (service kinds, ~40 providers, the 43 municipalities
-//! since the 2021 reform), the fixed [`SHOWCASE`] persons, and any number of random persons
+//! since the 2021 reform), the fixed `SHOWCASE` persons, and any number of random persons
 //! whose applications follow the real process: application → documents (maybe a letter
 //! asking for more, event 15) → admission to the queue (1) → renewals (2, 3), offers (6),
 //! refusals of a place (7) and restoration (8) → grant (5, or 12 for a halfway house) or
@@ -9,7 +9,7 @@
 //!
 //! Input: a file path and [`DemoOptions`]; output: the filled register and a [`DemoReport`].
 //! The same options always give the same rows (same ids, same text): the generator uses its
-//! own seeded PRNG, never the clock, and every date lies between 2015 and [`DATA_HORIZON`].
+//! own seeded PRNG, never the clock, and every date lies between 2015 and `DATA_HORIZON`.
 //! It must never write into a register that already holds persons.
 //!
 //! The parts, each feeding the next: `reference` (the fixed tables), `random` (days, the
@@ -64,14 +64,14 @@ impl fmt::Display for DemoReport {
 
 /// A fixed person of the demo register, with the story their answers tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Showcase {
+pub(crate) struct Showcase {
     pub person_code: &'static str,
     pub name: &'static str,
     pub story: &'static str,
 }
 
 /// The fixed persons, present in every demo register whatever its size or seed.
-pub const SHOWCASE: &[Showcase] = &[
+pub(crate) const SHOWCASE: &[Showcase] = &[
     Showcase {
         person_code: "150342-10121",
         name: "Ērika Kalniņa",
@@ -102,10 +102,10 @@ pub const SHOWCASE: &[Showcase] = &[
 ];
 
 /// A valid personal code the demo register knows nothing about.
-pub const NO_RECORDS_PERSON_CODE: &str = "051230-10106";
+pub(crate) const NO_RECORDS_PERSON_CODE: &str = "051230-10106";
 
 /// No generated date lies after this day: the register looks the same whenever it is made.
-pub const DATA_HORIZON: &str = "2026-11-01";
+pub(crate) const DATA_HORIZON: &str = "2026-11-01";
 
 /// Fills a new (or empty) register at `path` with the showcase persons and random ones,
 /// `options.persons` in all. Creates and migrates the file; refuses a register that already
