@@ -16,7 +16,7 @@ use spolis_adapter::config::Config;
 use spolis_adapter::identity;
 use spolis_adapter::store::{postgres, sqlite};
 use spolis_adapter::tools::demo_register::{self, DemoOptions};
-use spolis_adapter::tools::example_pki;
+use spolis_adapter::tools::{client, example_pki};
 use spolis_adapter::{ops, server};
 
 #[derive(Parser)]
@@ -103,10 +103,10 @@ enum Command {
     Audit(AuditCommand),
     /// Call EP115 or EP116 with a client certificate, operator and personal code; print the
     /// answer as a table, raw XML or JSON, or write the printout PDF.
-    Client(spolis_adapter::tools::client::cli::ClientArgs),
+    Client(client::cli::ClientArgs),
     /// Send the sample requests to a running service and compare the answers with the
     /// expected ones (or record them with --record).
-    Replay(spolis_adapter::tools::client::cli::ReplayArgs),
+    Replay(client::cli::ReplayArgs),
 }
 
 /// Where the audit log is: the same way `demo` and `serve` find it.
@@ -290,8 +290,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(command) => run_audit(command),
-        Command::Client(args) => std::process::exit(spolis_adapter::tools::client::cli::client(args)?),
-        Command::Replay(args) => std::process::exit(spolis_adapter::tools::client::cli::replay_samples(args)?),
+        Command::Client(args) => std::process::exit(client::cli::client(args)?),
+        Command::Replay(args) => std::process::exit(client::cli::replay_samples(args)?),
     }
 }
 

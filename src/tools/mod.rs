@@ -1,5 +1,6 @@
-//! The tools around the service, kept apart from what serves calls: nothing under `tools`
-//! is reached from the request pipeline, and nothing in the pipeline depends on it.
+//! The tools around the service, kept apart from what serves calls: nothing in the request
+//! pipeline uses `tools` (only `config`'s tests borrow the example PKI), and the binary's tool
+//! subcommands hand over here.
 //!
 //! - `client`: `spolis-adapter client` and `replay`, the calling side of EP115/EP116 (mutual
 //!   TLS, envelopes, answers as a table, XML, JSON or the printout PDF).
