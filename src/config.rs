@@ -616,7 +616,7 @@ client_ca = "ca.crt"
 
         let stale = dir.path().join("stale.crl");
         let day = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap().midnight().assume_utc();
-        let pem = crate::certs::example_crl_dated(&certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
+        let pem = crate::tools::example_pki::example_crl_dated(&certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
         std::fs::write(&stale, pem).unwrap();
         config.tls.crls = vec![stale];
         let problems = config.problems();

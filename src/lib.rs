@@ -16,14 +16,11 @@
 
 pub mod audit;
 pub mod budget;
-pub mod certs;
-pub mod client;
 pub mod config;
 pub mod connection;
 pub mod contract;
 pub mod cpu;
 pub mod database;
-pub mod demo_data;
 pub mod error;
 pub mod http;
 pub mod identity;
@@ -39,5 +36,6 @@ pub mod service;
 pub mod soap;
 pub mod store;
 pub mod tls;
+pub mod tools;
 pub mod wssec;
 pub mod xml;

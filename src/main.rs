@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 
 use spolis_adapter::audit::{self, export::ExportFilter, export::ExportFormat, AuditSigner};
 use spolis_adapter::config::Config;
-use spolis_adapter::demo_data::{self, DemoOptions};
 use spolis_adapter::identity;
 use spolis_adapter::store::{import, sqlite};
-use spolis_adapter::{certs, ops, server};
+use spolis_adapter::tools::demo_register::{self, DemoOptions};
+use spolis_adapter::tools::{client, example_pki};
+use spolis_adapter::{ops, server};
 
 #[derive(Parser)]
 #[command(name = "spolis-adapter", version, about = "SPOLIS EP115 GetApplicationList and EP116 GetQueueStatusList over SOAP and mutual TLS")]
@@ -102,10 +103,10 @@ enum Command {
     Audit(AuditCommand),
     /// Call EP115 or EP116 with a client certificate, operator and personal code; print the
     /// answer as a table, raw XML or JSON, or write the printout PDF.
-    Client(spolis_adapter::client::cli::ClientArgs),
+    Client(client::cli::ClientArgs),
     /// Send the sample requests to a running service and compare the answers with the
     /// expected ones (or record them with --record).
-    Replay(spolis_adapter::client::cli::ReplayArgs),
+    Replay(client::cli::ReplayArgs),
 }
 
 /// Where the audit log is: the same way `demo` and `serve` find it.
@@ -244,11 +245,8 @@ fn main() -> anyhow::Result<()> {
             match config.postgres_url() {
                 Some(url) if !import::holds_persons(url, &config.postgres_options()?)? => {
                     eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
-                    let report = demo_data::seed_postgres(url, &config.postgres_options()?, &DemoOptions { persons, seed: 1 })?;
-                    eprintln!(
-                        "seeded {} persons, {} applications, {} queue events in {:.1?}",
-                        report.persons, report.applications, report.queue_events, report.elapsed
-                    );
+                    let report = demo_register::seed_postgres(url, &config.postgres_options()?, &DemoOptions { persons, seed: 1 })?;
+                    eprintln!("seeded {report}");
                 }
                 Some(_) => {}
                 None if !data_dir.join(sqlite::DATABASE_FILE).exists() => seed(&data_dir, persons, 1)?,
@@ -283,12 +281,12 @@ fn main() -> anyhow::Result<()> {
             seed(&data_dir, persons, generator_seed)
         }
         Command::GenCerts { out, revocation_only: true } => {
-            certs::generate_revocation_examples(&out)?;
-            println!("{} written to {}", certs::REVOCATION_FILES.join(", "), out.display());
+            example_pki::generate_revocation_examples(&out)?;
+            println!("{} written to {}", example_pki::REVOCATION_FILES.join(", "), out.display());
             Ok(())
         }
         Command::GenCerts { out, revocation_only: false } => {
-            certs::generate_example_certificates(&out)?;
+            example_pki::generate_example_certificates(&out)?;
             println!("example certificates and consumers.toml written to {}", out.display());
             Ok(())
         }
@@ -297,8 +295,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(command) => run_audit(command),
-        Command::Client(args) => std::process::exit(spolis_adapter::client::cli::client(args)?),
-        Command::Replay(args) => std::process::exit(spolis_adapter::client::cli::replay_samples(args)?),
+        Command::Client(args) => std::process::exit(client::cli::client(args)?),
+        Command::Replay(args) => std::process::exit(client::cli::replay_samples(args)?),
     }
 }
 
@@ -437,11 +435,8 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
 fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()> {
     let path = data_dir.join(sqlite::DATABASE_FILE);
     eprintln!("seeding {} with {persons} demo persons…", path.display());
-    let report = demo_data::seed_sqlite(&path, &DemoOptions { persons, seed: generator_seed })?;
-    eprintln!(
-        "seeded {} persons, {} applications, {} queue events in {:.1?}",
-        report.persons, report.applications, report.queue_events, report.elapsed
-    );
+    let report = demo_register::seed_sqlite(&path, &DemoOptions { persons, seed: generator_seed })?;
+    eprintln!("seeded {report}");
     Ok(())
 }
 

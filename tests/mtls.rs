@@ -51,7 +51,7 @@ async fn a_revoked_certificate_is_refused_in_the_handshake() {
 
 /// A certificate of the example CA with the given usages, made here.
 fn with_usages(key_usages: Vec<KeyUsagePurpose>, extended: Vec<ExtendedKeyUsagePurpose>) -> std::sync::Arc<rustls::ClientConfig> {
-    let (certificate, key) = spolis_adapter::certs::example_client_with_usages(&certs_dir(), key_usages, extended).unwrap();
+    let (certificate, key) = spolis_adapter::tools::example_pki::example_client_with_usages(&certs_dir(), key_usages, extended).unwrap();
     let chain = rustls_pemfile::certs(&mut certificate.as_bytes()).collect::<Result<Vec<_>, _>>().unwrap();
     let key = rustls_pemfile::private_key(&mut key.as_bytes()).unwrap().unwrap();
     client_tls_config_with(Some((chain, key)), Protocol::Http1)

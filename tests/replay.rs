@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use common::*;
 use spolis_adapter::config::Config;
-use spolis_adapter::demo_data::{self, DemoOptions};
+use spolis_adapter::tools::demo_register::{self, DemoOptions};
 use spolis_adapter::server;
 use spolis_adapter::store::sqlite;
 
@@ -31,7 +31,7 @@ struct DemoServer {
 
 async fn demo_server() -> DemoServer {
     let dir = tempfile::tempdir().expect("temp dir");
-    demo_data::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: DEMO_PERSONS, seed: 1 })
+    demo_register::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: DEMO_PERSONS, seed: 1 })
         .expect("seeding the demo register");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use rustls::{AlertDescription, HandshakeKind};
-use spolis_adapter::certs::{example_crl, example_crl_dated};
+use spolis_adapter::tools::example_pki::{example_crl, example_crl_dated};
 
 /// The example registry plus `revoked.crt`, registered by fingerprint, so that only
 /// revocation can keep it out.

@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsConnector;
 
 use spolis_adapter::config::{Config, Limits};
-use spolis_adapter::demo_data::{self, DemoOptions};
+use spolis_adapter::tools::demo_register::{self, DemoOptions};
 use spolis_adapter::http::App;
 use spolis_adapter::database::postgres;
 use spolis_adapter::database::runtime::block_on;
@@ -50,7 +50,7 @@ pub fn shared_register() -> &'static Path {
     REGISTER
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temp dir");
-            demo_data::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: TEST_PERSONS, seed: 1 })
+            demo_register::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: TEST_PERSONS, seed: 1 })
                 .expect("seeding the test register");
             dir
         })
@@ -212,7 +212,7 @@ impl TestServer {
     pub async fn start_with(options: Options) -> TestServer {
         let (data_dir, own_dir) = if options.own_register {
             let dir = tempfile::tempdir().expect("temp dir");
-            demo_data::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: 50, seed: 1 })
+            demo_register::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: 50, seed: 1 })
                 .expect("seeding a private register");
             (dir.path().to_path_buf(), Some(dir))
         } else {

@@ -36,7 +36,6 @@ pub struct TlsFiles {
 #[derive(Debug, Clone)]
 pub struct HttpAnswer {
     pub status: u16,
-    pub content_type: String,
     /// The `x-call-id` header, if the server sent one.
     pub call_id: Option<String>,
     pub body: Bytes,
@@ -75,11 +74,6 @@ impl Endpoint {
         self.send(request, Bytes::from(body)).await
     }
 
-    /// GETs `path` (e.g. `/GetApplicationList?wsdl`).
-    pub async fn get(&self, path: &str) -> anyhow::Result<HttpAnswer> {
-        self.send(hyper::Request::get(self.target(path)), Bytes::new()).await
-    }
-
     fn target(&self, path: &str) -> String {
         format!("{}{}", self.prefix, path)
     }
@@ -112,13 +106,11 @@ impl Endpoint {
             let driver = tokio::spawn(connection);
             let response = sender.send_request(request).await.context("sending the request")?;
             let status = response.status().as_u16();
-            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-            let content_type = header("content-type").unwrap_or_default();
-            let call_id = header("x-call-id");
+            let call_id = response.headers().get("x-call-id").and_then(|v| v.to_str().ok()).map(str::to_string);
             let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
             let body = limited.collect().await.map_err(|e| anyhow!("reading the answer: {e}"))?.to_bytes();
             driver.abort();
-            anyhow::Ok(HttpAnswer { status, content_type, call_id, body })
+            anyhow::Ok(HttpAnswer { status, call_id, body })
         };
         tokio::time::timeout(EXCHANGE_TIMEOUT, exchange)
             .await

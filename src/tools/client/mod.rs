@@ -10,15 +10,15 @@
 //! Never prints personal data anywhere but the chosen output, and never trusts any CA but the
 //! one given.
 
-pub mod answer;
+pub(crate) mod answer;
 pub mod cli;
-pub mod json;
-pub mod pdf;
-pub mod printout;
-pub mod replay;
-pub mod request;
-pub mod table;
-pub mod transport;
+pub(crate) mod json;
+pub(crate) mod pdf;
+pub(crate) mod printout;
+pub(crate) mod replay;
+pub(crate) mod request;
+pub(crate) mod table;
+pub(crate) mod transport;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,11 +31,11 @@ use request::CallRequest;
 use transport::{Endpoint, HttpAnswer, TlsFiles};
 
 /// Exit status when the service refused the call (a fault or an IVIS error list).
-pub const EXIT_REFUSED: i32 = 2;
+pub(crate) const EXIT_REFUSED: i32 = 2;
 
 /// How `client` shows the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Table,
     Xml,
     Json,
@@ -43,7 +43,7 @@ pub enum OutputFormat {
 }
 
 /// One `spolis-adapter client` run.
-pub struct ClientCommand {
+pub(crate) struct ClientCommand {
     pub url: String,
     pub tls: TlsFiles,
     pub request: CallRequest,
@@ -52,7 +52,7 @@ pub struct ClientCommand {
 }
 
 /// Runs the command; returns the process exit status.
-pub async fn run_client(command: &ClientCommand) -> anyhow::Result<i32> {
+pub(crate) async fn run_client(command: &ClientCommand) -> anyhow::Result<i32> {
     let endpoint = Endpoint::new(&command.url, &command.tls)?;
     if command.format == OutputFormat::Pdf {
         return write_printout(&endpoint, command).await;
@@ -79,7 +79,7 @@ pub async fn run_client(command: &ClientCommand) -> anyhow::Result<i32> {
 }
 
 /// Calls the service; the answer parsed, or why it could not be.
-pub async fn call(endpoint: &Endpoint, request: &CallRequest) -> anyhow::Result<(HttpAnswer, anyhow::Result<Answer>)> {
+pub(crate) async fn call(endpoint: &Endpoint, request: &CallRequest) -> anyhow::Result<(HttpAnswer, anyhow::Result<Answer>)> {
     let prepared = request.prepare();
     let http = endpoint
         .post(prepared.path, &prepared.content_type, prepared.soap_action.as_deref(), prepared.body.into_bytes())

@@ -14,8 +14,8 @@ use super::pdf::{Document, FontId, PAGE_HEIGHT, PAGE_WIDTH};
 use super::table::{day, position_row, representative_line};
 use crate::model::{Application, ApplicationList, QueueEvent, QueueStatusList};
 
-const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+const REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+const BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 pub const TITLE: &str = "Dati par personas sociālo pakalpojumu iesniegumiem un lēmumiem informācijas sistēmā SPOLIS";
 const MARGIN: f32 = 45.0;

@@ -176,12 +176,12 @@ impl Page<'_> {
     /// Text with its baseline starting at (x, y).
     pub fn text(&mut self, font: FontId, size: f32, x: f32, y: f32, text: &str) {
         let Some(f) = self.document.fonts.get_mut(font.0) else { return };
-        let mut hex = String::with_capacity(text.len() * 4);
-        for c in text.chars() {
+        let glyphs = text.chars().map(|c| {
             let glyph = f.glyph(c);
             f.used.entry(glyph).or_insert(c);
-            let _ = write!(hex, "{glyph:04X}");
-        }
+            glyph
+        });
+        let hex = hex_units(glyphs);
         let ops = &mut self.document.pages[self.index];
         let _ = writeln!(ops, "BT /F{} {size:.2} Tf {x:.2} {y:.2} Td <{hex}> Tj ET", font.0 + 1);
     }
@@ -252,8 +252,8 @@ fn to_unicode_cmap(used: &BTreeMap<u16, char>) -> String {
         let _ = writeln!(cmap, "{} beginbfchar", chunk.len());
         for (glyph, c) in chunk {
             let mut units = [0u16; 2];
-            let utf16: String = c.encode_utf16(&mut units).iter().map(|u| format!("{u:04X}")).collect();
-            let _ = writeln!(cmap, "<{glyph:04X}> <{utf16}>");
+            let utf16 = hex_units(c.encode_utf16(&mut units).iter().copied());
+            let _ = writeln!(cmap, "<{}> <{utf16}>", hex_units([**glyph]));
         }
         cmap.push_str("endbfchar\n");
     }
@@ -391,8 +391,12 @@ fn checksum(data: &[u8]) -> u32 {
 
 /// A PDF string in UTF-16BE with a byte order mark (for the document information).
 fn pdf_text_string(text: &str) -> String {
-    let hex: String = text.encode_utf16().map(|u| format!("{u:04X}")).collect();
-    format!("<FEFF{hex}>")
+    format!("<FEFF{}>", hex_units(text.encode_utf16()))
+}
+
+/// 16-bit units (glyph ids, UTF-16) as the upper-case, big-endian hex of PDF hex strings.
+fn hex_units(units: impl IntoIterator<Item = u16>) -> String {
+    hex::encode_upper(units.into_iter().flat_map(u16::to_be_bytes).collect::<Vec<u8>>())
 }
 
 /// The file being written: objects with their offsets, then the cross-reference table.

@@ -1,0 +1,327 @@
+//! The row writer: prepared inserts for every person table, the row ids and the per-year
+//! application and decision numbers, and the queue entries a person holds until they are
+//! finished. Knows rows, not stories: the generator decides what happens.
+
+use rusqlite::{Connection, Statement};
+
+use super::random::{Dates, Day, FIRST_DAY};
+use super::reference::provider_id;
+use crate::personal_code::PersonalCode;
+use crate::store::sqlite::error;
+use crate::store::StoreError;
+
+/// What has been written, for the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Counts {
+    pub(super) persons: u64,
+    pub(super) applications: u64,
+    pub(super) queue_events: u64,
+}
+
+/// Row ids and per-year sequence numbers. Ids are assigned here, not by SQLite, so that
+/// children can reference their parent without a round trip.
+#[derive(Default)]
+struct Ids {
+    representative: i64,
+    application: i64,
+    document: i64,
+    request: i64,
+    grant: i64,
+    queue_decision: i64,
+    event: i64,
+    entry: i64,
+    application_seq: [u32; 16],
+    decision_seq: [u32; 16],
+}
+
+/// Writes rows through statements prepared once, in the bulk-load transaction.
+pub(super) struct Writer<'t> {
+    dates: &'t Dates,
+    pub(super) counts: Counts,
+    ids: Ids,
+    persons: Statement<'t>,
+    representatives: Statement<'t>,
+    applications: Statement<'t>,
+    documents: Statement<'t>,
+    requests: Statement<'t>,
+    grants: Statement<'t>,
+    queue_decisions: Statement<'t>,
+    events: Statement<'t>,
+    entries: Statement<'t>,
+}
+
+/// The person being written, and what belongs to them until they are finished.
+pub(super) struct Subject {
+    pub(super) id: i64,
+    pub(super) young: bool,
+    pub(super) birth_year: i32,
+    pub(super) municipality: usize,
+    pub(super) representative: Option<i64>,
+    pub(super) entries: Vec<Entry>,
+}
+
+/// A queue entry of the subject; written when the subject is finished, with its final state.
+pub(super) struct Entry {
+    application: i64,
+    provider: usize,
+    kind: usize,
+    since: Day,
+    active: bool,
+}
+
+/// An application being written: its id and the queue it asks for.
+#[derive(Clone, Copy)]
+pub(super) struct App {
+    pub(super) id: i64,
+    pub(super) kind: usize,
+    pub(super) provider: usize,
+}
+
+impl<'t> Writer<'t> {
+    pub(super) fn new(conn: &'t Connection, dates: &'t Dates) -> Result<Self, StoreError> {
+        let prepare = |sql: &str| conn.prepare(sql).map_err(error("seed: prepare"));
+        Ok(Writer {
+            dates,
+            counts: Counts::default(),
+            ids: Ids::default(),
+            persons: prepare("INSERT INTO persons VALUES (?1, ?2, ?3, ?4)")?,
+            representatives: prepare("INSERT INTO legal_representatives VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?,
+            applications: prepare("INSERT INTO applications VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?,
+            documents: prepare("INSERT INTO submitted_documents VALUES (?1, ?2, ?3, ?4)")?,
+            requests: prepare("INSERT INTO document_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
+            grants: prepare("INSERT INTO grant_decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
+            queue_decisions: prepare("INSERT INTO queue_decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
+            events: prepare("INSERT INTO queue_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?,
+            entries: prepare("INSERT INTO queue_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?,
+        })
+    }
+
+    pub(super) fn person(&mut self, code: &PersonalCode, first_name: &str, surname: &str) -> Result<i64, StoreError> {
+        self.counts.persons += 1;
+        let id = self.counts.persons as i64;
+        self.persons
+            .execute((id, code.digits(), first_name, surname))
+            .map_err(error("seed: persons"))?;
+        Ok(id)
+    }
+
+    pub(super) fn representative(
+        &mut self,
+        first_name: &str,
+        surname: &str,
+        code: &PersonalCode,
+        address: &str,
+        phone: &str,
+        email: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        self.ids.representative += 1;
+        let id = self.ids.representative;
+        self.representatives
+            .execute((id, first_name, surname, code.digits(), address, phone, email))
+            .map_err(error("seed: legal representatives"))?;
+        Ok(id)
+    }
+
+    pub(super) fn application(
+        &mut self,
+        subject: &Subject,
+        submitted: Day,
+        kind_text: &str,
+        kind: usize,
+        provider: usize,
+    ) -> Result<App, StoreError> {
+        let dates = self.dates;
+        self.ids.application += 1;
+        self.counts.applications += 1;
+        let id = self.ids.application;
+        let year = dates.year(submitted);
+        let seq = &mut self.ids.application_seq[(year - FIRST_DAY.0) as usize];
+        *seq += 1;
+        let number = format!("SPOLIS-IES-{year}-{seq:06}");
+        self.applications
+            .execute((
+                id,
+                subject.id,
+                number,
+                dates.text(submitted),
+                kind_text,
+                kind as i64 + 1,
+                provider_id(provider),
+                subject.municipality as i64 + 1,
+                subject.representative,
+            ))
+            .map_err(error("seed: applications"))?;
+        Ok(App { id, kind, provider })
+    }
+
+    pub(super) fn document(&mut self, app: &App, title: &str, on: Day) -> Result<(), StoreError> {
+        self.ids.document += 1;
+        self.documents
+            .execute((self.ids.document, app.id, title, self.dates.text(on)))
+            .map_err(error("seed: submitted documents"))?;
+        Ok(())
+    }
+
+    pub(super) fn request(
+        &mut self,
+        app: &App,
+        requested: Day,
+        description: &str,
+        due: Day,
+        fulfilled: Option<Day>,
+    ) -> Result<(), StoreError> {
+        let dates = self.dates;
+        self.ids.request += 1;
+        self.requests
+            .execute((
+                self.ids.request,
+                app.id,
+                dates.text(requested),
+                description,
+                dates.text(due),
+                fulfilled.map(|d| dates.text(d)),
+            ))
+            .map_err(error("seed: document requests"))?;
+        Ok(())
+    }
+
+    /// A decision number `LM-<year>/<n>-<R|P|A>` (queue, grant, refusal).
+    fn decision_number(&mut self, on: Day, kind: u8) -> String {
+        let year = self.dates.year(on);
+        let seq = &mut self.ids.decision_seq[(year - FIRST_DAY.0) as usize];
+        *seq += 1;
+        let suffix = match kind {
+            5 | 10 | 12 | 13 => 'P',
+            14 => 'A',
+            _ => 'R',
+        };
+        format!("LM-{year}/{seq}-{suffix}")
+    }
+
+    /// Writes one queue event; returns its decision number when the kind is a decision.
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        &mut self,
+        subject: &Subject,
+        app: &App,
+        kind: u8,
+        on: Day,
+        service_kind: usize,
+        preferred: Option<usize>,
+        offered: Option<usize>,
+        granted_on: Option<Day>,
+    ) -> Result<Option<String>, StoreError> {
+        let is_decision = matches!(kind, 1 | 5 | 8 | 9 | 10 | 11 | 12 | 13 | 14);
+        let number = is_decision.then(|| self.decision_number(on, kind));
+        let dates = self.dates;
+        self.ids.event += 1;
+        self.counts.queue_events += 1;
+        self.events
+            .execute((
+                self.ids.event,
+                subject.id,
+                app.id,
+                kind,
+                dates.text(on),
+                number.as_deref(),
+                service_kind as i64 + 1,
+                preferred.map(provider_id),
+                offered.map(provider_id),
+                None::<&str>,
+                granted_on.map(|d| dates.text(d)),
+            ))
+            .map_err(error("seed: queue events"))?;
+        Ok(number)
+    }
+
+    /// A plain event about the application's own queue.
+    pub(super) fn note(&mut self, subject: &Subject, app: &App, kind: u8, on: Day) -> Result<(), StoreError> {
+        self.event(subject, app, kind, on, app.kind, Some(app.provider), None, None).map(drop)
+    }
+
+    /// An offer of a place (6) or the refusal of one (7).
+    pub(super) fn offer(&mut self, subject: &Subject, app: &App, kind: u8, on: Day, place: usize) -> Result<(), StoreError> {
+        self.event(subject, app, kind, on, app.kind, Some(app.provider), Some(place), None).map(drop)
+    }
+
+    /// A decision to admit to the queue (1, 9 or 11): the event, the application's
+    /// queue decision and an active queue entry from that day.
+    pub(super) fn admit(&mut self, subject: &mut Subject, app: &App, kind: u8, on: Day) -> Result<(), StoreError> {
+        let number = self.event(subject, app, kind, on, app.kind, Some(app.provider), None, None)?;
+        let dates = self.dates;
+        self.ids.queue_decision += 1;
+        self.queue_decisions
+            .execute((
+                self.ids.queue_decision,
+                app.id,
+                dates.text(on),
+                number.as_deref().unwrap_or_default(),
+                provider_id(app.provider),
+                dates.text(on),
+            ))
+            .map_err(error("seed: queue decisions"))?;
+        subject.entries.push(Entry { application: app.id, provider: app.provider, kind: app.kind, since: on, active: true });
+        Ok(())
+    }
+
+    /// A decision granting a place (5, 10, 12 or 13): the event, the application's grant
+    /// decision, and the end of waiting in the application's queues.
+    pub(super) fn grant(
+        &mut self,
+        subject: &mut Subject,
+        app: &App,
+        kind: u8,
+        on: Day,
+        place: usize,
+        from: Day,
+    ) -> Result<(), StoreError> {
+        let number = self.event(subject, app, kind, on, app.kind, Some(app.provider), Some(place), Some(from))?;
+        let dates = self.dates;
+        self.ids.grant += 1;
+        self.grants
+            .execute((
+                self.ids.grant,
+                app.id,
+                dates.text(on),
+                number.as_deref().unwrap_or_default(),
+                provider_id(place),
+                dates.text(from),
+            ))
+            .map_err(error("seed: grant decisions"))?;
+        leave_queues(subject, app);
+        Ok(())
+    }
+
+    /// A decision of refusal (14); the application no longer waits.
+    pub(super) fn refuse(&mut self, subject: &mut Subject, app: &App, on: Day) -> Result<(), StoreError> {
+        self.event(subject, app, 14, on, app.kind, Some(app.provider), None, None)?;
+        leave_queues(subject, app);
+        Ok(())
+    }
+
+    /// Writes the subject's queue entries with their final state.
+    pub(super) fn finish(&mut self, subject: Subject) -> Result<(), StoreError> {
+        let dates = self.dates;
+        for entry in subject.entries {
+            self.ids.entry += 1;
+            self.entries
+                .execute((
+                    self.ids.entry,
+                    subject.id,
+                    entry.application,
+                    provider_id(entry.provider),
+                    entry.kind as i64 + 1,
+                    dates.text(entry.since),
+                    i64::from(entry.active),
+                ))
+                .map_err(error("seed: queue entries"))?;
+        }
+        Ok(())
+    }
+}
+
+fn leave_queues(subject: &mut Subject, app: &App) {
+    for entry in subject.entries.iter_mut().filter(|e| e.application == app.id) {
+        entry.active = false;
+    }
+}
