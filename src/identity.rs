@@ -83,101 +83,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use x509_parser::der_parser::asn1_rs::{Any, Tag, ToDer};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
-/// One of the two SPOLIS e-services this adapter answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
-pub enum Service {
-    /// EP115 GetApplicationList: status of applications for social services.
-    Ep115,
-    /// EP116 GetQueueStatusList: queue status for social services.
-    Ep116,
-}
-
-impl Service {
-    /// Every service, in code order.
-    pub const ALL: [Service; 2] = [Service::Ep115, Service::Ep116];
-
-    /// The e-service code of the VISS catalogue: `"EP115"` or `"EP116"`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Service::Ep115 => "EP115",
-            Service::Ep116 => "EP116",
-        }
-    }
-
-    /// The SOAP operation name: `"GetApplicationList"` or `"GetQueueStatusList"`.
-    pub fn operation(self) -> &'static str {
-        match self {
-            Service::Ep115 => "GetApplicationList",
-            Service::Ep116 => "GetQueueStatusList",
-        }
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// A service name that is neither an EP code nor an operation name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown service {0:?}: expected \"EP115\", \"EP116\", \"GetApplicationList\" or \"GetQueueStatusList\""
-)]
-pub struct UnknownService(pub String);
-
-impl FromStr for Service {
-    type Err = UnknownService;
-
-    /// Accepts the EP code or the operation name, exactly as spelt in [`Service::code`] and
-    /// [`Service::operation`].
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Service::ALL
-            .into_iter()
-            .find(|service| name == service.code() || name == service.operation())
-            .ok_or_else(|| UnknownService(name.to_owned()))
-    }
-}
-
-impl TryFrom<String> for Service {
-    type Error = UnknownService;
-
-    fn try_from(name: String) -> Result<Self, Self::Error> {
-        name.parse()
-    }
-}
-
-impl Serialize for Service {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.code())
-    }
-}
-
-/// Which VISS environment a consumer's certificate is registered for; each has its own
-/// certificates and IP addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    /// The test environment (testa vide).
-    Test,
-    /// The production environment (produkcijas vide).
-    Production,
-}
-
-impl fmt::Display for Environment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Environment::Test => "test",
-            Environment::Production => "production",
-        })
-    }
-}
+use crate::contract::{Environment, Service};
 
 /// A registered calling system (patērētājs): an institution's system allowed to call some
 /// of the services.
@@ -1546,19 +1457,6 @@ mod tests {
                 RegistryProblem::BadConsumerId { id: id.into() }
             );
         }
-    }
-
-    #[test]
-    fn services_parse_from_codes_and_operations_only() {
-        assert_eq!("EP115".parse(), Ok(Service::Ep115));
-        assert_eq!("GetQueueStatusList".parse(), Ok(Service::Ep116));
-        assert_eq!(
-            "ep115".parse::<Service>(),
-            Err(UnknownService("ep115".into()))
-        );
-        assert_eq!(Service::Ep116.code(), "EP116");
-        assert_eq!(Service::Ep115.operation(), "GetApplicationList");
-        assert_eq!(Environment::Production.to_string(), "production");
     }
 
     #[test]
