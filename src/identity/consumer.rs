@@ -49,7 +49,7 @@ impl Consumer {
         !self.forwards_for.is_empty()
     }
 
-    /// Whether an IVIS `Sender`'s institution (see [`sender_institution`]) is this consumer.
+    /// Whether an IVIS `Sender`'s institution (see `sender_institution`) is this consumer.
     pub fn is_named_by(&self, institution: &str) -> bool {
         let bare = |id: &str| id.strip_prefix("AU:").unwrap_or(id).to_owned();
         let institution = bare(institution);

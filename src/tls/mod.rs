@@ -19,7 +19,7 @@
 //!
 //! Revocation holds for the whole life of a connection: the peer's chain is verified again
 //! after every handshake (a resumed session skips the verifier inside rustls) and before a
-//! request whenever the CRLs in force changed since the last check ([`PeerCertificate`]).
+//! request whenever the CRLs in force changed since the last check (`peer`).
 //! Session resumption is off unless configured, so that a refusal is a TLS alert.
 //!
 //! One concern a file: `pem` reads the files, `verifier` is what rustls calls during the
