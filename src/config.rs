@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::identity::Environment;
+use crate::contract::Environment;
 use crate::xml::XmlLimits;
 
 mod database;

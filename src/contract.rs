@@ -1,11 +1,105 @@
-//! The published contract in one place: namespaces, URNs, SOAP actions, element names, and
-//! the WSDL and XSD documents themselves (compiled in, so the binary always serves the
+//! The published contract in one place: the vocabulary ([`Service`], [`Environment`]),
+//! namespaces, URNs, SOAP actions, element names, and the WSDL and XSD documents themselves (compiled in, so the binary always serves the
 //! contract it implements). `docs/CONTRACT.md` is the map of this file.
 //!
 //! Several values are the product's own choices where VISS sources are silent (VISS.md §10,
 //! §11.4) — LM's IVIS authority id above all. Change them here and nowhere else.
 
-use crate::identity::Service;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// One of the two SPOLIS e-services this adapter answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Service {
+    /// EP115 GetApplicationList: status of applications for social services.
+    Ep115,
+    /// EP116 GetQueueStatusList: queue status for social services.
+    Ep116,
+}
+
+impl Service {
+    /// Every service, in code order.
+    pub const ALL: [Service; 2] = [Service::Ep115, Service::Ep116];
+
+    /// The e-service code of the VISS catalogue: `"EP115"` or `"EP116"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Service::Ep115 => "EP115",
+            Service::Ep116 => "EP116",
+        }
+    }
+
+    /// The SOAP operation name: `"GetApplicationList"` or `"GetQueueStatusList"`.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Service::Ep115 => "GetApplicationList",
+            Service::Ep116 => "GetQueueStatusList",
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A service name that is neither an EP code nor an operation name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown service {0:?}: expected \"EP115\", \"EP116\", \"GetApplicationList\" or \"GetQueueStatusList\""
+)]
+pub struct UnknownService(pub String);
+
+impl FromStr for Service {
+    type Err = UnknownService;
+
+    /// Accepts the EP code or the operation name, exactly as spelt in [`Service::code`] and
+    /// [`Service::operation`].
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Service::ALL
+            .into_iter()
+            .find(|service| name == service.code() || name == service.operation())
+            .ok_or_else(|| UnknownService(name.to_owned()))
+    }
+}
+
+impl TryFrom<String> for Service {
+    type Error = UnknownService;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        name.parse()
+    }
+}
+
+impl Serialize for Service {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+/// Which VISS environment a consumer's certificate is registered for; each has its own
+/// certificates and IP addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// The test environment (testa vide).
+    Test,
+    /// The production environment (produkcijas vide).
+    Production,
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Environment::Test => "test",
+            Environment::Production => "production",
+        })
+    }
+}
 
 /// SOAP 1.1 envelope namespace.
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -141,5 +235,18 @@ mod tests {
                 assert!(schema(file).is_some(), "{file} is referenced but not served");
             }
         }
+    }
+
+    #[test]
+    fn services_parse_from_codes_and_operations_only() {
+        assert_eq!("EP115".parse(), Ok(Service::Ep115));
+        assert_eq!("GetQueueStatusList".parse(), Ok(Service::Ep116));
+        assert_eq!(
+            "ep115".parse::<Service>(),
+            Err(UnknownService("ep115".into()))
+        );
+        assert_eq!(Service::Ep116.code(), "EP116");
+        assert_eq!(Service::Ep115.operation(), "GetApplicationList");
+        assert_eq!(Environment::Production.to_string(), "production");
     }
 }

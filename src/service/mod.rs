@@ -25,9 +25,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::audit::{record::canonical_person_code, AuditLog, AuditRecord};
-use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS, WS_ADDRESSING_NS};
+use crate::contract::{Environment, Service, ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS, WS_ADDRESSING_NS};
 use crate::error::{ErrorCode, ServiceError};
-use crate::identity::{sender_institution, CertificateIdentity, Consumer, ConsumerRegistry, Environment, Service};
+use crate::identity::{sender_institution, CertificateIdentity, Consumer, ConsumerRegistry};
 use crate::soap::ivis::{self, IvisHeader, IvisRequest};
 use crate::soap::{self, fault, SoapVersion};
 use crate::store::{MessageIdCheck, QuotaCharge, Store, StoreError};

@@ -508,7 +508,8 @@ mod tests {
     use x509_parser::prelude::{FromDer, X509Certificate};
 
     use super::*;
-    use crate::identity::{ConsumerRegistry, Service};
+    use crate::contract::Service;
+    use crate::identity::ConsumerRegistry;
 
     /// Generates once into a temp dir; the `TempDir` keeps the files alive.
     fn generated() -> tempfile::TempDir {

@@ -14,7 +14,7 @@ use super::replay::{replay, ReplayOptions};
 use super::request::{CallRequest, OperatorName};
 use super::transport::TlsFiles;
 use super::{run_client, ClientCommand, OutputFormat};
-use crate::identity::Service;
+use crate::contract::Service;
 use crate::soap::SoapVersion;
 
 /// The client's mutual-TLS identity and where the service is.

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 
-use crate::identity::Service;
+use crate::contract::Service;
 use answer::{parse_answer, Answer, Outcome, Payload};
 use request::CallRequest;
 use transport::{Endpoint, HttpAnswer, TlsFiles};

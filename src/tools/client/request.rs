@@ -9,8 +9,7 @@
 
 use chrono::NaiveDate;
 
-use crate::contract::{ServiceContract, IVIS_NS, SPOLIS_NS};
-use crate::identity::Service;
+use crate::contract::{Service, ServiceContract, IVIS_NS, SPOLIS_NS};
 use crate::soap::SoapVersion;
 use crate::xml::XmlWriter;
 
