@@ -35,7 +35,7 @@ use sha2::Digest;
 use super::record::format_time;
 use super::timestamp::WitnessedTimestamp;
 use super::signing::CheckpointKind;
-use super::writer::SignedCheckpoint;
+use super::checkpoint::SignedCheckpoint;
 
 const MAGIC: &str = "spolis-audit-checkpoint";
 const VERSION: &str = "v1";

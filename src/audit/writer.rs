@@ -17,7 +17,8 @@
 //! own, so an instance whose log broke while idle turns unready, and one whose log came back
 //! turns ready, without a call having to fail or succeed first.
 //!
-//! The batching, chaining and checkpoint policy are shared by the two backends:
+//! The batching, witnessing and checkpoint policy are written once here, over
+//! [`AppendLog`]; how a batch finds the head it chains on is the backend's:
 //! - SQLite: this thread is the only writer of its file, so it keeps the head in memory;
 //! - PostgreSQL: several instances write one chain, so each batch takes the head from the
 //!   database under a row lock (`audit::postgres`), never from memory.
@@ -31,13 +32,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use prometheus_client::metrics::counter::Counter;
-use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::postgres::AuditDb;
+use super::backend::AppendLog;
+use super::checkpoint::{CheckpointPolicy, SignedCheckpoint};
+use super::postgres::PostgresAppender;
 use super::record::AuditRecord;
-use super::signing::{AuditSigner, CheckpointKind};
-use super::sqlite;
+use super::signing::AuditSigner;
+use super::sqlite::SqliteAppender;
 use super::witness::Witness;
 use crate::store::postgres::PostgresOptions;
 
@@ -194,8 +196,8 @@ impl AuditHealth {
 impl AuditLog {
     /// Opens the SQLite audit log at `path` and starts its writer thread.
     pub fn start_sqlite(path: &Path, signer: AuditSigner, options: WriterOptions) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
-        let connection = sqlite::open_for_writing(path).with_context(|| format!("cannot open the audit log {}", path.display()))?;
-        Self::start(move || Ok(Backend::Sqlite(connection)), signer, options)
+        let log = SqliteAppender::open(path).with_context(|| format!("cannot open the audit log {}", path.display()))?;
+        Self::start(move || Ok(Box::new(log)), signer, options)
     }
 
     /// Opens the audit log on the PostgreSQL primary at `url` (applying migrations) and
@@ -207,14 +209,14 @@ impl AuditLog {
         options: WriterOptions,
     ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
         let (url, database) = (url.to_owned(), database.clone());
-        Self::start(move || Ok(Backend::Postgres(Box::new(AuditDb::open(&url, &database)?))), signer, options)
+        Self::start(move || Ok(Box::new(PostgresAppender::open(&url, &database)?)), signer, options)
     }
 
     /// Starts the writer thread on the backend `open` makes there (a PostgreSQL writer owns
     /// a runtime, which must not be made on a thread that drives another) and waits until it
     /// has read the chain head.
     fn start(
-        open: impl FnOnce() -> anyhow::Result<Backend> + Send + 'static,
+        open: impl FnOnce() -> anyhow::Result<Box<dyn AppendLog>> + Send + 'static,
         signer: AuditSigner,
         options: WriterOptions,
     ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
@@ -273,20 +275,15 @@ impl AuditLog {
     }
 }
 
-/// Where the writer appends.
-enum Backend {
-    Sqlite(Connection),
-    Postgres(Box<AuditDb>),
-}
-
 struct Writer {
-    backend: Backend,
+    backend: Box<dyn AppendLog>,
     signer: AuditSigner,
     options: WriterOptions,
     stats: Arc<AuditStats>,
     health: Arc<AuditHealth>,
+    /// The head this writer last reached…
     head_seq: i64,
-    head_hash: [u8; 32],
+    /// …and the last it signed.
     checkpointed_seq: i64,
     last_checkpoint: Instant,
     /// A checkpoint committed but not yet taken by the witness.
@@ -294,11 +291,8 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(mut backend: Backend, signer: AuditSigner, options: WriterOptions, stats: Arc<AuditStats>, health: Arc<AuditHealth>) -> anyhow::Result<Self> {
-        let ((head_seq, head_hash), checkpointed_seq) = match &mut backend {
-            Backend::Sqlite(connection) => (sqlite::head(connection)?, sqlite::last_checkpoint_seq(connection)?),
-            Backend::Postgres(db) => (db.head()?, db.last_checkpoint_seq()?),
-        };
+    fn new(mut backend: Box<dyn AppendLog>, signer: AuditSigner, options: WriterOptions, stats: Arc<AuditStats>, health: Arc<AuditHealth>) -> anyhow::Result<Self> {
+        let (head_seq, checkpointed_seq) = (backend.head_seq()?, backend.last_checkpoint_seq()?);
         Ok(Writer {
             backend,
             signer,
@@ -306,7 +300,6 @@ impl Writer {
             stats,
             health,
             head_seq,
-            head_hash,
             checkpointed_seq,
             last_checkpoint: Instant::now(),
             unwitnessed: None,
@@ -360,14 +353,6 @@ impl Writer {
                 self.stats.failures.inc();
                 self.health.failed(error);
                 tracing::error!(%error, records = count, "audit batch not written; its calls fail closed");
-                // The transaction rolled back: continue the chain from what is on disk.
-                // (On PostgreSQL every batch reads the head from the database anyway.)
-                if let Backend::Sqlite(connection) = &self.backend {
-                    if let Ok((seq, hash)) = sqlite::head(connection) {
-                        self.head_seq = seq;
-                        self.head_hash = hash;
-                    }
-                }
             }
         }
         for (record, done) in records.iter().zip(dones) {
@@ -402,10 +387,7 @@ impl Writer {
     /// While idle or failing: whether records could be committed now, by a real write that
     /// changes nothing (and the witness taking any checkpoint it missed).
     fn self_check(&mut self) {
-        let checked = self.witness_pending().and_then(|()| match &mut self.backend {
-            Backend::Sqlite(connection) => sqlite::probe_write(connection).map_err(anyhow::Error::from),
-            Backend::Postgres(db) => db.probe_write(),
-        });
+        let checked = self.witness_pending().and_then(|()| Ok(self.backend.probe_write()?));
         match checked {
             Ok(()) => self.health.succeeded(),
             Err(error) => {
@@ -424,12 +406,8 @@ impl Writer {
             every: self.options.checkpoint_every,
             interval_passed: self.last_checkpoint.elapsed() >= self.options.checkpoint_interval,
         };
-        let committed = match &mut self.backend {
-            Backend::Sqlite(connection) => commit_sqlite(connection, records, (self.head_seq, self.head_hash), &policy, &self.signer)?,
-            Backend::Postgres(db) => db.append(records, &policy, &self.signer)?,
-        };
+        let committed = self.backend.append(records, &policy, &self.signer)?;
         self.head_seq = committed.seq;
-        self.head_hash = committed.hash;
         if committed.checkpoint.is_some() {
             self.checkpointed_seq = committed.seq;
             self.last_checkpoint = Instant::now();
@@ -442,13 +420,7 @@ impl Writer {
         if self.head_seq == self.checkpointed_seq {
             return;
         }
-        let signed = match &mut self.backend {
-            Backend::Sqlite(connection) => insert_signed_checkpoint(connection, &self.signer, self.head_seq, &self.head_hash)
-                .map(|checkpoint| (self.head_seq, Some(checkpoint)))
-                .map_err(anyhow::Error::from),
-            // Other instances may have appended since: the database's head is signed.
-            Backend::Postgres(db) => db.checkpoint_head(&self.signer),
-        };
+        let signed = self.backend.checkpoint_head(&self.signer);
         match signed {
             Ok((seq, checkpoint)) => {
                 self.head_seq = self.head_seq.max(seq);
@@ -461,122 +433,9 @@ impl Writer {
             }
             Err(error) => {
                 tracing::error!(%error, "audit checkpoint not written");
-                self.health.failed(&error);
+                self.health.failed(&error.into());
             }
         }
     }
 }
 
-/// The SQLite batch: one transaction on the head kept in memory (this thread is the file's
-/// only writer).
-fn commit_sqlite(
-    connection: &mut Connection,
-    records: &mut [AuditRecord],
-    (seq, hash): (i64, [u8; 32]),
-    policy: &CheckpointPolicy,
-    signer: &AuditSigner,
-) -> rusqlite::Result<Committed> {
-    let transaction = connection.transaction()?;
-    let links = chain(records, seq, hash);
-    for (record, link) in records.iter().zip(&links) {
-        sqlite::insert_record(&transaction, record, &link.prev_hash, &link.hash)?;
-    }
-    let (seq, hash) = links.last().map_or((seq, hash), |last| (last.seq, last.hash));
-    let checkpoint = match policy.due(seq) {
-        true => Some(insert_signed_checkpoint(&transaction, signer, seq, &hash)?),
-        false => None,
-    };
-    transaction.commit()?;
-    Ok(Committed { seq, hash, checkpoint })
-}
-
-/// A record's place in the chain.
-#[derive(Debug, Clone, Copy)]
-pub struct Link {
-    pub seq: i64,
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
-}
-
-/// Gives the records the seqs after `seq` and chains them on `hash`: one link per record.
-pub fn chain(records: &mut [AuditRecord], mut seq: i64, mut hash: [u8; 32]) -> Vec<Link> {
-    let mut links = Vec::with_capacity(records.len());
-    for record in records.iter_mut() {
-        seq += 1;
-        record.seq = seq;
-        let next = record.chain_hash(&hash);
-        links.push(Link { seq, prev_hash: hash, hash: next });
-        hash = next;
-    }
-    links
-}
-
-/// When a batch signs a checkpoint of the head it reaches.
-#[derive(Debug, Clone, Copy)]
-pub struct CheckpointPolicy {
-    /// The head this writer last signed.
-    pub checkpointed_seq: i64,
-    /// Sign at least every this many records…
-    pub every: i64,
-    /// …and when the checkpoint interval has passed.
-    pub interval_passed: bool,
-}
-
-impl CheckpointPolicy {
-    pub fn due(&self, head_seq: i64) -> bool {
-        head_seq - self.checkpointed_seq >= self.every || self.interval_passed
-    }
-}
-
-/// What a committed batch reached.
-#[derive(Debug, Clone)]
-pub struct Committed {
-    pub seq: i64,
-    pub hash: [u8; 32],
-    /// The checkpoint the batch signed, if one was due.
-    pub checkpoint: Option<SignedCheckpoint>,
-}
-
-/// A checkpoint of the chain head (or a prune marker), signed with the audit key.
-#[derive(Debug, Clone)]
-pub struct SignedCheckpoint {
-    pub kind: CheckpointKind,
-    pub seq: i64,
-    pub head_hash: [u8; 32],
-    pub signed_at_micros: i64,
-    pub key_id: String,
-    pub public_key: Vec<u8>,
-    pub signature: Vec<u8>,
-}
-
-impl SignedCheckpoint {
-    /// A signed head.
-    pub fn sign(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
-        Self::signed(signer, CheckpointKind::Head, seq, hash)
-    }
-
-    /// A prune marker: the records up to `seq` (whose hash is `hash`) were removed by pruning.
-    pub fn prune_marker(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
-        Self::signed(signer, CheckpointKind::Prune, seq, hash)
-    }
-
-    fn signed(signer: &AuditSigner, kind: CheckpointKind, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
-        let signed_at_micros = chrono::Utc::now().timestamp_micros();
-        SignedCheckpoint {
-            kind,
-            seq,
-            head_hash: *hash,
-            signed_at_micros,
-            key_id: signer.key_id(),
-            public_key: signer.public_key().to_vec(),
-            signature: signer.sign(kind, seq, hash, signed_at_micros),
-        }
-    }
-}
-
-/// Signs and stores a checkpoint of the chain head `seq`/`hash`.
-pub fn insert_signed_checkpoint(connection: &Connection, signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> rusqlite::Result<SignedCheckpoint> {
-    let checkpoint = SignedCheckpoint::sign(signer, seq, hash);
-    sqlite::insert_checkpoint(connection, &checkpoint)?;
-    Ok(checkpoint)
-}

@@ -7,7 +7,14 @@ use std::path::Path;
 use rusqlite::{params, Connection, OpenFlags, Row};
 use uuid::Uuid;
 
+use super::error::AuditStoreError;
 use super::record::{AuditRecord, FIELD_COLUMNS};
+
+mod append;
+pub(crate) mod stored;
+
+pub(crate) use append::SqliteAppender;
+pub use append::insert_signed_checkpoint;
 
 pub const AUDIT_FILE: &str = "audit.sqlite3";
 
@@ -20,19 +27,19 @@ struct Migration {
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("../../migrations/audit-sqlite/0001_audit.sql"), rewrite: None },
+    Migration { version: 1, sql: include_str!("../../../migrations/audit-sqlite/0001_audit.sql"), rewrite: None },
     Migration {
         version: 2,
-        sql: include_str!("../../migrations/audit-sqlite/0002_records_as_encoded.sql"),
+        sql: include_str!("../../../migrations/audit-sqlite/0002_records_as_encoded.sql"),
         rewrite: Some(encode_version_1_records),
     },
-    Migration { version: 3, sql: include_str!("../../migrations/audit-sqlite/0003_prune_markers.sql"), rewrite: None },
+    Migration { version: 3, sql: include_str!("../../../migrations/audit-sqlite/0003_prune_markers.sql"), rewrite: None },
 ];
 
 /// Opens (creating and migrating) the audit database for writing: WAL with
 /// `synchronous=FULL`, so a committed transaction is on disk (fsync'd) before commit returns.
 /// A log in a newer layout than this build's is refused, never written in the old one.
-pub fn open_for_writing(path: &Path) -> anyhow::Result<Connection> {
+pub fn open_for_writing(path: &Path) -> Result<Connection, AuditStoreError> {
     // Personal data: the owner's only (SQLite gives its -wal and -shm the main file's mode).
     crate::private_files::ensure_file(path)?;
     crate::private_files::tighten_database(path)?;
@@ -70,23 +77,25 @@ pub fn layout(connection: &Connection) -> rusqlite::Result<i64> {
     connection.query_row("SELECT COALESCE(MAX(version), 0) FROM audit_schema_migrations", [], |row| row.get(0))
 }
 
-fn refuse_newer_layout(layout: i64) -> anyhow::Result<()> {
+fn refuse_newer_layout(layout: i64) -> Result<(), AuditStoreError> {
     if layout > CURRENT_LAYOUT {
-        anyhow::bail!("the audit log is in layout {layout}, written by a newer build; this build reads and writes layout {CURRENT_LAYOUT}");
+        return Err(AuditStoreError::Layout(format!(
+            "the audit log is in layout {layout}, written by a newer build; this build reads and writes layout {CURRENT_LAYOUT}"
+        )));
     }
     Ok(())
 }
 
 /// Checks that an existing log opened for reading (verify, export) is in this build's layout:
 /// the read-only commands never migrate, they say what to do.
-pub fn check_layout_for_reading(connection: &Connection) -> anyhow::Result<()> {
+pub fn check_layout_for_reading(connection: &Connection) -> Result<(), AuditStoreError> {
     let layout = layout(connection)?;
     refuse_newer_layout(layout)?;
     if layout < CURRENT_LAYOUT {
-        anyhow::bail!(
+        return Err(AuditStoreError::Layout(format!(
             "the audit log is in layout {layout}, this build reads layout {CURRENT_LAYOUT}: start this build's service on it once \
              (it upgrades the log in place and keeps every record's hash), then run the command again"
-        );
+        )));
     }
     Ok(())
 }
@@ -168,7 +177,7 @@ pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &
 }
 
 /// Stores a signed checkpoint; a prune marker replaces a head signed at the same seq.
-pub fn insert_checkpoint(connection: &Connection, c: &super::writer::SignedCheckpoint) -> rusqlite::Result<()> {
+pub fn insert_checkpoint(connection: &Connection, c: &super::checkpoint::SignedCheckpoint) -> rusqlite::Result<()> {
     connection
         .prepare_cached(
             "INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature, kind) \
@@ -292,7 +301,7 @@ mod tests {
             hash = next;
         }
         // Layout 1's checkpoints: signed heads, no kind column yet.
-        let c = crate::audit::writer::SignedCheckpoint::sign(signer, 5, &hash);
+        let c = crate::audit::checkpoint::SignedCheckpoint::sign(signer, 5, &hash);
         connection
             .execute(
                 "INSERT INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
