@@ -17,6 +17,15 @@ use super::record::AuditRecord;
 use super::signing::AuditSigner;
 use super::verify::{ChainedRecord, CheckpointRow, ExpectedHead, Parallelism, Problem};
 
+/// A log's records in seq order, reduced to what verification compares.
+pub(crate) type ChainRecords<'a> = dyn Iterator<Item = Result<ChainedRecord, Problem>> + 'a;
+
+/// The records an export selects, oldest first.
+pub(crate) type SelectedRecords<'a> = dyn Iterator<Item = Result<AuditRecord, AuditStoreError>> + 'a;
+
+/// Signs (and has witnessed) the prune marker for the record at this seq with this hash.
+pub(crate) type Seal<'a> = dyn FnMut(i64, &[u8; 32]) -> Result<SignedCheckpoint, AuditStoreError> + Send + 'a;
+
 /// Where the writer thread appends. One value per writer thread, used from it alone.
 pub(crate) trait AppendLog {
     /// The seq of the head this writer last saw (0 for a new log).
@@ -48,26 +57,14 @@ pub(crate) trait StoredLog {
     fn checkpoints(&mut self) -> Result<Vec<CheckpointRow>, AuditStoreError>;
 
     /// Hands `walk` every record in seq order, reduced to what verification compares.
-    fn walk_chain<T>(
-        &mut self,
-        parallel: Parallelism,
-        walk: impl FnOnce(&mut dyn Iterator<Item = Result<ChainedRecord, Problem>>) -> T,
-    ) -> Result<T, AuditStoreError>;
+    fn walk_chain<T>(&mut self, parallel: Parallelism, walk: impl FnOnce(&mut ChainRecords) -> T) -> Result<T, AuditStoreError>;
 
     /// Hands `walk` the records `filter` selects, oldest first.
-    fn walk_selected<T>(
-        &mut self,
-        filter: &ExportFilter,
-        walk: impl FnOnce(&mut dyn Iterator<Item = Result<AuditRecord, AuditStoreError>>) -> T,
-    ) -> Result<T, AuditStoreError>;
+    fn walk_selected<T>(&mut self, filter: &ExportFilter, walk: impl FnOnce(&mut SelectedRecords) -> T) -> Result<T, AuditStoreError>;
 
     /// One transaction that holds every writer off: finds the last record received before
     /// `cutoff`, stores the prune marker `seal` gives for it (seq and hash), removes the
     /// records up to it and the checkpoints before it. `seal` runs before the removal
     /// commits; if it fails, nothing is removed.
-    fn prune_before(
-        &mut self,
-        cutoff: DateTime<Utc>,
-        seal: &mut (dyn FnMut(i64, &[u8; 32]) -> Result<SignedCheckpoint, AuditStoreError> + Send),
-    ) -> Result<PruneReport, AuditStoreError>;
+    fn prune_before(&mut self, cutoff: DateTime<Utc>, seal: &mut Seal) -> Result<PruneReport, AuditStoreError>;
 }

@@ -7,14 +7,14 @@ use super::signing::{AuditSigner, CheckpointKind};
 
 /// A record's place in the chain.
 #[derive(Debug, Clone, Copy)]
-pub struct Link {
-    pub seq: i64,
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
+pub(crate) struct Link {
+    pub(crate) seq: i64,
+    pub(crate) prev_hash: [u8; 32],
+    pub(crate) hash: [u8; 32],
 }
 
 /// Gives the records the seqs after `seq` and chains them on `hash`: one link per record.
-pub fn chain(records: &mut [AuditRecord], mut seq: i64, mut hash: [u8; 32]) -> Vec<Link> {
+pub(crate) fn chain(records: &mut [AuditRecord], mut seq: i64, mut hash: [u8; 32]) -> Vec<Link> {
     let mut links = Vec::with_capacity(records.len());
     for record in records.iter_mut() {
         seq += 1;
@@ -28,28 +28,28 @@ pub fn chain(records: &mut [AuditRecord], mut seq: i64, mut hash: [u8; 32]) -> V
 
 /// When a batch signs a checkpoint of the head it reaches.
 #[derive(Debug, Clone, Copy)]
-pub struct CheckpointPolicy {
+pub(crate) struct CheckpointPolicy {
     /// The head this writer last signed.
-    pub checkpointed_seq: i64,
+    pub(crate) checkpointed_seq: i64,
     /// Sign at least every this many records…
-    pub every: i64,
+    pub(crate) every: i64,
     /// …and when the checkpoint interval has passed.
-    pub interval_passed: bool,
+    pub(crate) interval_passed: bool,
 }
 
 impl CheckpointPolicy {
-    pub fn due(&self, head_seq: i64) -> bool {
+    pub(crate) fn due(&self, head_seq: i64) -> bool {
         head_seq - self.checkpointed_seq >= self.every || self.interval_passed
     }
 }
 
 /// What a committed batch reached.
 #[derive(Debug, Clone)]
-pub struct Committed {
-    pub seq: i64,
-    pub hash: [u8; 32],
+pub(crate) struct Committed {
+    pub(crate) seq: i64,
+    pub(crate) hash: [u8; 32],
     /// The checkpoint the batch signed, if one was due.
-    pub checkpoint: Option<SignedCheckpoint>,
+    pub(crate) checkpoint: Option<SignedCheckpoint>,
 }
 
 /// A checkpoint of the chain head (or a prune marker), signed with the audit key.
@@ -71,7 +71,7 @@ impl SignedCheckpoint {
     }
 
     /// A prune marker: the records up to `seq` (whose hash is `hash`) were removed by pruning.
-    pub fn prune_marker(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
+    pub(crate) fn prune_marker(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
         Self::signed(signer, CheckpointKind::Prune, seq, hash)
     }
 

@@ -21,21 +21,22 @@
 //! The pipeline calls [`AuditLog::append`] from one place (`service`), never from handlers.
 
 pub(crate) mod backend;
-pub mod checkpoint;
-pub mod error;
+pub(crate) mod checkpoint;
+pub(crate) mod error;
 pub mod export;
-pub mod postgres;
-pub mod prune;
+pub(crate) mod postgres;
+pub(crate) mod prune;
 pub mod record;
 pub mod signing;
 pub mod sqlite;
 pub mod timestamp;
 pub mod verify;
 pub mod witness;
-pub mod writer;
+pub(crate) mod writer;
 
 pub use checkpoint::SignedCheckpoint;
 pub use error::AuditStoreError;
+pub use prune::PruneReport;
 pub use record::AuditRecord;
 pub use signing::AuditSigner;
 pub use witness::Witness;
@@ -91,7 +92,7 @@ impl AuditLocation {
 
     /// Removes records received before `cutoff`, re-anchoring the chain on a prune marker
     /// that `witness` takes first (see `prune`). Blocking; safe from any thread.
-    pub fn prune(&self, signer: &AuditSigner, cutoff: chrono::DateTime<chrono::Utc>, witness: &Witness) -> Result<prune::PruneReport, AuditStoreError> {
+    pub fn prune(&self, signer: &AuditSigner, cutoff: chrono::DateTime<chrono::Utc>, witness: &Witness) -> Result<PruneReport, AuditStoreError> {
         match self {
             AuditLocation::Sqlite(path) => {
                 if !path.exists() {

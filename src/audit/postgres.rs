@@ -22,7 +22,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, IsolationLevel, Row, Transaction};
 use uuid::Uuid;
 
-use super::backend::{AppendLog, StoredLog};
+use super::backend::{AppendLog, ChainRecords, Seal, SelectedRecords, StoredLog};
 use super::checkpoint::{chain, CheckpointPolicy, Committed, Link, SignedCheckpoint};
 use super::error::AuditStoreError;
 use super::export::{ExportFilter, Param, Placeholder};
@@ -473,11 +473,7 @@ impl StoredLog for PostgresLog {
         .collect()
     }
 
-    fn walk_chain<T>(
-        &mut self,
-        _parallel: Parallelism,
-        walk: impl FnOnce(&mut dyn Iterator<Item = Result<ChainedRecord, Problem>>) -> T,
-    ) -> Result<T, AuditStoreError> {
+    fn walk_chain<T>(&mut self, _parallel: Parallelism, walk: impl FnOnce(&mut ChainRecords) -> T) -> Result<T, AuditStoreError> {
         let sql = format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq");
         let records = self.stream(sql, Vec::new(), |row| {
             let (record, prev_hash, hash) = (record_from_row(row)?, row.try_get::<_, Vec<u8>>(23)?, row.try_get::<_, Vec<u8>>(24)?);
@@ -489,22 +485,14 @@ impl StoredLog for PostgresLog {
         Ok(walk(&mut records))
     }
 
-    fn walk_selected<T>(
-        &mut self,
-        filter: &ExportFilter,
-        walk: impl FnOnce(&mut dyn Iterator<Item = Result<AuditRecord, AuditStoreError>>) -> T,
-    ) -> Result<T, AuditStoreError> {
+    fn walk_selected<T>(&mut self, filter: &ExportFilter, walk: impl FnOnce(&mut SelectedRecords) -> T) -> Result<T, AuditStoreError> {
         let (sql, params) = filter.query(RECORD_COLUMNS, Placeholder::Dollar);
         Ok(walk(&mut self.stream(sql, params, record_from_row)))
     }
 
     /// Holds the head's lock, so no batch of any writer interleaves. Safe to call from any
     /// thread, inside a runtime or not.
-    fn prune_before(
-        &mut self,
-        cutoff: DateTime<Utc>,
-        seal: &mut (dyn FnMut(i64, &[u8; 32]) -> Result<SignedCheckpoint, AuditStoreError> + Send),
-    ) -> Result<PruneReport, AuditStoreError> {
+    fn prune_before(&mut self, cutoff: DateTime<Utc>, seal: &mut Seal) -> Result<PruneReport, AuditStoreError> {
         let (url, options) = (&self.url, &self.options);
         let timeout = options.timeout.max(Duration::from_secs(300));
         let pruned = pg::block_on(|| async move {

@@ -6,12 +6,11 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
 use super::{insert_checkpoint, open_for_reading, record_from_encoded, COPIED_FIELDS, STORED_COLUMNS};
-use crate::audit::backend::StoredLog;
-use crate::audit::checkpoint::SignedCheckpoint;
+use crate::audit::backend::{ChainRecords, Seal, SelectedRecords, StoredLog};
 use crate::audit::error::AuditStoreError;
 use crate::audit::export::{ExportFilter, Param, Placeholder};
 use crate::audit::prune::PruneReport;
-use crate::audit::record::{chain_hash_of_encoded, decode_fields, AuditRecord, FieldValue};
+use crate::audit::record::{chain_hash_of_encoded, decode_fields, FieldValue};
 use crate::audit::verify::{ChainedRecord, CheckpointRow, ExpectedHead, Parallelism, Problem, CHECKPOINT_COLUMNS};
 
 /// A SQLite log, through a connection opened for reading (verify, export) or writing (prune).
@@ -46,11 +45,7 @@ impl StoredLog for SqliteLog<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn walk_chain<T>(
-        &mut self,
-        parallel: Parallelism,
-        walk: impl FnOnce(&mut dyn Iterator<Item = Result<ChainedRecord, Problem>>) -> T,
-    ) -> Result<T, AuditStoreError> {
+    fn walk_chain<T>(&mut self, parallel: Parallelism, walk: impl FnOnce(&mut ChainRecords) -> T) -> Result<T, AuditStoreError> {
         let connection = self.connection;
         // Two subqueries: SQLite answers a lone MIN or MAX from the key, but scans for both at once.
         let bounds: (Option<i64>, Option<i64>) = connection
@@ -80,11 +75,7 @@ impl StoredLog for SqliteLog<'_> {
 
     /// Selects by the search columns, and checks that each record selected still carries
     /// its seq: a copy altered to disagree is reported, never exported as another's.
-    fn walk_selected<T>(
-        &mut self,
-        filter: &ExportFilter,
-        walk: impl FnOnce(&mut dyn Iterator<Item = Result<AuditRecord, AuditStoreError>>) -> T,
-    ) -> Result<T, AuditStoreError> {
+    fn walk_selected<T>(&mut self, filter: &ExportFilter, walk: impl FnOnce(&mut SelectedRecords) -> T) -> Result<T, AuditStoreError> {
         let (sql, values) = filter.query("seq, encoded", Placeholder::Question);
         let mut statement = self.connection.prepare(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(sqlite_values(values)), |row| {
@@ -100,11 +91,7 @@ impl StoredLog for SqliteLog<'_> {
         Ok(walk(&mut records))
     }
 
-    fn prune_before(
-        &mut self,
-        cutoff: DateTime<Utc>,
-        seal: &mut (dyn FnMut(i64, &[u8; 32]) -> Result<SignedCheckpoint, AuditStoreError> + Send),
-    ) -> Result<PruneReport, AuditStoreError> {
+    fn prune_before(&mut self, cutoff: DateTime<Utc>, seal: &mut Seal) -> Result<PruneReport, AuditStoreError> {
         // IMMEDIATE: the writer waits for this transaction rather than interleaving a batch.
         let transaction = rusqlite::Transaction::new_unchecked(self.connection, rusqlite::TransactionBehavior::Immediate)?;
         // The last record to remove: the one before the first record to keep.
