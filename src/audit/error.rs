@@ -24,7 +24,7 @@ pub enum AuditStoreError {
     Unreadable(String),
     /// The witness did not take a checkpoint, so nothing depending on it may proceed.
     #[error("{0}")]
-    Witness(String),
+    Witness(#[from] super::witness::WitnessError),
     /// A file (the log's, or the export's output) could not be created, read or written.
     #[error("{0}")]
     Io(String),
@@ -37,10 +37,6 @@ impl AuditStoreError {
     /// This error, said to have happened in `context`.
     pub(crate) fn in_context(self, context: impl Into<String>) -> AuditStoreError {
         AuditStoreError::In { context: context.into(), inner: Box::new(self) }
-    }
-
-    pub(crate) fn witness(error: anyhow::Error) -> AuditStoreError {
-        AuditStoreError::Witness(format!("{error:#}"))
     }
 }
 

@@ -109,7 +109,7 @@ pub fn witnessed_heads(path: &std::path::Path, trusted_keys: &[Vec<u8>]) -> Resu
             };
             if let Some(message) = bad {
                 refused = Some(problem(ProblemKind::BadSignature, line.seq, message));
-                anyhow::bail!("refused");
+                return Err(super::witness::WitnessError::Refused);
             }
             heads.push(ExpectedHead { seq: line.seq, head_hash: line.head_hash, source });
             Ok(())
