@@ -28,6 +28,9 @@ pub enum AuditStoreError {
     /// A file (the log's, or the export's output) could not be created, read or written.
     #[error("{0}")]
     Io(String),
+    /// The writer thread ended before it had read the chain head.
+    #[error("the audit writer stopped while starting")]
+    WriterStopped,
     /// One of the above, with where it happened.
     #[error("{context}: {inner}")]
     In { context: String, inner: Box<AuditStoreError> },

@@ -65,7 +65,7 @@ pub enum AuditLocation {
 
 impl AuditLocation {
     /// Opens the log and starts its writer thread.
-    pub fn start_writer(&self, signer: AuditSigner, options: WriterOptions) -> anyhow::Result<(AuditLog, std::thread::JoinHandle<()>)> {
+    pub fn start_writer(&self, signer: AuditSigner, options: WriterOptions) -> Result<(AuditLog, std::thread::JoinHandle<()>), AuditStoreError> {
         match self {
             AuditLocation::Sqlite(path) => AuditLog::start_sqlite(path, signer, options),
             AuditLocation::Postgres { url, options: database } => AuditLog::start_postgres(url, database, signer, options),

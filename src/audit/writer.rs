@@ -30,12 +30,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::oneshot;
 
 use super::backend::AppendLog;
 use super::checkpoint::{CheckpointPolicy, SignedCheckpoint};
+use super::error::AuditStoreError;
 use super::postgres::PostgresAppender;
 use super::record::AuditRecord;
 use super::signing::AuditSigner;
@@ -161,9 +161,9 @@ impl AuditHealth {
         }
     }
 
-    fn failed(&self, error: &anyhow::Error) {
+    fn failed(&self, error: &AuditStoreError) {
         if let Ok(mut last) = self.last_error.lock() {
-            *last = format!("{error:#}");
+            *last = error.to_string();
         }
         self.failing.store(true, Ordering::Relaxed);
     }
@@ -195,8 +195,8 @@ impl AuditHealth {
 
 impl AuditLog {
     /// Opens the SQLite audit log at `path` and starts its writer thread.
-    pub fn start_sqlite(path: &Path, signer: AuditSigner, options: WriterOptions) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
-        let log = SqliteAppender::open(path).with_context(|| format!("cannot open the audit log {}", path.display()))?;
+    pub fn start_sqlite(path: &Path, signer: AuditSigner, options: WriterOptions) -> Result<(AuditLog, JoinHandle<()>), AuditStoreError> {
+        let log = SqliteAppender::open(path).map_err(|error| error.in_context(format!("cannot open the audit log {}", path.display())))?;
         Self::start(move || Ok(Box::new(log)), signer, options)
     }
 
@@ -207,7 +207,7 @@ impl AuditLog {
         database: &PostgresOptions,
         signer: AuditSigner,
         options: WriterOptions,
-    ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
+    ) -> Result<(AuditLog, JoinHandle<()>), AuditStoreError> {
         let (url, database) = (url.to_owned(), database.clone());
         Self::start(move || Ok(Box::new(PostgresAppender::open(&url, &database)?)), signer, options)
     }
@@ -216,10 +216,10 @@ impl AuditLog {
     /// a runtime, which must not be made on a thread that drives another) and waits until it
     /// has read the chain head.
     fn start(
-        open: impl FnOnce() -> anyhow::Result<Box<dyn AppendLog>> + Send + 'static,
+        open: impl FnOnce() -> Result<Box<dyn AppendLog>, AuditStoreError> + Send + 'static,
         signer: AuditSigner,
         options: WriterOptions,
-    ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
+    ) -> Result<(AuditLog, JoinHandle<()>), AuditStoreError> {
         let (jobs, receiver) = mpsc::sync_channel(options.max_backlog);
         let stats = Arc::new(AuditStats {
             witness_failures: options.witness.failures().clone(),
@@ -233,7 +233,9 @@ impl AuditLog {
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
-                let writer = open().and_then(|backend| Writer::new(backend, signer, options, writer_stats, writer_health).context("reading the audit chain head"));
+                let writer = open().and_then(|backend| {
+                    Writer::new(backend, signer, options, writer_stats, writer_health).map_err(|error| error.in_context("reading the audit chain head"))
+                });
                 match writer {
                     Ok(mut writer) => {
                         let _ = ready.send(Ok(()));
@@ -244,8 +246,8 @@ impl AuditLog {
                     }
                 }
             })
-            .context("starting the audit writer")?;
-        started.recv().map_err(|_| anyhow::anyhow!("the audit writer stopped while starting"))??;
+            .map_err(|error| AuditStoreError::Io(format!("starting the audit writer: {error}")))?;
+        started.recv().map_err(|_| AuditStoreError::WriterStopped)??;
         Ok((AuditLog { jobs, stats, health, stall_after, max_backlog }, thread))
     }
 
@@ -291,7 +293,13 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(mut backend: Box<dyn AppendLog>, signer: AuditSigner, options: WriterOptions, stats: Arc<AuditStats>, health: Arc<AuditHealth>) -> anyhow::Result<Self> {
+    fn new(
+        mut backend: Box<dyn AppendLog>,
+        signer: AuditSigner,
+        options: WriterOptions,
+        stats: Arc<AuditStats>,
+        health: Arc<AuditHealth>,
+    ) -> Result<Self, AuditStoreError> {
         let (head_seq, checkpointed_seq) = (backend.head_seq()?, backend.last_checkpoint_seq()?);
         Ok(Writer {
             backend,
@@ -365,9 +373,12 @@ impl Writer {
     }
 
     /// Hands the witness the checkpoint it did not take before, if any.
-    fn witness_pending(&mut self) -> anyhow::Result<()> {
+    fn witness_pending(&mut self) -> Result<(), AuditStoreError> {
         if let Some(checkpoint) = &self.unwitnessed {
-            self.options.witness.record(checkpoint).context("an earlier checkpoint is still not witnessed")?;
+            self.options
+                .witness
+                .record(checkpoint)
+                .map_err(|error| AuditStoreError::from(error).in_context("an earlier checkpoint is still not witnessed"))?;
             self.unwitnessed = None;
         }
         Ok(())
@@ -375,24 +386,24 @@ impl Writer {
 
     /// Hands `checkpoint` (just committed) to the witness; if it cannot take it, it is kept
     /// to be handed over before any further call is answered.
-    fn witness(&mut self, checkpoint: Option<SignedCheckpoint>) -> anyhow::Result<()> {
+    fn witness(&mut self, checkpoint: Option<SignedCheckpoint>) -> Result<(), AuditStoreError> {
         let Some(checkpoint) = checkpoint else { return Ok(()) };
         let witnessed = self.options.witness.record(&checkpoint);
         if witnessed.is_err() {
             self.unwitnessed = Some(checkpoint);
         }
-        witnessed.context("the records are committed but their signed checkpoint is not witnessed")
+        witnessed.map_err(|error| AuditStoreError::from(error).in_context("the records are committed but their signed checkpoint is not witnessed"))
     }
 
     /// While idle or failing: whether records could be committed now, by a real write that
     /// changes nothing (and the witness taking any checkpoint it missed).
     fn self_check(&mut self) {
-        let checked = self.witness_pending().and_then(|()| Ok(self.backend.probe_write()?));
+        let checked = self.witness_pending().and_then(|()| self.backend.probe_write());
         match checked {
             Ok(()) => self.health.succeeded(),
             Err(error) => {
                 if !self.health.is_failing() {
-                    tracing::error!(error = %format!("{error:#}"), "the audit log cannot take records; calls fail closed until it can");
+                    tracing::error!(%error, "the audit log cannot take records; calls fail closed until it can");
                 }
                 self.health.failed(&error);
             }
@@ -400,7 +411,7 @@ impl Writer {
     }
 
     /// One transaction: chain and insert the records, sign a checkpoint if one is due.
-    fn commit(&mut self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
+    fn commit(&mut self, records: &mut [AuditRecord]) -> Result<(), AuditStoreError> {
         let policy = CheckpointPolicy {
             checkpointed_seq: self.checkpointed_seq,
             every: self.options.checkpoint_every,
@@ -427,13 +438,13 @@ impl Writer {
                 self.checkpointed_seq = self.head_seq;
                 self.last_checkpoint = Instant::now();
                 if let Err(error) = self.witness(checkpoint) {
-                    tracing::error!(error = %format!("{error:#}"), "audit checkpoint not witnessed; calls fail closed until it is");
+                    tracing::error!(%error, "audit checkpoint not witnessed; calls fail closed until it is");
                     self.health.failed(&error);
                 }
             }
             Err(error) => {
                 tracing::error!(%error, "audit checkpoint not written");
-                self.health.failed(&error.into());
+                self.health.failed(&error);
             }
         }
     }
