@@ -35,14 +35,14 @@ pub enum ExportFormat {
 
 /// A parameter of the export query, whichever backend runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Param {
+pub(crate) enum Param {
     Text(String),
     Integer(i64),
 }
 
 /// How the backend numbers its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placeholder {
+pub(crate) enum Placeholder {
     /// SQLite's `?1`.
     Question,
     /// PostgreSQL's `$1`.
@@ -82,7 +82,7 @@ impl ExportFilter {
     }
 
     /// The export query, selecting `columns`, and its parameters.
-    pub fn query(&self, columns: &str, placeholder: Placeholder) -> (String, Vec<Param>) {
+    pub(crate) fn query(&self, columns: &str, placeholder: Placeholder) -> (String, Vec<Param>) {
         let (clause, values) = self.sql(placeholder);
         (format!("SELECT {columns} FROM audit_records{clause} ORDER BY received_at_micros, seq"), values)
     }
@@ -90,7 +90,7 @@ impl ExportFilter {
     /// Whether `record` itself meets every condition. The SQLite log selects by copies of the
     /// fields (its indexed columns); a copy altered to disagree with its record must neither
     /// hand one person's record to another's request nor pass unnoticed.
-    pub fn matches(&self, record: &AuditRecord) -> bool {
+    pub(crate) fn matches(&self, record: &AuditRecord) -> bool {
         let same = |wanted: &Option<String>, stored: &Option<String>, canonical: fn(&str) -> String| {
             wanted.as_deref().is_none_or(|wanted| stored.as_deref() == Some(canonical(wanted).as_str()))
         };
@@ -103,7 +103,7 @@ impl ExportFilter {
 }
 
 /// Column names of the CSV export, in field order.
-pub const CSV_HEADER: [&str; 23] = [
+pub(crate) const CSV_HEADER: [&str; 23] = [
     "seq", "record_id", "received_at", "message_id", "transaction_id", "correlation_id", "consumer_id", "consumer_name",
     "certificate_sha256", "certificate_subject", "client_ip", "environment", "operator_first_name", "operator_surname",
     "operator_person_code", "ivis_sender", "service", "request_style", "soap_version", "person_code", "outcome",
@@ -131,7 +131,7 @@ pub(crate) fn altered_search_columns(seq: i64) -> AuditStoreError {
 }
 
 /// Writes `records` (in export order) to `out` in `format`; returns how many.
-pub fn write_records(
+pub(crate) fn write_records(
     records: impl Iterator<Item = Result<AuditRecord, AuditStoreError>>,
     format: ExportFormat,
     out: &mut dyn Write,
@@ -164,7 +164,7 @@ pub fn write_records(
 /// one that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
 /// The fields come from callers (an operator's name, a certificate subject), so a name such
 /// as `=HYPERLINK(…)` must reach whoever opens the export as text.
-pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{cell}")),
         _ => std::borrow::Cow::Borrowed(cell),

@@ -175,38 +175,38 @@ struct Checkpoint {
 
 /// A checkpoint as stored.
 #[derive(Debug, Clone)]
-pub struct CheckpointRow {
-    pub seq: i64,
-    pub head_hash: Vec<u8>,
-    pub signed_at_micros: i64,
-    pub public_key: Vec<u8>,
-    pub signature: Vec<u8>,
+pub(crate) struct CheckpointRow {
+    pub(crate) seq: i64,
+    pub(crate) head_hash: Vec<u8>,
+    pub(crate) signed_at_micros: i64,
+    pub(crate) public_key: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
     /// `head` or `prune`.
-    pub kind: String,
+    pub(crate) kind: String,
 }
 
 /// The columns of a [`CheckpointRow`], in its order.
-pub const CHECKPOINT_COLUMNS: &str = "seq, head_hash, signed_at_micros, public_key, signature, kind";
+pub(crate) const CHECKPOINT_COLUMNS: &str = "seq, head_hash, signed_at_micros, public_key, signature, kind";
 
 /// A record as stored, reduced to what verification compares: its place, its stored links,
 /// and the hash its content gives over its *stored* previous hash (which equals the hash over
 /// the expected previous hash exactly when the link holds).
 #[derive(Debug, Clone)]
-pub struct ChainedRecord {
-    pub seq: i64,
-    pub record_id: uuid::Uuid,
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
-    pub computed: [u8; 32],
-    pub received_at_micros: i64,
+pub(crate) struct ChainedRecord {
+    pub(crate) seq: i64,
+    pub(crate) record_id: uuid::Uuid,
+    pub(crate) prev_hash: [u8; 32],
+    pub(crate) hash: [u8; 32],
+    pub(crate) computed: [u8; 32],
+    pub(crate) received_at_micros: i64,
     /// A stored copy of a field that disagrees with the record (the SQLite log's search
     /// columns), by column name.
-    pub disagreeing_copy: Option<&'static str>,
+    pub(crate) disagreeing_copy: Option<&'static str>,
 }
 
 impl ChainedRecord {
     /// From a whole record (the PostgreSQL path); `None` when a stored hash is not 32 bytes.
-    pub fn of(record: &AuditRecord, prev_hash: &[u8], hash: &[u8]) -> Option<ChainedRecord> {
+    pub(crate) fn of(record: &AuditRecord, prev_hash: &[u8], hash: &[u8]) -> Option<ChainedRecord> {
         let (prev_hash, hash) = (prev_hash.try_into().ok()?, hash.try_into().ok()?);
         Some(ChainedRecord {
             seq: record.seq,
@@ -221,7 +221,8 @@ impl ChainedRecord {
 }
 
 /// Verifies the whole SQLite log against the `trusted_keys` (Ed25519 public keys) alone.
-pub fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<VerifyReport, Problem> {
+#[cfg(test)]
+pub(crate) fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<VerifyReport, Problem> {
     verify_with(connection, trusted_keys, Parallelism::default())
 }
 
@@ -270,7 +271,7 @@ impl Default for Parallelism {
 
 /// Verifies `records` (in seq order) against `checkpoints` (in seq order), the trusted keys
 /// and the expected heads of `options`, whatever store they come from.
-pub fn verify_chain(
+pub(crate) fn verify_chain(
     checkpoint_rows: Vec<CheckpointRow>,
     records_in_order: impl Iterator<Item = Result<ChainedRecord, Problem>>,
     options: &VerifyOptions,

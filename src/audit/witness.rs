@@ -194,7 +194,7 @@ pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), WitnessError> {
 }
 
 /// The witness line of `checkpoint` (without the newline).
-pub fn line(checkpoint: &SignedCheckpoint) -> String {
+pub(crate) fn line(checkpoint: &SignedCheckpoint) -> String {
     let signed_at = chrono::DateTime::from_timestamp_micros(checkpoint.signed_at_micros).map_or_else(|| "-".to_string(), |at| format_time(&at));
     format!(
         "{MAGIC} {VERSION} kind={} seq={} head={} signed_at={signed_at} signed_at_micros={} key={} signature={}",
@@ -223,7 +223,7 @@ pub struct WitnessedCheckpoint {
 }
 
 /// Parses one witness line; `None` when it is not one.
-pub fn parse_line(text: &str, line: usize) -> Option<WitnessedCheckpoint> {
+pub(crate) fn parse_line(text: &str, line: usize) -> Option<WitnessedCheckpoint> {
     let mut words = text.split(' ');
     if words.next()? != MAGIC || words.next()? != VERSION {
         return None;
@@ -251,12 +251,13 @@ pub fn parse_line(text: &str, line: usize) -> Option<WitnessedCheckpoint> {
 /// Every checkpoint of the witness file at `path`, in file order (time-stamp lines apart).
 /// A line that is neither is an error naming it; an unterminated last line (a write cut
 /// short by a crash) is left out.
-pub fn read(path: &Path) -> Result<Vec<WitnessedCheckpoint>, WitnessError> {
+#[cfg(test)]
+pub(crate) fn read(path: &Path) -> Result<Vec<WitnessedCheckpoint>, WitnessError> {
     read_all(path).map(|(checkpoints, _)| checkpoints)
 }
 
 /// Every checkpoint and every time-stamp of the witness file at `path`, in file order.
-pub fn read_all(path: &Path) -> Result<(Vec<WitnessedCheckpoint>, Vec<WitnessedTimestamp>), WitnessError> {
+pub(crate) fn read_all(path: &Path) -> Result<(Vec<WitnessedCheckpoint>, Vec<WitnessedTimestamp>), WitnessError> {
     let (mut checkpoints, mut timestamps) = (Vec::new(), Vec::new());
     visit(
         path,

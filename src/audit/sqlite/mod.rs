@@ -62,10 +62,10 @@ pub fn open_for_reading(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// The layout this build writes and reads.
-pub const CURRENT_LAYOUT: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+pub(crate) const CURRENT_LAYOUT: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 /// The layout version of an existing log (0 for an empty file).
-pub fn layout(connection: &Connection) -> rusqlite::Result<i64> {
+pub(crate) fn layout(connection: &Connection) -> rusqlite::Result<i64> {
     let tracked: bool = connection.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'audit_schema_migrations')",
         [],
@@ -88,7 +88,7 @@ fn refuse_newer_layout(layout: i64) -> Result<(), AuditStoreError> {
 
 /// Checks that an existing log opened for reading (verify, export) is in this build's layout:
 /// the read-only commands never migrate, they say what to do.
-pub fn check_layout_for_reading(connection: &Connection) -> Result<(), AuditStoreError> {
+pub(crate) fn check_layout_for_reading(connection: &Connection) -> Result<(), AuditStoreError> {
     let layout = layout(connection)?;
     refuse_newer_layout(layout)?;
     if layout < CURRENT_LAYOUT {
@@ -126,7 +126,7 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
 
 /// The chain head: the last record's seq and hash; for a log pruned to nothing, the signed
 /// checkpoint it was anchored at; for a new log, 0 and zeros.
-pub fn head(connection: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
+pub(crate) fn head(connection: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
     for sql in [
         "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
         "SELECT seq, head_hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
@@ -146,7 +146,7 @@ pub fn head(connection: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
 }
 
 /// The seq of the last checkpoint (0 if none).
-pub fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i64> {
+pub(crate) fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i64> {
     connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints", [], |row| row.get(0))
 }
 
@@ -154,11 +154,11 @@ pub fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i64> {
 /// chain hashes, so verification reads one value instead of 23) and copies of the four fields
 /// the export searches by, for the indexes. `audit verify` checks every copy against the
 /// encoding, and `audit export` checks its filter against the decoded record.
-pub const STORED_COLUMNS: &str = "seq, received_at_micros, person_code, operator_person_code, consumer_id, prev_hash, hash, encoded";
+pub(crate) const STORED_COLUMNS: &str = "seq, received_at_micros, person_code, operator_person_code, consumer_id, prev_hash, hash, encoded";
 
 /// The fields copied out of the encoding into columns, by their place in canonical order, in
 /// the order of [`STORED_COLUMNS`] (the first five columns).
-pub const COPIED_FIELDS: [(usize, &str); 5] =
+pub(crate) const COPIED_FIELDS: [(usize, &str); 5] =
     [(0, "seq"), (2, "received_at_micros"), (19, "person_code"), (14, "operator_person_code"), (6, "consumer_id")];
 
 pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &[u8; 32], hash: &[u8; 32]) -> rusqlite::Result<()> {
@@ -177,7 +177,7 @@ pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &
 }
 
 /// Stores a signed checkpoint; a prune marker replaces a head signed at the same seq.
-pub fn insert_checkpoint(connection: &Connection, c: &super::checkpoint::SignedCheckpoint) -> rusqlite::Result<()> {
+pub(crate) fn insert_checkpoint(connection: &Connection, c: &super::checkpoint::SignedCheckpoint) -> rusqlite::Result<()> {
     connection
         .prepare_cached(
             "INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature, kind) \
@@ -189,7 +189,7 @@ pub fn insert_checkpoint(connection: &Connection, c: &super::checkpoint::SignedC
 
 /// Whether the writer's connection can commit now: a real write transaction, synced like a
 /// batch, that changes nothing (it rewrites the last checkpoint's row as it is).
-pub fn probe_write(connection: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn probe_write(connection: &Connection) -> rusqlite::Result<()> {
     let probed = connection.execute_batch(
         "BEGIN IMMEDIATE;
          UPDATE audit_records SET seq = seq WHERE 0;
