@@ -4,12 +4,12 @@
 //! - `record`: the fields and their canonical encoding;
 //! - `checkpoint`: the chain's links, the checkpoint policy, signed heads and prune markers;
 //! - `writer`: the thread that appends records in group-committed, hash-chained batches and
-//!   signs checkpoints of the chain head, over any [`backend::AppendLog`];
+//!   signs checkpoints of the chain head, over any `backend::AppendLog`;
 //! - `signing`: the audit's own Ed25519 key;
 //! - `witness`: each signed checkpoint also appended to a file (and command) outside the database;
 //! - `timestamp`: RFC 3161 time-stamps on the witnessed checkpoints, from a configured TSA;
 //! - `verify`, `export`, `prune`: the `spolis-adapter audit …` commands, over any
-//!   [`backend::StoredLog`];
+//!   `backend::StoredLog`;
 //! - `backend`: the two traits that say what differs between the backends;
 //! - `sqlite`: the storage in its own file, `audit.sqlite3`, beside the register;
 //! - `postgres`: the storage on the PostgreSQL primary, shared by several instances;

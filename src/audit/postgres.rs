@@ -1,6 +1,8 @@
-//! The audit log in PostgreSQL, always on the primary: appending a batch in one transaction
-//! that holds the chain head's row lock, signed checkpoints, reading the chain back in order
-//! (verify), selecting for export, and pruning. The tables are in `migrations/postgres/`.
+//! The audit log in PostgreSQL, always on the primary: [`PostgresAppender`] is the writer
+//! thread's side (appending a batch in one transaction that holds the chain head's row lock,
+//! signed checkpoints), [`PostgresLog`] the `audit` commands' side (reading the chain back in
+//! order through a cursor, selecting for export, pruning). The tables are in
+//! `migrations/postgres/`; connections, TLS and migrations come from `store::postgres`.
 //!
 //! Several adapter instances may write at once. Each batch's transaction locks the single
 //! row of `audit_head` (`SELECT … FOR UPDATE`), chains its records on the head it finds

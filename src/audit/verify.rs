@@ -226,7 +226,8 @@ pub(crate) fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Resul
     verify_with(connection, trusted_keys, Parallelism::default())
 }
 
-/// [`verify`], choosing when to hash on several threads.
+/// Verifies the whole SQLite log against the `trusted_keys` alone, choosing when to hash
+/// on several threads.
 pub fn verify_with(connection: &Connection, trusted_keys: &[Vec<u8>], parallel: Parallelism) -> Result<VerifyReport, Problem> {
     verify_stored(&mut SqliteLog::new(connection), &VerifyOptions::new(trusted_keys), parallel)
 }

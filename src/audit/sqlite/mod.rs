@@ -1,6 +1,6 @@
-//! The audit log in SQLite: schema, appending a batch in one transaction, reading the chain
-//! back in order, selecting for export, and pruning. Used by the writer thread and by the
-//! `audit` subcommands; nothing else touches the audit tables.
+//! The audit log in SQLite, its own file: here the layout (migrations, opening for writing
+//! or reading) and the row helpers; `append` is the writer thread's side (`AppendLog`),
+//! `stored` the `audit` commands' side (`StoredLog`). Nothing else touches the audit tables.
 
 use std::path::Path;
 
