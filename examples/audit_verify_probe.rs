@@ -13,7 +13,7 @@ use std::time::Instant;
 use spolis_adapter::audit::record::AuditRecord;
 use spolis_adapter::audit::sqlite::{insert_record, open_for_reading, open_for_writing};
 use spolis_adapter::audit::verify::{verify_with, Parallelism};
-use spolis_adapter::audit::writer::insert_signed_checkpoint;
+use spolis_adapter::audit::sqlite::insert_signed_checkpoint;
 use spolis_adapter::audit::AuditSigner;
 
 /// A record of realistic size and shape: an EP116 call by a registered consumer's operator.

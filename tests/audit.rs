@@ -328,10 +328,9 @@ async fn pruning_keeps_the_rest_verifiable_and_the_chain_continues_after_a_resta
     // Prune everything received before the fourth call.
     let cutoff: chrono::DateTime<chrono::Utc> = records[3]["received_at"].as_str().unwrap().parse().unwrap();
     let signer = spolis_adapter::audit::AuditSigner::load_or_create(&dir.join("audit-signing.key")).unwrap();
-    let mut connection = spolis_adapter::audit::sqlite::open_for_writing(&dir.join("audit.sqlite3")).unwrap();
+    let log = spolis_adapter::audit::AuditLocation::Sqlite(dir.join("audit.sqlite3"));
     let witness = spolis_adapter::audit::Witness::new(Some(dir.join("audit-witness.log")), &[]);
-    let report = spolis_adapter::audit::prune::prune(&mut connection, &signer, cutoff, &witness).unwrap();
-    drop(connection);
+    let report = log.prune(&signer, cutoff, &witness).unwrap();
     assert_eq!((report.removed, report.anchored_at), (3, Some(3)));
     let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
@@ -690,7 +689,7 @@ async fn checkpoints_are_time_stamped_by_the_configured_tsa_and_verify_checks_th
     let signer = spolis_adapter::audit::AuditSigner::load_or_create(&dir.join("audit-signing.key")).unwrap();
     let at = chrono::Utc::now().timestamp_micros() + 3_600_000_000;
     let kind = spolis_adapter::audit::signing::CheckpointKind::Head;
-    let future = spolis_adapter::audit::writer::SignedCheckpoint {
+    let future = spolis_adapter::audit::SignedCheckpoint {
         kind,
         seq: 7,
         head_hash: [7; 32],

@@ -6,11 +6,10 @@
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value;
-use rusqlite::Connection;
 
+use super::backend::StoredLog;
+use super::error::AuditStoreError;
 use super::record::{canonical_person_code, format_time, AuditRecord};
-use super::sqlite::record_from_encoded;
 
 /// Which records to export; every given condition must hold.
 #[derive(Debug, Clone, Default)]
@@ -36,14 +35,14 @@ pub enum ExportFormat {
 
 /// A parameter of the export query, whichever backend runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Param {
+pub(crate) enum Param {
     Text(String),
     Integer(i64),
 }
 
 /// How the backend numbers its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placeholder {
+pub(crate) enum Placeholder {
     /// SQLite's `?1`.
     Question,
     /// PostgreSQL's `$1`.
@@ -83,7 +82,7 @@ impl ExportFilter {
     }
 
     /// The export query, selecting `columns`, and its parameters.
-    pub fn query(&self, columns: &str, placeholder: Placeholder) -> (String, Vec<Param>) {
+    pub(crate) fn query(&self, columns: &str, placeholder: Placeholder) -> (String, Vec<Param>) {
         let (clause, values) = self.sql(placeholder);
         (format!("SELECT {columns} FROM audit_records{clause} ORDER BY received_at_micros, seq"), values)
     }
@@ -91,7 +90,7 @@ impl ExportFilter {
     /// Whether `record` itself meets every condition. The SQLite log selects by copies of the
     /// fields (its indexed columns); a copy altered to disagree with its record must neither
     /// hand one person's record to another's request nor pass unnoticed.
-    pub fn matches(&self, record: &AuditRecord) -> bool {
+    pub(crate) fn matches(&self, record: &AuditRecord) -> bool {
         let same = |wanted: &Option<String>, stored: &Option<String>, canonical: fn(&str) -> String| {
             wanted.as_deref().is_none_or(|wanted| stored.as_deref() == Some(canonical(wanted).as_str()))
         };
@@ -103,64 +102,55 @@ impl ExportFilter {
     }
 }
 
-fn sqlite_values(params: Vec<Param>) -> Vec<Value> {
-    params
-        .into_iter()
-        .map(|p| match p {
-            Param::Text(text) => Value::Text(text),
-            Param::Integer(i) => Value::Integer(i),
-        })
-        .collect()
-}
-
 /// Column names of the CSV export, in field order.
-pub const CSV_HEADER: [&str; 23] = [
+pub(crate) const CSV_HEADER: [&str; 23] = [
     "seq", "record_id", "received_at", "message_id", "transaction_id", "correlation_id", "consumer_id", "consumer_name",
     "certificate_sha256", "certificate_subject", "client_ip", "environment", "operator_first_name", "operator_surname",
     "operator_person_code", "ivis_sender", "service", "request_style", "soap_version", "person_code", "outcome",
     "records_returned", "processing_micros",
 ];
 
-/// Writes the selected records of the SQLite log to `out`; returns how many. A selected
-/// record that does not itself meet the filter stops the export: its search columns were
-/// altered.
-pub fn export(connection: &Connection, filter: &ExportFilter, format: ExportFormat, out: &mut dyn Write) -> anyhow::Result<u64> {
-    let (sql, values) = filter.query("seq, encoded", Placeholder::Question);
-    let mut statement = connection.prepare(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(sqlite_values(values)), |row| {
-        Ok((row.get::<_, i64>(0)?, record_from_encoded(row, 1)?))
-    })?;
-    let records = rows.map(|row| {
-        let (seq, record) = row?;
-        anyhow::ensure!(
-            record.seq == seq && filter.matches(&record),
-            "the record at seq {seq} does not match its search columns: the audit log was altered there (run `audit verify`)"
-        );
-        Ok(record)
-    });
-    write_records(records, format, out)
+/// Writes the records of `log` that `filter` selects to `out`; returns how many. A selected
+/// record that does not itself meet the filter stops the export: the search columns it was
+/// selected by were altered.
+pub(crate) fn export(log: &mut impl StoredLog, filter: &ExportFilter, format: ExportFormat, out: &mut dyn Write) -> Result<u64, AuditStoreError> {
+    log.walk_selected(filter, |records| {
+        let checked = records.map(|record| record.and_then(|record| match filter.matches(&record) {
+            true => Ok(record),
+            false => Err(altered_search_columns(record.seq)),
+        }));
+        write_records(checked, format, out)
+    })?
+}
+
+/// A record selected by search columns that disagree with it.
+pub(crate) fn altered_search_columns(seq: i64) -> AuditStoreError {
+    AuditStoreError::Unreadable(format!(
+        "the record at seq {seq} does not match its search columns: the audit log was altered there (run `audit verify`)"
+    ))
 }
 
 /// Writes `records` (in export order) to `out` in `format`; returns how many.
-pub fn write_records(
-    records: impl Iterator<Item = anyhow::Result<AuditRecord>>,
+pub(crate) fn write_records(
+    records: impl Iterator<Item = Result<AuditRecord, AuditStoreError>>,
     format: ExportFormat,
     out: &mut dyn Write,
-) -> anyhow::Result<u64> {
+) -> Result<u64, AuditStoreError> {
+    let written = |error: csv::Error| AuditStoreError::Io(error.to_string());
     let mut count = 0;
     match format {
         ExportFormat::Csv => {
             let mut csv = csv::Writer::from_writer(out);
-            csv.write_record(CSV_HEADER)?;
+            csv.write_record(CSV_HEADER).map_err(written)?;
             for record in records {
-                csv.write_record(csv_fields(&record?).iter().map(|cell| spreadsheet_safe(cell).into_owned()))?;
+                csv.write_record(csv_fields(&record?).iter().map(|cell| spreadsheet_safe(cell).into_owned())).map_err(written)?;
                 count += 1;
             }
             csv.flush()?;
         }
         ExportFormat::Json => {
             for record in records {
-                serde_json::to_writer(&mut *out, &record?)?;
+                serde_json::to_writer(&mut *out, &record?).map_err(|error| AuditStoreError::Io(error.to_string()))?;
                 out.write_all(b"\n")?;
                 count += 1;
             }
@@ -174,7 +164,7 @@ pub fn write_records(
 /// one that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
 /// The fields come from callers (an operator's name, a certificate subject), so a name such
 /// as `=HYPERLINK(…)` must reach whoever opens the export as text.
-pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{cell}")),
         _ => std::borrow::Cow::Borrowed(cell),
@@ -245,7 +235,7 @@ mod tests {
     #[test]
     fn every_filter_is_answered_from_an_index() {
         let dir = tempfile::tempdir().unwrap();
-        let connection = super::super::sqlite::open_for_writing(&dir.path().join("audit.sqlite3")).unwrap();
+        let connection = crate::audit::sqlite::open_for_writing(&dir.path().join("audit.sqlite3")).unwrap();
         let from = DateTime::from_timestamp(1_700_000_000, 0);
         let filters = [
             ExportFilter { person: Some("150342-10121".into()), ..Default::default() },
@@ -257,7 +247,7 @@ mod tests {
             let (sql, values) = filter.query("seq, encoded", Placeholder::Question);
             let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let plan: Vec<String> = statement
-                .query_map(rusqlite::params_from_iter(sqlite_values(values)), |row| row.get::<_, String>(3))
+                .query_map(rusqlite::params_from_iter(crate::audit::sqlite::stored::sqlite_values(values)), |row| row.get::<_, String>(3))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();

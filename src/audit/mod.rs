@@ -2,31 +2,41 @@
 //! leaves (fail closed), kept two years, exported on written request.
 //!
 //! - `record`: the fields and their canonical encoding;
+//! - `checkpoint`: the chain's links, the checkpoint policy, signed heads and prune markers;
 //! - `writer`: the thread that appends records in group-committed, hash-chained batches and
-//!   signs checkpoints of the chain head;
+//!   signs checkpoints of the chain head, over any `backend::AppendLog`;
 //! - `signing`: the audit's own Ed25519 key;
 //! - `witness`: each signed checkpoint also appended to a file (and command) outside the database;
 //! - `timestamp`: RFC 3161 time-stamps on the witnessed checkpoints, from a configured TSA;
-//! - `verify`, `export`, `prune`: the `spolis-adapter audit …` commands;
-//! - `sqlite`: the storage (its own file, `audit.sqlite3`, beside the register);
-//! - `postgres`: the storage on the PostgreSQL primary, shared by several instances.
+//! - `verify`, `export`, `prune`: the `spolis-adapter audit …` commands, over any
+//!   `backend::StoredLog`;
+//! - `backend`: the two traits that say what differs between the backends;
+//! - `sqlite`: the storage in its own file, `audit.sqlite3`, beside the register;
+//! - `postgres`: the storage on the PostgreSQL primary, shared by several instances;
+//! - `error`: what the storage and the commands fail with.
 //!
 //! [`AuditLocation`] names where the log is; the server and the `audit` commands ask it,
 //! so they do not care which backend it is.
 //!
 //! The pipeline calls [`AuditLog::append`] from one place (`service`), never from handlers.
 
+pub(crate) mod backend;
+pub(crate) mod checkpoint;
+pub(crate) mod error;
 pub mod export;
-pub mod postgres;
-pub mod prune;
+pub(crate) mod postgres;
+pub(crate) mod prune;
 pub mod record;
 pub mod signing;
 pub mod sqlite;
 pub mod timestamp;
 pub mod verify;
 pub mod witness;
-pub mod writer;
+pub(crate) mod writer;
 
+pub use checkpoint::SignedCheckpoint;
+pub use error::AuditStoreError;
+pub use prune::PruneReport;
 pub use record::AuditRecord;
 pub use signing::AuditSigner;
 pub use witness::Witness;
@@ -37,9 +47,10 @@ pub const SIGNING_KEY_FILE: &str = "audit-signing.key";
 /// The witness file's name in the data directory, unless configured elsewhere.
 pub const WITNESS_FILE: &str = "audit-witness.log";
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use postgres::PostgresLog;
+use sqlite::stored::SqliteLog;
 
 use crate::store::postgres::PostgresOptions;
 
@@ -54,44 +65,42 @@ pub enum AuditLocation {
 
 impl AuditLocation {
     /// Opens the log and starts its writer thread.
-    pub fn start_writer(&self, signer: AuditSigner, options: WriterOptions) -> anyhow::Result<(AuditLog, std::thread::JoinHandle<()>)> {
+    pub fn start_writer(&self, signer: AuditSigner, options: WriterOptions) -> Result<(AuditLog, std::thread::JoinHandle<()>), AuditStoreError> {
         match self {
             AuditLocation::Sqlite(path) => AuditLog::start_sqlite(path, signer, options),
             AuditLocation::Postgres { url, options: database } => AuditLog::start_postgres(url, database, signer, options),
         }
     }
 
-    /// Verifies the whole log (see `verify`).
-    pub fn verify(&self, options: &verify::VerifyOptions) -> anyhow::Result<Result<verify::VerifyReport, verify::Problem>> {
+    /// Verifies the whole log (see `verify`): `Err` when it cannot be opened, `Ok(Err)` when
+    /// verification finds a problem.
+    pub fn verify(&self, options: &verify::VerifyOptions) -> Result<Result<verify::VerifyReport, verify::Problem>, AuditStoreError> {
+        let parallel = verify::Parallelism::default();
         match self {
-            AuditLocation::Sqlite(path) => {
-                let connection = self.open_existing_sqlite(path)?;
-                Ok(verify::verify_log(&connection, options, verify::Parallelism::default()))
-            }
-            AuditLocation::Postgres { url, options: database } => Ok(postgres::verify(url, database, options)),
+            AuditLocation::Sqlite(path) => Ok(verify::verify_stored(&mut SqliteLog::new(&open_existing_sqlite(path)?), options, parallel)),
+            AuditLocation::Postgres { url, options: database } => Ok(verify::verify_stored(&mut PostgresLog::new(url, database), options, parallel)),
         }
     }
 
     /// Writes the records matching `filter` to `out` (see `export`); returns how many.
-    pub fn export(&self, filter: &export::ExportFilter, format: export::ExportFormat, out: &mut dyn std::io::Write) -> anyhow::Result<u64> {
+    pub fn export(&self, filter: &export::ExportFilter, format: export::ExportFormat, out: &mut dyn std::io::Write) -> Result<u64, AuditStoreError> {
         match self {
-            AuditLocation::Sqlite(path) => export::export(&self.open_existing_sqlite(path)?, filter, format, out),
-            AuditLocation::Postgres { url, options } => postgres::export(url, options, filter, format, out),
+            AuditLocation::Sqlite(path) => export::export(&mut SqliteLog::new(&open_existing_sqlite(path)?), filter, format, out),
+            AuditLocation::Postgres { url, options } => export::export(&mut PostgresLog::new(url, options), filter, format, out),
         }
     }
 
     /// Removes records received before `cutoff`, re-anchoring the chain on a prune marker
     /// that `witness` takes first (see `prune`). Blocking; safe from any thread.
-    pub fn prune(&self, signer: &AuditSigner, cutoff: chrono::DateTime<chrono::Utc>, witness: &Witness) -> anyhow::Result<prune::PruneReport> {
+    pub fn prune(&self, signer: &AuditSigner, cutoff: chrono::DateTime<chrono::Utc>, witness: &Witness) -> Result<PruneReport, AuditStoreError> {
         match self {
             AuditLocation::Sqlite(path) => {
                 if !path.exists() {
-                    anyhow::bail!("no audit log at {}", path.display());
+                    return Err(AuditStoreError::Missing(path.clone()));
                 }
-                let mut connection = sqlite::open_for_writing(path)?;
-                prune::prune(&mut connection, signer, cutoff, witness)
+                prune::prune(&mut SqliteLog::new(&sqlite::open_for_writing(path)?), signer, cutoff, witness)
             }
-            AuditLocation::Postgres { url, options } => postgres::prune(url, options, signer, cutoff, witness),
+            AuditLocation::Postgres { url, options } => prune::prune(&mut PostgresLog::new(url, options), signer, cutoff, witness),
         }
     }
 
@@ -103,13 +112,14 @@ impl AuditLocation {
             AuditLocation::Postgres { .. } => "the PostgreSQL primary (tables audit_records, audit_checkpoints)".to_string(),
         }
     }
+}
 
-    fn open_existing_sqlite(&self, path: &std::path::Path) -> anyhow::Result<rusqlite::Connection> {
-        if !path.exists() {
-            anyhow::bail!("no audit log at {}", path.display());
-        }
-        let connection = sqlite::open_for_reading(path).with_context(|| format!("cannot open {}", path.display()))?;
-        sqlite::check_layout_for_reading(&connection).map_err(|error| anyhow::anyhow!("{}: {error:#}", path.display()))?;
-        Ok(connection)
+/// An existing SQLite log, opened read-only, in this build's layout.
+fn open_existing_sqlite(path: &Path) -> Result<rusqlite::Connection, AuditStoreError> {
+    if !path.exists() {
+        return Err(AuditStoreError::Missing(path.to_path_buf()));
     }
+    let connection = sqlite::open_for_reading(path).map_err(|error| AuditStoreError::from(error).in_context(format!("cannot open {}", path.display())))?;
+    sqlite::check_layout_for_reading(&connection).map_err(|error| error.in_context(path.display().to_string()))?;
+    Ok(connection)
 }

@@ -1,6 +1,8 @@
-//! The audit log in PostgreSQL, always on the primary: appending a batch in one transaction
-//! that holds the chain head's row lock, signed checkpoints, reading the chain back in order
-//! (verify), selecting for export, and pruning. The tables are in `migrations/postgres/`.
+//! The audit log in PostgreSQL, always on the primary: [`PostgresAppender`] is the writer
+//! thread's side (appending a batch in one transaction that holds the chain head's row lock,
+//! signed checkpoints), [`PostgresLog`] the `audit` commands' side (reading the chain back in
+//! order through a cursor, selecting for export, pruning). The tables are in
+//! `migrations/postgres/`; connections, TLS and migrations come from `store::postgres`.
 //!
 //! Several adapter instances may write at once. Each batch's transaction locks the single
 //! row of `audit_head` (`SELECT … FOR UPDATE`), chains its records on the head it finds
@@ -17,20 +19,20 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, IsolationLevel, Row};
+use tokio_postgres::{Client, IsolationLevel, Row, Transaction};
 use uuid::Uuid;
 
-use super::export::{ExportFilter, Param};
+use super::backend::{AppendLog, ChainRecords, Seal, SelectedRecords, StoredLog};
+use super::checkpoint::{chain, CheckpointPolicy, Committed, Link, SignedCheckpoint};
+use super::error::AuditStoreError;
+use super::export::{ExportFilter, Param, Placeholder};
 use super::prune::PruneReport;
 use super::record::AuditRecord;
-use super::signing::AuditSigner;
-use super::witness::Witness;
-use super::verify::{CheckpointRow, ChainedRecord};
-use super::writer::{chain, CheckpointPolicy, Committed, SignedCheckpoint};
-use crate::store::postgres::{self as pg, describe, PostgresOptions};
+use super::signing::{AuditSigner, CheckpointKind};
+use super::verify::{ChainedRecord, CheckpointRow, ExpectedHead, HeadSource, Parallelism, Problem, CHECKPOINT_COLUMNS};
+use crate::store::postgres::{self as pg, PostgresOptions};
 
 /// The columns of a record, in the order of [`record_from_row`].
 const RECORD_COLUMNS: &str = super::record::FIELD_COLUMNS;
@@ -63,9 +65,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO UPDATE SET head_hash = 
     signature = EXCLUDED.signature, kind = EXCLUDED.kind";
 
 /// The writer thread's connection to the audit log; reconnects after a failure.
-pub struct AuditDb {
-    url: String,
+pub(crate) struct PostgresAppender {
     options: PostgresOptions,
+    url: String,
     /// A runtime of the writer thread's own: the connection task runs while a batch runs.
     runtime: tokio::runtime::Runtime,
     client: Option<Client>,
@@ -78,114 +80,57 @@ pub struct AuditDb {
 /// How long after a failed connect batches fail without trying again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
-impl AuditDb {
+impl PostgresAppender {
     /// Connects and checks the audit tables are there (applying migrations if needed).
-    pub fn open(url: &str, options: &PostgresOptions) -> anyhow::Result<AuditDb> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the audit runtime")?;
-        let mut db = AuditDb { url: url.to_owned(), options: options.clone(), runtime, client: None, failed_at: None };
-        let (client, runtime, timeout) = db.connection()?;
-        // The timeout's timer belongs to the writer's runtime.
-        let _entered = runtime.enter();
+    pub(crate) fn open(url: &str, options: &PostgresOptions) -> Result<PostgresAppender, AuditStoreError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| AuditStoreError::Io(format!("starting the audit runtime: {error}")))?;
+        let mut db = PostgresAppender { url: url.to_owned(), options: options.clone(), runtime, client: None, failed_at: None };
         // Migrations may wait for another instance's and take longer than one batch may.
-        let bound = timeout.as_millis().max(1);
-        let migrated = runtime.block_on(tokio::time::timeout(timeout.max(Duration::from_secs(30)), async {
-            client.batch_execute("SET statement_timeout TO 0; SET lock_timeout TO 0").await.map_err(pg_error)?;
-            pg::migrate(client).await.map_err(|e| anyhow!("{e}"))?;
-            client
-                .batch_execute(&format!("SET statement_timeout TO {bound}; SET lock_timeout TO {bound}"))
-                .await
-                .map_err(pg_error)
-        }));
-        db.finish(migrated).context("opening the PostgreSQL audit log")?;
+        let bound = options.timeout.as_millis().max(1);
+        let migration_timeout = options.timeout.max(Duration::from_secs(30));
+        db.run(migration_timeout, |mut client| async move {
+            let migrated = async {
+                client.batch_execute("SET statement_timeout TO 0; SET lock_timeout TO 0").await?;
+                pg::migrate(&mut client).await?;
+                client.batch_execute(&format!("SET statement_timeout TO {bound}; SET lock_timeout TO {bound}")).await?;
+                Ok(())
+            }
+            .await;
+            (client, migrated)
+        })
+        .map_err(|error| error.in_context("opening the PostgreSQL audit log"))?;
         Ok(db)
     }
 
-    /// The seq of the last checkpoint (0 if none).
-    pub fn last_checkpoint_seq(&mut self) -> anyhow::Result<i64> {
-        let (client, runtime, timeout) = self.connection()?;
-        let _entered = runtime.enter();
-        let result = runtime.block_on(tokio::time::timeout(timeout, async {
-            let row = client.query_one("SELECT COALESCE(MAX(seq), 0)::bigint FROM audit_checkpoints", &[]).await?;
-            Ok(row.try_get(0)?)
-        }));
-        self.finish(result)
-    }
-
-    /// The chain head as the database holds it.
-    pub fn head(&mut self) -> anyhow::Result<(i64, [u8; 32])> {
-        let (client, runtime, timeout) = self.connection()?;
-        let _entered = runtime.enter();
-        let result = runtime.block_on(tokio::time::timeout(timeout, async {
-            let row = client.query_one("SELECT seq, hash FROM audit_head WHERE only_row", &[]).await?;
-            Ok((row.try_get(0)?, hash32(row.try_get(1)?)?))
-        }));
-        self.finish(result)
-    }
-
-    /// One transaction: lock the head, chain and insert the records after it, sign a
-    /// checkpoint if `policy` says one is due, move the head, commit.
-    pub fn append(&mut self, records: &mut [AuditRecord], policy: &CheckpointPolicy, signer: &AuditSigner) -> anyhow::Result<Committed> {
-        let (client, runtime, timeout) = self.connection()?;
-        let _entered = runtime.enter();
-        let result = runtime.block_on(tokio::time::timeout(timeout, async {
-            let tx = client.transaction().await?;
-            let head = tx.query_one(SQL_LOCK_HEAD, &[]).await?;
-            let (seq, hash) = (head.try_get::<_, i64>(0)?, hash32(head.try_get(1)?)?);
-            let links = chain(records, seq, hash);
-            insert_records(&tx, records, &links).await?;
-            let (seq, hash) = links.last().map_or((seq, hash), |last| (last.seq, last.hash));
-            let checkpoint = policy.due(seq).then(|| SignedCheckpoint::sign(signer, seq, &hash));
-            if let Some(checkpoint) = &checkpoint {
-                insert_checkpoint(&tx, checkpoint).await?;
+    /// Runs `work` on the connection within `timeout`. `work` owns the client while it runs
+    /// and hands it back with its result; a failure or timeout drops the connection, so that
+    /// the next unit starts on a fresh one.
+    fn run<T, Work>(&mut self, timeout: Duration, work: impl FnOnce(Client) -> Work) -> Result<T, AuditStoreError>
+    where
+        Work: std::future::Future<Output = (Client, Result<T, AuditStoreError>)>,
+    {
+        self.connect()?;
+        let Some(client) = self.client.take() else {
+            return Err(AuditStoreError::Postgres("no connection to PostgreSQL".into()));
+        };
+        // The timeout's timer belongs to the writer's runtime.
+        let _entered = self.runtime.enter();
+        match self.runtime.block_on(tokio::time::timeout(timeout, work(client))) {
+            Ok((client, Ok(value))) => {
+                self.client = Some(client);
+                Ok(value)
             }
-            tx.execute(SQL_MOVE_HEAD, &[&seq, &hash.as_slice()]).await?;
-            tx.commit().await?;
-            Ok(Committed { seq, hash, checkpoint })
-        }));
-        self.finish(result)
+            Ok((_, Err(error))) => Err(error),
+            Err(_) => Err(AuditStoreError::Postgres(format!("no answer from PostgreSQL within {timeout:?}"))),
+        }
     }
 
-    /// Signs a checkpoint of the current head unless one covers it already; returns the
-    /// head's seq and the checkpoint signed, if any.
-    pub fn checkpoint_head(&mut self, signer: &AuditSigner) -> anyhow::Result<(i64, Option<SignedCheckpoint>)> {
-        let (client, runtime, timeout) = self.connection()?;
-        let _entered = runtime.enter();
-        let result = runtime.block_on(tokio::time::timeout(timeout, async {
-            let tx = client.transaction().await?;
-            let head = tx.query_one(SQL_LOCK_HEAD, &[]).await?;
-            let (seq, hash) = (head.try_get::<_, i64>(0)?, hash32(head.try_get(1)?)?);
-            let covered: i64 = tx.query_one("SELECT COALESCE(MAX(seq), 0)::bigint FROM audit_checkpoints", &[]).await?.try_get(0)?;
-            let checkpoint = (seq > covered).then(|| SignedCheckpoint::sign(signer, seq, &hash));
-            if let Some(checkpoint) = &checkpoint {
-                insert_checkpoint(&tx, checkpoint).await?;
-            }
-            tx.commit().await?;
-            Ok((seq, checkpoint))
-        }));
-        self.finish(result)
-    }
-
-    /// Whether a batch could commit now: the primary is not a standby, the records table
-    /// can be reached (not locked away) and the head moved, in a real transaction that
-    /// changes nothing, within the timeout.
-    pub fn probe_write(&mut self) -> anyhow::Result<()> {
-        let (client, runtime, timeout) = self.connection()?;
-        let _entered = runtime.enter();
-        let result = runtime.block_on(tokio::time::timeout(timeout, async {
-            let tx = client.transaction().await?;
-            let standby: bool = tx.query_one("SELECT pg_is_in_recovery()", &[]).await?.try_get(0)?;
-            anyhow::ensure!(!standby, "the audit database is a read-only standby");
-            tx.query_opt("SELECT 1 FROM audit_records LIMIT 1", &[]).await?;
-            tx.execute("UPDATE audit_head SET seq = seq WHERE only_row", &[]).await?;
-            tx.commit().await?;
-            Ok(())
-        }));
-        self.finish(result)
-    }
-
-    /// The connection (opened first if there is none, or the last one broke) and the timeout.
-    fn connection(&mut self) -> anyhow::Result<(&mut Client, &tokio::runtime::Runtime, Duration)> {
-        let AuditDb { url, options, runtime, client, failed_at } = self;
+    /// Opens a connection if there is none, or the last one broke.
+    fn connect(&mut self) -> Result<(), AuditStoreError> {
+        let PostgresAppender { url, options, runtime, client, failed_at } = self;
         if client.as_ref().is_some_and(|c| {
             // Let the connection task notice a peer that went away while we were idle.
             runtime.block_on(tokio::task::yield_now());
@@ -193,61 +138,127 @@ impl AuditDb {
         }) {
             *client = None;
         }
-        if client.is_none() {
-            if failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
-                return Err(anyhow!("PostgreSQL was unavailable a moment ago; retrying shortly"));
+        if client.is_some() {
+            return Ok(());
+        }
+        if failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+            return Err(AuditStoreError::Postgres("PostgreSQL was unavailable a moment ago; retrying shortly".into()));
+        }
+        let fresh = runtime.block_on(async {
+            let fresh = pg::connect(url, options).await?;
+            // Durable means on disk when COMMIT returns, whatever the server's default. A
+            // statement stuck on a lock is cancelled by the server too, not only abandoned here.
+            let bound = options.timeout.as_millis().max(1);
+            fresh
+                .batch_execute(&format!("SET synchronous_commit TO on; SET statement_timeout TO {bound}; SET lock_timeout TO {bound}"))
+                .await?;
+            Ok::<_, AuditStoreError>(fresh)
+        });
+        match fresh {
+            Ok(fresh) => {
+                *client = Some(fresh);
+                Ok(())
             }
-            let fresh = runtime.block_on(async {
-                let fresh = pg::connect(url, options).await.map_err(|e| anyhow!("{e}"))?;
-                // Durable means on disk when COMMIT returns, whatever the server's default. A
-                // statement stuck on a lock is cancelled by the server too, not only abandoned here.
-                let bound = options.timeout.as_millis().max(1);
-                fresh
-                    .batch_execute(&format!("SET synchronous_commit TO on; SET statement_timeout TO {bound}; SET lock_timeout TO {bound}"))
-                    .await
-                    .map_err(pg_error)?;
-                anyhow::Ok(fresh)
-            });
-            match fresh {
-                Ok(fresh) => *client = Some(fresh),
-                Err(error) => {
-                    *failed_at = Some(std::time::Instant::now());
-                    return Err(error);
+            Err(error) => {
+                *failed_at = Some(std::time::Instant::now());
+                Err(error)
+            }
+        }
+    }
+}
+
+impl AppendLog for PostgresAppender {
+    /// The chain head as the database holds it.
+    fn head_seq(&mut self) -> Result<i64, AuditStoreError> {
+        self.run(self.options.timeout, |client| async move {
+            let seq = async { Ok(client.query_one("SELECT seq FROM audit_head WHERE only_row", &[]).await?.try_get(0)?) }.await;
+            (client, seq)
+        })
+    }
+
+    fn last_checkpoint_seq(&mut self) -> Result<i64, AuditStoreError> {
+        self.run(self.options.timeout, |client| async move {
+            let seq = async { Ok(client.query_one(SQL_LAST_CHECKPOINT, &[]).await?.try_get(0)?) }.await;
+            (client, seq)
+        })
+    }
+
+    /// One transaction: lock the head, chain and insert the records after it, sign a
+    /// checkpoint if `policy` says one is due, move the head, commit.
+    fn append(&mut self, records: &mut [AuditRecord], policy: &CheckpointPolicy, signer: &AuditSigner) -> Result<Committed, AuditStoreError> {
+        self.run(self.options.timeout, |mut client| async move {
+            let done = async {
+                let tx = client.transaction().await?;
+                let (seq, hash) = lock_head(&tx).await?;
+                let links = chain(records, seq, hash);
+                insert_records(&tx, records, &links).await?;
+                let (seq, hash) = links.last().map_or((seq, hash), |last| (last.seq, last.hash));
+                let checkpoint = policy.due(seq).then(|| SignedCheckpoint::sign(signer, seq, &hash));
+                if let Some(checkpoint) = &checkpoint {
+                    insert_checkpoint(&tx, checkpoint).await?;
                 }
+                tx.execute(SQL_MOVE_HEAD, &[&seq, &hash.as_slice()]).await?;
+                tx.commit().await?;
+                Ok(Committed { seq, hash, checkpoint })
             }
-        }
-        match client.as_mut() {
-            Some(connection) => Ok((connection, &*runtime, options.timeout)),
-            None => Err(anyhow!("no connection to PostgreSQL")),
-        }
+            .await;
+            (client, done)
+        })
     }
 
-    /// The outcome of one unit of work; a failure or timeout drops the connection, so that
-    /// the next unit starts on a fresh one.
-    fn finish<T>(&mut self, result: Result<anyhow::Result<T>, tokio::time::error::Elapsed>) -> anyhow::Result<T> {
-        let result = match result {
-            Ok(result) => result.map_err(|e| match e.downcast::<tokio_postgres::Error>() {
-                Ok(e) => pg_error(e),
-                Err(e) => e,
-            }),
-            Err(_) => Err(anyhow!("no answer from PostgreSQL within {:?}", self.options.timeout)),
-        };
-        if result.is_err() {
-            self.client = None;
-        }
-        result
+    /// Other instances may have appended since this one did: the database's head is signed.
+    fn checkpoint_head(&mut self, signer: &AuditSigner) -> Result<(i64, Option<SignedCheckpoint>), AuditStoreError> {
+        self.run(self.options.timeout, |mut client| async move {
+            let done = async {
+                let tx = client.transaction().await?;
+                let (seq, hash) = lock_head(&tx).await?;
+                let covered: i64 = tx.query_one(SQL_LAST_CHECKPOINT, &[]).await?.try_get(0)?;
+                let checkpoint = (seq > covered).then(|| SignedCheckpoint::sign(signer, seq, &hash));
+                if let Some(checkpoint) = &checkpoint {
+                    insert_checkpoint(&tx, checkpoint).await?;
+                }
+                tx.commit().await?;
+                Ok((seq, checkpoint))
+            }
+            .await;
+            (client, done)
+        })
+    }
+
+    /// The primary is not a standby, the records table can be reached (not locked away) and
+    /// the head moved, in a real transaction that changes nothing, within the timeout.
+    fn probe_write(&mut self) -> Result<(), AuditStoreError> {
+        self.run(self.options.timeout, |mut client| async move {
+            let done = async {
+                let tx = client.transaction().await?;
+                let standby: bool = tx.query_one("SELECT pg_is_in_recovery()", &[]).await?.try_get(0)?;
+                if standby {
+                    return Err(AuditStoreError::Postgres("the audit database is a read-only standby".into()));
+                }
+                tx.query_opt("SELECT 1 FROM audit_records LIMIT 1", &[]).await?;
+                tx.execute("UPDATE audit_head SET seq = seq WHERE only_row", &[]).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            .await;
+            (client, done)
+        })
     }
 }
 
-fn pg_error(e: tokio_postgres::Error) -> anyhow::Error {
-    anyhow!("{}", describe(&e))
+const SQL_LAST_CHECKPOINT: &str = "SELECT COALESCE(MAX(seq), 0)::bigint FROM audit_checkpoints";
+
+/// Takes the head's row lock, so no other writer's batch interleaves; returns the head.
+async fn lock_head(tx: &Transaction<'_>) -> Result<(i64, [u8; 32]), AuditStoreError> {
+    let head = tx.query_one(SQL_LOCK_HEAD, &[]).await?;
+    Ok((head.try_get(0)?, hash32(head.try_get(1)?)?))
 }
 
-fn hash32(bytes: Vec<u8>) -> anyhow::Result<[u8; 32]> {
-    <[u8; 32]>::try_from(bytes).map_err(|_| anyhow!("a stored hash is not 32 bytes"))
+fn hash32(bytes: Vec<u8>) -> Result<[u8; 32], AuditStoreError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| AuditStoreError::Unreadable("a stored hash is not 32 bytes".into()))
 }
 
-async fn insert_records(tx: &tokio_postgres::Transaction<'_>, records: &[AuditRecord], links: &[super::writer::Link]) -> anyhow::Result<()> {
+async fn insert_records(tx: &Transaction<'_>, records: &[AuditRecord], links: &[Link]) -> Result<(), AuditStoreError> {
     let column = |f: &dyn Fn(&AuditRecord) -> Option<String>| records.iter().map(f).collect::<Vec<Option<String>>>();
     let text = |f: &dyn Fn(&AuditRecord) -> String| records.iter().map(f).collect::<Vec<String>>();
     let seq: Vec<i64> = records.iter().map(|r| r.seq).collect();
@@ -307,10 +318,10 @@ async fn insert_records(tx: &tokio_postgres::Transaction<'_>, records: &[AuditRe
     Ok(())
 }
 
-async fn insert_checkpoint(tx: &tokio_postgres::Transaction<'_>, c: &SignedCheckpoint) -> anyhow::Result<()> {
+async fn insert_checkpoint(tx: &Transaction<'_>, c: &SignedCheckpoint) -> Result<(), AuditStoreError> {
     let sql = match c.kind {
-        super::signing::CheckpointKind::Head => SQL_INSERT_CHECKPOINT,
-        super::signing::CheckpointKind::Prune => SQL_INSERT_PRUNE_MARKER,
+        CheckpointKind::Head => SQL_INSERT_CHECKPOINT,
+        CheckpointKind::Prune => SQL_INSERT_PRUNE_MARKER,
     };
     tx.execute(sql, &[&c.seq, &c.head_hash.as_slice(), &c.signed_at_micros, &c.key_id, &c.public_key, &c.signature, &c.kind.as_str()])
         .await?;
@@ -319,13 +330,13 @@ async fn insert_checkpoint(tx: &tokio_postgres::Transaction<'_>, c: &SignedCheck
 
 /// Reads a record from a row selected with [`RECORD_COLUMNS`] (optionally followed by
 /// `prev_hash, hash`). A value that cannot be read back is an error, never a guess.
-pub fn record_from_row(row: &Row) -> anyhow::Result<AuditRecord> {
+fn record_from_row(row: &Row) -> Result<AuditRecord, AuditStoreError> {
     let record_id: String = row.try_get(1)?;
     let micros: i64 = row.try_get(2)?;
     Ok(AuditRecord {
         seq: row.try_get(0)?,
-        record_id: Uuid::try_parse(&record_id).map_err(|_| anyhow!("record_id is not a UUID"))?,
-        received_at: DateTime::from_timestamp_micros(micros).ok_or_else(|| anyhow!("time out of range"))?,
+        record_id: Uuid::try_parse(&record_id).map_err(|_| AuditStoreError::Unreadable("record_id is not a UUID".into()))?,
+        received_at: DateTime::from_timestamp_micros(micros).ok_or_else(|| AuditStoreError::Unreadable("time out of range".into()))?,
         message_id: row.try_get(3)?,
         transaction_id: row.try_get(4)?,
         correlation_id: row.try_get(5)?,
@@ -354,14 +365,14 @@ pub fn record_from_row(row: &Row) -> anyhow::Result<AuditRecord> {
 // thread of their own, so that two years of records never sit in memory at once.
 
 /// Rows of `sql` decoded by `decode`, fetched by a cursor in one read-only snapshot.
-pub struct Streamed<T> {
-    pages: mpsc::Receiver<anyhow::Result<Vec<T>>>,
+struct Streamed<T> {
+    pages: mpsc::Receiver<Result<Vec<T>, AuditStoreError>>,
     page: std::vec::IntoIter<T>,
     failed: bool,
 }
 
 impl<T> Iterator for Streamed<T> {
-    type Item = anyhow::Result<T>;
+    type Item = Result<T, AuditStoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -385,88 +396,73 @@ impl<T> Iterator for Streamed<T> {
 
 const PAGE: i32 = 2000;
 
-/// Streams the rows of `sql` with `params`, each through `decode`.
-pub fn stream<T: Send + 'static>(
-    url: &str,
-    options: &PostgresOptions,
-    sql: String,
-    params: Vec<Param>,
-    decode: fn(&Row) -> anyhow::Result<T>,
-) -> Streamed<T> {
-    let (sender, pages) = mpsc::sync_channel(2);
-    let (url, options) = (url.to_owned(), options.clone());
-    std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime,
-            Err(error) => {
-                let _ = sender.send(Err(anyhow!("cannot start a runtime: {error}")));
-                return;
-            }
-        };
-        let result: anyhow::Result<()> = runtime.block_on(async {
-            let mut client = pg::connect(&url, &options).await.map_err(|e| anyhow!("{e}"))?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(pg_error)?;
-            let values: Vec<Box<dyn ToSql + Sync + Send>> = params
-                .into_iter()
-                .map(|p| -> Box<dyn ToSql + Sync + Send> {
-                    match p {
-                        Param::Text(text) => Box::new(text),
-                        Param::Integer(i) => Box::new(i),
-                    }
-                })
-                .collect();
-            let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-            let portal = tx.bind(sql.as_str(), &refs).await.map_err(pg_error)?;
-            loop {
-                let rows = tx.query_portal(&portal, PAGE).await.map_err(pg_error)?;
-                let done = rows.len() < PAGE as usize;
-                let page = rows.iter().map(decode).collect::<anyhow::Result<Vec<T>>>()?;
-                if sender.send(Ok(page)).is_err() || done {
-                    return Ok(());
-                }
-            }
-        });
-        if let Err(error) = result {
-            let _ = sender.send(Err(error));
-        }
-    });
-    Streamed { pages, page: Vec::new().into_iter(), failed: false }
+/// The PostgreSQL log, as the `audit` commands see it: each reading streams through a
+/// connection of its own.
+pub(crate) struct PostgresLog {
+    url: String,
+    options: PostgresOptions,
 }
 
-/// Verifies the whole log on PostgreSQL with every check of `verify`; the log must also
-/// reach the head `audit_head` names (read first: writers only move it on).
-pub fn verify(
-    url: &str,
-    options: &PostgresOptions,
-    verify: &super::verify::VerifyOptions,
-) -> Result<super::verify::VerifyReport, super::verify::Problem> {
-    use super::verify::{ExpectedHead, Problem, ProblemKind, CHECKPOINT_COLUMNS};
-    let unreadable = |error: anyhow::Error| Problem {
-        kind: ProblemKind::Unreadable,
-        seq: 0,
-        message: format!("the audit log cannot be read: {error}"),
-    };
-    let heads = stream(url, options, "SELECT seq, hash FROM audit_head".into(), Vec::new(), |row| {
-        Ok((row.try_get::<_, i64>(0)?, hash32(row.try_get(1)?)?))
-    })
-    .collect::<anyhow::Result<Vec<_>>>()
-    .map_err(unreadable)?;
-    let mut verify = verify.clone();
-    for (seq, head_hash) in heads.into_iter().filter(|(seq, _)| *seq > 0) {
-        verify.expected_heads.push(ExpectedHead { seq, head_hash, source: super::verify::HeadSource::AuditHead });
+impl PostgresLog {
+    pub(crate) fn new(url: &str, options: &PostgresOptions) -> PostgresLog {
+        PostgresLog { url: url.to_owned(), options: options.clone() }
     }
-    let checkpoints = stream(
-        url,
-        options,
-        format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq"),
-        Vec::new(),
-        |row| {
+
+    /// Streams the rows of `sql` with `params`, each through `decode`.
+    fn stream<T: Send + 'static>(&self, sql: String, params: Vec<Param>, decode: fn(&Row) -> Result<T, AuditStoreError>) -> Streamed<T> {
+        let (sender, pages) = mpsc::sync_channel(2);
+        let (url, options) = (self.url.clone(), self.options.clone());
+        std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = sender.send(Err(AuditStoreError::Io(format!("cannot start a runtime: {error}"))));
+                    return;
+                }
+            };
+            let result: Result<(), AuditStoreError> = runtime.block_on(async {
+                let mut client = pg::connect(&url, &options).await?;
+                let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+                let values: Vec<Box<dyn ToSql + Sync + Send>> = params
+                    .into_iter()
+                    .map(|p| -> Box<dyn ToSql + Sync + Send> {
+                        match p {
+                            Param::Text(text) => Box::new(text),
+                            Param::Integer(i) => Box::new(i),
+                        }
+                    })
+                    .collect();
+                let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+                let portal = tx.bind(sql.as_str(), &refs).await?;
+                loop {
+                    let rows = tx.query_portal(&portal, PAGE).await?;
+                    let done = rows.len() < PAGE as usize;
+                    let page = rows.iter().map(decode).collect::<Result<Vec<T>, _>>()?;
+                    if sender.send(Ok(page)).is_err() || done {
+                        return Ok(());
+                    }
+                }
+            });
+            if let Err(error) = result {
+                let _ = sender.send(Err(error));
+            }
+        });
+        Streamed { pages, page: Vec::new().into_iter(), failed: false }
+    }
+}
+
+impl StoredLog for PostgresLog {
+    fn recorded_heads(&mut self) -> Result<Vec<ExpectedHead>, AuditStoreError> {
+        let heads = self.stream("SELECT seq, hash FROM audit_head".into(), Vec::new(), |row| Ok((row.try_get::<_, i64>(0)?, hash32(row.try_get(1)?)?)));
+        heads
+            .filter(|head| head.as_ref().map_or(true, |(seq, _)| *seq > 0))
+            .map(|head| head.map(|(seq, head_hash)| ExpectedHead { seq, head_hash, source: HeadSource::AuditHead }))
+            .collect()
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<CheckpointRow>, AuditStoreError> {
+        let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq");
+        self.stream(sql, Vec::new(), |row| {
             Ok(CheckpointRow {
                 seq: row.try_get(0)?,
                 head_hash: row.try_get(1)?,
@@ -475,72 +471,60 @@ pub fn verify(
                 signature: row.try_get(4)?,
                 kind: row.try_get(5)?,
             })
-        },
-    )
-    .collect::<anyhow::Result<Vec<_>>>()
-    .map_err(unreadable)?;
-    let records = stream(
-        url,
-        options,
-        format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq"),
-        Vec::new(),
-        |row| {
+        })
+        .collect()
+    }
+
+    fn walk_chain<T>(&mut self, _parallel: Parallelism, walk: impl FnOnce(&mut ChainRecords) -> T) -> Result<T, AuditStoreError> {
+        let sql = format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq");
+        let records = self.stream(sql, Vec::new(), |row| {
             let (record, prev_hash, hash) = (record_from_row(row)?, row.try_get::<_, Vec<u8>>(23)?, row.try_get::<_, Vec<u8>>(24)?);
-            ChainedRecord::of(&record, &prev_hash, &hash)
-                .ok_or_else(|| anyhow::anyhow!("the record at seq {} holds a stored hash that is not 32 bytes", record.seq))
-        },
-    )
-    .map(|item| item.map_err(unreadable));
-    super::verify::verify_chain(checkpoints, records, &verify)
-}
+            ChainedRecord::of(&record, &prev_hash, &hash).ok_or_else(|| {
+                AuditStoreError::Unreadable(format!("the record at seq {} holds a stored hash that is not 32 bytes", record.seq))
+            })
+        });
+        let mut records = records.map(|item| item.map_err(|error| Problem::unreadable(0, format!("the audit log cannot be read: {error}"))));
+        Ok(walk(&mut records))
+    }
 
-/// Writes the records matching `filter` to `out`; returns how many.
-pub fn export(
-    url: &str,
-    options: &PostgresOptions,
-    filter: &ExportFilter,
-    format: super::export::ExportFormat,
-    out: &mut dyn std::io::Write,
-) -> anyhow::Result<u64> {
-    let (sql, params) = filter.query(RECORD_COLUMNS, super::export::Placeholder::Dollar);
-    super::export::write_records(stream(url, options, sql, params, record_from_row), format, out)
-}
+    fn walk_selected<T>(&mut self, filter: &ExportFilter, walk: impl FnOnce(&mut SelectedRecords) -> T) -> Result<T, AuditStoreError> {
+        let (sql, params) = filter.query(RECORD_COLUMNS, Placeholder::Dollar);
+        Ok(walk(&mut self.stream(sql, params, record_from_row)))
+    }
 
-/// Removes every record received before `cutoff`, first signing a checkpoint at the last
-/// record removed (as the SQLite prune does). Holds the head's lock, so no batch of any
-/// writer interleaves. Safe to call from any thread, inside a runtime or not.
-pub fn prune(url: &str, options: &PostgresOptions, signer: &AuditSigner, cutoff: DateTime<Utc>, witness: &Witness) -> anyhow::Result<PruneReport> {
-    let timeout = options.timeout.max(Duration::from_secs(300));
-    pg::block_on(|| async move {
-        let run = async {
-            let mut client = pg::connect(url, options).await.map_err(|e| anyhow!("{e}"))?;
-            let tx = client.transaction().await.map_err(pg_error)?;
-            tx.query_one(SQL_LOCK_HEAD, &[]).await.map_err(pg_error)?;
-            let last_removed = tx
-                .query_opt(
-                    "SELECT seq, hash FROM audit_records WHERE received_at_micros < $1 ORDER BY received_at_micros DESC, seq DESC LIMIT 1",
-                    &[&cutoff.timestamp_micros()],
-                )
-                .await
-                .map_err(pg_error)?;
-            let Some(row) = last_removed else {
-                return Ok(PruneReport { removed: 0, anchored_at: None });
+    /// Holds the head's lock, so no batch of any writer interleaves. Safe to call from any
+    /// thread, inside a runtime or not.
+    fn prune_before(&mut self, cutoff: DateTime<Utc>, seal: &mut Seal) -> Result<PruneReport, AuditStoreError> {
+        let (url, options) = (&self.url, &self.options);
+        let timeout = options.timeout.max(Duration::from_secs(300));
+        let pruned = pg::block_on(|| async move {
+            let run = async {
+                let mut client = pg::connect(url, options).await?;
+                let tx = client.transaction().await?;
+                lock_head(&tx).await?;
+                let last_removed = tx
+                    .query_opt(
+                        "SELECT seq, hash FROM audit_records WHERE received_at_micros < $1 ORDER BY received_at_micros DESC, seq DESC LIMIT 1",
+                        &[&cutoff.timestamp_micros()],
+                    )
+                    .await?;
+                let Some(row) = last_removed else {
+                    return Ok(PruneReport { removed: 0, anchored_at: None });
+                };
+                let anchor_seq: i64 = row.try_get(0)?;
+                let marker = seal(anchor_seq, &hash32(row.try_get(1)?)?)?;
+                insert_checkpoint(&tx, &marker).await?;
+                let removed = tx.execute("DELETE FROM audit_records WHERE seq <= $1", &[&anchor_seq]).await?;
+                tx.execute("DELETE FROM audit_checkpoints WHERE seq < $1", &[&anchor_seq]).await?;
+                tx.commit().await?;
+                Ok(PruneReport { removed, anchored_at: Some(anchor_seq) })
             };
-            let anchor_seq: i64 = row.try_get(0)?;
-            let anchor_hash = hash32(row.try_get(1)?)?;
-            let marker = SignedCheckpoint::prune_marker(signer, anchor_seq, &anchor_hash);
-            insert_checkpoint(&tx, &marker).await?;
-            // Witnessed first: the marker names a record that exists whether or not the removal commits.
-            witness.record(&marker)?;
-            let removed = tx.execute("DELETE FROM audit_records WHERE seq <= $1", &[&anchor_seq]).await.map_err(pg_error)?;
-            tx.execute("DELETE FROM audit_checkpoints WHERE seq < $1", &[&anchor_seq]).await.map_err(pg_error)?;
-            tx.commit().await.map_err(pg_error)?;
-            Ok(PruneReport { removed, anchored_at: Some(anchor_seq) })
-        };
-        match tokio::time::timeout(timeout, run).await {
-            Ok(result) => result.map_err(|e: anyhow::Error| crate::store::StoreError::Unavailable(format!("{e:#}"))),
-            Err(_) => Err(crate::store::StoreError::Unavailable("pruning timed out".into())),
-        }
-    })
-    .map_err(|e| anyhow!("{e}"))
+            // The store's own error, so that its runner may carry it out of the runtime.
+            match tokio::time::timeout(timeout, run).await {
+                Ok(result) => result.map_err(|error: AuditStoreError| crate::store::StoreError::Unavailable(error.to_string())),
+                Err(_) => Err(crate::store::StoreError::Unavailable("pruning timed out".into())),
+            }
+        });
+        Ok(pruned?)
+    }
 }

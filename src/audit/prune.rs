@@ -6,11 +6,12 @@
 //! deleted without pruning — on an ordinary checkpoint — is reported, not taken for a prune.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
 
+use super::backend::StoredLog;
+use super::checkpoint::SignedCheckpoint;
+use super::error::AuditStoreError;
 use super::signing::AuditSigner;
 use super::witness::Witness;
-use super::writer::SignedCheckpoint;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PruneReport {
@@ -21,33 +22,11 @@ pub struct PruneReport {
 
 /// Removes every record received before `cutoff`. The marker is witnessed before the
 /// removal commits: if the witness cannot take it, nothing is removed.
-pub fn prune(connection: &mut Connection, signer: &AuditSigner, cutoff: DateTime<Utc>, witness: &Witness) -> anyhow::Result<PruneReport> {
-    let transaction = connection.transaction()?;
-    // The last record to remove: the one before the first record to keep.
-    let last_removed: Option<(i64, Vec<u8>)> = transaction
-        .query_row(
-            "SELECT seq, hash FROM audit_records WHERE received_at_micros < ?1 ORDER BY received_at_micros DESC, seq DESC LIMIT 1",
-            [cutoff.timestamp_micros()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map(Some)
-        .or_else(|error| if error == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(error) })?;
-    let Some((anchor_seq, _)) = last_removed else {
-        return Ok(PruneReport { removed: 0, anchored_at: None });
-    };
-    // Records are appended in time order, so everything up to the anchor is older; take the
-    // anchor's own hash from the row that follows it in the chain to keep the link exact.
-    let anchor_hash: Vec<u8> =
-        transaction.query_row("SELECT hash FROM audit_records WHERE seq = ?1", [anchor_seq], |row| row.get(0))?;
-    let anchor_hash: [u8; 32] = anchor_hash
-        .try_into()
-        .map_err(|_| rusqlite::Error::InvalidColumnType(0, "hash".into(), rusqlite::types::Type::Blob))?;
-    let marker = SignedCheckpoint::prune_marker(signer, anchor_seq, &anchor_hash);
-    super::sqlite::insert_checkpoint(&transaction, &marker)?;
-    // Witnessed first: the marker names a record that exists whether or not the removal commits.
-    witness.record(&marker)?;
-    let removed = transaction.execute("DELETE FROM audit_records WHERE seq <= ?1", params![anchor_seq])?;
-    transaction.execute("DELETE FROM audit_checkpoints WHERE seq < ?1", params![anchor_seq])?;
-    transaction.commit()?;
-    Ok(PruneReport { removed: removed as u64, anchored_at: Some(anchor_seq) })
+pub(crate) fn prune(log: &mut impl StoredLog, signer: &AuditSigner, cutoff: DateTime<Utc>, witness: &Witness) -> Result<PruneReport, AuditStoreError> {
+    log.prune_before(cutoff, &mut |anchor_seq, anchor_hash| {
+        let marker = SignedCheckpoint::prune_marker(signer, anchor_seq, anchor_hash);
+        // Witnessed first: the marker names a record that exists whether or not the removal commits.
+        witness.record(&marker)?;
+        Ok(marker)
+    })
 }

@@ -325,7 +325,7 @@ pub fn spawn(url: &str, witness: PathBuf, failures: Counter, pending: Arc<Atomic
                     ensure!(read_token(&token)?.0 == imprint, "the TSA stamped another document");
                     Ok(token)
                 })
-                .and_then(|token| super::witness::append_line(&witness, &line(seq, &imprint, &token)));
+                .and_then(|token| Ok(super::witness::append_line(&witness, &line(seq, &imprint, &token))?));
             if let Err(error) = stamped {
                 failures.inc();
                 tracing::error!(seq, error = %format!("{error:#}"), "audit checkpoint not time-stamped");

@@ -19,9 +19,11 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
-use super::record::{chain_hash_of_encoded, decode_fields, format_time, AuditRecord, FieldValue};
+use super::backend::StoredLog;
+use super::error::AuditStoreError;
+use super::record::{format_time, AuditRecord};
 use super::signing::{key_id, verify_checkpoint, CheckpointKind};
-use super::sqlite::{COPIED_FIELDS, STORED_COLUMNS};
+use super::sqlite::stored::SqliteLog;
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +109,7 @@ pub fn witnessed_heads(path: &std::path::Path, trusted_keys: &[Vec<u8>]) -> Resu
             };
             if let Some(message) = bad {
                 refused = Some(problem(ProblemKind::BadSignature, line.seq, message));
-                anyhow::bail!("refused");
+                return Err(super::witness::WitnessError::Refused);
             }
             heads.push(ExpectedHead { seq: line.seq, head_hash: line.head_hash, source });
             Ok(())
@@ -158,6 +160,13 @@ fn problem(kind: ProblemKind, seq: i64, message: String) -> Problem {
     Problem { kind, seq, message }
 }
 
+impl Problem {
+    /// The log, or the record at `seq`, cannot be read.
+    pub(crate) fn unreadable(seq: i64, message: String) -> Problem {
+        problem(ProblemKind::Unreadable, seq, message)
+    }
+}
+
 struct Checkpoint {
     seq: i64,
     head_hash: Vec<u8>,
@@ -166,38 +175,38 @@ struct Checkpoint {
 
 /// A checkpoint as stored.
 #[derive(Debug, Clone)]
-pub struct CheckpointRow {
-    pub seq: i64,
-    pub head_hash: Vec<u8>,
-    pub signed_at_micros: i64,
-    pub public_key: Vec<u8>,
-    pub signature: Vec<u8>,
+pub(crate) struct CheckpointRow {
+    pub(crate) seq: i64,
+    pub(crate) head_hash: Vec<u8>,
+    pub(crate) signed_at_micros: i64,
+    pub(crate) public_key: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
     /// `head` or `prune`.
-    pub kind: String,
+    pub(crate) kind: String,
 }
 
 /// The columns of a [`CheckpointRow`], in its order.
-pub const CHECKPOINT_COLUMNS: &str = "seq, head_hash, signed_at_micros, public_key, signature, kind";
+pub(crate) const CHECKPOINT_COLUMNS: &str = "seq, head_hash, signed_at_micros, public_key, signature, kind";
 
 /// A record as stored, reduced to what verification compares: its place, its stored links,
 /// and the hash its content gives over its *stored* previous hash (which equals the hash over
 /// the expected previous hash exactly when the link holds).
 #[derive(Debug, Clone)]
-pub struct ChainedRecord {
-    pub seq: i64,
-    pub record_id: uuid::Uuid,
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
-    pub computed: [u8; 32],
-    pub received_at_micros: i64,
+pub(crate) struct ChainedRecord {
+    pub(crate) seq: i64,
+    pub(crate) record_id: uuid::Uuid,
+    pub(crate) prev_hash: [u8; 32],
+    pub(crate) hash: [u8; 32],
+    pub(crate) computed: [u8; 32],
+    pub(crate) received_at_micros: i64,
     /// A stored copy of a field that disagrees with the record (the SQLite log's search
     /// columns), by column name.
-    pub disagreeing_copy: Option<&'static str>,
+    pub(crate) disagreeing_copy: Option<&'static str>,
 }
 
 impl ChainedRecord {
     /// From a whole record (the PostgreSQL path); `None` when a stored hash is not 32 bytes.
-    pub fn of(record: &AuditRecord, prev_hash: &[u8], hash: &[u8]) -> Option<ChainedRecord> {
+    pub(crate) fn of(record: &AuditRecord, prev_hash: &[u8], hash: &[u8]) -> Option<ChainedRecord> {
         let (prev_hash, hash) = (prev_hash.try_into().ok()?, hash.try_into().ok()?);
         Some(ChainedRecord {
             seq: record.seq,
@@ -212,69 +221,37 @@ impl ChainedRecord {
 }
 
 /// Verifies the whole SQLite log against the `trusted_keys` (Ed25519 public keys) alone.
-pub fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<VerifyReport, Problem> {
+#[cfg(test)]
+pub(crate) fn verify(connection: &Connection, trusted_keys: &[Vec<u8>]) -> Result<VerifyReport, Problem> {
     verify_with(connection, trusted_keys, Parallelism::default())
 }
 
-/// [`verify`], choosing when to hash on several threads.
+/// Verifies the whole SQLite log against the `trusted_keys` alone, choosing when to hash
+/// on several threads.
 pub fn verify_with(connection: &Connection, trusted_keys: &[Vec<u8>], parallel: Parallelism) -> Result<VerifyReport, Problem> {
-    verify_log(connection, &VerifyOptions::new(trusted_keys), parallel)
+    verify_stored(&mut SqliteLog::new(connection), &VerifyOptions::new(trusted_keys), parallel)
 }
 
-/// Verifies the whole SQLite log with every check `options` asks for.
-pub fn verify_log(connection: &Connection, options: &VerifyOptions, parallel: Parallelism) -> Result<VerifyReport, Problem> {
+/// Verifies the whole log, wherever it is stored, with every check `options` asks for; the
+/// log must also reach the heads its database names outside the checkpoints (read first:
+/// writers only move them on).
+pub(crate) fn verify_stored(log: &mut impl StoredLog, options: &VerifyOptions, parallel: Parallelism) -> Result<VerifyReport, Problem> {
     // Timed from here, so the workers' head start is counted.
     let started = Instant::now();
-    verify_sqlite(connection, options, parallel).map(|report| VerifyReport { elapsed: started.elapsed(), ..report })
-}
-
-fn verify_sqlite(connection: &Connection, options: &VerifyOptions, parallel: Parallelism) -> Result<VerifyReport, Problem> {
-    let unreadable = |error: rusqlite::Error| problem(ProblemKind::Unreadable, 0, format!("the audit log cannot be read: {error}"));
+    let unreadable = |error: AuditStoreError| Problem::unreadable(0, format!("the audit log cannot be read: {error}"));
+    let recorded = log.recorded_heads().map_err(unreadable)?;
+    let options = match recorded.is_empty() {
+        true => std::borrow::Cow::Borrowed(options),
+        false => {
+            let mut options = options.clone();
+            options.expected_heads.extend(recorded);
+            std::borrow::Cow::Owned(options)
+        }
+    };
     // One per interval of traffic, so a few hundred thousand over two years at most.
-    let checkpoints: Vec<CheckpointRow> = connection
-        .prepare(&format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq"))
-        .and_then(|mut statement| {
-            statement
-                .query_map([], |row| {
-                    Ok(CheckpointRow {
-                        seq: row.get(0)?,
-                        head_hash: row.get(1)?,
-                        signed_at_micros: row.get(2)?,
-                        public_key: row.get(3)?,
-                        signature: row.get(4)?,
-                        kind: row.get(5)?,
-                    })
-                })?
-                .collect()
-        })
-        .map_err(unreadable)?;
-    // Two subqueries: SQLite answers a lone MIN or MAX from the key, but scans for both at once.
-    let bounds: (Option<i64>, Option<i64>) = connection
-        .query_row("SELECT (SELECT MIN(seq) FROM audit_records), (SELECT MAX(seq) FROM audit_records)", [], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .map_err(unreadable)?;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let path = connection.path().map(std::path::PathBuf::from).filter(|p| !p.as_os_str().is_empty());
-    match (bounds, path) {
-        ((Some(first), Some(last)), Some(path)) if workers > 1 && last - first >= parallel.threshold => {
-            let records = ParallelRows::new(path, first, last, workers, parallel.slice).map_err(unreadable)?;
-            verify_chain(checkpoints, records, options)
-        }
-        _ => {
-            let mut statement = connection
-                .prepare(&format!("SELECT {STORED_COLUMNS} FROM audit_records ORDER BY seq"))
-                .map_err(unreadable)?;
-            let mut rows = statement.query([]).map_err(unreadable)?;
-            // Rows are hashed straight from SQLite's buffers: no record is built unless one is bad.
-            let records = std::iter::from_fn(move || match rows.next() {
-                Ok(Some(row)) => Some(chained_from_row(row)),
-                Ok(None) => None,
-                Err(error) => Some(Err(unreadable(error))),
-            });
-            verify_chain(checkpoints, records, options)
-        }
-    }
+    let checkpoints = log.checkpoints().map_err(unreadable)?;
+    let verdict = log.walk_chain(parallel, |records| verify_chain(checkpoints, records, &options)).map_err(unreadable)?;
+    verdict.map(|report| VerifyReport { elapsed: started.elapsed(), ..report })
 }
 
 /// When and how the SQLite log is hashed on several threads.
@@ -292,175 +269,10 @@ impl Default for Parallelism {
     }
 }
 
-/// Reads and hashes the log on several threads, each with its own connection and a slice of
-/// seqs, and hands the records back strictly in seq order. Only the hashing is parallel:
-/// every link and checkpoint is still judged in order by [`verify_chain`], so the result and
-/// its messages are those of the sequential walk.
-struct ParallelRows {
-    requests: Vec<std::sync::mpsc::Sender<(i64, i64)>>,
-    results: Vec<std::sync::mpsc::Receiver<Vec<Result<ChainedRecord, Problem>>>>,
-    next_start: i64,
-    last: i64,
-    slice: i64,
-    /// Slices handed out and not yet drained, in order: (worker, slice).
-    pending: std::collections::VecDeque<usize>,
-    current: std::vec::IntoIter<Result<ChainedRecord, Problem>>,
-    failed: bool,
-}
-
-impl ParallelRows {
-    fn new(path: std::path::PathBuf, first: i64, last: i64, workers: usize, slice: i64) -> rusqlite::Result<Self> {
-        let mut requests = Vec::new();
-        let mut results = Vec::new();
-        for _ in 0..workers {
-            let connection = super::sqlite::open_for_reading(&path)?;
-            let (request_sender, request_receiver) = std::sync::mpsc::channel::<(i64, i64)>();
-            let (result_sender, result_receiver) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                for (from, to) in request_receiver {
-                    if result_sender.send(hash_slice(&connection, from, to)).is_err() {
-                        return;
-                    }
-                }
-            });
-            requests.push(request_sender);
-            results.push(result_receiver);
-        }
-        let mut rows = ParallelRows {
-            requests,
-            results,
-            next_start: first,
-            last,
-            slice: slice.max(1),
-            pending: Default::default(),
-            current: Vec::new().into_iter(),
-            failed: false,
-        };
-        // Two slices in flight per worker keep every core busy while the walk goes on.
-        for round in 0..2 * workers {
-            rows.hand_out(round % workers);
-        }
-        Ok(rows)
-    }
-
-    fn hand_out(&mut self, worker: usize) {
-        if self.next_start > self.last {
-            return;
-        }
-        let to = (self.next_start + self.slice - 1).min(self.last);
-        if self.requests[worker].send((self.next_start, to)).is_ok() {
-            self.pending.push_back(worker);
-        }
-        self.next_start = to + 1;
-    }
-}
-
-impl Iterator for ParallelRows {
-    type Item = Result<ChainedRecord, Problem>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(item) = self.current.next() {
-                self.failed |= item.is_err();
-                return Some(item);
-            }
-            if self.failed {
-                return None;
-            }
-            let worker = self.pending.pop_front()?;
-            match self.results[worker].recv() {
-                Ok(slice) => {
-                    self.current = slice.into_iter();
-                    self.hand_out(worker);
-                }
-                Err(_) => {
-                    self.failed = true;
-                    return Some(Err(problem(ProblemKind::Unreadable, self.next_start, "a verification worker stopped".into())));
-                }
-            }
-        }
-    }
-}
-
-/// The records with `from <= seq <= to`, hashed; stops at the first unreadable one.
-fn hash_slice(connection: &Connection, from: i64, to: i64) -> Vec<Result<ChainedRecord, Problem>> {
-    let unreadable = |error: rusqlite::Error| problem(ProblemKind::Unreadable, from, format!("the audit log cannot be read: {error}"));
-    let mut out = Vec::with_capacity(usize::try_from(to - from + 1).unwrap_or(0));
-    let statement = connection.prepare_cached(&format!(
-        "SELECT {STORED_COLUMNS} FROM audit_records WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
-    ));
-    let mut statement = match statement {
-        Ok(statement) => statement,
-        Err(error) => return vec![Err(unreadable(error))],
-    };
-    let mut rows = match statement.query([from, to]) {
-        Ok(rows) => rows,
-        Err(error) => return vec![Err(unreadable(error))],
-    };
-    loop {
-        match rows.next() {
-            Ok(Some(row)) => {
-                let item = chained_from_row(row);
-                let stop = item.is_err();
-                out.push(item);
-                if stop {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(error) => {
-                out.push(Err(unreadable(error)));
-                break;
-            }
-        }
-    }
-    out
-}
-
-/// A row selected with [`STORED_COLUMNS`], hashed straight from SQLite's buffers: the stored
-/// encoding is hashed as it is, then split in place to compare the copied fields.
-fn chained_from_row(row: &rusqlite::Row<'_>) -> Result<ChainedRecord, Problem> {
-    use rusqlite::types::ValueRef;
-    let seq = row.get::<_, i64>(0).unwrap_or(0);
-    let bad = |what: String| problem(ProblemKind::Unreadable, seq, format!("the record at seq {seq} cannot be read: {what}"));
-    let blob = |index: usize| match row.get_ref(index) {
-        Ok(ValueRef::Blob(bytes)) => Ok(bytes),
-        _ => Err(bad(format!("column {index} is not a blob"))),
-    };
-    let hash32 = |index: usize| blob(index).and_then(|bytes| <[u8; 32]>::try_from(bytes).map_err(|_| bad(format!("column {index} is not a 32-byte hash"))));
-    let (prev_hash, hash, encoded) = (hash32(5)?, hash32(6)?, blob(7)?);
-    let computed = chain_hash_of_encoded(&prev_hash, encoded);
-    // The search column's copy: checked against the record below.
-    let received_at_micros = row.get::<_, i64>(1).unwrap_or(0);
-    let fields = match decode_fields(encoded) {
-        Ok(fields) => fields,
-        // An encoding that does not decode cannot give its hash either, short of a writer
-        // bug: report it as the alteration it most likely is, or else as unreadable.
-        Err(_) if computed != hash => {
-            return Ok(ChainedRecord { seq, record_id: uuid::Uuid::nil(), prev_hash, hash, computed, received_at_micros, disagreeing_copy: None })
-        }
-        Err(error) => return Err(bad(format!("its stored record's {error}"))),
-    };
-    let FieldValue::Uuid(record_id) = fields[1] else { return Err(bad("it holds no record id".into())) };
-    let mut disagreeing_copy = None;
-    for (column, (field, name)) in COPIED_FIELDS.into_iter().enumerate() {
-        let same = match (row.get_ref(column), fields[field]) {
-            (Ok(ValueRef::Integer(stored)), FieldValue::Integer(value)) => stored == value,
-            (Ok(ValueRef::Text(stored)), FieldValue::Text(Some(value))) => stored == value,
-            (Ok(ValueRef::Null), FieldValue::Text(None)) => true,
-            _ => false,
-        };
-        if !same {
-            disagreeing_copy = Some(name);
-            break;
-        }
-    }
-    Ok(ChainedRecord { seq, record_id: uuid::Uuid::from_bytes(*record_id), prev_hash, hash, computed, received_at_micros, disagreeing_copy })
-}
 
 /// Verifies `records` (in seq order) against `checkpoints` (in seq order), the trusted keys
 /// and the expected heads of `options`, whatever store they come from.
-pub fn verify_chain(
+pub(crate) fn verify_chain(
     checkpoint_rows: Vec<CheckpointRow>,
     records_in_order: impl Iterator<Item = Result<ChainedRecord, Problem>>,
     options: &VerifyOptions,
@@ -696,7 +508,7 @@ mod tests {
             insert_record(&transaction, &record, &hash, &next).unwrap();
             hash = next;
             if seq % 500 == 0 || seq == count {
-                crate::audit::writer::insert_signed_checkpoint(&transaction, &signer, seq, &hash).unwrap();
+                crate::audit::sqlite::insert_signed_checkpoint(&transaction, &signer, seq, &hash).unwrap();
             }
         }
         transaction.commit().unwrap();
@@ -751,7 +563,8 @@ mod against_deletion {
     use crate::audit::signing::AuditSigner;
     use crate::audit::sqlite::{insert_record, open_for_reading, open_for_writing};
     use crate::audit::witness::Witness;
-    use crate::audit::writer::{insert_signed_checkpoint, SignedCheckpoint};
+    use crate::audit::checkpoint::SignedCheckpoint;
+    use crate::audit::sqlite::insert_signed_checkpoint;
 
     struct Log {
         dir: tempfile::TempDir,
@@ -789,7 +602,7 @@ mod against_deletion {
 
         fn verify(&self, options: VerifyOptions) -> Result<VerifyReport, Problem> {
             let connection = open_for_reading(&self.dir.path().join("audit.sqlite3")).unwrap();
-            verify_log(&connection, &VerifyOptions { trusted_keys: vec![self.signer.public_key().to_vec()], ..options }, Parallelism::default())
+            verify_stored(&mut SqliteLog::new(&connection), &VerifyOptions { trusted_keys: vec![self.signer.public_key().to_vec()], ..options }, Parallelism::default())
         }
     }
 
@@ -873,9 +686,9 @@ mod against_deletion {
         let pruned = signed_log();
         let witness_path = pruned.dir.path().join("witness.log");
         let witness = Witness::new(Some(witness_path.clone()), &[]);
-        let mut connection = open_for_writing(&pruned.dir.path().join("audit.sqlite3")).unwrap();
+        let connection = open_for_writing(&pruned.dir.path().join("audit.sqlite3")).unwrap();
         let cutoff = example(501).received_at;
-        let report = crate::audit::prune::prune(&mut connection, &pruned.signer, cutoff, &witness).unwrap();
+        let report = crate::audit::prune::prune(&mut SqliteLog::new(&connection), &pruned.signer, cutoff, &witness).unwrap();
         assert_eq!((report.removed, report.anchored_at), (500, Some(500)));
         let witnessed = witnessed_heads(&witness_path, &[pruned.signer.public_key().to_vec()]).unwrap();
         assert_eq!(witnessed.iter().map(|head| head.seq).collect::<Vec<_>>(), [500]);
@@ -886,7 +699,7 @@ mod against_deletion {
 
         // A witness that cannot be written stops the prune before anything is removed.
         let blocked = Witness::new(Some(pruned.dir.path().join("no-such-dir/witness.log")), &[]);
-        let error = crate::audit::prune::prune(&mut connection, &pruned.signer, example(1001).received_at, &blocked).unwrap_err();
+        let error = crate::audit::prune::prune(&mut SqliteLog::new(&connection), &pruned.signer, example(1001).received_at, &blocked).unwrap_err();
         assert!(format!("{error:#}").contains("witness"), "{error:#}");
         assert_eq!(pruned.verify(VerifyOptions::default()).unwrap().first_seq, Some(501));
     }

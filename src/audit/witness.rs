@@ -27,15 +27,14 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context};
 use prometheus_client::metrics::counter::Counter;
 
 use sha2::Digest;
 
+use super::checkpoint::SignedCheckpoint;
 use super::record::format_time;
-use super::timestamp::WitnessedTimestamp;
 use super::signing::CheckpointKind;
-use super::writer::SignedCheckpoint;
+use super::timestamp::WitnessedTimestamp;
 
 const MAGIC: &str = "spolis-audit-checkpoint";
 const VERSION: &str = "v1";
@@ -62,6 +61,30 @@ pub struct Witness {
     timestamp_failures: Counter,
 }
 
+/// Why the witness did not take a line, or a witness file cannot be read back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WitnessError {
+    /// The witness file cannot be opened, read, written or synced.
+    #[error("the audit witness {} cannot be {action}: {cause}", .path.display())]
+    File { path: PathBuf, action: &'static str, cause: std::io::Error },
+    /// The directory of a new witness file cannot be synced, so the file may not survive a crash.
+    #[error("the directory of the audit witness {} cannot be synced: {cause}", .path.display())]
+    Directory { path: PathBuf, cause: std::io::Error },
+    /// A witness file given to read cannot be read.
+    #[error("cannot read the witness {}: {cause}", .path.display())]
+    Unreadable { path: PathBuf, cause: std::io::Error },
+    /// A complete line of a witness file is neither a checkpoint nor a time-stamp.
+    #[error("{} line {line}: not a witnessed checkpoint", .path.display())]
+    NotALine { path: PathBuf, line: usize },
+    /// Time-stamping was asked for without a witness file to keep the tokens in.
+    #[error("time-stamps are kept in the witness file: set one")]
+    NoFileForTimestamps,
+    /// A reader of the file (a [`visit`] callback) refused a line and stopped the reading.
+    #[error("a witness line was refused")]
+    Refused,
+}
+
 impl std::fmt::Debug for Witness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Witness").field("file", &self.file).field("command", &self.command.is_some()).field("tsa", &self.tsa.is_some()).finish()
@@ -79,9 +102,10 @@ impl Witness {
 
     /// Also has every line the file takes time-stamped by the TSA at `url` (RFC 3161 over
     /// HTTP); the tokens are appended to the same file.
+    /// Called while reading the configuration, whose errors stay `anyhow`.
     pub fn with_tsa(mut self, url: Option<&str>) -> anyhow::Result<Witness> {
         if let Some(url) = url {
-            let file = self.file.clone().ok_or_else(|| anyhow!("time-stamps are kept in the witness file: set one"))?;
+            let file = self.file.clone().ok_or(WitnessError::NoFileForTimestamps)?;
             let pending = Arc::new(AtomicUsize::new(0));
             self.tsa = Some((super::timestamp::spawn(url, file, self.timestamp_failures.clone(), pending.clone())?, pending));
         }
@@ -114,7 +138,7 @@ impl Witness {
 
     /// Witnesses `checkpoint`: the file's line is on disk when this returns `Ok`. The
     /// command only gets the line queued; its failures are logged and counted.
-    pub fn record(&self, checkpoint: &SignedCheckpoint) -> anyhow::Result<()> {
+    pub fn record(&self, checkpoint: &SignedCheckpoint) -> Result<(), WitnessError> {
         let line = line(checkpoint);
         if let Some(sender) = &self.command {
             match sender.try_send(line.clone()) {
@@ -145,31 +169,32 @@ impl Witness {
 /// directory). A write that fails half-way (a full disk) is cut back off, so that the next
 /// line does not land on the end of a broken one; appends of this process are serialized
 /// for that.
-pub(crate) fn append_line(path: &Path, line: &str) -> anyhow::Result<()> {
+pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), WitnessError> {
     static APPENDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _serialized = APPENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let failed = |action: &'static str| move |cause| WitnessError::File { path: path.to_path_buf(), action, cause };
     let created = !path.exists();
-    let mut file = crate::private_files::append(path).with_context(|| format!("the audit witness {} cannot be opened", path.display()))?;
-    let before = file.metadata().map(|m| m.len()).with_context(|| format!("the audit witness {} cannot be read", path.display()))?;
+    let mut file = crate::private_files::append(path).map_err(failed("opened"))?;
+    let before = file.metadata().map(|m| m.len()).map_err(failed("read"))?;
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
     if let Err(error) = file.write_all(&bytes).and_then(|()| file.sync_data()) {
         let _ = file.set_len(before).and_then(|()| file.sync_data());
-        return Err(error).with_context(|| format!("the audit witness {} cannot be written", path.display()));
+        return Err(failed("written")(error));
     }
     if created {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::File::open(dir)
                 .and_then(|dir| dir.sync_all())
-                .with_context(|| format!("the directory of the audit witness {} cannot be synced", path.display()))?;
+                .map_err(|cause| WitnessError::Directory { path: path.to_path_buf(), cause })?;
         }
     }
     Ok(())
 }
 
 /// The witness line of `checkpoint` (without the newline).
-pub fn line(checkpoint: &SignedCheckpoint) -> String {
+pub(crate) fn line(checkpoint: &SignedCheckpoint) -> String {
     let signed_at = chrono::DateTime::from_timestamp_micros(checkpoint.signed_at_micros).map_or_else(|| "-".to_string(), |at| format_time(&at));
     format!(
         "{MAGIC} {VERSION} kind={} seq={} head={} signed_at={signed_at} signed_at_micros={} key={} signature={}",
@@ -198,7 +223,7 @@ pub struct WitnessedCheckpoint {
 }
 
 /// Parses one witness line; `None` when it is not one.
-pub fn parse_line(text: &str, line: usize) -> Option<WitnessedCheckpoint> {
+pub(crate) fn parse_line(text: &str, line: usize) -> Option<WitnessedCheckpoint> {
     let mut words = text.split(' ');
     if words.next()? != MAGIC || words.next()? != VERSION {
         return None;
@@ -226,12 +251,13 @@ pub fn parse_line(text: &str, line: usize) -> Option<WitnessedCheckpoint> {
 /// Every checkpoint of the witness file at `path`, in file order (time-stamp lines apart).
 /// A line that is neither is an error naming it; an unterminated last line (a write cut
 /// short by a crash) is left out.
-pub fn read(path: &Path) -> anyhow::Result<Vec<WitnessedCheckpoint>> {
+#[cfg(test)]
+pub(crate) fn read(path: &Path) -> Result<Vec<WitnessedCheckpoint>, WitnessError> {
     read_all(path).map(|(checkpoints, _)| checkpoints)
 }
 
 /// Every checkpoint and every time-stamp of the witness file at `path`, in file order.
-pub fn read_all(path: &Path) -> anyhow::Result<(Vec<WitnessedCheckpoint>, Vec<WitnessedTimestamp>)> {
+pub(crate) fn read_all(path: &Path) -> Result<(Vec<WitnessedCheckpoint>, Vec<WitnessedTimestamp>), WitnessError> {
     let (mut checkpoints, mut timestamps) = (Vec::new(), Vec::new());
     visit(
         path,
@@ -252,16 +278,17 @@ pub fn read_all(path: &Path) -> anyhow::Result<(Vec<WitnessedCheckpoint>, Vec<Wi
 /// in memory whole. The first error (a callback's, or a line that is neither) stops it.
 pub fn visit(
     path: &Path,
-    mut on_checkpoint: impl FnMut(WitnessedCheckpoint) -> anyhow::Result<()>,
-    mut on_timestamp: impl FnMut(WitnessedTimestamp) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    mut on_checkpoint: impl FnMut(WitnessedCheckpoint) -> Result<(), WitnessError>,
+    mut on_timestamp: impl FnMut(WitnessedTimestamp) -> Result<(), WitnessError>,
+) -> Result<(), WitnessError> {
     use std::io::BufRead;
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read the witness {}", path.display()))?;
+    let cannot_read = |cause| WitnessError::Unreadable { path: path.to_path_buf(), cause };
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
     let mut reader = std::io::BufReader::new(file);
     let mut bytes = Vec::with_capacity(512);
     for number in 1.. {
         bytes.clear();
-        if reader.read_until(b'\n', &mut bytes).with_context(|| format!("cannot read the witness {}", path.display()))? == 0 {
+        if reader.read_until(b'\n', &mut bytes).map_err(cannot_read)? == 0 {
             break;
         }
         // A last line without its newline is a write cut short by a crash: left out.
@@ -269,7 +296,7 @@ pub fn visit(
         if line.is_empty() {
             continue;
         }
-        let unreadable = || anyhow!("{} line {number}: not a witnessed checkpoint", path.display());
+        let unreadable = || WitnessError::NotALine { path: path.to_path_buf(), line: number };
         let line = std::str::from_utf8(line).map_err(|_| unreadable())?;
         if super::timestamp::is_timestamp_line(line) {
             on_timestamp(super::timestamp::parse_line(line, number).ok_or_else(unreadable)?)?;
@@ -297,7 +324,9 @@ fn spawn_command(program: String, args: Vec<String>, failures: Counter) -> SyncS
     sender
 }
 
+/// Runs on the command's own thread; its failures are only logged and counted.
 fn run_command(program: &str, args: &[String], line: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
     use std::process::{Command, Stdio};
     let mut child = Command::new(program)
         .args(args)

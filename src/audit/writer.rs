@@ -17,7 +17,8 @@
 //! own, so an instance whose log broke while idle turns unready, and one whose log came back
 //! turns ready, without a call having to fail or succeed first.
 //!
-//! The batching, chaining and checkpoint policy are shared by the two backends:
+//! The batching, witnessing and checkpoint policy are written once here, over
+//! [`AppendLog`]; how a batch finds the head it chains on is the backend's:
 //! - SQLite: this thread is the only writer of its file, so it keeps the head in memory;
 //! - PostgreSQL: several instances write one chain, so each batch takes the head from the
 //!   database under a row lock (`audit::postgres`), never from memory.
@@ -29,15 +30,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use prometheus_client::metrics::counter::Counter;
-use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::postgres::AuditDb;
+use super::backend::AppendLog;
+use super::checkpoint::{CheckpointPolicy, SignedCheckpoint};
+use super::error::AuditStoreError;
+use super::postgres::PostgresAppender;
 use super::record::AuditRecord;
-use super::signing::{AuditSigner, CheckpointKind};
-use super::sqlite;
+use super::signing::AuditSigner;
+use super::sqlite::SqliteAppender;
 use super::witness::Witness;
 use crate::store::postgres::PostgresOptions;
 
@@ -159,9 +161,9 @@ impl AuditHealth {
         }
     }
 
-    fn failed(&self, error: &anyhow::Error) {
+    fn failed(&self, error: &AuditStoreError) {
         if let Ok(mut last) = self.last_error.lock() {
-            *last = format!("{error:#}");
+            *last = error.to_string();
         }
         self.failing.store(true, Ordering::Relaxed);
     }
@@ -193,9 +195,9 @@ impl AuditHealth {
 
 impl AuditLog {
     /// Opens the SQLite audit log at `path` and starts its writer thread.
-    pub fn start_sqlite(path: &Path, signer: AuditSigner, options: WriterOptions) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
-        let connection = sqlite::open_for_writing(path).with_context(|| format!("cannot open the audit log {}", path.display()))?;
-        Self::start(move || Ok(Backend::Sqlite(connection)), signer, options)
+    pub fn start_sqlite(path: &Path, signer: AuditSigner, options: WriterOptions) -> Result<(AuditLog, JoinHandle<()>), AuditStoreError> {
+        let log = SqliteAppender::open(path).map_err(|error| error.in_context(format!("cannot open the audit log {}", path.display())))?;
+        Self::start(move || Ok(Box::new(log)), signer, options)
     }
 
     /// Opens the audit log on the PostgreSQL primary at `url` (applying migrations) and
@@ -205,19 +207,19 @@ impl AuditLog {
         database: &PostgresOptions,
         signer: AuditSigner,
         options: WriterOptions,
-    ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
+    ) -> Result<(AuditLog, JoinHandle<()>), AuditStoreError> {
         let (url, database) = (url.to_owned(), database.clone());
-        Self::start(move || Ok(Backend::Postgres(Box::new(AuditDb::open(&url, &database)?))), signer, options)
+        Self::start(move || Ok(Box::new(PostgresAppender::open(&url, &database)?)), signer, options)
     }
 
     /// Starts the writer thread on the backend `open` makes there (a PostgreSQL writer owns
     /// a runtime, which must not be made on a thread that drives another) and waits until it
     /// has read the chain head.
     fn start(
-        open: impl FnOnce() -> anyhow::Result<Backend> + Send + 'static,
+        open: impl FnOnce() -> Result<Box<dyn AppendLog>, AuditStoreError> + Send + 'static,
         signer: AuditSigner,
         options: WriterOptions,
-    ) -> anyhow::Result<(AuditLog, JoinHandle<()>)> {
+    ) -> Result<(AuditLog, JoinHandle<()>), AuditStoreError> {
         let (jobs, receiver) = mpsc::sync_channel(options.max_backlog);
         let stats = Arc::new(AuditStats {
             witness_failures: options.witness.failures().clone(),
@@ -231,7 +233,9 @@ impl AuditLog {
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
-                let writer = open().and_then(|backend| Writer::new(backend, signer, options, writer_stats, writer_health).context("reading the audit chain head"));
+                let writer = open().and_then(|backend| {
+                    Writer::new(backend, signer, options, writer_stats, writer_health).map_err(|error| error.in_context("reading the audit chain head"))
+                });
                 match writer {
                     Ok(mut writer) => {
                         let _ = ready.send(Ok(()));
@@ -242,8 +246,8 @@ impl AuditLog {
                     }
                 }
             })
-            .context("starting the audit writer")?;
-        started.recv().map_err(|_| anyhow::anyhow!("the audit writer stopped while starting"))??;
+            .map_err(|error| AuditStoreError::Io(format!("starting the audit writer: {error}")))?;
+        started.recv().map_err(|_| AuditStoreError::WriterStopped)??;
         Ok((AuditLog { jobs, stats, health, stall_after, max_backlog }, thread))
     }
 
@@ -273,20 +277,15 @@ impl AuditLog {
     }
 }
 
-/// Where the writer appends.
-enum Backend {
-    Sqlite(Connection),
-    Postgres(Box<AuditDb>),
-}
-
 struct Writer {
-    backend: Backend,
+    backend: Box<dyn AppendLog>,
     signer: AuditSigner,
     options: WriterOptions,
     stats: Arc<AuditStats>,
     health: Arc<AuditHealth>,
+    /// The head this writer last reached…
     head_seq: i64,
-    head_hash: [u8; 32],
+    /// …and the last it signed.
     checkpointed_seq: i64,
     last_checkpoint: Instant,
     /// A checkpoint committed but not yet taken by the witness.
@@ -294,11 +293,14 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(mut backend: Backend, signer: AuditSigner, options: WriterOptions, stats: Arc<AuditStats>, health: Arc<AuditHealth>) -> anyhow::Result<Self> {
-        let ((head_seq, head_hash), checkpointed_seq) = match &mut backend {
-            Backend::Sqlite(connection) => (sqlite::head(connection)?, sqlite::last_checkpoint_seq(connection)?),
-            Backend::Postgres(db) => (db.head()?, db.last_checkpoint_seq()?),
-        };
+    fn new(
+        mut backend: Box<dyn AppendLog>,
+        signer: AuditSigner,
+        options: WriterOptions,
+        stats: Arc<AuditStats>,
+        health: Arc<AuditHealth>,
+    ) -> Result<Self, AuditStoreError> {
+        let (head_seq, checkpointed_seq) = (backend.head_seq()?, backend.last_checkpoint_seq()?);
         Ok(Writer {
             backend,
             signer,
@@ -306,7 +308,6 @@ impl Writer {
             stats,
             health,
             head_seq,
-            head_hash,
             checkpointed_seq,
             last_checkpoint: Instant::now(),
             unwitnessed: None,
@@ -360,14 +361,6 @@ impl Writer {
                 self.stats.failures.inc();
                 self.health.failed(error);
                 tracing::error!(%error, records = count, "audit batch not written; its calls fail closed");
-                // The transaction rolled back: continue the chain from what is on disk.
-                // (On PostgreSQL every batch reads the head from the database anyway.)
-                if let Backend::Sqlite(connection) = &self.backend {
-                    if let Ok((seq, hash)) = sqlite::head(connection) {
-                        self.head_seq = seq;
-                        self.head_hash = hash;
-                    }
-                }
             }
         }
         for (record, done) in records.iter().zip(dones) {
@@ -380,9 +373,12 @@ impl Writer {
     }
 
     /// Hands the witness the checkpoint it did not take before, if any.
-    fn witness_pending(&mut self) -> anyhow::Result<()> {
+    fn witness_pending(&mut self) -> Result<(), AuditStoreError> {
         if let Some(checkpoint) = &self.unwitnessed {
-            self.options.witness.record(checkpoint).context("an earlier checkpoint is still not witnessed")?;
+            self.options
+                .witness
+                .record(checkpoint)
+                .map_err(|error| AuditStoreError::from(error).in_context("an earlier checkpoint is still not witnessed"))?;
             self.unwitnessed = None;
         }
         Ok(())
@@ -390,27 +386,24 @@ impl Writer {
 
     /// Hands `checkpoint` (just committed) to the witness; if it cannot take it, it is kept
     /// to be handed over before any further call is answered.
-    fn witness(&mut self, checkpoint: Option<SignedCheckpoint>) -> anyhow::Result<()> {
+    fn witness(&mut self, checkpoint: Option<SignedCheckpoint>) -> Result<(), AuditStoreError> {
         let Some(checkpoint) = checkpoint else { return Ok(()) };
         let witnessed = self.options.witness.record(&checkpoint);
         if witnessed.is_err() {
             self.unwitnessed = Some(checkpoint);
         }
-        witnessed.context("the records are committed but their signed checkpoint is not witnessed")
+        witnessed.map_err(|error| AuditStoreError::from(error).in_context("the records are committed but their signed checkpoint is not witnessed"))
     }
 
     /// While idle or failing: whether records could be committed now, by a real write that
     /// changes nothing (and the witness taking any checkpoint it missed).
     fn self_check(&mut self) {
-        let checked = self.witness_pending().and_then(|()| match &mut self.backend {
-            Backend::Sqlite(connection) => sqlite::probe_write(connection).map_err(anyhow::Error::from),
-            Backend::Postgres(db) => db.probe_write(),
-        });
+        let checked = self.witness_pending().and_then(|()| self.backend.probe_write());
         match checked {
             Ok(()) => self.health.succeeded(),
             Err(error) => {
                 if !self.health.is_failing() {
-                    tracing::error!(error = %format!("{error:#}"), "the audit log cannot take records; calls fail closed until it can");
+                    tracing::error!(%error, "the audit log cannot take records; calls fail closed until it can");
                 }
                 self.health.failed(&error);
             }
@@ -418,18 +411,14 @@ impl Writer {
     }
 
     /// One transaction: chain and insert the records, sign a checkpoint if one is due.
-    fn commit(&mut self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
+    fn commit(&mut self, records: &mut [AuditRecord]) -> Result<(), AuditStoreError> {
         let policy = CheckpointPolicy {
             checkpointed_seq: self.checkpointed_seq,
             every: self.options.checkpoint_every,
             interval_passed: self.last_checkpoint.elapsed() >= self.options.checkpoint_interval,
         };
-        let committed = match &mut self.backend {
-            Backend::Sqlite(connection) => commit_sqlite(connection, records, (self.head_seq, self.head_hash), &policy, &self.signer)?,
-            Backend::Postgres(db) => db.append(records, &policy, &self.signer)?,
-        };
+        let committed = self.backend.append(records, &policy, &self.signer)?;
         self.head_seq = committed.seq;
-        self.head_hash = committed.hash;
         if committed.checkpoint.is_some() {
             self.checkpointed_seq = committed.seq;
             self.last_checkpoint = Instant::now();
@@ -442,20 +431,14 @@ impl Writer {
         if self.head_seq == self.checkpointed_seq {
             return;
         }
-        let signed = match &mut self.backend {
-            Backend::Sqlite(connection) => insert_signed_checkpoint(connection, &self.signer, self.head_seq, &self.head_hash)
-                .map(|checkpoint| (self.head_seq, Some(checkpoint)))
-                .map_err(anyhow::Error::from),
-            // Other instances may have appended since: the database's head is signed.
-            Backend::Postgres(db) => db.checkpoint_head(&self.signer),
-        };
+        let signed = self.backend.checkpoint_head(&self.signer);
         match signed {
             Ok((seq, checkpoint)) => {
                 self.head_seq = self.head_seq.max(seq);
                 self.checkpointed_seq = self.head_seq;
                 self.last_checkpoint = Instant::now();
                 if let Err(error) = self.witness(checkpoint) {
-                    tracing::error!(error = %format!("{error:#}"), "audit checkpoint not witnessed; calls fail closed until it is");
+                    tracing::error!(%error, "audit checkpoint not witnessed; calls fail closed until it is");
                     self.health.failed(&error);
                 }
             }
@@ -467,116 +450,3 @@ impl Writer {
     }
 }
 
-/// The SQLite batch: one transaction on the head kept in memory (this thread is the file's
-/// only writer).
-fn commit_sqlite(
-    connection: &mut Connection,
-    records: &mut [AuditRecord],
-    (seq, hash): (i64, [u8; 32]),
-    policy: &CheckpointPolicy,
-    signer: &AuditSigner,
-) -> rusqlite::Result<Committed> {
-    let transaction = connection.transaction()?;
-    let links = chain(records, seq, hash);
-    for (record, link) in records.iter().zip(&links) {
-        sqlite::insert_record(&transaction, record, &link.prev_hash, &link.hash)?;
-    }
-    let (seq, hash) = links.last().map_or((seq, hash), |last| (last.seq, last.hash));
-    let checkpoint = match policy.due(seq) {
-        true => Some(insert_signed_checkpoint(&transaction, signer, seq, &hash)?),
-        false => None,
-    };
-    transaction.commit()?;
-    Ok(Committed { seq, hash, checkpoint })
-}
-
-/// A record's place in the chain.
-#[derive(Debug, Clone, Copy)]
-pub struct Link {
-    pub seq: i64,
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
-}
-
-/// Gives the records the seqs after `seq` and chains them on `hash`: one link per record.
-pub fn chain(records: &mut [AuditRecord], mut seq: i64, mut hash: [u8; 32]) -> Vec<Link> {
-    let mut links = Vec::with_capacity(records.len());
-    for record in records.iter_mut() {
-        seq += 1;
-        record.seq = seq;
-        let next = record.chain_hash(&hash);
-        links.push(Link { seq, prev_hash: hash, hash: next });
-        hash = next;
-    }
-    links
-}
-
-/// When a batch signs a checkpoint of the head it reaches.
-#[derive(Debug, Clone, Copy)]
-pub struct CheckpointPolicy {
-    /// The head this writer last signed.
-    pub checkpointed_seq: i64,
-    /// Sign at least every this many records…
-    pub every: i64,
-    /// …and when the checkpoint interval has passed.
-    pub interval_passed: bool,
-}
-
-impl CheckpointPolicy {
-    pub fn due(&self, head_seq: i64) -> bool {
-        head_seq - self.checkpointed_seq >= self.every || self.interval_passed
-    }
-}
-
-/// What a committed batch reached.
-#[derive(Debug, Clone)]
-pub struct Committed {
-    pub seq: i64,
-    pub hash: [u8; 32],
-    /// The checkpoint the batch signed, if one was due.
-    pub checkpoint: Option<SignedCheckpoint>,
-}
-
-/// A checkpoint of the chain head (or a prune marker), signed with the audit key.
-#[derive(Debug, Clone)]
-pub struct SignedCheckpoint {
-    pub kind: CheckpointKind,
-    pub seq: i64,
-    pub head_hash: [u8; 32],
-    pub signed_at_micros: i64,
-    pub key_id: String,
-    pub public_key: Vec<u8>,
-    pub signature: Vec<u8>,
-}
-
-impl SignedCheckpoint {
-    /// A signed head.
-    pub fn sign(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
-        Self::signed(signer, CheckpointKind::Head, seq, hash)
-    }
-
-    /// A prune marker: the records up to `seq` (whose hash is `hash`) were removed by pruning.
-    pub fn prune_marker(signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
-        Self::signed(signer, CheckpointKind::Prune, seq, hash)
-    }
-
-    fn signed(signer: &AuditSigner, kind: CheckpointKind, seq: i64, hash: &[u8; 32]) -> SignedCheckpoint {
-        let signed_at_micros = chrono::Utc::now().timestamp_micros();
-        SignedCheckpoint {
-            kind,
-            seq,
-            head_hash: *hash,
-            signed_at_micros,
-            key_id: signer.key_id(),
-            public_key: signer.public_key().to_vec(),
-            signature: signer.sign(kind, seq, hash, signed_at_micros),
-        }
-    }
-}
-
-/// Signs and stores a checkpoint of the chain head `seq`/`hash`.
-pub fn insert_signed_checkpoint(connection: &Connection, signer: &AuditSigner, seq: i64, hash: &[u8; 32]) -> rusqlite::Result<SignedCheckpoint> {
-    let checkpoint = SignedCheckpoint::sign(signer, seq, hash);
-    sqlite::insert_checkpoint(connection, &checkpoint)?;
-    Ok(checkpoint)
-}

@@ -1,13 +1,20 @@
-//! The audit log in SQLite: schema, appending a batch in one transaction, reading the chain
-//! back in order, selecting for export, and pruning. Used by the writer thread and by the
-//! `audit` subcommands; nothing else touches the audit tables.
+//! The audit log in SQLite, its own file: here the layout (migrations, opening for writing
+//! or reading) and the row helpers; `append` is the writer thread's side (`AppendLog`),
+//! `stored` the `audit` commands' side (`StoredLog`). Nothing else touches the audit tables.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, Row};
 use uuid::Uuid;
 
+use super::error::AuditStoreError;
 use super::record::{AuditRecord, FIELD_COLUMNS};
+
+mod append;
+pub(crate) mod stored;
+
+pub(crate) use append::SqliteAppender;
+pub use append::insert_signed_checkpoint;
 
 pub const AUDIT_FILE: &str = "audit.sqlite3";
 
@@ -20,19 +27,19 @@ struct Migration {
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("../../migrations/audit-sqlite/0001_audit.sql"), rewrite: None },
+    Migration { version: 1, sql: include_str!("../../../migrations/audit-sqlite/0001_audit.sql"), rewrite: None },
     Migration {
         version: 2,
-        sql: include_str!("../../migrations/audit-sqlite/0002_records_as_encoded.sql"),
+        sql: include_str!("../../../migrations/audit-sqlite/0002_records_as_encoded.sql"),
         rewrite: Some(encode_version_1_records),
     },
-    Migration { version: 3, sql: include_str!("../../migrations/audit-sqlite/0003_prune_markers.sql"), rewrite: None },
+    Migration { version: 3, sql: include_str!("../../../migrations/audit-sqlite/0003_prune_markers.sql"), rewrite: None },
 ];
 
 /// Opens (creating and migrating) the audit database for writing: WAL with
 /// `synchronous=FULL`, so a committed transaction is on disk (fsync'd) before commit returns.
 /// A log in a newer layout than this build's is refused, never written in the old one.
-pub fn open_for_writing(path: &Path) -> anyhow::Result<Connection> {
+pub fn open_for_writing(path: &Path) -> Result<Connection, AuditStoreError> {
     // Personal data: the owner's only (SQLite gives its -wal and -shm the main file's mode).
     crate::private_files::ensure_file(path)?;
     crate::private_files::tighten_database(path)?;
@@ -55,10 +62,10 @@ pub fn open_for_reading(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// The layout this build writes and reads.
-pub const CURRENT_LAYOUT: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+pub(crate) const CURRENT_LAYOUT: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 /// The layout version of an existing log (0 for an empty file).
-pub fn layout(connection: &Connection) -> rusqlite::Result<i64> {
+pub(crate) fn layout(connection: &Connection) -> rusqlite::Result<i64> {
     let tracked: bool = connection.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'audit_schema_migrations')",
         [],
@@ -70,23 +77,25 @@ pub fn layout(connection: &Connection) -> rusqlite::Result<i64> {
     connection.query_row("SELECT COALESCE(MAX(version), 0) FROM audit_schema_migrations", [], |row| row.get(0))
 }
 
-fn refuse_newer_layout(layout: i64) -> anyhow::Result<()> {
+fn refuse_newer_layout(layout: i64) -> Result<(), AuditStoreError> {
     if layout > CURRENT_LAYOUT {
-        anyhow::bail!("the audit log is in layout {layout}, written by a newer build; this build reads and writes layout {CURRENT_LAYOUT}");
+        return Err(AuditStoreError::Layout(format!(
+            "the audit log is in layout {layout}, written by a newer build; this build reads and writes layout {CURRENT_LAYOUT}"
+        )));
     }
     Ok(())
 }
 
 /// Checks that an existing log opened for reading (verify, export) is in this build's layout:
 /// the read-only commands never migrate, they say what to do.
-pub fn check_layout_for_reading(connection: &Connection) -> anyhow::Result<()> {
+pub(crate) fn check_layout_for_reading(connection: &Connection) -> Result<(), AuditStoreError> {
     let layout = layout(connection)?;
     refuse_newer_layout(layout)?;
     if layout < CURRENT_LAYOUT {
-        anyhow::bail!(
+        return Err(AuditStoreError::Layout(format!(
             "the audit log is in layout {layout}, this build reads layout {CURRENT_LAYOUT}: start this build's service on it once \
              (it upgrades the log in place and keeps every record's hash), then run the command again"
-        );
+        )));
     }
     Ok(())
 }
@@ -117,7 +126,7 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
 
 /// The chain head: the last record's seq and hash; for a log pruned to nothing, the signed
 /// checkpoint it was anchored at; for a new log, 0 and zeros.
-pub fn head(connection: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
+pub(crate) fn head(connection: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
     for sql in [
         "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
         "SELECT seq, head_hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
@@ -137,7 +146,7 @@ pub fn head(connection: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
 }
 
 /// The seq of the last checkpoint (0 if none).
-pub fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i64> {
+pub(crate) fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i64> {
     connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints", [], |row| row.get(0))
 }
 
@@ -145,11 +154,11 @@ pub fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i64> {
 /// chain hashes, so verification reads one value instead of 23) and copies of the four fields
 /// the export searches by, for the indexes. `audit verify` checks every copy against the
 /// encoding, and `audit export` checks its filter against the decoded record.
-pub const STORED_COLUMNS: &str = "seq, received_at_micros, person_code, operator_person_code, consumer_id, prev_hash, hash, encoded";
+pub(crate) const STORED_COLUMNS: &str = "seq, received_at_micros, person_code, operator_person_code, consumer_id, prev_hash, hash, encoded";
 
 /// The fields copied out of the encoding into columns, by their place in canonical order, in
 /// the order of [`STORED_COLUMNS`] (the first five columns).
-pub const COPIED_FIELDS: [(usize, &str); 5] =
+pub(crate) const COPIED_FIELDS: [(usize, &str); 5] =
     [(0, "seq"), (2, "received_at_micros"), (19, "person_code"), (14, "operator_person_code"), (6, "consumer_id")];
 
 pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &[u8; 32], hash: &[u8; 32]) -> rusqlite::Result<()> {
@@ -168,7 +177,7 @@ pub fn insert_record(connection: &Connection, record: &AuditRecord, prev_hash: &
 }
 
 /// Stores a signed checkpoint; a prune marker replaces a head signed at the same seq.
-pub fn insert_checkpoint(connection: &Connection, c: &super::writer::SignedCheckpoint) -> rusqlite::Result<()> {
+pub(crate) fn insert_checkpoint(connection: &Connection, c: &super::checkpoint::SignedCheckpoint) -> rusqlite::Result<()> {
     connection
         .prepare_cached(
             "INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature, kind) \
@@ -180,7 +189,7 @@ pub fn insert_checkpoint(connection: &Connection, c: &super::writer::SignedCheck
 
 /// Whether the writer's connection can commit now: a real write transaction, synced like a
 /// batch, that changes nothing (it rewrites the last checkpoint's row as it is).
-pub fn probe_write(connection: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn probe_write(connection: &Connection) -> rusqlite::Result<()> {
     let probed = connection.execute_batch(
         "BEGIN IMMEDIATE;
          UPDATE audit_records SET seq = seq WHERE 0;
@@ -292,7 +301,7 @@ mod tests {
             hash = next;
         }
         // Layout 1's checkpoints: signed heads, no kind column yet.
-        let c = crate::audit::writer::SignedCheckpoint::sign(signer, 5, &hash);
+        let c = crate::audit::checkpoint::SignedCheckpoint::sign(signer, 5, &hash);
         connection
             .execute(
                 "INSERT INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
