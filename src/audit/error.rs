@@ -45,7 +45,13 @@ impl AuditStoreError {
 
 impl From<tokio_postgres::Error> for AuditStoreError {
     fn from(error: tokio_postgres::Error) -> Self {
-        AuditStoreError::Postgres(crate::store::postgres::describe(&error))
+        AuditStoreError::Postgres(crate::database::postgres::describe(&error))
+    }
+}
+
+impl From<crate::database::DatabaseError> for AuditStoreError {
+    fn from(error: crate::database::DatabaseError) -> Self {
+        AuditStoreError::Postgres(error.to_string())
     }
 }
 

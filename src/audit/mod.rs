@@ -52,7 +52,7 @@ use std::path::{Path, PathBuf};
 use postgres::PostgresLog;
 use sqlite::stored::SqliteLog;
 
-use crate::store::postgres::PostgresOptions;
+use crate::database::postgres::PostgresOptions;
 
 /// Where the audit log is.
 #[derive(Debug, Clone)]

@@ -32,7 +32,8 @@ use super::prune::PruneReport;
 use super::record::AuditRecord;
 use super::signing::{AuditSigner, CheckpointKind};
 use super::verify::{ChainedRecord, CheckpointRow, ExpectedHead, HeadSource, Parallelism, Problem, CHECKPOINT_COLUMNS};
-use crate::store::postgres::{self as pg, PostgresOptions};
+use crate::database::postgres::{self as pg, PostgresOptions};
+use crate::database::runtime::block_on;
 
 /// The columns of a record, in the order of [`record_from_row`].
 const RECORD_COLUMNS: &str = super::record::FIELD_COLUMNS;
@@ -497,7 +498,7 @@ impl StoredLog for PostgresLog {
     fn prune_before(&mut self, cutoff: DateTime<Utc>, seal: &mut Seal) -> Result<PruneReport, AuditStoreError> {
         let (url, options) = (&self.url, &self.options);
         let timeout = options.timeout.max(Duration::from_secs(300));
-        let pruned = pg::block_on(|| async move {
+        let pruned = block_on(|| async move {
             let run = async {
                 let mut client = pg::connect(url, options).await?;
                 let tx = client.transaction().await?;

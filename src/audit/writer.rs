@@ -41,7 +41,7 @@ use super::record::AuditRecord;
 use super::signing::AuditSigner;
 use super::sqlite::SqliteAppender;
 use super::witness::Witness;
-use crate::store::postgres::PostgresOptions;
+use crate::database::postgres::PostgresOptions;
 
 /// How the writer batches and checkpoints.
 #[derive(Debug, Clone)]

@@ -27,12 +27,8 @@ use crate::database::postgres::{build_pool, connection_config, latest_version, p
 use crate::database::DatabaseError;
 use crate::model::*;
 use crate::personal_code::PersonalCode;
-
-// Old paths kept while the audit and the demo seeder still import them from here
-// (integrator: remove once they import `crate::database` and `store::import`).
-pub(crate) use super::import::{holds_persons, import_sqlite_register};
-pub(crate) use crate::database::postgres::{connect, describe, migrate, PostgresOptions};
-pub(crate) use crate::database::runtime::block_on;
+use crate::database::postgres::{connect, describe, migrate, PostgresOptions};
+use crate::database::runtime::block_on;
 
 /// The register store on PostgreSQL. Cheap to clone: clones share the pool.
 #[derive(Clone)]

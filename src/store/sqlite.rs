@@ -27,10 +27,10 @@ use tokio::sync::Semaphore;
 use super::rows::{self, Narrowing};
 use super::sql::*;
 use super::StoreError;
-pub(crate) use crate::database::sqlite::open_writer;
 use crate::database::sqlite::{describe, latest_version, open_reader};
 use crate::model::*;
 use crate::personal_code::PersonalCode;
+use crate::database::sqlite::open_writer;
 
 /// The file name of the register inside the data directory.
 pub const DATABASE_FILE: &str = "spolis.sqlite3";

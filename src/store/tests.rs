@@ -15,7 +15,7 @@ use crate::personal_code::PersonalCode;
 /// Writes a tiny register by hand into the migrated SQLite file at `path`: two persons
 /// waiting in one queue, one event each.
 pub(crate) fn write_tiny_register(path: &Path) {
-    let conn = sqlite::open_writer(path).unwrap();
+    let conn = crate::database::sqlite::open_writer(path).unwrap();
     conn.execute_batch(
         "INSERT INTO service_kinds VALUES (1, 'ISAR-P', 'Pilngadīgām personām');
          INSERT INTO providers VALUES (1, 'P1', 'VSAC \"Rīga\" filiāle \"Ezerkrasti\"', 'Rīga');

@@ -22,8 +22,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::store::postgres;
-use crate::store::sqlite::{self, error};
+use crate::database::postgres::PostgresOptions;
+use crate::database::sqlite::open_writer;
+use crate::store::import;
+use crate::store::sqlite::error;
 use crate::store::StoreError;
 use generator::Generator;
 use random::Dates;
@@ -112,7 +114,7 @@ pub(crate) const DATA_HORIZON: &str = "2026-11-01";
 /// holds persons. On failure nothing is committed (delete the file if the process was killed).
 pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, StoreError> {
     let started = Instant::now();
-    let mut conn = sqlite::open_writer(path)?;
+    let mut conn = open_writer(path)?;
     let holds_persons: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM persons)", [], |row| row.get(0))
         .map_err(error("seed: check the register is empty"))?;
@@ -155,15 +157,15 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
 /// answer every request identically: the register is generated into a temporary SQLite
 /// file, then copied (`COPY`, one transaction). Refuses a register that already holds
 /// persons. Blocks the calling thread.
-pub fn seed_postgres(url: &str, database: &postgres::PostgresOptions, options: &DemoOptions) -> Result<DemoReport, StoreError> {
+pub fn seed_postgres(url: &str, database: &PostgresOptions, options: &DemoOptions) -> Result<DemoReport, StoreError> {
     let started = Instant::now();
-    if postgres::holds_persons(url, database)? {
+    if import::holds_persons(url, database)? {
         return Err(StoreError::Unavailable("seed: the register already holds persons; seed a new database".into()));
     }
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let staging = std::env::temp_dir().join(format!("spolis-seed-{}-{nanos}.sqlite3", std::process::id()));
     let seeded = seed_sqlite(&staging, options)
-        .and_then(|report| postgres::import_sqlite_register(url, database, &staging).map(|_| report));
+        .and_then(|report| import::import_sqlite_register(url, database, &staging).map(|_| report));
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut name = staging.clone().into_os_string();
         name.push(suffix);
