@@ -1,7 +1,7 @@
 //! `spolis-adapter client` end to end: the real binary against a real server over mutual TLS —
 //! table, XML and JSON output for both services, SOAP versions and styles, refusals with their
-//! code and exit status 2, and the printout PDF (its text read back with `pdftotext` when
-//! installed, and always from the PDF's own content streams and ToUnicode maps).
+//! code and exit status 2, and the printout PDF (its text read back with `pdftotext`, which
+//! the test requires, and from the PDF's own content streams and ToUnicode maps).
 
 mod common;
 
@@ -117,15 +117,18 @@ async fn the_printout_is_a_pdf_with_the_seeds_text_and_latvian_letters() {
     for text in expected {
         assert!(own.contains(text), "{text:?} not in the PDF's text:\n{own}");
     }
-    // An independent reader, when installed (.ci/run installs poppler-utils).
-    if let Ok(run) = Command::new("pdftotext").arg("-raw").arg(&path).arg("-").output() {
-        assert!(run.status.success(), "pdftotext failed: {run:?}");
-        let text = String::from_utf8_lossy(&run.stdout).replace('\n', " ");
-        for expected in ["Dati par personas sociālo pakalpojumu", "Ērika Kalniņa", "Piedāvātā vieta un adrese", "Sagatavoja: Anna Liepiņa,"] {
-            assert!(text.contains(expected), "{expected:?} not in pdftotext's text:\n{text}");
-        }
-    } else {
-        eprintln!("pdftotext is not installed: checked the PDF's content streams only");
+    // An independent reader: a missing pdftotext fails the test loudly (scripts/test-all
+    // installs poppler-utils), it never silently checks less.
+    let run = Command::new("pdftotext")
+        .arg("-raw")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|error| panic!("pdftotext is required by this test (apt-get install poppler-utils): {error}"));
+    assert!(run.status.success(), "pdftotext failed: {run:?}");
+    let text = String::from_utf8_lossy(&run.stdout).replace('\n', " ");
+    for expected in ["Dati par personas sociālo pakalpojumu", "Ērika Kalniņa", "Piedāvātā vieta un adrese", "Sagatavoja: Anna Liepiņa,"] {
+        assert!(text.contains(expected), "{expected:?} not in pdftotext's text:\n{text}");
     }
 }
 
