@@ -18,7 +18,10 @@ fn registry_with_issuer(issuer: &str) -> String {
 fuzz_target!(|data: &[u8]| {
     if let Ok(identity) = CertificateIdentity::from_der(data) {
         let registry = ConsumerRegistry::from_toml_str(&registry_with_issuer(&identity.issuer));
-        assert!(registry.is_ok(), "a rendered issuer does not read back: {:?}", registry.err());
+        // An empty issuer (a Name of no RDNs, which no CA issues and the handshake refuses)
+        // renders as "" and cannot be registered by issuer: the registry says so. Any other
+        // rendered issuer must read back.
+        assert!(registry.is_ok() || identity.issuer.is_empty(), "a rendered issuer does not read back: {:?}", registry.err());
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = ConsumerRegistry::from_toml_str(&registry_with_issuer(text));
