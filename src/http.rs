@@ -156,7 +156,7 @@ fn log_call(record: &CallRecord) {
 
 fn respond(answer: Answer) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(answer.body)));
-    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = answer.status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
     // 503 is only `ServiceBusy`: room in the budget comes back within a moment.
     if response.status() == StatusCode::SERVICE_UNAVAILABLE {
@@ -166,7 +166,7 @@ fn respond(answer: Answer) -> Response<Full<Bytes>> {
 }
 
 fn document(text: String) -> Response<Full<Bytes>> {
-    respond(Answer { status: 200, content_type: "text/xml; charset=utf-8", body: text })
+    respond(Answer { status: StatusCode::OK, content_type: "text/xml; charset=utf-8", body: text })
 }
 
 /// A refusal before any SOAP is read (path, method): a SOAP 1.1 fault, audited like any call.

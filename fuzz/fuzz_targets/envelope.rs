@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use spolis_adapter::contract::{IVIS_NS, SERVICES};
-use spolis_adapter::service::get_application_list::GetApplicationList;
-use spolis_adapter::service::get_queue_status_list::GetQueueStatusList;
+use spolis_adapter::soap::payload::GetApplicationList;
+use spolis_adapter::soap::payload::GetQueueStatusList;
 use spolis_adapter::soap::ivis::IvisRequest;
 use spolis_adapter::soap::{parse_envelope, SoapVersion};
 use spolis_adapter::wssec::freshness;

@@ -8,6 +8,7 @@
 pub mod envelope;
 pub mod fault;
 pub mod ivis;
+pub mod payload;
 
 use crate::contract::{SOAP11_NS, SOAP12_NS};
 use crate::error::{ErrorCode, ServiceError};

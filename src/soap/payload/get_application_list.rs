@@ -8,7 +8,7 @@ use crate::model::{Application, ApplicationList, ApplicationQuery, Contacts, Pro
 use crate::xml::{Element, XmlWriter};
 
 use super::render::{classifier, person, provider};
-use super::request::{operator, period, person_code, Children, Operator};
+use super::{operator, period, person_code, Children, Operator};
 
 /// The request, parsed and checked.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use crate::model::{QueueStatusList, QueueStatusQuery};
 use crate::xml::{Element, XmlWriter};
 
 use super::render::{classifier, person, provider};
-use super::request::{leaf_text, operator, period, person_code, Children, Operator};
+use super::{leaf_text, operator, period, person_code, Children, Operator};
 
 /// The request, parsed and checked.
 #[derive(Debug, Clone)]

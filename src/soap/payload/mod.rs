@@ -1,10 +1,16 @@
-//! Reading a typed request out of the payload element, checked against the contract
+//! The services' payloads inside the SOAP Body: one module per operation reads its typed
+//! request out of the payload element and writes its answer; this module holds the reading
+//! cursor and the value types both share. Requests are checked against the contract
 //! (`xsd/`): element names, namespace, order, cardinality and value types. Each refusal
 //! names the element path, never the value sent.
 //!
 //! The checks mirror the XSD by hand: no pure-Rust XSD validator exists that we would trust,
 //! and the two request types are small. The tests in `tests/` cross-check the samples and
 //! answers against the real XSDs with xmllint.
+
+pub mod get_application_list;
+pub mod get_queue_status_list;
+mod render;
 
 use chrono::NaiveDate;
 
@@ -13,6 +19,9 @@ use crate::error::{ErrorCode, ServiceError};
 use crate::model::Period;
 use crate::personal_code::PersonalCode;
 use crate::xml::Element;
+
+pub use get_application_list::GetApplicationList;
+pub use get_queue_status_list::GetQueueStatusList;
 
 /// The operator (the human using the calling system) as the request names them.
 #[derive(Clone, PartialEq, Eq)]

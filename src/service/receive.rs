@@ -1,0 +1,100 @@
+//! Stage one: what the request says of itself. Content-Type and SOAP action → XML (parsed
+//! off the async workers) → envelope → style (plain or IVIS) → what identifies the call (the
+//! IVIS header, the operator and person as sent), collected before anything is judged so
+//! that a refusal is still attributable in the audit.
+
+use bytes::Bytes;
+
+use crate::contract::{ServiceContract, IVIS_NS, SERVICES, SPOLIS_NS};
+use crate::error::{ErrorCode, ServiceError};
+use crate::soap::ivis::IvisRequest;
+use crate::soap::payload::AsSent;
+use crate::soap;
+use crate::xml::{self, Element, XmlLimits};
+
+use super::record::{Heard, Known, Refused};
+use super::{RequestStyle, SoapRequest};
+
+/// A request whose envelope has been read.
+pub(crate) struct Received {
+    pub heard: Heard,
+    /// The body as sent: a signature is verified over these bytes.
+    pub document: Bytes,
+    pub headers: Vec<Element>,
+    pub wrapped: Wrapped,
+}
+
+/// The SOAP Body's content, before its IVIS header is judged.
+pub(crate) enum Wrapped {
+    Plain(Element),
+    Ivis(IvisRequest),
+}
+
+impl Received {
+    /// A refusal after this stage, with what it and the caller's identification learnt.
+    pub(crate) fn refused(&self, caller: Option<super::record::Caller>, error: ServiceError) -> Refused {
+        Refused { error, known: Known { heard: self.heard.clone(), caller } }
+    }
+}
+
+/// Reads the request made to `contract`'s path as far as its payload.
+pub(crate) async fn receive(request: SoapRequest<'_>, contract: &'static ServiceContract, limits: XmlLimits) -> Result<Received, Refused> {
+    let refused = |heard: &Heard, error| Refused { error, known: Known { heard: heard.clone(), caller: None } };
+    let http = soap::read_http_headers(request.content_type, request.soap_action)
+        .map_err(|(version, error)| refused(&Heard { soap_version: Some(version), ..Heard::default() }, error))?;
+    let mut heard = Heard { soap_version: Some(http.version), ..Heard::default() };
+    let document = request.body.map_err(|error| refused(&heard, error))?;
+    let parsing = document.clone();
+    let root = crate::cpu::run(move || xml::parse(&parsing, &limits))
+        .await
+        .map_err(|_| refused(&heard, ServiceError::new(ErrorCode::InternalError)))?
+        .map_err(|why| refused(&heard, ServiceError::with_detail(ErrorCode::MalformedXml, format!("{}.", capitalise(&why.to_string())))))?;
+    let envelope = soap::parse_envelope(root, http.version).map_err(|error| refused(&heard, error))?;
+    heard.ws_addressing_message_id = envelope.ws_addressing_message_id().map(str::to_string);
+
+    let style = classify(&envelope.body, contract).map_err(|error| refused(&heard, error))?;
+    heard.style = Some(style);
+    let expected_action = match style {
+        RequestStyle::Plain => contract.plain_action,
+        RequestStyle::Ivis => contract.ivis_action,
+    };
+    if let Some(action) = http.action.as_deref().filter(|action| *action != expected_action) {
+        let detail = format!("The Body is {} {}; its action is {expected_action}, not {action}.", style.label(), contract.operation);
+        return Err(refused(&heard, ServiceError::with_detail(ErrorCode::ActionMismatch, detail)));
+    }
+    let wrapped = match style {
+        RequestStyle::Plain => {
+            heard.as_sent = AsSent::collect(&envelope.body);
+            Wrapped::Plain(envelope.body)
+        }
+        RequestStyle::Ivis => {
+            let request = IvisRequest::split(envelope.body).map_err(|error| refused(&heard, error))?;
+            heard.ivis = Some(request.header.clone());
+            if let Some(payload) = &request.payload {
+                heard.as_sent = AsSent::collect(payload);
+            }
+            Wrapped::Ivis(request)
+        }
+    };
+    Ok(Received { heard, document, headers: envelope.headers, wrapped })
+}
+
+/// Plain or IVIS, and the right operation for the path.
+fn classify(body: &Element, contract: &ServiceContract) -> Result<RequestStyle, ServiceError> {
+    if body.is(IVIS_NS, "IVISRequest") {
+        return Ok(RequestStyle::Ivis);
+    }
+    if body.is(SPOLIS_NS, contract.operation) {
+        return Ok(RequestStyle::Plain);
+    }
+    let detail = match SERVICES.iter().find(|other| body.is(SPOLIS_NS, other.operation)) {
+        Some(other) => format!("{} is served at {}.", other.operation, other.path),
+        None => format!("{} expects {{{SPOLIS_NS}}}{} or an IVISRequest.", contract.path, contract.operation),
+    };
+    Err(ServiceError::with_detail(ErrorCode::UnknownOperation, detail))
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
