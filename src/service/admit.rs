@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{ErrorCode, ServiceError};
 use crate::soap::payload::Operator;
 use crate::store::StoreError;
-use crate::wssec::freshness;
+use crate::soap::replay;
 
 use super::secure::ReplayKey;
 use super::Services;
@@ -42,7 +42,7 @@ impl Services {
         for ReplayKey { key, window } in replay_keys {
             match self.store.remember_message_id(consumer, key, *window).await {
                 Some(Ok(true)) => {}
-                Some(Ok(false)) => return Err(freshness::replayed(*window)),
+                Some(Ok(false)) => return Err(replay::replayed(*window)),
                 Some(Err(error)) => return Err(store_failure(error)),
                 None => self.security.replays.check_and_remember_for(consumer, key, *window, Instant::now())?,
             }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::contract::WS_ADDRESSING_NS;
 use crate::error::{ErrorCode, ServiceError};
 use crate::identity::{CertificateIdentity, Consumer};
+use crate::soap::replay;
 use crate::wssec::{freshness, verify};
 use crate::xml::Element;
 
@@ -65,7 +66,7 @@ impl Services {
         if let Some(verified) = &verified {
             replay_keys.push(ReplayKey { key: freshness::signature_replay_key(&verified.replay_key), window: self.security.signed_replay_window() });
         }
-        if let Some(key) = received.heard.message_id().and_then(freshness::replay_key) {
+        if let Some(key) = received.heard.message_id().and_then(replay::replay_key) {
             replay_keys.push(ReplayKey { key, window: self.security.replays.window() });
         }
         Ok(replay_keys)

@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod fault;
 pub mod ivis;
 pub mod payload;
+pub mod replay;
 
 use crate::contract::{SOAP11_NS, SOAP12_NS};
 use crate::error::{ErrorCode, ServiceError};
