@@ -67,6 +67,45 @@ impl AsSent {
     }
 }
 
+/// Why a payload is refused. Each names the element path, never the value sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// The element does not keep to the schema.
+    #[error("{path} {problem}.")]
+    WrongFormat { path: String, problem: String },
+    /// The operator or one of its parts is missing or empty.
+    #[error("{path} {problem}.")]
+    OperatorMissing { path: String, problem: &'static str },
+    /// A personal code does not parse.
+    #[error("{path}: {why}.")]
+    InvalidPersonCode { path: String, why: String },
+    /// `From` after `Till`.
+    #[error("The period's From date is after its Till date.")]
+    InvalidPeriod,
+}
+
+impl PayloadError {
+    /// Its code in the error table.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            PayloadError::WrongFormat { .. } => ErrorCode::BodyWrongFormat,
+            PayloadError::OperatorMissing { .. } => ErrorCode::OperatorMissing,
+            PayloadError::InvalidPersonCode { .. } => ErrorCode::InvalidPersonCode,
+            PayloadError::InvalidPeriod => ErrorCode::InvalidPeriod,
+        }
+    }
+}
+
+impl From<PayloadError> for ServiceError {
+    fn from(error: PayloadError) -> ServiceError {
+        match error {
+            // The table's message says it all.
+            PayloadError::InvalidPeriod => ServiceError::new(ErrorCode::InvalidPeriod),
+            error => ServiceError::with_detail(error.code(), error.to_string()),
+        }
+    }
+}
+
 /// A cursor over an element's children in the payload namespace, consumed in schema order.
 pub struct Children<'a> {
     parent: &'a str,
@@ -75,7 +114,7 @@ pub struct Children<'a> {
 
 impl<'a> Children<'a> {
     /// Starts reading `element`'s children; `path` names it in error messages.
-    pub fn of(element: &'a Element, path: &'a str) -> Result<Self, ServiceError> {
+    pub fn of(element: &'a Element, path: &'a str) -> Result<Self, PayloadError> {
         if !element.text.trim().is_empty() {
             return Err(wrong_format(path, "must not contain text"));
         }
@@ -83,7 +122,7 @@ impl<'a> Children<'a> {
     }
 
     /// The next child if it is `name` (minOccurs=0).
-    pub fn optional(&mut self, name: &str) -> Result<Option<&'a Element>, ServiceError> {
+    pub fn optional(&mut self, name: &str) -> Result<Option<&'a Element>, PayloadError> {
         match self.elements.peek() {
             Some(next) if next.name == name => {
                 if next.namespace.as_deref() != Some(SPOLIS_NS) {
@@ -96,7 +135,7 @@ impl<'a> Children<'a> {
     }
 
     /// The next child, which must be `name` (minOccurs=1).
-    pub fn required(&mut self, name: &str) -> Result<&'a Element, ServiceError> {
+    pub fn required(&mut self, name: &str) -> Result<&'a Element, PayloadError> {
         self.optional(name)?
             .ok_or_else(|| wrong_format(&format!("{}/{name}", self.parent), "is missing or out of order"))
     }
@@ -107,7 +146,7 @@ impl<'a> Children<'a> {
     }
 
     /// Ends the sequence: anything left is not in the schema.
-    pub fn end(mut self) -> Result<(), ServiceError> {
+    pub fn end(mut self) -> Result<(), PayloadError> {
         match self.elements.next() {
             None => Ok(()),
             Some(extra) => Err(wrong_format(&format!("{}/{}", self.parent, extra.name), "is not allowed here")),
@@ -116,12 +155,12 @@ impl<'a> Children<'a> {
 }
 
 /// `BodyWrongFormat` naming the element path.
-pub fn wrong_format(path: &str, problem: &str) -> ServiceError {
-    ServiceError::with_detail(ErrorCode::BodyWrongFormat, format!("{path} {problem}."))
+fn wrong_format(path: &str, problem: &str) -> PayloadError {
+    PayloadError::WrongFormat { path: path.to_string(), problem: problem.to_string() }
 }
 
 /// The text of a leaf element: no children, trimmed, within the length bounds of its type.
-pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Result<&'a str, ServiceError> {
+pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Result<&'a str, PayloadError> {
     if !element.children.is_empty() {
         return Err(wrong_format(path, "must not contain elements"));
     }
@@ -137,16 +176,16 @@ pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Res
 
 /// A `PersonCodeType` value: any problem is `InvalidPersonCode`, the more useful answer
 /// than a pattern mismatch.
-pub fn person_code(element: &Element, path: &str) -> Result<PersonalCode, ServiceError> {
+pub fn person_code(element: &Element, path: &str) -> Result<PersonalCode, PayloadError> {
     if !element.children.is_empty() {
         return Err(wrong_format(path, "must not contain elements"));
     }
     PersonalCode::parse(&element.text)
-        .map_err(|why| ServiceError::with_detail(ErrorCode::InvalidPersonCode, format!("{path}: {why}.")))
+        .map_err(|why| PayloadError::InvalidPersonCode { path: path.to_string(), why: why.to_string() })
 }
 
 /// An `xs:date`: `YYYY-MM-DD` with an optional time zone, which a date-only filter ignores.
-pub fn date(element: &Element, path: &str) -> Result<NaiveDate, ServiceError> {
+pub fn date(element: &Element, path: &str) -> Result<NaiveDate, PayloadError> {
     let text = leaf_text(element, path, 32)?;
     // Split after ten characters, not ten bytes: a multi-byte character there must not panic.
     let (date_part, zone) = match text.char_indices().nth(10) {
@@ -163,7 +202,7 @@ pub fn date(element: &Element, path: &str) -> Result<NaiveDate, ServiceError> {
 }
 
 /// The optional `Period` (`From`?, `Till`?), with From ≤ Till.
-pub fn period(element: Option<&Element>, path: &str) -> Result<Period, ServiceError> {
+pub fn period(element: Option<&Element>, path: &str) -> Result<Period, PayloadError> {
     let Some(element) = element else { return Ok(Period::default()) };
     let mut children = Children::of(element, path)?;
     let from_path = format!("{path}/From");
@@ -173,7 +212,7 @@ pub fn period(element: Option<&Element>, path: &str) -> Result<Period, ServiceEr
     children.end()?;
     if let (Some(from), Some(till)) = (from, till) {
         if from > till {
-            return Err(ErrorCode::InvalidPeriod.into());
+            return Err(PayloadError::InvalidPeriod);
         }
     }
     Ok(Period { from, till })
@@ -181,17 +220,17 @@ pub fn period(element: Option<&Element>, path: &str) -> Result<Period, ServiceEr
 
 /// The mandatory `Operator` (`FirstName`, `Surname`, `PersonCode`). Missing or empty parts are
 /// `OperatorMissing`; a bad personal code is `InvalidPersonCode`.
-pub fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, ServiceError> {
+pub fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, PayloadError> {
     let operator_path = format!("{path}/Operator");
     let Some(element) = children.optional("Operator")? else {
         if children.contains("Operator") {
             return Err(wrong_format(&operator_path, "is out of order"));
         }
-        return Err(ServiceError::with_detail(ErrorCode::OperatorMissing, format!("{operator_path} is missing.")));
+        return Err(PayloadError::OperatorMissing { path: operator_path, problem: "is missing" });
     };
     let mut parts = Children::of(element, &operator_path)?;
-    let missing = |part: &str| ServiceError::with_detail(ErrorCode::OperatorMissing, format!("{operator_path}/{part} is missing or empty."));
-    let name_part = |parts: &mut Children<'_>, part: &str| -> Result<String, ServiceError> {
+    let missing = |part: &str| PayloadError::OperatorMissing { path: format!("{operator_path}/{part}"), problem: "is missing or empty" };
+    let name_part = |parts: &mut Children<'_>, part: &str| -> Result<String, PayloadError> {
         let element = parts.optional(part)?.ok_or_else(|| missing(part))?;
         if element.text.trim().is_empty() && element.children.is_empty() {
             return Err(missing(part));
@@ -227,16 +266,16 @@ mod tests {
         }
         for bad in ["2023-02-29", "2024-2-9", "29.02.2024", "2024-02-29T10:00:00", "2024-02-29+0200", "2024-01-0ā", "2024-01-0āZ", "ā2024-01-01", "2024-01-01ā"] {
             let root = element(&format!("<D>{bad}</D>"));
-            assert_eq!(date(&root.children[0], "D").unwrap_err().code, ErrorCode::BodyWrongFormat, "{bad}");
+            assert_eq!(date(&root.children[0], "D").unwrap_err().code(), ErrorCode::BodyWrongFormat, "{bad}");
         }
     }
 
     #[test]
     fn period_refuses_from_after_till() {
         let root = element("<Period><From>2024-02-01</From><Till>2024-01-01</Till></Period>");
-        assert_eq!(period(root.children.first(), "P").unwrap_err().code, ErrorCode::InvalidPeriod);
+        assert_eq!(period(root.children.first(), "P").unwrap_err().code(), ErrorCode::InvalidPeriod);
         let root = element("<Period><Till>2024-01-01</Till><From>2023-01-01</From></Period>");
-        assert_eq!(period(root.children.first(), "P").unwrap_err().code, ErrorCode::BodyWrongFormat);
+        assert_eq!(period(root.children.first(), "P").unwrap_err().code(), ErrorCode::BodyWrongFormat);
     }
 
     #[test]
@@ -251,10 +290,10 @@ mod tests {
         for case in cases {
             let root = element(case);
             let mut children = Children::of(&root, "R").unwrap();
-            assert_eq!(operator(&mut children, "R").unwrap_err().code, ErrorCode::OperatorMissing, "{case}");
+            assert_eq!(operator(&mut children, "R").unwrap_err().code(), ErrorCode::OperatorMissing, "{case}");
         }
         let root = element("<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10016</PersonCode></Operator>");
         let mut children = Children::of(&root, "R").unwrap();
-        assert_eq!(operator(&mut children, "R").unwrap_err().code, ErrorCode::InvalidPersonCode);
+        assert_eq!(operator(&mut children, "R").unwrap_err().code(), ErrorCode::InvalidPersonCode);
     }
 }
