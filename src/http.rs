@@ -60,7 +60,7 @@ async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, reques
     // Registered to a consumer of this environment: the budget's share of unknown callers is small.
     let registered = app.services.registry.current().identify(&peer.certificate).is_some_and(|c| c.environment == app.services.environment);
     let (body, reservation) = read_body(request.into_body(), declared_length, &app.limits, &app.budget, registered).await;
-    let request = SoapRequest { content_type: content_type.as_deref(), soap_action: soap_action.as_deref(), body };
+    let request = SoapRequest { content_type: content_type.as_deref(), soap_action: soap_action.as_deref(), body: body.map_err(ServiceError::from) };
     let (answer, record) = app.services.call(peer, contract, request).await;
     // The body's bytes are in use until the call is answered.
     drop(reservation);
@@ -84,6 +84,35 @@ fn answer_with_call_id(app: &App, started: Instant, answer: Answer, record: &Cal
     response
 }
 
+/// Why the transport refuses a request body.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    /// Larger than `max_body_bytes`, by its declared length or as it arrived.
+    #[error("The limit is {limit} bytes.")]
+    TooLarge { limit: usize },
+    /// No room in the buffer budget in time.
+    #[error("No room to buffer the request in time.")]
+    Busy,
+    /// Not complete within the body timeout.
+    #[error("The request body did not arrive in time.")]
+    Timeout,
+    #[error("The request body could not be read.")]
+    Unreadable,
+}
+
+impl From<BodyError> for ServiceError {
+    fn from(error: BodyError) -> ServiceError {
+        let code = match error {
+            BodyError::TooLarge { .. } => ErrorCode::BodyToBig,
+            BodyError::Busy => ErrorCode::ServiceBusy,
+            // The table's message says it all.
+            BodyError::Timeout => return ServiceError::new(ErrorCode::RequestTimeout),
+            BodyError::Unreadable => ErrorCode::MalformedXml,
+        };
+        ServiceError::with_detail(code, error.to_string())
+    }
+}
+
 /// Reads the body within the size limit and the body timeout, reserving its bytes in the
 /// budget first. A declared length is reserved whole before anything is read, so that a request
 /// never holds part of the budget while it waits for the rest; a body of unknown length
@@ -94,9 +123,9 @@ async fn read_body(
     limits: &Limits,
     budget: &BodyBudget,
     registered: bool,
-) -> (Result<Bytes, ServiceError>, Reservation) {
+) -> (Result<Bytes, BodyError>, Reservation) {
     let mut reservation = Reservation::default();
-    let too_big = || ServiceError::with_detail(ErrorCode::BodyToBig, format!("The limit is {} bytes.", limits.max_body_bytes));
+    let too_big = || BodyError::TooLarge { limit: limits.max_body_bytes };
     let declared = match declared_length.map(usize::try_from) {
         Some(Ok(length)) if length <= limits.max_body_bytes => Some(length),
         Some(_) => return (Err(too_big()), reservation),
@@ -104,29 +133,26 @@ async fn read_body(
     };
     let read_deadline = tokio::time::Instant::now() + limits.body_timeout();
     let budget_deadline = (tokio::time::Instant::now() + limits.buffer_wait()).min(read_deadline);
-    let busy = || ServiceError::with_detail(ErrorCode::ServiceBusy, "No room to buffer the request in time.");
     if let Some(length) = declared {
         if budget.reserve(&mut reservation, length, registered, budget_deadline).await.is_err() {
-            return (Err(busy()), reservation);
+            return (Err(BodyError::Busy), reservation);
         }
     }
     let mut body = Limited::new(body, limits.max_body_bytes);
     let mut buffered = Vec::with_capacity(declared.unwrap_or(0));
     loop {
         let frame = match tokio::time::timeout_at(read_deadline, body.frame()).await {
-            Err(_) => return (Err(ErrorCode::RequestTimeout.into()), reservation),
+            Err(_) => return (Err(BodyError::Timeout), reservation),
             Ok(None) => break,
             Ok(Some(Ok(frame))) => frame,
             Ok(Some(Err(error))) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return (Err(too_big()), reservation),
-            Ok(Some(Err(_))) => {
-                return (Err(ServiceError::with_detail(ErrorCode::MalformedXml, "The request body could not be read.")), reservation)
-            }
+            Ok(Some(Err(_))) => return (Err(BodyError::Unreadable), reservation),
         };
         let Ok(data) = frame.into_data() else { continue };
         let more = (buffered.len() + data.len()).saturating_sub(reservation.bytes());
         let wait_until = (tokio::time::Instant::now() + limits.buffer_wait()).min(read_deadline);
         if more > 0 && budget.reserve(&mut reservation, more, registered, wait_until).await.is_err() {
-            return (Err(busy()), reservation);
+            return (Err(BodyError::Busy), reservation);
         }
         buffered.extend_from_slice(&data);
     }

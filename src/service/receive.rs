@@ -15,6 +15,34 @@ use crate::xml::{self, Element, XmlLimits};
 use super::record::{Heard, Known, Refused};
 use super::{RequestStyle, SoapRequest};
 
+/// Why a request is refused before its envelope's content is judged (beside the refusals
+/// of the SOAP and IVIS readers).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReceiveError {
+    #[error("{0}.")]
+    MalformedXml(String),
+    /// The parser's worker was lost (it panicked or the pool is shut down).
+    #[error("The request could not be parsed.")]
+    ParserLost,
+    #[error("{0}")]
+    UnknownOperation(String),
+    #[error("The Body is {style} {operation}; its action is {expected}, not {sent}.")]
+    ActionMismatch { style: &'static str, operation: &'static str, expected: &'static str, sent: String },
+}
+
+impl From<ReceiveError> for ServiceError {
+    fn from(error: ReceiveError) -> ServiceError {
+        let code = match &error {
+            ReceiveError::MalformedXml(_) => ErrorCode::MalformedXml,
+            // An internal failure: nothing for the caller to read in a detail.
+            ReceiveError::ParserLost => return ServiceError::new(ErrorCode::InternalError),
+            ReceiveError::UnknownOperation(_) => ErrorCode::UnknownOperation,
+            ReceiveError::ActionMismatch { .. } => ErrorCode::ActionMismatch,
+        };
+        ServiceError::with_detail(code, error.to_string())
+    }
+}
+
 /// A request whose envelope has been read.
 pub(crate) struct Received {
     pub heard: Heard,
@@ -47,20 +75,20 @@ pub(crate) async fn receive(request: SoapRequest<'_>, contract: &'static Service
     let parsing = document.clone();
     let root = crate::cpu::run(move || xml::parse(&parsing, &limits))
         .await
-        .map_err(|_| refused(&heard, ServiceError::new(ErrorCode::InternalError)))?
-        .map_err(|why| refused(&heard, ServiceError::with_detail(ErrorCode::MalformedXml, format!("{}.", capitalise(&why.to_string())))))?;
+        .map_err(|_| refused(&heard, ReceiveError::ParserLost.into()))?
+        .map_err(|why| refused(&heard, ReceiveError::MalformedXml(capitalise(&why.to_string())).into()))?;
     let envelope = soap::parse_envelope(root, http.version).map_err(|error| refused(&heard, error))?;
     heard.ws_addressing_message_id = envelope.ws_addressing_message_id().map(str::to_string);
 
-    let style = classify(&envelope.body, contract).map_err(|error| refused(&heard, error))?;
+    let style = classify(&envelope.body, contract).map_err(|error| refused(&heard, error.into()))?;
     heard.style = Some(style);
     let expected_action = match style {
         RequestStyle::Plain => contract.plain_action,
         RequestStyle::Ivis => contract.ivis_action,
     };
-    if let Some(action) = http.action.as_deref().filter(|action| *action != expected_action) {
-        let detail = format!("The Body is {} {}; its action is {expected_action}, not {action}.", style.label(), contract.operation);
-        return Err(refused(&heard, ServiceError::with_detail(ErrorCode::ActionMismatch, detail)));
+    if let Some(action) = http.action.filter(|action| action != expected_action) {
+        let mismatch = ReceiveError::ActionMismatch { style: style.label(), operation: contract.operation, expected: expected_action, sent: action };
+        return Err(refused(&heard, mismatch.into()));
     }
     let wrapped = match style {
         RequestStyle::Plain => {
@@ -80,7 +108,7 @@ pub(crate) async fn receive(request: SoapRequest<'_>, contract: &'static Service
 }
 
 /// Plain or IVIS, and the right operation for the path.
-fn classify(body: &Element, contract: &ServiceContract) -> Result<RequestStyle, ServiceError> {
+fn classify(body: &Element, contract: &ServiceContract) -> Result<RequestStyle, ReceiveError> {
     if body.is(IVIS_NS, "IVISRequest") {
         return Ok(RequestStyle::Ivis);
     }
@@ -91,7 +119,7 @@ fn classify(body: &Element, contract: &ServiceContract) -> Result<RequestStyle, 
         Some(other) => format!("{} is served at {}.", other.operation, other.path),
         None => format!("{} expects {{{SPOLIS_NS}}}{} or an IVISRequest.", contract.path, contract.operation),
     };
-    Err(ServiceError::with_detail(ErrorCode::UnknownOperation, detail))
+    Err(ReceiveError::UnknownOperation(detail))
 }
 
 fn capitalise(text: &str) -> String {
