@@ -175,7 +175,7 @@ impl Services {
         let refused = |error: ServiceError| Refused { error, known: Known { heard: heard.clone(), caller: Some(caller.clone()) } };
         let payload = match wrapped {
             Wrapped::Plain(payload) => payload,
-            Wrapped::Ivis(request) => request.check(contract).map_err(refused)?,
+            Wrapped::Ivis(request) => request.check(contract).map_err(|error| refused(error.into()))?,
         };
         let operation = Operation::parse(contract.service, &payload).map_err(refused)?;
         self.admit(&caller.consumer.id, operation.operator(), &replay_keys, arrival.received_at).await.map_err(refused)?;

@@ -96,7 +96,7 @@ pub(crate) async fn receive(request: SoapRequest<'_>, contract: &'static Service
             Wrapped::Plain(envelope.body)
         }
         RequestStyle::Ivis => {
-            let request = IvisRequest::split(envelope.body).map_err(|error| refused(&heard, error))?;
+            let request = IvisRequest::split(envelope.body).map_err(|error| refused(&heard, error.into()))?;
             heard.ivis = Some(request.header.clone());
             if let Some(payload) = &request.payload {
                 heard.as_sent = AsSent::collect(payload);
