@@ -77,7 +77,7 @@ pub(crate) async fn receive(request: SoapRequest<'_>, contract: &'static Service
         .await
         .map_err(|_| refused(&heard, ReceiveError::ParserLost.into()))?
         .map_err(|why| refused(&heard, ReceiveError::MalformedXml(capitalise(&why.to_string())).into()))?;
-    let envelope = soap::parse_envelope(root, http.version).map_err(|error| refused(&heard, error))?;
+    let envelope = soap::parse_envelope(root, http.version).map_err(|error| refused(&heard, error.into()))?;
     heard.ws_addressing_message_id = envelope.ws_addressing_message_id().map(str::to_string);
 
     let style = classify(&envelope.body, contract).map_err(|error| refused(&heard, error.into()))?;
