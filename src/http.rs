@@ -24,16 +24,16 @@ use crate::soap::SoapVersion;
 pub struct App {
     pub services: Services,
     /// Base URL written into served WSDLs.
-    pub public_url: String,
-    pub limits: Limits,
+    pub(crate) public_url: String,
+    pub(crate) limits: Limits,
     /// The TLS configuration in force (for `/ready` and `/metrics`: the CRLs' state).
-    pub tls: std::sync::Arc<crate::reload::Swappable<crate::tls::TlsState>>,
+    pub(crate) tls: std::sync::Arc<crate::reload::Swappable<crate::tls::TlsState>>,
     /// Request body bytes buffered at once, by all connections together.
-    pub budget: BodyBudget,
+    pub(crate) budget: BodyBudget,
 }
 
 /// Answers one HTTP request. Never fails: every problem is an answer.
-pub async fn route(app: Arc<App>, peer: Arc<Peer>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn route(app: Arc<App>, peer: Arc<Peer>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_ascii_lowercase();
     let contract = ServiceContract::by_path(&path);

@@ -43,21 +43,21 @@ use record::{Arrival, Known, Refused};
 
 /// What every call needs: the store, who may call, and the parser limits.
 pub struct Services {
-    pub store: crate::store::Store,
+    pub(crate) store: crate::store::Store,
     /// Replaced as a whole by a reload (SIGHUP).
     pub registry: crate::reload::Swappable<ConsumerRegistry>,
     /// The environment this instance serves; consumers registered for the other are refused.
-    pub environment: Environment,
+    pub(crate) environment: Environment,
     /// Where every call is recorded before it is answered.
-    pub audit: AuditLog,
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    pub xml_limits: XmlLimits,
+    pub(crate) audit: AuditLog,
+    pub(crate) metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub(crate) xml_limits: XmlLimits,
     /// Answer signing, request timestamps, replays and signatures (`wssec`).
-    pub security: crate::wssec::MessageSecurity,
+    pub(crate) security: crate::wssec::MessageSecurity,
     /// Rate limits and daily quotas per consumer and operator.
-    pub quotas: crate::quotas::Quotas,
+    pub(crate) quotas: crate::quotas::Quotas,
     /// Read once per call.
-    pub clock: Clock,
+    pub(crate) clock: Clock,
 }
 
 /// The authenticated other end of a connection.

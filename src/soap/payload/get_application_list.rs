@@ -30,7 +30,7 @@ impl GetApplicationList {
 }
 
 /// Writes `GetApplicationListResponse` (namespace declared on it).
-pub fn render(answer: &ApplicationList) -> String {
+pub(crate) fn render(answer: &ApplicationList) -> String {
     let mut w = XmlWriter::with_capacity(512 + answer.applications.len() * 2048);
     w.open_with("GetApplicationListResponse", &[("xmlns", SPOLIS_NS)]);
     if let Some(found) = &answer.person {

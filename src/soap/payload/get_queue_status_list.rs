@@ -41,7 +41,7 @@ impl GetQueueStatusList {
 }
 
 /// Writes `GetQueueStatusListResponse` (namespace declared on it).
-pub fn render(answer: &QueueStatusList) -> String {
+pub(crate) fn render(answer: &QueueStatusList) -> String {
     let mut w = XmlWriter::with_capacity(512 + answer.events.len() * 700 + answer.positions.len() * 400);
     w.open_with("GetQueueStatusListResponse", &[("xmlns", SPOLIS_NS)]);
     if let Some(found) = &answer.person {

@@ -8,8 +8,8 @@
 //! and the two request types are small. The tests in `tests/` cross-check the samples and
 //! answers against the real XSDs with xmllint.
 
-pub mod get_application_list;
-pub mod get_queue_status_list;
+pub(crate) mod get_application_list;
+pub(crate) mod get_queue_status_list;
 mod render;
 
 use chrono::NaiveDate;
@@ -107,14 +107,14 @@ impl From<PayloadError> for ServiceError {
 }
 
 /// A cursor over an element's children in the payload namespace, consumed in schema order.
-pub struct Children<'a> {
+pub(crate) struct Children<'a> {
     parent: &'a str,
     elements: std::iter::Peekable<std::slice::Iter<'a, Element>>,
 }
 
 impl<'a> Children<'a> {
     /// Starts reading `element`'s children; `path` names it in error messages.
-    pub fn of(element: &'a Element, path: &'a str) -> Result<Self, PayloadError> {
+    pub(crate) fn of(element: &'a Element, path: &'a str) -> Result<Self, PayloadError> {
         if !element.text.trim().is_empty() {
             return Err(wrong_format(path, "must not contain text"));
         }
@@ -122,7 +122,7 @@ impl<'a> Children<'a> {
     }
 
     /// The next child if it is `name` (minOccurs=0).
-    pub fn optional(&mut self, name: &str) -> Result<Option<&'a Element>, PayloadError> {
+    pub(crate) fn optional(&mut self, name: &str) -> Result<Option<&'a Element>, PayloadError> {
         match self.elements.peek() {
             Some(next) if next.name == name => {
                 if next.namespace.as_deref() != Some(SPOLIS_NS) {
@@ -135,18 +135,18 @@ impl<'a> Children<'a> {
     }
 
     /// The next child, which must be `name` (minOccurs=1).
-    pub fn required(&mut self, name: &str) -> Result<&'a Element, PayloadError> {
+    pub(crate) fn required(&mut self, name: &str) -> Result<&'a Element, PayloadError> {
         self.optional(name)?
             .ok_or_else(|| wrong_format(&format!("{}/{name}", self.parent), "is missing or out of order"))
     }
 
     /// Whether a child `name` is still to come, anywhere (to tell "missing" from "misplaced").
-    pub fn contains(&mut self, name: &str) -> bool {
+    pub(crate) fn contains(&mut self, name: &str) -> bool {
         self.elements.clone().any(|e| e.name == name)
     }
 
     /// Ends the sequence: anything left is not in the schema.
-    pub fn end(mut self) -> Result<(), PayloadError> {
+    pub(crate) fn end(mut self) -> Result<(), PayloadError> {
         match self.elements.next() {
             None => Ok(()),
             Some(extra) => Err(wrong_format(&format!("{}/{}", self.parent, extra.name), "is not allowed here")),
@@ -160,7 +160,7 @@ fn wrong_format(path: &str, problem: &str) -> PayloadError {
 }
 
 /// The text of a leaf element: no children, trimmed, within the length bounds of its type.
-pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Result<&'a str, PayloadError> {
+pub(crate) fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Result<&'a str, PayloadError> {
     if !element.children.is_empty() {
         return Err(wrong_format(path, "must not contain elements"));
     }
@@ -176,7 +176,7 @@ pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Res
 
 /// A `PersonCodeType` value: any problem is `InvalidPersonCode`, the more useful answer
 /// than a pattern mismatch.
-pub fn person_code(element: &Element, path: &str) -> Result<PersonalCode, PayloadError> {
+pub(crate) fn person_code(element: &Element, path: &str) -> Result<PersonalCode, PayloadError> {
     if !element.children.is_empty() {
         return Err(wrong_format(path, "must not contain elements"));
     }
@@ -185,7 +185,7 @@ pub fn person_code(element: &Element, path: &str) -> Result<PersonalCode, Payloa
 }
 
 /// An `xs:date`: `YYYY-MM-DD` with an optional time zone, which a date-only filter ignores.
-pub fn date(element: &Element, path: &str) -> Result<NaiveDate, PayloadError> {
+pub(crate) fn date(element: &Element, path: &str) -> Result<NaiveDate, PayloadError> {
     let text = leaf_text(element, path, 32)?;
     // Split after ten characters, not ten bytes: a multi-byte character there must not panic.
     let (date_part, zone) = match text.char_indices().nth(10) {
@@ -202,7 +202,7 @@ pub fn date(element: &Element, path: &str) -> Result<NaiveDate, PayloadError> {
 }
 
 /// The optional `Period` (`From`?, `Till`?), with From ≤ Till.
-pub fn period(element: Option<&Element>, path: &str) -> Result<Period, PayloadError> {
+pub(crate) fn period(element: Option<&Element>, path: &str) -> Result<Period, PayloadError> {
     let Some(element) = element else { return Ok(Period::default()) };
     let mut children = Children::of(element, path)?;
     let from_path = format!("{path}/From");
@@ -220,7 +220,7 @@ pub fn period(element: Option<&Element>, path: &str) -> Result<Period, PayloadEr
 
 /// The mandatory `Operator` (`FirstName`, `Surname`, `PersonCode`). Missing or empty parts are
 /// `OperatorMissing`; a bad personal code is `InvalidPersonCode`.
-pub fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, PayloadError> {
+pub(crate) fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, PayloadError> {
     let operator_path = format!("{path}/Operator");
     let Some(element) = children.optional("Operator")? else {
         if children.contains("Operator") {
