@@ -69,7 +69,7 @@ impl Received {
 pub(crate) async fn receive(request: SoapRequest<'_>, contract: &'static ServiceContract, limits: XmlLimits) -> Result<Received, Refused> {
     let refused = |heard: &Heard, error| Refused { error, known: Known { heard: heard.clone(), caller: None } };
     let http = soap::read_http_headers(request.content_type, request.soap_action)
-        .map_err(|(version, error)| refused(&Heard { soap_version: Some(version), ..Heard::default() }, error))?;
+        .map_err(|(version, error)| refused(&Heard { soap_version: Some(version), ..Heard::default() }, error.into()))?;
     let mut heard = Heard { soap_version: Some(http.version), ..Heard::default() };
     let document = request.body.map_err(|error| refused(&heard, error))?;
     let parsing = document.clone();
