@@ -21,3 +21,15 @@ impl Clock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_clock_always_reads_its_instant() {
+        let instant = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(Clock::Fixed(instant).now(), instant);
+        assert_eq!(Clock::Fixed(instant).now(), Clock::Fixed(instant).now());
+    }
+}

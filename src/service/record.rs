@@ -171,3 +171,18 @@ impl CallRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_is_recognised_by_the_ivis_message_id_before_the_ws_addressing_one() {
+        let mut heard = Heard { ws_addressing_message_id: Some("urn:uuid:a".into()), ..Heard::default() };
+        assert_eq!(heard.message_id(), Some("urn:uuid:a"));
+        heard.ivis = Some(IvisHeader { message_id: Some("b".into()), ..IvisHeader::default() });
+        assert_eq!(heard.message_id(), Some("b"));
+        heard.ivis = Some(IvisHeader::default());
+        assert_eq!(heard.message_id(), Some("urn:uuid:a"), "an IVIS header without one falls back");
+    }
+}
