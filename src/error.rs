@@ -45,9 +45,11 @@ macro_rules! error_codes {
             /// A transport-level HTTP status (size, media type, path, method), or `None`
             /// where the SOAP binding decides (SOAP 1.1: 500 for every fault; SOAP 1.2: 400
             /// for Sender faults, 500 for Receiver faults).
-            pub fn transport_status(self) -> Option<u16> {
+            pub fn transport_status(self) -> Option<http::StatusCode> {
                 let status: u16 = match self { $(ErrorCode::$variant => $http,)* };
-                (status != 0).then_some(status)
+                // 0 marks "the binding decides"; every other number in the table is a valid
+                // status (a unit test checks), so `ok()` drops nothing.
+                (status != 0).then(|| http::StatusCode::from_u16(status).ok()).flatten()
             }
 
             pub fn message_en(self) -> &'static str {
@@ -83,10 +85,11 @@ error_codes! {
     BodyNotSet = 17, Caller, 0,
         "The IVIS Body is missing or empty.",
         "IVIS Body nav norādīts vai ir tukšs.";
-    /// The request body is larger than 4 MB.
+    /// The request body is larger than the configured limit (`max_body_bytes`, VISS's 4 MB by
+    /// default); the detail names the limit in force.
     BodyToBig = 19, Caller, 413,
-        "The request is larger than the 4 MB limit.",
-        "Pieprasījums pārsniedz atļauto 4 MB apjomu.";
+        "The request is larger than the size limit.",
+        "Pieprasījums pārsniedz atļauto apjomu.";
     /// IVIS style: `MessageType` names another type than the element in `Body`.
     URNTypeIsIncorect = 20, Caller, 0,
         "MessageType does not match the element in the IVIS Body.",
@@ -273,6 +276,8 @@ impl std::error::Error for ServiceError {}
 mod tests {
     use std::collections::HashSet;
 
+    use http::StatusCode;
+
     use super::*;
 
     #[test]
@@ -284,5 +289,13 @@ mod tests {
         for code in ErrorCode::ALL {
             assert!(!code.message_en().is_empty() && !code.message_lv().is_empty(), "{code:?}");
         }
+    }
+
+    #[test]
+    fn transport_statuses_of_the_table_are_valid_http_statuses() {
+        let transport: Vec<_> = ErrorCode::ALL.iter().filter_map(|code| Some((*code, code.transport_status()?))).collect();
+        assert_eq!(transport.len(), 8, "a table status that is not a valid HTTP status is dropped: {transport:?}");
+        assert!(transport.contains(&(ErrorCode::BodyToBig, StatusCode::PAYLOAD_TOO_LARGE)));
+        assert!(transport.contains(&(ErrorCode::ServiceBusy, StatusCode::SERVICE_UNAVAILABLE)));
     }
 }

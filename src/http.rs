@@ -24,16 +24,16 @@ use crate::soap::SoapVersion;
 pub struct App {
     pub services: Services,
     /// Base URL written into served WSDLs.
-    pub public_url: String,
-    pub limits: Limits,
+    pub(crate) public_url: String,
+    pub(crate) limits: Limits,
     /// The TLS configuration in force (for `/ready` and `/metrics`: the CRLs' state).
-    pub tls: std::sync::Arc<crate::reload::Swappable<crate::tls::TlsState>>,
+    pub(crate) tls: std::sync::Arc<crate::reload::Swappable<crate::tls::TlsState>>,
     /// Request body bytes buffered at once, by all connections together.
-    pub budget: BodyBudget,
+    pub(crate) budget: BodyBudget,
 }
 
 /// Answers one HTTP request. Never fails: every problem is an answer.
-pub async fn route(app: Arc<App>, peer: Arc<Peer>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn route(app: Arc<App>, peer: Arc<Peer>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_ascii_lowercase();
     let contract = ServiceContract::by_path(&path);
@@ -60,7 +60,7 @@ async fn call(app: &App, peer: &Peer, contract: &'static ServiceContract, reques
     // Registered to a consumer of this environment: the budget's share of unknown callers is small.
     let registered = app.services.registry.current().identify(&peer.certificate).is_some_and(|c| c.environment == app.services.environment);
     let (body, reservation) = read_body(request.into_body(), declared_length, &app.limits, &app.budget, registered).await;
-    let request = SoapRequest { content_type: content_type.as_deref(), soap_action: soap_action.as_deref(), body };
+    let request = SoapRequest { content_type: content_type.as_deref(), soap_action: soap_action.as_deref(), body: body.map_err(ServiceError::from) };
     let (answer, record) = app.services.call(peer, contract, request).await;
     // The body's bytes are in use until the call is answered.
     drop(reservation);
@@ -84,6 +84,35 @@ fn answer_with_call_id(app: &App, started: Instant, answer: Answer, record: &Cal
     response
 }
 
+/// Why the transport refuses a request body.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    /// Larger than `max_body_bytes`, by its declared length or as it arrived.
+    #[error("The limit is {limit} bytes.")]
+    TooLarge { limit: usize },
+    /// No room in the buffer budget in time.
+    #[error("No room to buffer the request in time.")]
+    Busy,
+    /// Not complete within the body timeout.
+    #[error("The request body did not arrive in time.")]
+    Timeout,
+    #[error("The request body could not be read.")]
+    Unreadable,
+}
+
+impl From<BodyError> for ServiceError {
+    fn from(error: BodyError) -> ServiceError {
+        let code = match error {
+            BodyError::TooLarge { .. } => ErrorCode::BodyToBig,
+            BodyError::Busy => ErrorCode::ServiceBusy,
+            // The table's message says it all.
+            BodyError::Timeout => return ServiceError::new(ErrorCode::RequestTimeout),
+            BodyError::Unreadable => ErrorCode::MalformedXml,
+        };
+        ServiceError::with_detail(code, error.to_string())
+    }
+}
+
 /// Reads the body within the size limit and the body timeout, reserving its bytes in the
 /// budget first. A declared length is reserved whole before anything is read, so that a request
 /// never holds part of the budget while it waits for the rest; a body of unknown length
@@ -94,9 +123,9 @@ async fn read_body(
     limits: &Limits,
     budget: &BodyBudget,
     registered: bool,
-) -> (Result<Bytes, ServiceError>, Reservation) {
+) -> (Result<Bytes, BodyError>, Reservation) {
     let mut reservation = Reservation::default();
-    let too_big = || ServiceError::with_detail(ErrorCode::BodyToBig, format!("The limit is {} bytes.", limits.max_body_bytes));
+    let too_big = || BodyError::TooLarge { limit: limits.max_body_bytes };
     let declared = match declared_length.map(usize::try_from) {
         Some(Ok(length)) if length <= limits.max_body_bytes => Some(length),
         Some(_) => return (Err(too_big()), reservation),
@@ -104,29 +133,26 @@ async fn read_body(
     };
     let read_deadline = tokio::time::Instant::now() + limits.body_timeout();
     let budget_deadline = (tokio::time::Instant::now() + limits.buffer_wait()).min(read_deadline);
-    let busy = || ServiceError::with_detail(ErrorCode::ServiceBusy, "No room to buffer the request in time.");
     if let Some(length) = declared {
         if budget.reserve(&mut reservation, length, registered, budget_deadline).await.is_err() {
-            return (Err(busy()), reservation);
+            return (Err(BodyError::Busy), reservation);
         }
     }
     let mut body = Limited::new(body, limits.max_body_bytes);
     let mut buffered = Vec::with_capacity(declared.unwrap_or(0));
     loop {
         let frame = match tokio::time::timeout_at(read_deadline, body.frame()).await {
-            Err(_) => return (Err(ErrorCode::RequestTimeout.into()), reservation),
+            Err(_) => return (Err(BodyError::Timeout), reservation),
             Ok(None) => break,
             Ok(Some(Ok(frame))) => frame,
             Ok(Some(Err(error))) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return (Err(too_big()), reservation),
-            Ok(Some(Err(_))) => {
-                return (Err(ServiceError::with_detail(ErrorCode::MalformedXml, "The request body could not be read.")), reservation)
-            }
+            Ok(Some(Err(_))) => return (Err(BodyError::Unreadable), reservation),
         };
         let Ok(data) = frame.into_data() else { continue };
         let more = (buffered.len() + data.len()).saturating_sub(reservation.bytes());
         let wait_until = (tokio::time::Instant::now() + limits.buffer_wait()).min(read_deadline);
         if more > 0 && budget.reserve(&mut reservation, more, registered, wait_until).await.is_err() {
-            return (Err(busy()), reservation);
+            return (Err(BodyError::Busy), reservation);
         }
         buffered.extend_from_slice(&data);
     }
@@ -156,7 +182,7 @@ fn log_call(record: &CallRecord) {
 
 fn respond(answer: Answer) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(answer.body)));
-    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = answer.status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
     // 503 is only `ServiceBusy`: room in the budget comes back within a moment.
     if response.status() == StatusCode::SERVICE_UNAVAILABLE {
@@ -166,7 +192,7 @@ fn respond(answer: Answer) -> Response<Full<Bytes>> {
 }
 
 fn document(text: String) -> Response<Full<Bytes>> {
-    respond(Answer { status: 200, content_type: "text/xml; charset=utf-8", body: text })
+    respond(Answer { status: StatusCode::OK, content_type: "text/xml; charset=utf-8", body: text })
 }
 
 /// A refusal before any SOAP is read (path, method): a SOAP 1.1 fault, audited like any call.

@@ -98,6 +98,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             xml_limits: config.limits.xml(),
             security: crate::wssec::MessageSecurity::load(&config.security, &config.tls.certificate, &config.tls.private_key)?,
             quotas,
+            clock: crate::service::Clock::System,
         },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),

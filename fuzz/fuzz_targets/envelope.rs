@@ -6,10 +6,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use spolis_adapter::contract::{IVIS_NS, SERVICES};
-use spolis_adapter::service::get_application_list::GetApplicationList;
-use spolis_adapter::service::get_queue_status_list::GetQueueStatusList;
+use spolis_adapter::soap::payload::GetApplicationList;
+use spolis_adapter::soap::payload::GetQueueStatusList;
 use spolis_adapter::soap::ivis::IvisRequest;
-use spolis_adapter::soap::{parse_envelope, SoapVersion};
+use spolis_adapter::soap::{parse_envelope, replay, SoapVersion};
 use spolis_adapter::wssec::freshness;
 use spolis_adapter::xml::{parse, XmlLimits};
 
@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         for header in envelope.headers.iter().filter(|h| h.name == "MessageID") {
-            let _ = freshness::replay_key(&header.text);
+            let _ = replay::replay_key(&header.text);
         }
         let payloads = if envelope.body.is(IVIS_NS, "IVISRequest") {
             SERVICES

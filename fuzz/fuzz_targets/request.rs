@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use spolis_adapter::service::get_application_list::GetApplicationList;
-use spolis_adapter::service::get_queue_status_list::GetQueueStatusList;
-use spolis_adapter::service::request::AsSent;
+use spolis_adapter::soap::payload::GetApplicationList;
+use spolis_adapter::soap::payload::GetQueueStatusList;
+use spolis_adapter::soap::payload::AsSent;
 use spolis_adapter::xml::{parse, XmlLimits};
 
 fuzz_target!(|data: &[u8]| {

@@ -8,6 +8,44 @@ use crate::xml::Element;
 
 use super::SoapVersion;
 
+/// Why a document is refused as an envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("The root element is not a SOAP 1.1 or 1.2 Envelope.")]
+    NotEnvelope,
+    #[error("The Content-Type announces SOAP {announced} but the envelope is SOAP {sent}.")]
+    VersionMismatch { announced: &'static str, sent: &'static str },
+    #[error("The envelope has no Body after the optional Header.")]
+    NoBody,
+    #[error("The envelope has elements after the Body.")]
+    AfterBody,
+    #[error("Header {0} is not understood.")]
+    NotUnderstood(String),
+    #[error("The SOAP Body is empty.")]
+    EmptyBody,
+    #[error("The SOAP Body must hold exactly one element.")]
+    SeveralInBody,
+}
+
+impl EnvelopeError {
+    /// Its code in the error table.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EnvelopeError::NotEnvelope | EnvelopeError::NoBody | EnvelopeError::AfterBody => ErrorCode::NotSoapEnvelope,
+            EnvelopeError::VersionMismatch { .. } => ErrorCode::SoapVersionMismatch,
+            EnvelopeError::NotUnderstood(_) => ErrorCode::MustUnderstand,
+            EnvelopeError::EmptyBody => ErrorCode::UnknownOperation,
+            EnvelopeError::SeveralInBody => ErrorCode::BodyWrongFormat,
+        }
+    }
+}
+
+impl From<EnvelopeError> for ServiceError {
+    fn from(error: EnvelopeError) -> ServiceError {
+        ServiceError::with_detail(error.code(), error.to_string())
+    }
+}
+
 /// A parsed envelope.
 #[derive(Debug)]
 pub struct Envelope {
@@ -28,22 +66,14 @@ impl Envelope {
 
 /// Splits a document into its envelope parts, checking the version against the one the
 /// Content-Type announced.
-pub fn parse_envelope(root: Element, announced: SoapVersion) -> Result<Envelope, ServiceError> {
+pub fn parse_envelope(root: Element, announced: SoapVersion) -> Result<Envelope, EnvelopeError> {
     let version = match root.namespace.as_deref() {
         Some(ns) if root.name == "Envelope" && ns == SoapVersion::V11.namespace() => SoapVersion::V11,
         Some(ns) if root.name == "Envelope" && ns == SoapVersion::V12.namespace() => SoapVersion::V12,
-        _ => {
-            return Err(ServiceError::with_detail(
-                ErrorCode::NotSoapEnvelope,
-                "The root element is not a SOAP 1.1 or 1.2 Envelope.",
-            ))
-        }
+        _ => return Err(EnvelopeError::NotEnvelope),
     };
     if version != announced {
-        return Err(ServiceError::with_detail(
-            ErrorCode::SoapVersionMismatch,
-            format!("The Content-Type announces SOAP {} but the envelope is SOAP {}.", announced.label(), version.label()),
-        ));
+        return Err(EnvelopeError::VersionMismatch { announced: announced.label(), sent: version.label() });
     }
     let soap_ns = version.namespace();
     let mut children = root.children.into_iter();
@@ -54,10 +84,10 @@ pub fn parse_envelope(root: Element, announced: SoapVersion) -> Result<Envelope,
         next = children.next();
     }
     let Some(body) = next.filter(|e| e.is(soap_ns, "Body")) else {
-        return Err(ServiceError::with_detail(ErrorCode::NotSoapEnvelope, "The envelope has no Body after the optional Header."));
+        return Err(EnvelopeError::NoBody);
     };
     if children.next().is_some() {
-        return Err(ServiceError::with_detail(ErrorCode::NotSoapEnvelope, "The envelope has elements after the Body."));
+        return Err(EnvelopeError::AfterBody);
     }
     for header in &headers {
         let must_understand = header
@@ -65,17 +95,14 @@ pub fn parse_envelope(root: Element, announced: SoapVersion) -> Result<Envelope,
             .is_some_and(|v| matches!(v.trim(), "1" | "true"));
         let understood = matches!(header.namespace.as_deref(), Some(WS_ADDRESSING_NS) | Some(WS_SECURITY_NS));
         if must_understand && !understood {
-            return Err(ServiceError::with_detail(
-                ErrorCode::MustUnderstand,
-                format!("Header {} is not understood.", header.qualified_name()),
-            ));
+            return Err(EnvelopeError::NotUnderstood(header.qualified_name()));
         }
     }
     let mut payload = body.children.into_iter();
     match (payload.next(), payload.next()) {
         (Some(element), None) => Ok(Envelope { version, headers, body: element }),
-        (None, _) => Err(ServiceError::with_detail(ErrorCode::UnknownOperation, "The SOAP Body is empty.")),
-        (Some(_), Some(_)) => Err(ServiceError::with_detail(ErrorCode::BodyWrongFormat, "The SOAP Body must hold exactly one element.")),
+        (None, _) => Err(EnvelopeError::EmptyBody),
+        (Some(_), Some(_)) => Err(EnvelopeError::SeveralInBody),
     }
 }
 
@@ -84,7 +111,7 @@ mod tests {
     use super::*;
     use crate::xml::{parse, XmlLimits};
 
-    fn envelope(text: &str, announced: SoapVersion) -> Result<Envelope, ServiceError> {
+    fn envelope(text: &str, announced: SoapVersion) -> Result<Envelope, EnvelopeError> {
         parse_envelope(parse(text.as_bytes(), &XmlLimits::default()).unwrap(), announced)
     }
 
@@ -105,7 +132,7 @@ mod tests {
     #[test]
     fn refuses_a_version_other_than_announced() {
         let text = format!(r#"<s:Envelope xmlns:s="{S11}"><s:Body><Op/></s:Body></s:Envelope>"#);
-        assert_eq!(envelope(&text, SoapVersion::V12).unwrap_err().code, ErrorCode::SoapVersionMismatch);
+        assert_eq!(envelope(&text, SoapVersion::V12).unwrap_err().code(), ErrorCode::SoapVersionMismatch);
     }
 
     #[test]
@@ -122,7 +149,7 @@ mod tests {
             ),
         ];
         for (text, code) in cases {
-            assert_eq!(envelope(&text, SoapVersion::V11).unwrap_err().code, code, "{text}");
+            assert_eq!(envelope(&text, SoapVersion::V11).unwrap_err().code(), code, "{text}");
         }
     }
 }

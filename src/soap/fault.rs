@@ -3,6 +3,7 @@
 //! one in 1.2's multilingual Reason), and our `ServiceError` detail with the stable code,
 //! number and the call's id, which is also its audit record id.
 
+use http::StatusCode;
 use uuid::Uuid;
 
 use crate::contract::SPOLIS_NS;
@@ -12,13 +13,13 @@ use crate::xml::XmlWriter;
 use super::SoapVersion;
 
 /// The HTTP status a fault is sent with.
-pub fn http_status(version: SoapVersion, error: &ServiceError) -> u16 {
+pub fn http_status(version: SoapVersion, error: &ServiceError) -> StatusCode {
     if let Some(status) = error.code.transport_status() {
         return status;
     }
     match (version, error.code.side()) {
-        (SoapVersion::V12, Side::Caller) => 400,
-        _ => 500,
+        (SoapVersion::V12, Side::Caller) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -27,6 +27,58 @@ pub struct IvisHeader {
 }
 
 /// An IVISRequest split into its header and the element its Body carries.
+/// Why an IVISRequest is refused: its shape, or its header against the endpoint called.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IvisError {
+    /// Not an IVISRequest's shape (the detail names what is wrong).
+    #[error("IVISRequest: {0}")]
+    Shape(String),
+    #[error("The IVIS header has no MessageID.")]
+    MessageIdMissing,
+    #[error("IVISRequest: MessageID is not a UUID.")]
+    MessageIdNotUuid,
+    #[error("The IVIS header has no Destination.")]
+    DestinationMissing,
+    #[error("This endpoint serves {served}.")]
+    DestinationMismatch { served: &'static str },
+    #[error("The IVIS header has no MessageType.")]
+    MessageTypeMissing,
+    #[error("Expected {expected}.")]
+    MessageTypeIncorrect { expected: &'static str },
+    #[error("The IVIS Body is missing or empty.")]
+    BodyMissing,
+    #[error("The Body holds {held}, MessageType names {named}.")]
+    BodyOtherType { held: String, named: &'static str },
+}
+
+impl IvisError {
+    /// Its code in the error table.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            IvisError::Shape(_) | IvisError::MessageIdNotUuid => ErrorCode::BodyWrongFormat,
+            IvisError::MessageIdMissing => ErrorCode::MessageIdNotSpecified,
+            IvisError::DestinationMissing => ErrorCode::DestinationIsNull,
+            IvisError::DestinationMismatch { .. } => ErrorCode::DestinationMismatch,
+            IvisError::MessageTypeMissing => ErrorCode::MessageTypeNotSet,
+            IvisError::MessageTypeIncorrect { .. } => ErrorCode::MessageTypeIncorrect,
+            IvisError::BodyMissing => ErrorCode::BodyNotSet,
+            IvisError::BodyOtherType { .. } => ErrorCode::URNTypeIsIncorect,
+        }
+    }
+}
+
+impl From<IvisError> for ServiceError {
+    fn from(error: IvisError) -> ServiceError {
+        match error {
+            // The table's message says it all.
+            IvisError::MessageIdMissing | IvisError::DestinationMissing | IvisError::MessageTypeMissing | IvisError::BodyMissing => {
+                ServiceError::new(error.code())
+            }
+            error => ServiceError::with_detail(error.code(), error.to_string()),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct IvisRequest {
     pub header: IvisHeader,
@@ -35,8 +87,8 @@ pub struct IvisRequest {
 
 impl IvisRequest {
     /// Collects the header and the payload; refuses only what is not an IVISRequest's shape.
-    pub fn split(root: Element) -> Result<IvisRequest, ServiceError> {
-        let wrong = |detail: &str| ServiceError::with_detail(ErrorCode::BodyWrongFormat, format!("IVISRequest: {detail}"));
+    pub fn split(root: Element) -> Result<IvisRequest, IvisError> {
+        let wrong = |detail: &str| IvisError::Shape(detail.to_string());
         let mut header_element = None;
         let mut body_element = None;
         for child in root.children {
@@ -84,40 +136,30 @@ impl IvisRequest {
     }
 
     /// Checks the header against the service of the endpoint called and returns the payload.
-    pub fn check(self, contract: &ServiceContract) -> Result<Element, ServiceError> {
+    pub fn check(self, contract: &ServiceContract) -> Result<Element, IvisError> {
         let header = &self.header;
-        if header.message_id.is_none() {
-            return Err(ErrorCode::MessageIdNotSpecified.into());
-        }
-        if header.message_id.as_deref().is_some_and(|id| Uuid::try_parse(id).is_err()) {
-            return Err(ServiceError::with_detail(ErrorCode::BodyWrongFormat, "IVISRequest: MessageID is not a UUID."));
+        match header.message_id.as_deref() {
+            None => return Err(IvisError::MessageIdMissing),
+            Some(id) if Uuid::try_parse(id).is_err() => return Err(IvisError::MessageIdNotUuid),
+            Some(_) => {}
         }
         match header.destination.as_deref() {
-            None => return Err(ErrorCode::DestinationIsNull.into()),
+            None => return Err(IvisError::DestinationMissing),
             Some(destination) if destination != contract.service_urn => {
-                return Err(ServiceError::with_detail(
-                    ErrorCode::DestinationMismatch,
-                    format!("This endpoint serves {}.", contract.service_urn),
-                ))
+                return Err(IvisError::DestinationMismatch { served: contract.service_urn })
             }
             Some(_) => {}
         }
         match header.message_type.as_deref() {
-            None => return Err(ErrorCode::MessageTypeNotSet.into()),
+            None => return Err(IvisError::MessageTypeMissing),
             Some(message_type) if message_type != contract.request_type_urn => {
-                return Err(ServiceError::with_detail(
-                    ErrorCode::MessageTypeIncorrect,
-                    format!("Expected {}.", contract.request_type_urn),
-                ))
+                return Err(IvisError::MessageTypeIncorrect { expected: contract.request_type_urn })
             }
             Some(_) => {}
         }
-        let Some(payload) = self.payload else { return Err(ErrorCode::BodyNotSet.into()) };
+        let Some(payload) = self.payload else { return Err(IvisError::BodyMissing) };
         if !payload.is(SPOLIS_NS, contract.operation) {
-            return Err(ServiceError::with_detail(
-                ErrorCode::URNTypeIsIncorect,
-                format!("The Body holds {}, MessageType names {}.", payload.qualified_name(), contract.operation),
-            ));
+            return Err(IvisError::BodyOtherType { held: payload.qualified_name(), named: contract.operation });
         }
         Ok(payload)
     }
@@ -226,7 +268,7 @@ mod tests {
             (full_header(contract.service_urn, contract.request_type_urn), payload(other.operation), ErrorCode::URNTypeIsIncorect),
         ];
         for (header, body, code) in cases {
-            assert_eq!(request(&header, &body).check(contract).unwrap_err().code, code, "{header} {body}");
+            assert_eq!(request(&header, &body).check(contract).unwrap_err().code(), code, "{header} {body}");
         }
     }
 

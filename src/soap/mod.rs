@@ -8,6 +8,8 @@
 pub mod envelope;
 pub mod fault;
 pub mod ivis;
+pub mod payload;
+pub mod replay;
 
 use crate::contract::{SOAP11_NS, SOAP12_NS};
 use crate::error::{ErrorCode, ServiceError};
@@ -55,6 +57,27 @@ pub struct SoapHttpRequest {
     pub action: Option<String>,
 }
 
+/// Why a request's Content-Type is refused (`UnsupportedContentType`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContentTypeError {
+    #[error("No Content-Type was sent.")]
+    Missing,
+    /// Neither SOAP media type; the table's message names both.
+    #[error("The Content-Type is not a SOAP media type.")]
+    OtherMediaType,
+    #[error("The charset must be UTF-8.")]
+    NotUtf8,
+}
+
+impl From<ContentTypeError> for ServiceError {
+    fn from(error: ContentTypeError) -> ServiceError {
+        match error {
+            ContentTypeError::OtherMediaType => ServiceError::new(ErrorCode::UnsupportedContentType),
+            error => ServiceError::with_detail(ErrorCode::UnsupportedContentType, error.to_string()),
+        }
+    }
+}
+
 /// Reads the version and action from the Content-Type and SOAPAction headers.
 ///
 /// On error, also returns the version to answer in: the one the media type points to, or
@@ -62,15 +85,15 @@ pub struct SoapHttpRequest {
 pub fn read_http_headers(
     content_type: Option<&str>,
     soap_action: Option<&str>,
-) -> Result<SoapHttpRequest, (SoapVersion, ServiceError)> {
+) -> Result<SoapHttpRequest, (SoapVersion, ContentTypeError)> {
     let content_type = content_type.unwrap_or_default();
     let mut parts = content_type.split(';');
     let media_type = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     let version = match media_type.as_str() {
         "text/xml" => SoapVersion::V11,
         "application/soap+xml" => SoapVersion::V12,
-        "" => return Err((SoapVersion::V11, ServiceError::with_detail(ErrorCode::UnsupportedContentType, "No Content-Type was sent."))),
-        _ => return Err((SoapVersion::V11, ServiceError::new(ErrorCode::UnsupportedContentType))),
+        "" => return Err((SoapVersion::V11, ContentTypeError::Missing)),
+        _ => return Err((SoapVersion::V11, ContentTypeError::OtherMediaType)),
     };
     let mut action_parameter = None;
     for parameter in parts {
@@ -78,7 +101,7 @@ pub fn read_http_headers(
         let value = unquote(value.trim());
         match name.trim().to_ascii_lowercase().as_str() {
             "charset" if !value.eq_ignore_ascii_case("utf-8") => {
-                return Err((version, ServiceError::with_detail(ErrorCode::UnsupportedContentType, "The charset must be UTF-8.")));
+                return Err((version, ContentTypeError::NotUtf8));
             }
             "action" => action_parameter = Some(value.to_string()),
             _ => {}
@@ -132,9 +155,12 @@ mod tests {
     #[test]
     fn refuses_other_media_types_and_charsets() {
         let error = read_http_headers(Some("application/json"), None).unwrap_err();
-        assert_eq!(error.1.code, ErrorCode::UnsupportedContentType);
-        let error = read_http_headers(Some("application/soap+xml; charset=iso-8859-1"), None).unwrap_err();
-        assert_eq!(error, (SoapVersion::V12, ServiceError::with_detail(ErrorCode::UnsupportedContentType, "The charset must be UTF-8.")));
+        assert_eq!(ServiceError::from(error.1).code, ErrorCode::UnsupportedContentType);
+        let (version, error) = read_http_headers(Some("application/soap+xml; charset=iso-8859-1"), None).unwrap_err();
+        assert_eq!(
+            (version, ServiceError::from(error)),
+            (SoapVersion::V12, ServiceError::with_detail(ErrorCode::UnsupportedContentType, "The charset must be UTF-8."))
+        );
         assert!(read_http_headers(None, None).is_err());
     }
 }

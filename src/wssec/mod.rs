@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::error::{ErrorCode, ServiceError};
 use crate::soap::SoapVersion;
 
-pub use freshness::ReplayCache;
+pub use crate::soap::replay::ReplayCache;
 pub use sign::AnswerSigner;
 
 /// WS-Security secext 1.0 (`wsse:`).

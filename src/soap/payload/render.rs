@@ -4,7 +4,7 @@ use crate::model::{Classifier, Person, Provider};
 use crate::xml::XmlWriter;
 
 /// `PersonStructure`: `PersonCode`, `FirstName`, `Surname`.
-pub fn person(w: &mut XmlWriter, tag: &str, person: &Person) {
+pub(crate) fn person(w: &mut XmlWriter, tag: &str, person: &Person) {
     w.open(tag)
         .leaf("PersonCode", &person.person_code.to_string())
         .leaf("FirstName", &person.first_name)
@@ -13,11 +13,11 @@ pub fn person(w: &mut XmlWriter, tag: &str, person: &Person) {
 }
 
 /// `ProviderStructure`: `Code`, `Name`.
-pub fn provider(w: &mut XmlWriter, tag: &str, provider: &Provider) {
+pub(crate) fn provider(w: &mut XmlWriter, tag: &str, provider: &Provider) {
     w.open(tag).leaf("Code", &provider.code).leaf("Name", &provider.name).close(tag);
 }
 
 /// `ClassifierStructure`: `Code`, `Name`.
-pub fn classifier(w: &mut XmlWriter, tag: &str, value: &Classifier) {
+pub(crate) fn classifier(w: &mut XmlWriter, tag: &str, value: &Classifier) {
     w.open(tag).leaf("Code", &value.code).leaf("Name", &value.name).close(tag);
 }

@@ -1,10 +1,16 @@
-//! Reading a typed request out of the payload element, checked against the contract
+//! The services' payloads inside the SOAP Body: one module per operation reads its typed
+//! request out of the payload element and writes its answer; this module holds the reading
+//! cursor and the value types both share. Requests are checked against the contract
 //! (`xsd/`): element names, namespace, order, cardinality and value types. Each refusal
 //! names the element path, never the value sent.
 //!
 //! The checks mirror the XSD by hand: no pure-Rust XSD validator exists that we would trust,
 //! and the two request types are small. The tests in `tests/` cross-check the samples and
 //! answers against the real XSDs with xmllint.
+
+pub(crate) mod get_application_list;
+pub(crate) mod get_queue_status_list;
+mod render;
 
 use chrono::NaiveDate;
 
@@ -13,6 +19,9 @@ use crate::error::{ErrorCode, ServiceError};
 use crate::model::Period;
 use crate::personal_code::PersonalCode;
 use crate::xml::Element;
+
+pub use get_application_list::GetApplicationList;
+pub use get_queue_status_list::GetQueueStatusList;
 
 /// The operator (the human using the calling system) as the request names them.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,15 +67,54 @@ impl AsSent {
     }
 }
 
+/// Why a payload is refused. Each names the element path, never the value sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// The element does not keep to the schema.
+    #[error("{path} {problem}.")]
+    WrongFormat { path: String, problem: String },
+    /// The operator or one of its parts is missing or empty.
+    #[error("{path} {problem}.")]
+    OperatorMissing { path: String, problem: &'static str },
+    /// A personal code does not parse.
+    #[error("{path}: {why}.")]
+    InvalidPersonCode { path: String, why: String },
+    /// `From` after `Till`.
+    #[error("The period's From date is after its Till date.")]
+    InvalidPeriod,
+}
+
+impl PayloadError {
+    /// Its code in the error table.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            PayloadError::WrongFormat { .. } => ErrorCode::BodyWrongFormat,
+            PayloadError::OperatorMissing { .. } => ErrorCode::OperatorMissing,
+            PayloadError::InvalidPersonCode { .. } => ErrorCode::InvalidPersonCode,
+            PayloadError::InvalidPeriod => ErrorCode::InvalidPeriod,
+        }
+    }
+}
+
+impl From<PayloadError> for ServiceError {
+    fn from(error: PayloadError) -> ServiceError {
+        match error {
+            // The table's message says it all.
+            PayloadError::InvalidPeriod => ServiceError::new(ErrorCode::InvalidPeriod),
+            error => ServiceError::with_detail(error.code(), error.to_string()),
+        }
+    }
+}
+
 /// A cursor over an element's children in the payload namespace, consumed in schema order.
-pub struct Children<'a> {
+pub(crate) struct Children<'a> {
     parent: &'a str,
     elements: std::iter::Peekable<std::slice::Iter<'a, Element>>,
 }
 
 impl<'a> Children<'a> {
     /// Starts reading `element`'s children; `path` names it in error messages.
-    pub fn of(element: &'a Element, path: &'a str) -> Result<Self, ServiceError> {
+    pub(crate) fn of(element: &'a Element, path: &'a str) -> Result<Self, PayloadError> {
         if !element.text.trim().is_empty() {
             return Err(wrong_format(path, "must not contain text"));
         }
@@ -74,7 +122,7 @@ impl<'a> Children<'a> {
     }
 
     /// The next child if it is `name` (minOccurs=0).
-    pub fn optional(&mut self, name: &str) -> Result<Option<&'a Element>, ServiceError> {
+    pub(crate) fn optional(&mut self, name: &str) -> Result<Option<&'a Element>, PayloadError> {
         match self.elements.peek() {
             Some(next) if next.name == name => {
                 if next.namespace.as_deref() != Some(SPOLIS_NS) {
@@ -87,18 +135,18 @@ impl<'a> Children<'a> {
     }
 
     /// The next child, which must be `name` (minOccurs=1).
-    pub fn required(&mut self, name: &str) -> Result<&'a Element, ServiceError> {
+    pub(crate) fn required(&mut self, name: &str) -> Result<&'a Element, PayloadError> {
         self.optional(name)?
             .ok_or_else(|| wrong_format(&format!("{}/{name}", self.parent), "is missing or out of order"))
     }
 
     /// Whether a child `name` is still to come, anywhere (to tell "missing" from "misplaced").
-    pub fn contains(&mut self, name: &str) -> bool {
+    pub(crate) fn contains(&mut self, name: &str) -> bool {
         self.elements.clone().any(|e| e.name == name)
     }
 
     /// Ends the sequence: anything left is not in the schema.
-    pub fn end(mut self) -> Result<(), ServiceError> {
+    pub(crate) fn end(mut self) -> Result<(), PayloadError> {
         match self.elements.next() {
             None => Ok(()),
             Some(extra) => Err(wrong_format(&format!("{}/{}", self.parent, extra.name), "is not allowed here")),
@@ -107,12 +155,12 @@ impl<'a> Children<'a> {
 }
 
 /// `BodyWrongFormat` naming the element path.
-pub fn wrong_format(path: &str, problem: &str) -> ServiceError {
-    ServiceError::with_detail(ErrorCode::BodyWrongFormat, format!("{path} {problem}."))
+fn wrong_format(path: &str, problem: &str) -> PayloadError {
+    PayloadError::WrongFormat { path: path.to_string(), problem: problem.to_string() }
 }
 
 /// The text of a leaf element: no children, trimmed, within the length bounds of its type.
-pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Result<&'a str, ServiceError> {
+pub(crate) fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Result<&'a str, PayloadError> {
     if !element.children.is_empty() {
         return Err(wrong_format(path, "must not contain elements"));
     }
@@ -128,16 +176,16 @@ pub fn leaf_text<'a>(element: &'a Element, path: &str, max_length: usize) -> Res
 
 /// A `PersonCodeType` value: any problem is `InvalidPersonCode`, the more useful answer
 /// than a pattern mismatch.
-pub fn person_code(element: &Element, path: &str) -> Result<PersonalCode, ServiceError> {
+pub(crate) fn person_code(element: &Element, path: &str) -> Result<PersonalCode, PayloadError> {
     if !element.children.is_empty() {
         return Err(wrong_format(path, "must not contain elements"));
     }
     PersonalCode::parse(&element.text)
-        .map_err(|why| ServiceError::with_detail(ErrorCode::InvalidPersonCode, format!("{path}: {why}.")))
+        .map_err(|why| PayloadError::InvalidPersonCode { path: path.to_string(), why: why.to_string() })
 }
 
 /// An `xs:date`: `YYYY-MM-DD` with an optional time zone, which a date-only filter ignores.
-pub fn date(element: &Element, path: &str) -> Result<NaiveDate, ServiceError> {
+pub(crate) fn date(element: &Element, path: &str) -> Result<NaiveDate, PayloadError> {
     let text = leaf_text(element, path, 32)?;
     // Split after ten characters, not ten bytes: a multi-byte character there must not panic.
     let (date_part, zone) = match text.char_indices().nth(10) {
@@ -154,7 +202,7 @@ pub fn date(element: &Element, path: &str) -> Result<NaiveDate, ServiceError> {
 }
 
 /// The optional `Period` (`From`?, `Till`?), with From ≤ Till.
-pub fn period(element: Option<&Element>, path: &str) -> Result<Period, ServiceError> {
+pub(crate) fn period(element: Option<&Element>, path: &str) -> Result<Period, PayloadError> {
     let Some(element) = element else { return Ok(Period::default()) };
     let mut children = Children::of(element, path)?;
     let from_path = format!("{path}/From");
@@ -164,7 +212,7 @@ pub fn period(element: Option<&Element>, path: &str) -> Result<Period, ServiceEr
     children.end()?;
     if let (Some(from), Some(till)) = (from, till) {
         if from > till {
-            return Err(ErrorCode::InvalidPeriod.into());
+            return Err(PayloadError::InvalidPeriod);
         }
     }
     Ok(Period { from, till })
@@ -172,17 +220,17 @@ pub fn period(element: Option<&Element>, path: &str) -> Result<Period, ServiceEr
 
 /// The mandatory `Operator` (`FirstName`, `Surname`, `PersonCode`). Missing or empty parts are
 /// `OperatorMissing`; a bad personal code is `InvalidPersonCode`.
-pub fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, ServiceError> {
+pub(crate) fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, PayloadError> {
     let operator_path = format!("{path}/Operator");
     let Some(element) = children.optional("Operator")? else {
         if children.contains("Operator") {
             return Err(wrong_format(&operator_path, "is out of order"));
         }
-        return Err(ServiceError::with_detail(ErrorCode::OperatorMissing, format!("{operator_path} is missing.")));
+        return Err(PayloadError::OperatorMissing { path: operator_path, problem: "is missing" });
     };
     let mut parts = Children::of(element, &operator_path)?;
-    let missing = |part: &str| ServiceError::with_detail(ErrorCode::OperatorMissing, format!("{operator_path}/{part} is missing or empty."));
-    let name_part = |parts: &mut Children<'_>, part: &str| -> Result<String, ServiceError> {
+    let missing = |part: &str| PayloadError::OperatorMissing { path: format!("{operator_path}/{part}"), problem: "is missing or empty" };
+    let name_part = |parts: &mut Children<'_>, part: &str| -> Result<String, PayloadError> {
         let element = parts.optional(part)?.ok_or_else(|| missing(part))?;
         if element.text.trim().is_empty() && element.children.is_empty() {
             return Err(missing(part));
@@ -218,16 +266,16 @@ mod tests {
         }
         for bad in ["2023-02-29", "2024-2-9", "29.02.2024", "2024-02-29T10:00:00", "2024-02-29+0200", "2024-01-0ā", "2024-01-0āZ", "ā2024-01-01", "2024-01-01ā"] {
             let root = element(&format!("<D>{bad}</D>"));
-            assert_eq!(date(&root.children[0], "D").unwrap_err().code, ErrorCode::BodyWrongFormat, "{bad}");
+            assert_eq!(date(&root.children[0], "D").unwrap_err().code(), ErrorCode::BodyWrongFormat, "{bad}");
         }
     }
 
     #[test]
     fn period_refuses_from_after_till() {
         let root = element("<Period><From>2024-02-01</From><Till>2024-01-01</Till></Period>");
-        assert_eq!(period(root.children.first(), "P").unwrap_err().code, ErrorCode::InvalidPeriod);
+        assert_eq!(period(root.children.first(), "P").unwrap_err().code(), ErrorCode::InvalidPeriod);
         let root = element("<Period><Till>2024-01-01</Till><From>2023-01-01</From></Period>");
-        assert_eq!(period(root.children.first(), "P").unwrap_err().code, ErrorCode::BodyWrongFormat);
+        assert_eq!(period(root.children.first(), "P").unwrap_err().code(), ErrorCode::BodyWrongFormat);
     }
 
     #[test]
@@ -242,10 +290,10 @@ mod tests {
         for case in cases {
             let root = element(case);
             let mut children = Children::of(&root, "R").unwrap();
-            assert_eq!(operator(&mut children, "R").unwrap_err().code, ErrorCode::OperatorMissing, "{case}");
+            assert_eq!(operator(&mut children, "R").unwrap_err().code(), ErrorCode::OperatorMissing, "{case}");
         }
         let root = element("<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10016</PersonCode></Operator>");
         let mut children = Children::of(&root, "R").unwrap();
-        assert_eq!(operator(&mut children, "R").unwrap_err().code, ErrorCode::InvalidPersonCode);
+        assert_eq!(operator(&mut children, "R").unwrap_err().code(), ErrorCode::InvalidPersonCode);
     }
 }

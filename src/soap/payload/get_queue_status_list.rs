@@ -3,12 +3,11 @@
 //! (`GetQueueStatusList` → `GetQueueStatusListResponse`).
 
 use crate::contract::SPOLIS_NS;
-use crate::error::ServiceError;
 use crate::model::{QueueStatusList, QueueStatusQuery};
 use crate::xml::{Element, XmlWriter};
 
 use super::render::{classifier, person, provider};
-use super::request::{leaf_text, operator, period, person_code, Children, Operator};
+use super::{leaf_text, operator, period, person_code, Children, Operator, PayloadError};
 
 /// The request, parsed and checked.
 #[derive(Debug, Clone)]
@@ -19,7 +18,7 @@ pub struct GetQueueStatusList {
 
 impl GetQueueStatusList {
     /// Reads `GetQueueStatusList`: `PersonCode`, `Period`?, `ServiceKindCode`?, `ProviderCode`?, `Operator`.
-    pub fn parse(payload: &Element) -> Result<Self, ServiceError> {
+    pub fn parse(payload: &Element) -> Result<Self, PayloadError> {
         const PATH: &str = "GetQueueStatusList";
         let mut children = Children::of(payload, PATH)?;
         let person_code = person_code(children.required("PersonCode")?, "GetQueueStatusList/PersonCode")?;
@@ -42,7 +41,7 @@ impl GetQueueStatusList {
 }
 
 /// Writes `GetQueueStatusListResponse` (namespace declared on it).
-pub fn render(answer: &QueueStatusList) -> String {
+pub(crate) fn render(answer: &QueueStatusList) -> String {
     let mut w = XmlWriter::with_capacity(512 + answer.events.len() * 700 + answer.positions.len() * 400);
     w.open_with("GetQueueStatusListResponse", &[("xmlns", SPOLIS_NS)]);
     if let Some(found) = &answer.person {

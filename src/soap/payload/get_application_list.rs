@@ -3,12 +3,11 @@
 //! decisions taken (`GetApplicationList` → `GetApplicationListResponse`).
 
 use crate::contract::SPOLIS_NS;
-use crate::error::ServiceError;
 use crate::model::{Application, ApplicationList, ApplicationQuery, Contacts, Provider};
 use crate::xml::{Element, XmlWriter};
 
 use super::render::{classifier, person, provider};
-use super::request::{operator, period, person_code, Children, Operator};
+use super::{operator, period, person_code, Children, Operator, PayloadError};
 
 /// The request, parsed and checked.
 #[derive(Debug, Clone)]
@@ -19,7 +18,7 @@ pub struct GetApplicationList {
 
 impl GetApplicationList {
     /// Reads `GetApplicationList`: `PersonCode`, `Period`?, `Operator`.
-    pub fn parse(payload: &Element) -> Result<Self, ServiceError> {
+    pub fn parse(payload: &Element) -> Result<Self, PayloadError> {
         const PATH: &str = "GetApplicationList";
         let mut children = Children::of(payload, PATH)?;
         let person_code = person_code(children.required("PersonCode")?, "GetApplicationList/PersonCode")?;
@@ -31,7 +30,7 @@ impl GetApplicationList {
 }
 
 /// Writes `GetApplicationListResponse` (namespace declared on it).
-pub fn render(answer: &ApplicationList) -> String {
+pub(crate) fn render(answer: &ApplicationList) -> String {
     let mut w = XmlWriter::with_capacity(512 + answer.applications.len() * 2048);
     w.open_with("GetApplicationListResponse", &[("xmlns", SPOLIS_NS)]);
     if let Some(found) = &answer.person {
