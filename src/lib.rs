@@ -1,16 +1,20 @@
 //! spolis-adapter answers two questions about one person from the SPOLIS register —
 //! EP115 GetApplicationList and EP116 GetQueueStatusList — to municipal systems and the
-//! VISS bus, over SOAP 1.1/1.2 and mutual TLS.
+//! VISS bus, over SOAP 1.1/1.2 and mutual TLS, and records every call in a tamper-evident
+//! audit log before its answer leaves.
 //!
-//! A request flows one way through the pipeline:
+//! A request flows one way (docs/ARCHITECTURE.md follows it in detail):
 //!
-//! 1. `server` accepts a TCP connection, `tls` completes the handshake with a mandatory
-//!    client certificate, and `identity` maps that certificate to a registered consumer;
-//! 2. `http` routes `POST /<Operation>` (and `GET ?wsdl`, `/xsd/…`) and caps the body;
-//! 3. `soap` parses the envelope (1.1 or 1.2, plain or IVIS style) into a typed request,
-//!    checked against the contract in `contract`;
-//! 4. `service` checks the consumer may call the operation and asks the `store`;
-//! 5. the answer (or an `error::ServiceError`) is written back in the version and style received.
+//! 1. `server` accepts a TCP connection within the `connection` caps, `tls` completes the
+//!    handshake with a mandatory client certificate and re-checks its revocation;
+//! 2. `http` routes `POST /<Operation>` (and `GET ?wsdl`, `/xsd/…`) and reads the body within
+//!    its limits and the shared `budget`;
+//! 3. `service` runs the stages — receive (`xml`, `soap`), identify (`identity`), secure
+//!    (`wssec`), the typed operation, admit (`quotas`) — and asks the `store`;
+//! 4. the answer (or an `error::ServiceError`) is signed, its `audit` record made durable, and
+//!    only then written back in the version and style received.
+//!
+//! `tools` holds what is not the service: the client, replay, the demo register, the example PKI.
 
 #![forbid(unsafe_code)]
 
