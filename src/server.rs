@@ -58,6 +58,12 @@ pub struct Prepared {
 /// Loads certificates, the consumer registry, the store and the audit log. Fails, naming
 /// the file, when any of them cannot be used: the service never starts half-configured.
 pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
+    prepare_with_clock(config, crate::service::Clock::System)
+}
+
+/// The same, reading `clock` for every call's `now` (tests fix it to keep time-dependent rules,
+/// such as the daily quota's UTC day, out of the machine's hands).
+pub fn prepare_with_clock(config: &Config, clock: crate::service::Clock) -> anyhow::Result<Prepared> {
     let tls = Arc::new(Swappable::new(tls::TlsState::load(&config.tls, None)?));
     let registry = ConsumerRegistry::load(&config.consumers)?;
     crate::private_files::create_dir(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
@@ -98,7 +104,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             xml_limits: config.limits.xml(),
             security: crate::wssec::MessageSecurity::load(&config.security, &config.tls.certificate, &config.tls.private_key)?,
             quotas,
-            clock: crate::service::Clock::System,
+            clock,
         },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),

@@ -239,8 +239,10 @@ async fn daily_quotas_are_counted_across_instances_on_the_same_database() {
     let configure: fn(&mut spolis_adapter::config::Config) = |config| {
         config.quotas = spolis_adapter::quotas::QuotaConfig { consumer_per_minute: 0, consumer_per_day: 3, operator_per_minute: 0, operator_per_day: 2 }
     };
-    let first = TestServer::start_with(Options { database: Some(database.clone()), configure: Some(configure), ..Default::default() }).await;
-    let second = TestServer::start_with(Options { database: Some(database.clone()), configure: Some(configure), ..Default::default() }).await;
+    // Both instances read one clock that stands still, so the UTC day cannot turn mid-test.
+    let noon = Some(spolis_adapter::service::Clock::Fixed(chrono::Utc::now().date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc()));
+    let first = TestServer::start_with(Options { database: Some(database.clone()), configure: Some(configure), clock: noon, ..Default::default() }).await;
+    let second = TestServer::start_with(Options { database: Some(database.clone()), configure: Some(configure), clock: noon, ..Default::default() }).await;
     let ask = |operator: &str| {
         envelope(
             "1.1",

@@ -546,6 +546,9 @@ async fn rate_limits_and_daily_quotas_refuse_before_the_store_is_read() {
         configure: Some(|config| {
             config.quotas = spolis_adapter::quotas::QuotaConfig { operator_per_minute: 3, operator_per_day: 0, consumer_per_minute: 0, consumer_per_day: 5 }
         }),
+        // The daily quota counts per UTC day: a clock that stands still keeps a run across
+        // midnight from starting a new day halfway through the test.
+        clock: Some(spolis_adapter::service::Clock::Fixed(chrono::Utc::now().date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc())),
         ..Default::default()
     })
     .await;

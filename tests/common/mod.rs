@@ -200,6 +200,8 @@ pub struct Options {
     pub crls: Option<Vec<PathBuf>>,
     /// Any further change to the configuration (e.g. `[security]`), made last.
     pub configure: Option<fn(&mut Config)>,
+    /// A fixed clock for every call's `now` (the system clock when `None`).
+    pub clock: Option<spolis_adapter::service::Clock>,
     /// `[audit] tsa_url`: an RFC 3161 time-stamping authority for the witnessed checkpoints.
     pub audit_tsa_url: Option<String>,
 }
@@ -267,7 +269,7 @@ impl TestServer {
             std::fs::write(&path, text).expect("consumer registry");
             config.consumers = path;
         }
-        let prepared = server::prepare(&config).expect("server prepared");
+        let prepared = server::prepare_with_clock(&config, options.clock.unwrap_or_default()).expect("server prepared");
         let app = prepared.app.clone();
         // The operations listener (/health, /ready, /metrics), as `demo` and `serve` start it.
         let ops_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
