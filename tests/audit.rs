@@ -211,6 +211,19 @@ fn rewrite_record(dir: &Path, seq: i64, change: impl FnOnce(&mut spolis_adapter:
     dir.to_path_buf()
 }
 
+/// Recomputes every record's chain hash from the start, as an insider who can write the
+/// database would after altering a record.
+fn recompute_chain(connection: &rusqlite::Connection) {
+    let mut hash = [0u8; 32];
+    for record in stored_records(connection) {
+        let next = record.chain_hash(&hash);
+        connection
+            .execute("UPDATE audit_records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![hash.as_slice(), next.as_slice(), record.seq])
+            .unwrap();
+        hash = next;
+    }
+}
+
 fn verify_fails_at(dir: &Path, seq: i64, words: &str) {
     let (ok, out, err) = cli(&["audit", "verify", "--data-dir", dir.to_str().unwrap()]);
     assert!(!ok, "verification passed a tampered log: {out}");
@@ -281,14 +294,7 @@ async fn verify_names_the_place_of_every_kind_of_tampering() {
     let rewritten = copy_of(original);
     rewrite_record(rewritten.path(), 2, |record| record.person_code = Some("23118813456".into()));
     let connection = rusqlite::Connection::open(rewritten.path().join("audit.sqlite3")).unwrap();
-    let mut hash = [0u8; 32];
-    for record in stored_records(&connection) {
-        let next = record.chain_hash(&hash);
-        connection
-            .execute("UPDATE audit_records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![hash.as_slice(), next.as_slice(), record.seq])
-            .unwrap();
-        hash = next;
-    }
+    recompute_chain(&connection);
     drop(connection);
     let (ok, _, err) = cli(&["audit", "verify", "--data-dir", rewritten.path().to_str().unwrap()]);
     assert!(!ok && err.contains("does not reach the head signed"), "{err}");
@@ -419,14 +425,7 @@ async fn the_witness_outside_the_database_finds_what_deleting_checkpoints_hides(
     rewrite_record(recomputed.path(), 2, |record| record.person_code = Some("23118813456".into()));
     let connection = rusqlite::Connection::open(recomputed.path().join("audit.sqlite3")).unwrap();
     connection.execute_batch("DELETE FROM audit_checkpoints;").unwrap();
-    let mut hash = [0u8; 32];
-    for record in stored_records(&connection) {
-        let next = record.chain_hash(&hash);
-        connection
-            .execute("UPDATE audit_records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![hash.as_slice(), next.as_slice(), record.seq])
-            .unwrap();
-        hash = next;
-    }
+    recompute_chain(&connection);
     drop(connection);
     let (ok, _, err) = verify_with_witness(recomputed.path());
     assert!(!ok, "a recomputed chain passed against the witness");
