@@ -2,8 +2,12 @@
 //!
 //! Two formats exist (VISS.md §8, product decision §11.7):
 //! - **old** `DDMMYY-CNNNN`: the first six digits are the birth date, `C` the century
-//!   (0 = 1800s, 1 = 1900s, 2 = 2000s), the last digit a check digit; both are enforced;
+//!   (0 = 1800s, 1 = 1900s, 2 = 2000s), the last digit a check digit; both are enforced, and
+//!   the birth date must be on or before 30 June 2017 — codes issued since are new-format, so
+//!   an old-format code of a later (or future) date cannot exist;
 //! - **new** (issued since 1 July 2017) `3[2-9]NNNN-NNNNN`: no date, no check digit required.
+//!   VISS.md §8 cites 32–39; the first two digits of an old code are a day, never 32–39, so
+//!   the two formats cannot be confused. This is the one place the rule is kept.
 //!
 //! Input may carry the hyphen after the sixth digit or not; the canonical form kept in the
 //! store is the eleven digits without it, and [`std::fmt::Display`] prints the hyphenated form.
@@ -29,7 +33,14 @@ pub enum PersonalCodeError {
     /// Old format whose last digit does not match the check digit.
     #[error("the check digit of the personal code is wrong")]
     CheckDigit,
+    /// Old format with a birth date after 30 June 2017, when old-format codes stopped being
+    /// issued: such a code cannot exist.
+    #[error("an old-format personal code cannot carry a birth date after 30 June 2017 (codes issued since start with 32 to 39)")]
+    DateAfterOldFormat,
 }
+
+/// The last day old-format codes were issued for (new-format codes since 1 July 2017).
+const LAST_OLD_FORMAT_BIRTH_DATE: (i32, u32, u32) = (2017, 6, 30);
 
 impl PersonalCode {
     /// Parses `DDMMYY-CNNNN` or `DDMMYYCNNNN` (surrounding whitespace is ignored).
@@ -48,7 +59,11 @@ impl PersonalCode {
         code.copy_from_slice(&digits);
         let parsed = PersonalCode(code);
         if !parsed.is_new_format() {
-            parsed.birth_date().ok_or(PersonalCodeError::Date)?;
+            let birth_date = parsed.birth_date().ok_or(PersonalCodeError::Date)?;
+            let (year, month, day) = LAST_OLD_FORMAT_BIRTH_DATE;
+            if NaiveDate::from_ymd_opt(year, month, day).is_some_and(|last| birth_date > last) {
+                return Err(PersonalCodeError::DateAfterOldFormat);
+            }
             if old_format_check_digit(&code) != code[10] - b'0' {
                 return Err(PersonalCodeError::CheckDigit);
             }
@@ -87,9 +102,14 @@ impl PersonalCode {
     }
 
     /// Builds an old-format code for a birth date and a four-digit serial, computing the
-    /// check digit. Used by the demo data generator; `serial` is taken modulo 1000.
+    /// check digit. Used by the demo data generator; `serial` is taken modulo 1000. `None`
+    /// for a date no old-format code can carry (before 1800, after 30 June 2017).
     pub fn old_format(birth_date: NaiveDate, serial: u32) -> Option<Self> {
         use chrono::Datelike;
+        let (year, month, day) = LAST_OLD_FORMAT_BIRTH_DATE;
+        if NaiveDate::from_ymd_opt(year, month, day).is_some_and(|last| birth_date > last) {
+            return None;
+        }
         let century = match birth_date.year() {
             1800..=1899 => 0,
             1900..=1999 => 1,
@@ -193,6 +213,20 @@ mod tests {
         for code in ["", "12345", "121282_11210", "121282-1121", "1212821121O", "12128-211210", "121282--1210", "１２１２８２-１１２１０"] {
             assert_eq!(PersonalCode::parse(code), Err(PersonalCodeError::Format), "{code:?}");
         }
+    }
+
+    #[test]
+    fn old_format_codes_dated_after_june_2017_cannot_exist() {
+        // The review's examples: 1 July 2018 and 31 December 2099, both with valid check digits.
+        for code in ["010718-20001", "311299-20003"] {
+            assert_eq!(PersonalCode::parse(code), Err(PersonalCodeError::DateAfterOldFormat), "{code}");
+        }
+        let last = NaiveDate::from_ymd_opt(2017, 6, 30).unwrap();
+        let on_the_last_day = PersonalCode::old_format(last, 42).unwrap();
+        assert!(PersonalCode::parse(on_the_last_day.digits()).is_ok());
+        assert_eq!(PersonalCode::old_format(last.succ_opt().unwrap(), 42), None);
+        // A new-format code has no date, so the rule does not touch it.
+        assert!(PersonalCode::parse("320717-12345").is_ok());
     }
 
     #[test]
