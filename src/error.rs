@@ -208,6 +208,11 @@ error_codes! {
     InvalidMessageId = 129, Caller, 0,
         "The WS-Addressing MessageID is empty or appears more than once.",
         "WS-Addressing MessageID ir tukšs vai norādīts vairāk nekā vienu reizi.";
+    /// The IVIS `Sender` names an employee (`AU:<authority>-PK:<code>`) who is not the
+    /// request's `Operator`.
+    OperatorMismatch = 130, Caller, 0,
+        "The employee the IVIS Sender names is not the request's Operator.",
+        "IVIS Sender norādītais darbinieks nav pieprasījuma Operator.";
     /// The register could not be read; retry later.
     StoreUnavailable = 201, Service, 0,
         "The register is unavailable; try again later.",

@@ -69,6 +69,12 @@ fn cases() -> Vec<Case> {
         ivis(ErrorCode::DestinationIsNull, destination, ""),
         // Riga's certificate naming Talsi as the Sender (tests/forwarding.rs has the bus).
         ivis(ErrorCode::SenderIncorrect, "AU:90011524360", "AU:90009113532"),
+        // The Sender names an employee of riga who is not the request's Operator.
+        ivis(
+            ErrorCode::OperatorMismatch,
+            "<ivis:NameIdentifier>AU:90011524360</ivis:NameIdentifier>",
+            "<ivis:Employee><ivis:AuthorityID>90011524360</ivis:AuthorityID><ivis:PersonCode>150342-10121</ivis:PersonCode></ivis:Employee>",
+        ),
         ivis(ErrorCode::MessageTypeNotSet, message_type, ""),
         {
             let mut case = ivis(ErrorCode::BodyNotSet, "<ivis:Body>", "<!--");

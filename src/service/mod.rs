@@ -179,6 +179,7 @@ impl Services {
             Wrapped::Ivis(request) => request.check(contract).map_err(|error| refused(error.into()))?,
         };
         let operation = Operation::parse(contract.service, &payload).map_err(refused)?;
+        employee_is_the_operator(heard.ivis.as_ref(), operation.operator()).map_err(refused)?;
         self.admit(&caller.consumer.id, operation.operator(), &replay_keys, arrival.received_at).await.map_err(refused)?;
         let mut answered = operation.apply(&self.store).await.map_err(|error| refused(admit::store_failure(error)))?;
         if let Some(header) = &heard.ivis {
@@ -237,6 +238,19 @@ pub fn install_panic_hook() {
         let thread = std::thread::current();
         tracing::error!(%location, thread = thread.name().unwrap_or("-"), "panic (its message is withheld: it may quote request data)");
     }));
+}
+
+/// The operator named twice: when the IVIS `Sender` names an employee — the bus fills it from
+/// the person's token as `AU:<authority>-PK:<code>` — it must be the request's `Operator`,
+/// else the request is refused (both stay in the audit record: `ivis_sender`, `operator_*`).
+fn employee_is_the_operator(header: Option<&ivis::IvisHeader>, operator: &crate::soap::payload::Operator) -> Result<(), ServiceError> {
+    let Some((_, employee)) = header.and_then(|header| header.sender.as_deref()).and_then(|sender| sender.split_once("-PK:")) else {
+        return Ok(());
+    };
+    match crate::personal_code::PersonalCode::parse(employee) {
+        Ok(code) if code == operator.person_code => Ok(()),
+        _ => Err(ServiceError::new(ErrorCode::OperatorMismatch)),
+    }
 }
 
 #[cfg(test)]
