@@ -374,8 +374,9 @@ impl Config {
             Ok(tls) => problems.extend(tls.crl_problems().into_iter().map(|problem| format!("tls: {problem}"))),
             Err(error) => problems.push(format!("tls: {error:#}")),
         }
-        if let Err(error) = crate::identity::ConsumerRegistry::load(&self.consumers) {
-            problems.push(format!("consumers: {error}"));
+        match crate::identity::ConsumerRegistry::load(&self.consumers) {
+            Ok(registry) => problems.extend(registry.incomplete_production_entries().into_iter().map(|problem| format!("consumers: {problem}"))),
+            Err(error) => problems.push(format!("consumers: {error}")),
         }
         if !self.public_url.starts_with("https://") {
             problems.push(format!("public_url {:?} must be an https:// URL", self.public_url));

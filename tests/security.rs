@@ -587,6 +587,47 @@ async fn rate_limits_and_daily_quotas_refuse_before_the_store_is_read() {
     assert_eq!(server.client("talsi").await.soap(EP116, &ask("120379-10015")).await.status, 200);
 }
 
+#[tokio::test]
+async fn a_bulk_consumer_is_held_to_its_own_quota_not_its_operators() {
+    let registry = std::fs::read_to_string(certs_dir().join("consumers.toml")).unwrap();
+    let riga_services = "services = [\"EP115\", \"EP116\"]\n";
+    let bulk = registry.replacen(riga_services, &format!("{riga_services}bulk_requests = {{ prepared_by = \"Jānis Bērziņš\" }}\n"), 1);
+    assert_ne!(bulk, registry, "riga's entry is where the test expects it");
+    let server = TestServer::start_with(Options {
+        consumers: Some(bulk),
+        configure: Some(|config| {
+            config.quotas = spolis_adapter::quotas::QuotaConfig { operator_per_minute: 2, operator_per_day: 3, consumer_per_minute: 0, consumer_per_day: 5 }
+        }),
+        clock: Some(spolis_adapter::service::Clock::Fixed(chrono::Utc::now().date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc())),
+        ..Default::default()
+    })
+    .await;
+    let ask = |person: &str| {
+        envelope(
+            "1.1",
+            &format!(
+                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>{person}</PersonCode><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>120379-10015</PersonCode></Operator></GetQueueStatusList>"#
+            ),
+        )
+    };
+    // One operator prepares the batch: past the per-operator minute (2) and day (3)…
+    let mut riga = server.client("riga").await;
+    for _ in 0..5 {
+        let reply = riga.soap(EP116, &ask("150342-10121")).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    // …until the consumer's own daily quota (5) is used up.
+    let exhausted = riga.soap(EP116, &ask("150342-10121")).await;
+    assert_eq!((exhausted.status, error_code(&exhausted.body).as_deref()), (429, Some("QuotaExceeded")), "{}", exhausted.body);
+    // Talsi, not registered for bulk requests, is held to the per-operator limit.
+    let mut talsi = server.client("talsi").await;
+    for _ in 0..2 {
+        assert_eq!(talsi.soap(EP116, &ask("150342-10121")).await.status, 200);
+    }
+    let limited = talsi.soap(EP116, &ask("150342-10121")).await;
+    assert_eq!(error_code(&limited.body).as_deref(), Some("RateLimited"), "{}", limited.body);
+}
+
 /// The stable-Rust stand-in for `fuzz/fuzz_targets/signature.rs`: thousands of deterministic
 /// mutations of a signed request go through finding the certificate and verifying; nothing
 /// panics, and whatever is accepted carries exactly the signed Body (as the pipeline reads it).

@@ -54,8 +54,29 @@ pub fn describe_certificate(path: &Path) -> anyhow::Result<String> {
             out.push('\n');
         }
     }
+    out.push_str(NEW_CONSUMER_ENTRY);
     Ok(out)
 }
+
+/// For a consumer not yet registered: the entry the access application (seed 000 part III)
+/// fills in, to paste above its certificate entries.
+const NEW_CONSUMER_ENTRY: &str = "
+# a consumer not registered yet: fill in from its access application, above its certificates
+# [[consumer]]
+# id = \"90000000000\"                       # institution registration number
+# name = \"…\"                               # the institution's social service
+# system = \"…\"                             # the system that will call (Sistēmas nosaukums)
+# planned_start = 2026-01-01                # planned start of the data exchange
+# environment = \"test\"                     # or \"production\"
+# services = [\"EP115\", \"EP116\"]
+# allowed_networks = [\"192.0.2.10/32\"]     # the system's addresses (Sistēmas IP adreses)
+# bulk_requests = { prepared_by = \"…\" }    # only for bulk requests (Masveida pieprasījums)
+# [[consumer.contact]]                      # one or more
+# name = \"…\"
+# position = \"…\"
+# phone = \"…\"
+# email = \"vards.uzvards@example.lv\"
+";
 
 /// The certificates of a PEM bundle, or the file itself if it is not PEM (then taken as DER).
 fn certificates_in(bytes: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
@@ -127,6 +148,14 @@ mod tests {
             .replace("# issuer =", "issuer =")
             .replace("# serial =", "serial =");
         assert_eq!(registry(&uncommented).identify(&identity).map(|c| c.id.as_str()), Some("A"));
+
+        // The new consumer's entry, uncommented above the certificate entry, is a whole one.
+        let (entries, template) = description.split_once("# a consumer not registered yet").expect("a new consumer's entry");
+        let template: String = template.lines().skip(1).map(|line| line.strip_prefix("# ").unwrap_or(line).to_owned() + "\n").collect();
+        let consumer = registry(&(template + entries)).identify(&identity).cloned().expect("registered by the template");
+        assert_eq!(consumer.id, "90000000000");
+        assert!(consumer.system.is_some() && consumer.planned_start.is_some() && consumer.makes_bulk_requests(), "{consumer:?}");
+        assert_eq!(consumer.contacts.len(), 1);
 
         fs::write(&path, "not a certificate").expect("write");
         assert!(describe_certificate(&path).is_err());

@@ -432,6 +432,12 @@ fn consumers_toml(
 #   sender_ids  (optional) further ids an IVIS Sender may name the institution by
 #   forwards_for (optional) an intermediary (the VISS bus): the consumer ids whose IVIS
 #               calls it forwards; such a call is judged as the Sender's consumer's
+#   system, planned_start, [[consumer.contact]] (name, position, phone, email)
+#               (optional) from the access application (seed 000 part III): the calling
+#               system, its planned start, whom to tell about interruptions; `check-config`
+#               reports a production consumer without a system or a contact
+#   bulk_requests = {{ prepared_by = "…" }}  (optional) registered for bulk requests: the
+#               per-operator limits do not apply, the consumer's do; audited as bulk
 #
 #   [[consumer.certificate]]     one or more per consumer (several while renewing)
 #   either  sha256 = "…"         SHA-256 of the certificate's DER, 64 hex digits;
@@ -446,8 +452,16 @@ fn consumers_toml(
 [[consumer]]
 id = {riga_id}
 name = "Rīgas Sociālais dienests (SOPA)"
+system = "RD Vienotās informācijas sistēmas lietojumprogramma SOPA"
+planned_start = 2015-10-01
 environment = "test"
 services = ["EP115", "EP116"]
+
+[[consumer.contact]]
+name = "Anna Kalniņa (example)"
+position = "IT projektu vadītāja"
+phone = "+371 67012345"
+email = "anna.kalnina@example.lv"
 
 # riga.crt — subject {riga_subject}
 [[consumer.certificate]]
@@ -461,8 +475,16 @@ sha256 = {expired_fingerprint}
 [[consumer]]
 id = {talsi_id}
 name = "Talsu novada Sociālais dienests"
+system = "LIETIS"
+planned_start = 2016-03-01
 environment = "test"
 services = ["EP116"]
+
+[[consumer.contact]]
+name = "Pēteris Ozols (example)"
+position = "sociālā dienesta vadītājs"
+phone = "+371 63224567"
+email = "peteris.ozols@example.lv"
 
 # talsi.crt — subject {talsi_subject}
 [[consumer.certificate]]
