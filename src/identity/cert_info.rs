@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::time::ASN1Time;
 
 use super::certificate::{CertificateIdentity, IdentityError};
 
@@ -55,8 +56,8 @@ pub fn describe_certificate(path: &Path) -> Result<String, CertInfoError> {
             identity.issuer,
             identity.serial,
             identity.sha256_fingerprint,
-            utc_timestamp(validity.not_before.to_datetime()),
-            utc_timestamp(validity.not_after.to_datetime()),
+            utc_timestamp(validity.not_before),
+            utc_timestamp(validity.not_after),
             toml_string(&identity.sha256_fingerprint),
             toml_string(&identity.issuer),
             toml_string(&identity.serial),
@@ -85,18 +86,10 @@ fn certificates_in(bytes: &[u8], path: &Path) -> Result<Vec<Vec<u8>>, CertInfoEr
     Err(CertInfoError::NotACertificate { path: path.to_path_buf() })
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC`, formatted by hand so as not to depend on `time` features.
-fn utc_timestamp(moment: time::OffsetDateTime) -> String {
-    let moment = moment.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        moment.year(),
-        u8::from(moment.month()),
-        moment.day(),
-        moment.hour(),
-        moment.minute(),
-        moment.second()
-    )
+/// `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc_timestamp(moment: ASN1Time) -> String {
+    chrono::DateTime::from_timestamp(moment.timestamp(), 0)
+        .map_or_else(|| format!("{} s after 1970 UTC", moment.timestamp()), |moment| moment.format("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
 /// A TOML basic string, quoted and escaped.
@@ -141,5 +134,11 @@ mod tests {
 
         fs::write(&path, "not a certificate").expect("write");
         assert!(describe_certificate(&path).is_err());
+    }
+
+    #[test]
+    fn validity_times_read_as_utc() {
+        let moment = ASN1Time::from_timestamp(1_796_195_646).expect("a time");
+        assert_eq!(utc_timestamp(moment), "2026-12-02 07:14:06 UTC");
     }
 }
