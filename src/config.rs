@@ -636,7 +636,9 @@ client_ca = "ca.crt"
         assert!(config.problems().iter().all(|p| !p.starts_with("tls:")), "{:#?}", config.problems());
         config.tls.crls = vec![dir.path().join("gone.crl")];
         let problems = config.problems();
-        assert!(problems.iter().any(|p| p.starts_with("tls: cannot read CRL file") && p.contains("gone.crl")), "{problems:#?}");
+        // The cause is told too, not only what failed.
+        let not_found = std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+        assert!(problems.iter().any(|p| p.starts_with("tls: cannot read CRL file") && p.contains("gone.crl") && p.ends_with(&not_found)), "{problems:#?}");
 
         let stale = dir.path().join("stale.crl");
         let day = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap().midnight().assume_utc();
