@@ -262,7 +262,7 @@ fn main() -> anyhow::Result<()> {
                 config.backend = config.backend.with_primary(url)?;
             }
             // SIGHUP re-reads the file: the registry, TLS files and signing key named in it.
-            start(config, move || Config::load(&path))
+            start(config, move || Ok(Config::load(&path)?))
         }
         Command::CheckConfig { file } => {
             let config = Config::load(&file)?;
@@ -306,7 +306,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             let config = location.config()?;
             let (database, signing_key) = (config.audit_location()?, config.audit_signing_key());
             let keys = if public_key.is_empty() { vec![audit::signing::public_key_path(&signing_key)] } else { public_key };
-            let trusted = keys.iter().map(|path| audit::signing::read_public_key(path)).collect::<anyhow::Result<Vec<_>>>()?;
+            let trusted = keys.iter().map(|path| audit::signing::read_public_key(path)).collect::<Result<Vec<_>, _>>()?;
             let mut options = audit::verify::VerifyOptions::new(&trusted);
             options.max_unsigned_age = Some(config.audit_max_unsigned_age());
             let mut result = Ok(());
@@ -343,7 +343,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
                                 }
                             }
                             Err(error) => {
-                                eprintln!("audit log FAILED verification: {error:#}");
+                                eprintln!("audit log FAILED verification: {}", spolis_adapter::error::ErrorChain(&error));
                                 std::process::exit(1);
                             }
                         }
@@ -487,7 +487,7 @@ fn spawn_reload_on_sighup(reloader: server::Reloader, reread: impl Fn() -> anyho
     tokio::spawn(async move {
         let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
         while hangups.recv().await.is_some() {
-            match reread().and_then(|config| reloader.reload(&config)) {
+            match reread().and_then(|config| Ok(reloader.reload(&config)?)) {
                 Ok(summary) => tracing::info!(%summary, "configuration reloaded"),
                 Err(error) => tracing::error!(error = %format!("{error:#}"), "reload refused; the previous configuration stays in force"),
             }

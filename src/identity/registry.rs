@@ -310,7 +310,7 @@ impl ConsumerRegistry {
 #[non_exhaustive]
 pub enum RegistryError {
     /// The registry file could not be read.
-    #[error("cannot read the consumer registry {}: {source}", path.display())]
+    #[error("cannot read the consumer registry {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
