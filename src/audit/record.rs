@@ -481,7 +481,8 @@ pub(crate) mod tests {
         let encoded = example(4).canonical_encoding();
         let v1_length = example_v1(4).canonical_encoding().len();
         assert_ne!(chain_hash_of_encoded(RecordVersion::V1, &[0; 32], &encoded[..v1_length]), example(4).chain_hash(&[0; 32]));
-        assert!(example_v1(4).holds_more_than_its_version() == false && AuditRecord { version: RecordVersion::V1, ..example(4) }.holds_more_than_its_version());
+        assert!(!example_v1(4).holds_more_than_its_version());
+        assert!(AuditRecord { version: RecordVersion::V1, ..example(4) }.holds_more_than_its_version());
     }
 
     #[test]
