@@ -213,6 +213,15 @@ error_codes! {
     OperatorMismatch = 130, Caller, 0,
         "The employee the IVIS Sender names is not the request's Operator.",
         "IVIS Sender norādītais darbinieks nav pieprasījuma Operator.";
+    /// The request states no purpose: its `Purpose` or the `LegalBasis` in it is missing or
+    /// empty (Regulation No. 587, 19.2 and 21: every look-up says why and on what legal basis).
+    PurposeMissing = 131, Caller, 0,
+        "The purpose of the request and its legal basis are required.",
+        "Jānorāda pieprasījuma mērķis un tā tiesiskais pamats.";
+    /// The request's `AsOf` date lies after the day of the call.
+    AsOfInFuture = 132, Caller, 0,
+        "The AsOf date lies in the future; the register can be shown as of today at the latest.",
+        "AsOf datums ir nākotnē; reģistra datus var parādīt, vēlākais, uz šodienu.";
     /// The register could not be read; retry later.
     StoreUnavailable = 201, Service, 0,
         "The register is unavailable; try again later.",

@@ -193,6 +193,10 @@ enum AuditCommand {
         /// Calls received at or before this time (RFC 3339).
         #[arg(long)]
         till: Option<DateTime<Utc>>,
+        /// Calls whose stated purpose holds this text: in its legal basis or its case number,
+        /// letter case ignored (narrows the other filters; alone it reads the whole log).
+        #[arg(long)]
+        purpose: Option<String>,
         #[arg(long, value_enum, default_value = "csv")]
         format: Format,
         /// Write here instead of standard output.
@@ -396,9 +400,9 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        AuditCommand::Export { location, person, operator, consumer, from, till, format, output } => {
+        AuditCommand::Export { location, person, operator, consumer, from, till, purpose, format, output } => {
             let (database, _) = location.resolve()?;
-            let filter = ExportFilter { person, operator, consumer, from, till };
+            let filter = ExportFilter { person, operator, consumer, from, till, purpose };
             let format = match format {
                 Format::Csv => ExportFormat::Csv,
                 Format::Json => ExportFormat::Json,

@@ -236,6 +236,15 @@ impl Period {
     pub fn contains(&self, date: NaiveDate) -> bool {
         self.from.is_none_or(|from| date >= from) && self.till.is_none_or(|till| date <= till)
     }
+
+    /// The period ending no later than `as_of` (what an as-of answer may show).
+    pub fn until(self, as_of: Option<NaiveDate>) -> Period {
+        let till = match (self.till, as_of) {
+            (Some(till), Some(as_of)) => Some(till.min(as_of)),
+            (till, as_of) => till.or(as_of),
+        };
+        Period { from: self.from, till }
+    }
 }
 
 /// What EP115 asks the store: one person's applications submitted within the period.
@@ -243,16 +252,23 @@ impl Period {
 pub struct ApplicationQuery {
     pub person_code: PersonalCode,
     pub period: Period,
+    /// The register as it stood at the end of this day: applications, documents, requests
+    /// and decisions dated later are left out (and a document request fulfilled later is
+    /// unfulfilled). `None`: as it stands now.
+    pub as_of: Option<NaiveDate>,
 }
 
 /// What EP116 asks the store: one person's queue events within the period, and their
-/// current queue positions, optionally narrowed to a service kind or a provider.
+/// queue positions, optionally narrowed to a service kind or a provider.
 #[derive(Debug, Clone)]
 pub struct QueueStatusQuery {
     pub person_code: PersonalCode,
     pub period: Period,
     pub service_kind_code: Option<String>,
     pub provider_code: Option<String>,
+    /// The queues as they stood at the end of this day: events dated later are left out, and
+    /// positions are counted over who waited that day (see `store::sql`). `None`: now.
+    pub as_of: Option<NaiveDate>,
 }
 
 /// EP115's answer. `person` is `None` when the register holds nothing about the code.

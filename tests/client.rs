@@ -13,10 +13,14 @@ use common::*;
 
 const OPERATOR_ARG: &str = "Anna Liepiņa 120379-10015";
 
-/// Runs the binary with the connection arguments for `server` and the Riga certificate.
+/// Runs the binary with the connection arguments for `server` and the Riga certificate, and
+/// the purpose when `args` give none.
 async fn client(server: &TestServer, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_spolis-adapter"));
     command.arg("client").args(riga_connection_args(server.address.port())).args(args);
+    if !args.contains(&"--purpose") {
+        command.args(["--purpose", LEGAL_BASIS]);
+    }
     tokio::task::spawn_blocking(move || command.output().expect("the client runs")).await.expect("join")
 }
 
@@ -130,6 +134,37 @@ async fn the_printout_is_a_pdf_with_the_seeds_text_and_latvian_letters() {
     for expected in ["Dati par personas sociālo pakalpojumu", "Ērika Kalniņa", "Piedāvātā vieta un adrese", "Sagatavoja: Anna Liepiņa,"] {
         assert!(text.contains(expected), "{expected:?} not in pdftotext's text:\n{text}");
     }
+}
+
+/// Jānis Bērziņš waits in no queue now (granted twice); on 1 January 2020 he waited at
+/// Allaži, queued on 3 June 2019.
+#[tokio::test]
+async fn as_of_a_day_the_client_shows_the_queues_of_that_day_and_the_printout_says_so() {
+    let server = TestServer::start().await;
+    let janis = ["--service", "ep116", "--person", "320417-28315", "--operator", OPERATOR_ARG];
+    let now = client(&server, &janis).await;
+    assert!(now.status.success(), "{now:?}");
+    assert!(stdout(&now).contains("waits in no queue now") && !stdout(&now).contains("Stāvoklis uz"), "{}", stdout(&now));
+    let then = client(&server, &[&janis[..], &["--as-of", "2020-01-01", "--case-number", "SD-2026/1417"]].concat()).await;
+    assert!(then.status.success(), "{then:?}");
+    let text = stdout(&then);
+    assert!(text.starts_with("Stāvoklis uz: 01.01.2020"), "{text}");
+    assert!(text.contains("Allaži") && text.contains("03.06.2019") && !text.contains("waits in no queue"), "{text}");
+    assert!(!text.contains("2021"), "nothing dated after the day: {text}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("then.pdf");
+    let printed = client(&server, &[&janis[..], &["--as-of", "2020-01-01", "--format", "pdf", "--output", path.to_str().expect("path")]].concat()).await;
+    assert!(printed.status.success(), "{printed:?}");
+    let pdf = text_from_pdf(&std::fs::read(&path).expect("the PDF"));
+    assert!(pdf.contains("Stāvoklis uz:") && pdf.contains("01.01.2020") && pdf.contains("Rindas virzība"), "{pdf}");
+
+    let future = client(&server, &[&janis[..], &["--as-of", "2999-01-01"]].concat()).await;
+    assert_eq!(future.status.code(), Some(2), "{future:?}");
+    assert!(stdout(&future).contains("AsOfInFuture"), "{}", stdout(&future));
+    let no_purpose = client(&server, &[&janis[..], &["--purpose", " "]].concat()).await;
+    assert_eq!(no_purpose.status.code(), Some(2), "{no_purpose:?}");
+    assert!(stdout(&no_purpose).contains("PurposeMissing"), "{}", stdout(&no_purpose));
 }
 
 #[tokio::test]

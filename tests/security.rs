@@ -452,6 +452,7 @@ fn xmlsec1_signed(template: &Template) -> String {
   <s:Body u:Id="_1">
     <q:GetQueueStatusList xmlns:q="{SPOLIS}">
       <q:PersonCode>{person}</q:PersonCode>
+      <q:Purpose><q:LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</q:LegalBasis></q:Purpose>
       <q:Operator>
         <q:FirstName>Anna</q:FirstName>
         <q:Surname>Liepiņa</q:Surname>
@@ -557,7 +558,7 @@ async fn rate_limits_and_daily_quotas_refuse_before_the_store_is_read() {
         envelope(
             "1.1",
             &format!(
-                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>150342-10121</PersonCode><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>{operator}</PersonCode></Operator></GetQueueStatusList>"#
+                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>150342-10121</PersonCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis></Purpose><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>{operator}</PersonCode></Operator></GetQueueStatusList>"#
             ),
         )
     };

@@ -104,7 +104,8 @@ impl PostgresStore {
             return Ok(ApplicationList { person: None, applications: Vec::new() });
         };
         let (from, till) = period_bounds(&q.period);
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&person_id, &from, &till];
+        let as_of = period_bounds(&Period { from: None, till: q.as_of }).1;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&person_id, &from, &till, &as_of];
 
         let mut applications = rows::Applications::default();
         let what = "EP115 applications";
@@ -115,7 +116,7 @@ impl PostgresStore {
             // The four child queries are pipelined on the one connection: one round trip.
             let (documents, requests, grants, queue_decisions) = futures_util::future::try_join4(
                 query(&tx, SQL_DOCUMENTS, &params, "EP115 documents"),
-                query(&tx, SQL_DOCUMENT_REQUESTS, &params, "EP115 document requests"),
+                query(&tx, SQL_DOCUMENT_REQUESTS, &[&as_of, &person_id, &from, &till], "EP115 document requests"),
                 query(&tx, SQL_GRANT_DECISIONS, &params, "EP115 grant decisions"),
                 query(&tx, SQL_QUEUE_DECISIONS, &params, "EP115 queue decisions"),
             )
@@ -148,12 +149,22 @@ impl PostgresStore {
         let Some((service_kind_id, provider_id)) = Narrowing::both(service_kind, provider) else {
             return Ok(rows::no_queue_status(Some(person)));
         };
-        let (from, till) = period_bounds(&q.period);
+        let (from, till) = period_bounds(&q.period.until(q.as_of));
+        let positions = async {
+            match q.as_of {
+                None => query(&tx, SQL_QUEUE_POSITIONS, &[&person_id, &service_kind_id, &provider_id], "EP116 queue positions").await,
+                Some(day) => {
+                    let day = period_bounds(&Period { from: None, till: Some(day) }).1;
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&day, &person_id, &service_kind_id, &provider_id];
+                    query(&tx, SQL_QUEUE_POSITIONS_AS_OF, &params, "EP116 queue positions as of a day").await
+                }
+            }
+        };
 
         // Events and positions are pipelined on the one connection: one round trip.
         let (event_rows, position_rows) = futures_util::future::try_join(
             query(&tx, SQL_QUEUE_EVENTS, &[&person_id, &from, &till, &service_kind_id, &provider_id], "EP116 queue events"),
-            query(&tx, SQL_QUEUE_POSITIONS, &[&person_id, &service_kind_id, &provider_id], "EP116 queue positions"),
+            positions,
         )
         .await?;
         let events = event_rows

@@ -178,6 +178,10 @@ pub fn admin(server: &str, options: &postgres::PostgresOptions, sql: &str) {
 pub struct Options {
     /// A private copy of the register, for tests that break it.
     pub own_register: bool,
+    /// Statements run on the private register (implies `own_register`) before the server
+    /// starts, so that a test can hold rows whose answers it computes by hand; on PostgreSQL
+    /// they are copied with the rest.
+    pub register_rows: Option<&'static str>,
     /// A consumer registry text instead of `certs-example/consumers.toml`.
     pub consumers: Option<String>,
     pub limits: Option<Limits>,
@@ -212,10 +216,15 @@ impl TestServer {
     }
 
     pub async fn start_with(options: Options) -> TestServer {
-        let (data_dir, own_dir) = if options.own_register {
+        let (data_dir, own_dir) = if options.own_register || options.register_rows.is_some() {
             let dir = tempfile::tempdir().expect("temp dir");
             demo_register::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: 50, seed: 1 })
                 .expect("seeding a private register");
+            if let Some(rows) = options.register_rows {
+                rusqlite::Connection::open(dir.path().join(sqlite::DATABASE_FILE))
+                    .and_then(|connection| connection.execute_batch(rows))
+                    .expect("the test's rows written into the private register");
+            }
             (dir.path().to_path_buf(), Some(dir))
         } else {
             (shared_register().to_path_buf(), None)
@@ -669,10 +678,15 @@ pub fn envelope(version: &str, payload: &str) -> String {
     format!(r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{ns}"><s:Body>{payload}</s:Body></s:Envelope>"#)
 }
 
-/// An operation element with `inner` content and the operator appended.
+/// An operation element with `inner` content and the purpose and operator appended.
 pub fn operation(name: &str, inner: &str) -> String {
-    format!(r#"<{name} xmlns="{SPOLIS}">{inner}{OPERATOR}</{name}>"#)
+    format!(r#"<{name} xmlns="{SPOLIS}">{inner}{PURPOSE}{OPERATOR}</{name}>"#)
 }
+
+pub const LEGAL_BASIS: &str = "Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants";
+
+pub const PURPOSE: &str =
+    "<Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis></Purpose>";
 
 pub const OPERATOR: &str =
     "<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10015</PersonCode></Operator>";

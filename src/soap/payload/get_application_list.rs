@@ -7,25 +7,28 @@ use crate::model::{Application, ApplicationList, ApplicationQuery, Contacts, Pro
 use crate::xml::{Element, XmlWriter};
 
 use super::render::{classifier, person, provider};
-use super::{operator, period, person_code, Children, Operator, PayloadError};
+use super::{as_of, operator, period, person_code, purpose, Children, Operator, PayloadError, Purpose};
 
 /// The request, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct GetApplicationList {
     pub query: ApplicationQuery,
+    pub purpose: Purpose,
     pub operator: Operator,
 }
 
 impl GetApplicationList {
-    /// Reads `GetApplicationList`: `PersonCode`, `Period`?, `Operator`.
+    /// Reads `GetApplicationList`: `PersonCode`, `Period`?, `AsOf`?, `Purpose`, `Operator`.
     pub fn parse(payload: &Element) -> Result<Self, PayloadError> {
         const PATH: &str = "GetApplicationList";
         let mut children = Children::of(payload, PATH)?;
         let person_code = person_code(children.required("PersonCode")?, "GetApplicationList/PersonCode")?;
         let period = period(children.optional("Period")?, "GetApplicationList/Period")?;
+        let as_of = as_of(&mut children, PATH)?;
+        let purpose = purpose(&mut children, PATH)?;
         let operator = operator(&mut children, PATH)?;
         children.end()?;
-        Ok(GetApplicationList { query: ApplicationQuery { person_code, period }, operator })
+        Ok(GetApplicationList { query: ApplicationQuery { person_code, period, as_of }, purpose, operator })
     }
 }
 

@@ -31,6 +31,8 @@ pub struct PrintoutInput<'a> {
     pub queue: &'a QueueStatusList,
     /// "First Surname" of the operator.
     pub operator_name: &'a str,
+    /// The day the register is shown as of, when the request named one ("Stāvoklis uz").
+    pub as_of: Option<chrono::NaiveDate>,
     pub printed_at: NaiveDateTime,
 }
 
@@ -49,6 +51,9 @@ pub fn render(input: &PrintoutInput<'_>) -> anyhow::Result<Vec<u8>> {
     let code = person.map(|p| p.person_code.to_string()).unwrap_or_else(|| input.person_code.to_string());
     layout.labelled("Vārds, uzvārds:", &name, 110.0);
     layout.labelled("Personas kods:", &code, 110.0);
+    if let Some(as_of) = input.as_of {
+        layout.labelled("Stāvoklis uz:", &day(as_of), 110.0);
+    }
     if person.is_none() {
         layout.paragraph(layout.regular, BODY_SIZE, "Informācijas sistēmā SPOLIS par šo personas kodu ierakstu nav.", 0.0, 3.0);
     }
@@ -362,6 +367,7 @@ mod tests {
             applications: &empty_applications,
             queue: &empty_queue,
             operator_name: LATVIAN_LETTERS,
+            as_of: None,
             printed_at,
         })
         .expect("PDF");

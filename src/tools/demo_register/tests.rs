@@ -39,7 +39,7 @@ fn date(text: &str) -> NaiveDate {
 }
 
 async fn ep115(store: &SqliteStore, person: &str, period: Period) -> ApplicationList {
-    store.application_list(ApplicationQuery { person_code: code(person), period }).await.unwrap()
+    store.application_list(ApplicationQuery { person_code: code(person), period, as_of: None }).await.unwrap()
 }
 
 async fn ep116(
@@ -55,6 +55,7 @@ async fn ep116(
             period,
             service_kind_code: service_kind.map(str::to_owned),
             provider_code: provider.map(str::to_owned),
+            as_of: None,
         })
         .await
         .unwrap()

@@ -23,6 +23,7 @@ const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
 
 const OPERATOR = { FirstName: 'Anna', Surname: 'Liepiņa', PersonCode: '120379-10015' };
+const PURPOSE = { LegalBasis: 'Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants', CaseNumber: 'SD-2026/1417' };
 const ERIKA = '150342-10121';
 const NOBODY = '051230-10106';
 const SERVICES = {
@@ -62,7 +63,7 @@ const list = (value) => (value === undefined || value === null ? [] : Array.isAr
 for (const port of PORTS) {
   test(`EP115 plain on ${port} returns Ērika Kalniņa's applications`, async () => {
     const { service } = await bound('GetApplicationList', port);
-    const [answer, raw, sent] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const [answer, raw, sent] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
     const envelope = port === 'Soap12' ? SOAP12 : SOAP11;
     assert.ok(sent.includes(envelope), 'request envelope version');
     assert.ok(raw.includes(envelope), 'answer envelope version');
@@ -79,7 +80,7 @@ for (const port of PORTS) {
 
   test(`EP116 plain on ${port} returns events with Latvian labels and queue positions`, async () => {
     const { service } = await bound('GetQueueStatusList', port);
-    const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
     const events = list(answer.QueueEvents.QueueEvent);
     assert.ok(events.length > 0);
     const admitted = events.find((e) => Number(e.EventKind.Code) === 1);
@@ -95,7 +96,7 @@ for (const port of PORTS) {
   for (const operation of Object.keys(SERVICES)) {
     test(`${operation} on ${port}: a person without records gets an empty answer`, async () => {
       const { service } = await bound(operation, port);
-      const [answer, raw] = await call(service, operation, { PersonCode: NOBODY, Operator: OPERATOR });
+      const [answer, raw] = await call(service, operation, { PersonCode: NOBODY, Purpose: PURPOSE, Operator: OPERATOR });
       assert.ok(!answer || !answer.Person, 'no person');
       assert.ok(!raw.includes('<Application>') && !raw.includes('<QueueEvent>'), raw);
       assert.ok(raw.includes(`${operation}Response`), raw);
@@ -103,7 +104,7 @@ for (const port of PORTS) {
 
     test(`${operation} on ${port}: an invalid personal code is a fault with code InvalidPersonCode`, async () => {
       const { service } = await bound(operation, port);
-      await assert.rejects(call(service, operation, { PersonCode: '150342-10120', Operator: OPERATOR }), (err) => {
+      await assert.rejects(call(service, operation, { PersonCode: '150342-10120', Purpose: PURPOSE, Operator: OPERATOR }), (err) => {
         const body = String(err.body || '');
         assert.match(body, /<Code>InvalidPersonCode<\/Code>/, body);
         assert.match(body, /<Number>108<\/Number>/, body);
@@ -115,6 +116,7 @@ for (const port of PORTS) {
       const { service } = await bound(operation, port);
       const inner =
         `<spolis:${operation} xmlns:spolis="${SPOLIS}"><spolis:PersonCode>${ERIKA}</spolis:PersonCode>` +
+        `<spolis:Purpose><spolis:LegalBasis>${PURPOSE.LegalBasis}</spolis:LegalBasis></spolis:Purpose>` +
         `<spolis:Operator><spolis:FirstName>Anna</spolis:FirstName><spolis:Surname>Liepiņa</spolis:Surname>` +
         `<spolis:PersonCode>120379-10015</spolis:PersonCode></spolis:Operator></spolis:${operation}>`;
       const [answer, raw] = await call(service, `${operation}IVIS`, {
@@ -131,4 +133,27 @@ for (const port of PORTS) {
       assert.ok(raw.includes('<Surname>Kalniņa</Surname>'), raw);
     });
   }
+
+  test(`EP116 on ${port}: as of a day long ago there are no events nor positions, a later day than today is refused`, async () => {
+    const { service } = await bound('GetQueueStatusList', port);
+    const [then, raw] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, AsOf: '2000-01-01', Purpose: PURPOSE, Operator: OPERATOR });
+    assert.equal(then.Person.Surname, 'Kalniņa');
+    assert.ok(!raw.includes('<QueueEvent>') && !raw.includes('<QueuePosition>'), raw);
+    await assert.rejects(call(service, 'GetQueueStatusList', { PersonCode: ERIKA, AsOf: '2999-01-01', Purpose: PURPOSE, Operator: OPERATOR }), (err) => {
+      const body = String(err.body || '');
+      assert.match(body, /<Code>AsOfInFuture<\/Code>/, body);
+      assert.match(body, /<Number>132<\/Number>/, body);
+      return true;
+    });
+  });
+
+  test(`EP115 on ${port}: a request without a purpose is refused with PurposeMissing`, async () => {
+    const { service } = await bound('GetApplicationList', port);
+    await assert.rejects(call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR }), (err) => {
+      const body = String(err.body || '');
+      assert.match(body, /<Code>PurposeMissing<\/Code>/, body);
+      assert.match(body, /<Number>131<\/Number>/, body);
+      return true;
+    });
+  });
 }
