@@ -674,6 +674,7 @@ fn version_1_record(seq: i64) -> spolis_adapter::audit::AuditRecord {
         processing_micros: 300,
         purpose_legal_basis: None,
         purpose_case_number: None,
+        bulk_prepared_by: None,
         version: spolis_adapter::audit::record::RecordVersion::V1,
     }
 }

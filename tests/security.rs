@@ -180,6 +180,10 @@ fn rsa_server_keys_sign_verifiable_answers() {
 
 /// The audit outcome of a call (the audit record is durable before its answer leaves).
 fn audited_outcome(server: &TestServer, call_id: &str) -> String {
+    audited(server, call_id).outcome
+}
+
+fn audited(server: &TestServer, call_id: &str) -> spolis_adapter::audit::AuditRecord {
     let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
     let mut statement = connection.prepare("SELECT encoded FROM audit_records").unwrap();
     let mut records = statement
@@ -189,7 +193,6 @@ fn audited_outcome(server: &TestServer, call_id: &str) -> String {
     records
         .find(|record| record.record_id.to_string() == call_id)
         .unwrap_or_else(|| panic!("no audit record for {call_id}"))
-        .outcome
 }
 
 /// A SOAP 1.2 plain EP116 request with a WS-Security header holding `security` and an
@@ -616,6 +619,8 @@ async fn a_bulk_consumer_is_held_to_its_own_quota_not_its_operators() {
     for _ in 0..5 {
         let reply = riga.soap(EP116, &ask("150342-10121")).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
+        // Each bulk call is marked so in the audit record, with who prepares them.
+        assert_eq!(audited(&server, &reply.call_id).bulk_prepared_by.as_deref(), Some("Jānis Bērziņš"));
     }
     // …until the consumer's own daily quota (5) is used up.
     let exhausted = riga.soap(EP116, &ask("150342-10121")).await;
@@ -627,6 +632,7 @@ async fn a_bulk_consumer_is_held_to_its_own_quota_not_its_operators() {
     }
     let limited = talsi.soap(EP116, &ask("150342-10121")).await;
     assert_eq!(error_code(&limited.body).as_deref(), Some("RateLimited"), "{}", limited.body);
+    assert_eq!(audited(&server, &limited.call_id).bulk_prepared_by, None);
 }
 
 /// The stable-Rust stand-in for `fuzz/fuzz_targets/signature.rs`: thousands of deterministic

@@ -36,15 +36,15 @@ use crate::database::postgres::{self as pg, PostgresOptions};
 use crate::database::runtime::block_on;
 
 /// The columns of a record, in the order of [`record_from_row`]: the fields in canonical
-/// order, then the record's version (columns 0–24, 25).
+/// order, then the record's version (columns 0–25, 26).
 /// (Spelled out: `concat!` takes literals only; a test checks it against its parts.)
 const RECORD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id, transaction_id, correlation_id, \
      consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment, \
      operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style, \
-     soap_version, person_code, outcome, records_returned, processing_micros, purpose_legal_basis, purpose_case_number, record_version";
+     soap_version, person_code, outcome, records_returned, processing_micros, purpose_legal_basis, purpose_case_number, bulk_prepared_by, record_version";
 
 /// Where `prev_hash, hash` follow [`RECORD_COLUMNS`].
-const PREV_HASH_COLUMN: usize = 26;
+const PREV_HASH_COLUMN: usize = 27;
 
 /// One batch in one statement: every column as an array, unnested into rows.
 const SQL_INSERT_RECORDS: &str = "\
@@ -52,12 +52,12 @@ INSERT INTO audit_records (seq, record_id, received_at_micros, message_id, trans
     consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment,
     operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style,
     soap_version, person_code, outcome, records_returned, processing_micros, prev_hash, hash,
-    purpose_legal_basis, purpose_case_number, record_version)
+    purpose_legal_basis, purpose_case_number, bulk_prepared_by, record_version)
 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
     $19::text[], $20::text[], $21::text[], $22::bigint[], $23::bigint[], $24::bytea[], $25::bytea[],
-    $26::text[], $27::text[], $28::smallint[])";
+    $26::text[], $27::text[], $28::text[], $29::smallint[])";
 
 const SQL_LOCK_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE only_row FOR UPDATE";
 
@@ -299,8 +299,9 @@ async fn insert_records(tx: &Transaction<'_>, records: &[AuditRecord], links: &[
     let hash: Vec<Vec<u8>> = links.iter().map(|l| l.hash.to_vec()).collect();
     let purpose_legal_basis = column(&|r| r.purpose_legal_basis.clone());
     let purpose_case_number = column(&|r| r.purpose_case_number.clone());
+    let bulk_prepared_by = column(&|r| r.bulk_prepared_by.clone());
     let version: Vec<i16> = records.iter().map(|r| r.version.number()).collect();
-    let params: [&(dyn ToSql + Sync); 28] = [
+    let params: [&(dyn ToSql + Sync); 29] = [
         &seq,
         &record_id,
         &received,
@@ -328,6 +329,7 @@ async fn insert_records(tx: &Transaction<'_>, records: &[AuditRecord], links: &[
         &hash,
         &purpose_legal_basis,
         &purpose_case_number,
+        &bulk_prepared_by,
         &version,
     ];
     let statement = tx.prepare(SQL_INSERT_RECORDS).await?;
@@ -350,7 +352,7 @@ async fn insert_checkpoint(tx: &Transaction<'_>, c: &SignedCheckpoint) -> Result
 fn record_from_row(row: &Row) -> Result<AuditRecord, AuditStoreError> {
     let record_id: String = row.try_get(1)?;
     let micros: i64 = row.try_get(2)?;
-    let version: i16 = row.try_get(25)?;
+    let version: i16 = row.try_get(26)?;
     let version = RecordVersion::from_number(version)
         .ok_or_else(|| AuditStoreError::Unreadable(format!("record_version {version} is no version this build knows")))?;
     Ok(AuditRecord {
@@ -379,6 +381,7 @@ fn record_from_row(row: &Row) -> Result<AuditRecord, AuditStoreError> {
         processing_micros: row.try_get(22)?,
         purpose_legal_basis: row.try_get(23)?,
         purpose_case_number: row.try_get(24)?,
+        bulk_prepared_by: row.try_get(25)?,
         version,
     })
 }
@@ -508,7 +511,7 @@ impl StoredLog for PostgresLog {
             })?;
             // A purpose written into a version-1 row is covered by no hash: an alteration.
             if record.holds_more_than_its_version() {
-                chained.disagreeing_copy = Some("purpose_legal_basis / purpose_case_number");
+                chained.disagreeing_copy = Some("purpose_legal_basis / purpose_case_number / bulk_prepared_by");
             }
             Ok(chained)
         });

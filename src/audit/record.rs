@@ -53,6 +53,9 @@ pub struct AuditRecord {
     pub purpose_legal_basis: Option<String>,
     /// The municipal social service's case number (`Purpose/CaseNumber`), as sent. Version 2 on.
     pub purpose_case_number: Option<String>,
+    /// For a consumer registered for bulk requests ("Masveida pieprasījums"): who prepares
+    /// them, as registered. Marks the call as bulk. Version 2 on.
+    pub bulk_prepared_by: Option<String>,
     /// The version of the canonical encoding the record is chained in: new records are
     /// [`RecordVersion::CURRENT`], records read back keep the version they were written in.
     #[serde(skip)]
@@ -66,7 +69,8 @@ pub struct AuditRecord {
 pub enum RecordVersion {
     /// The 23 fields up to `processing_micros`.
     V1,
-    /// Version 1 and the request's purpose: `purpose_legal_basis`, `purpose_case_number`.
+    /// Version 1 and the request's purpose (`purpose_legal_basis`, `purpose_case_number`),
+    /// and the bulk mark (`bulk_prepared_by`).
     #[default]
     V2,
 }
@@ -137,7 +141,7 @@ pub enum FieldKind {
 
 /// How many fields version 1 has; version 2 has [`FIELDS`].
 pub const FIELDS_V1: usize = 23;
-pub const FIELDS: usize = 25;
+pub const FIELDS: usize = 26;
 
 /// The kind of every field of the current version, in canonical order — which is also the
 /// order of PostgreSQL's columns ([`FIELD_COLUMNS`], then [`PURPOSE_COLUMNS`]), so a row can
@@ -147,7 +151,7 @@ pub const FIELD_KINDS: [FieldKind; FIELDS] = {
     [
         Integer, Uuid, Integer, OptionalText, OptionalText, OptionalText, OptionalText, OptionalText, Text, Text, Text, Text,
         OptionalText, OptionalText, OptionalText, OptionalText, Text, OptionalText, OptionalText, OptionalText, Text, Integer,
-        Integer, OptionalText, OptionalText,
+        Integer, OptionalText, OptionalText, OptionalText,
     ]
 };
 
@@ -159,7 +163,7 @@ pub const FIELD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id,
      soap_version, person_code, outcome, records_returned, processing_micros";
 
 /// The fields version 2 adds, as PostgreSQL's columns (migration 0006), in canonical order.
-pub const PURPOSE_COLUMNS: &str = "purpose_legal_basis, purpose_case_number";
+pub const PURPOSE_COLUMNS: &str = "purpose_legal_basis, purpose_case_number, bulk_prepared_by";
 
 /// One field's value, borrowed. Text is carried as its UTF-8 bytes: hashing needs no more,
 /// and a verifier reading the store's buffers need not re-validate them.
@@ -227,7 +231,7 @@ pub struct DecodeError {
 
 /// Splits a canonical encoding into its version and fields, borrowed: the inverse of
 /// [`encode_field`] over the version's kinds. Anything but exactly one encoding of the 23
-/// fields of version 1 or the 25 of version 2 is refused; a version-1 record's later fields
+/// fields of version 1 or the 26 of version 2 is refused; a version-1 record's later fields
 /// are absent. (Each field's length is in its encoding, so where version 1 ends is plain.)
 pub fn decode_fields(encoded: &[u8]) -> Result<(RecordVersion, [FieldValue<'_>; FIELDS]), DecodeError> {
     let mut fields = [FieldValue::Integer(0); FIELDS];
@@ -321,6 +325,7 @@ impl AuditRecord {
             processing_micros: integer(22),
             purpose_legal_basis: optional(23)?,
             purpose_case_number: optional(24)?,
+            bulk_prepared_by: optional(25)?,
             version,
         })
     }
@@ -354,13 +359,14 @@ impl AuditRecord {
             FieldValue::Integer(self.processing_micros),
             optional(&self.purpose_legal_basis),
             optional(&self.purpose_case_number),
+            optional(&self.bulk_prepared_by),
         ]
     }
 
     /// Whether the record holds a value its version has no field for (a version-1 record
     /// with a purpose): such a value is not covered by its hash, so it cannot be genuine.
     pub fn holds_more_than_its_version(&self) -> bool {
-        self.version == RecordVersion::V1 && (self.purpose_legal_basis.is_some() || self.purpose_case_number.is_some())
+        self.version == RecordVersion::V1 && (self.purpose_legal_basis.is_some() || self.purpose_case_number.is_some() || self.bulk_prepared_by.is_some())
     }
 }
 
@@ -422,13 +428,14 @@ pub(crate) mod tests {
             processing_micros: 812,
             purpose_legal_basis: Some("Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants".into()),
             purpose_case_number: Some("SD-2026/1417".into()),
+            bulk_prepared_by: Some("Jānis Bērziņš".into()),
             version: RecordVersion::V2,
         }
     }
 
-    /// A record as version 1 wrote it: no purpose.
+    /// A record as version 1 wrote it: no purpose, no bulk mark.
     pub fn example_v1(seq: i64) -> AuditRecord {
-        AuditRecord { purpose_legal_basis: None, purpose_case_number: None, version: RecordVersion::V1, ..example(seq) }
+        AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, version: RecordVersion::V1, ..example(seq) }
     }
 
     #[test]
@@ -466,7 +473,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_record_of_either_version_decodes_as_itself_and_no_other() {
-        for record in [example_v1(4), example(4), AuditRecord { purpose_legal_basis: None, purpose_case_number: None, ..example(4) }] {
+        for record in [example_v1(4), example(4), AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, ..example(4) }] {
             let encoded = record.canonical_encoding();
             let (version, _) = decode_fields(&encoded).unwrap();
             assert_eq!(version, record.version);
@@ -474,7 +481,7 @@ pub(crate) mod tests {
             assert_eq!(chain_hash_of_encoded(version, &[3; 32], &encoded), record.chain_hash(&[3; 32]));
         }
         // A version-2 record without a purpose is not a version-1 record: the hash tells.
-        let without = AuditRecord { purpose_legal_basis: None, purpose_case_number: None, ..example(4) };
+        let without = AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, ..example(4) };
         assert_ne!(without.chain_hash(&[0; 32]), example_v1(4).chain_hash(&[0; 32]));
         assert_ne!(without.canonical_encoding(), example_v1(4).canonical_encoding());
         // Cut back to its version-1 fields, a version-2 encoding hashes differently.
@@ -483,6 +490,7 @@ pub(crate) mod tests {
         assert_ne!(chain_hash_of_encoded(RecordVersion::V1, &[0; 32], &encoded[..v1_length]), example(4).chain_hash(&[0; 32]));
         assert!(!example_v1(4).holds_more_than_its_version());
         assert!(AuditRecord { version: RecordVersion::V1, ..example(4) }.holds_more_than_its_version());
+        assert!(AuditRecord { bulk_prepared_by: Some("J".into()), ..example_v1(4) }.holds_more_than_its_version());
     }
 
     #[test]
@@ -502,7 +510,7 @@ pub(crate) mod tests {
         }
         let mut longer = encoded.clone();
         longer.push(0);
-        assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err().field, 25);
+        assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err().field, FIELDS);
         // Version 1 followed by a byte is neither version.
         let mut longer = example_v1(9).canonical_encoding();
         longer.push(0);
@@ -544,5 +552,5 @@ mod golden {
     }
 
     const GOLDEN_V1: &str = "dd8723c5f67a498501ebab580908a4dce6a1962d2c9f88d50a21a20eac9fb923";
-    const GOLDEN_V2: &str = "a638e601091e11ecbb650e32fa5a34fa4581812066a8476f1da2f7c7b240ddc7";
+    const GOLDEN_V2: &str = "f1b69a0dbdd7310c7a18d341d963d525d74af7f35557a001084555cd06535769";
 }

@@ -593,7 +593,7 @@ mod across_versions {
         assert_eq!(exported.iter().map(|r| r.purpose_case_number.is_some()).collect::<Vec<_>>(), [false, false, false, true, true, true]);
 
         // Record 5 cut back to version 1's fields (its purpose dropped): no longer its hash.
-        let cut = crate::audit::AuditRecord { purpose_legal_basis: None, purpose_case_number: None, version: crate::audit::record::RecordVersion::V1, ..example(5) };
+        let cut = crate::audit::AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, version: crate::audit::record::RecordVersion::V1, ..example(5) };
         connection.execute("UPDATE audit_records SET encoded = ?1 WHERE seq = 5", [cut.canonical_encoding()]).unwrap();
         let problem = verify(&connection, &keys).unwrap_err();
         assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 5), "{}", problem.message);
