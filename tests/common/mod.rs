@@ -49,7 +49,12 @@ pub fn certs_dir() -> PathBuf {
     static CERTS: OnceLock<tempfile::TempDir> = OnceLock::new();
     CERTS
         .get_or_init(|| {
-            let dir = tempfile::Builder::new().prefix("spolis-test-certs-").tempdir().expect("temp dir for the example PKI");
+            // A static is never dropped: under the target directory, what is left behind
+            // goes with `cargo clean`. One per process, as nextest runs tests in parallel ones.
+            let dir = tempfile::Builder::new()
+                .prefix("example-pki-")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .expect("temp dir for the example PKI");
             // Two days back: the CRL, issued a day after the start, is already in force.
             let start = time::OffsetDateTime::now_utc() - time::Duration::days(2);
             spolis_adapter::tools::example_pki::generate_example_certificates_from(dir.path(), start).expect("the example PKI");
