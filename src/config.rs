@@ -631,9 +631,9 @@ client_ca = "ca.crt"
 
     #[test]
     fn a_missing_or_stale_crl_is_a_problem_and_the_tls_keys_default() {
-        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let certs = crate::tools::example_pki::clock_relative_set();
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), dir.path().to_path_buf(), &certs);
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), dir.path().to_path_buf(), certs);
         assert!(config.problems().iter().all(|p| !p.starts_with("tls:")), "{:#?}", config.problems());
         config.tls.crls = vec![dir.path().join("gone.crl")];
         let problems = config.problems();
@@ -643,7 +643,7 @@ client_ca = "ca.crt"
 
         let stale = dir.path().join("stale.crl");
         let day = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap().midnight().assume_utc();
-        let pem = crate::tools::example_pki::example_crl_dated(&certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
+        let pem = crate::tools::example_pki::example_crl_dated(certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
         std::fs::write(&stale, pem).unwrap();
         config.tls.crls = vec![stale];
         let problems = config.problems();

@@ -284,7 +284,7 @@ fn registry_requiring_signatures_from_riga() -> String {
 }
 
 /// A request signed the WS-Security way (Timestamp + Body, exclusive C14N) with
-/// `certs-example/<identity>.key`.
+/// `<identity>.key` of the example PKI (`certs_dir`).
 fn signed_request(identity: &str, version: SoapVersion, payload: &str) -> String {
     let dir = certs_dir();
     let signer = AnswerSigner::load(&dir.join(format!("{identity}.crt")), &dir.join(format!("{identity}.key")), chrono::Duration::minutes(5)).unwrap();

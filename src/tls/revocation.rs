@@ -326,7 +326,7 @@ mod tests {
 
     fn in_force(crls: Vec<CrlInfo>) -> CrlSnapshot {
         let mut roots = RootCertStore::empty();
-        let ca = read_certificates(&Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example/ca.crt")).unwrap();
+        let ca = read_certificates(&crate::tools::example_pki::clock_relative_set().join("ca.crt")).unwrap();
         roots.add(ca[0].clone()).unwrap();
         let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::new(rustls::crypto::ring::default_provider())).build().unwrap();
         CrlSnapshot { webpki, crls, read_at: 0 }
@@ -360,7 +360,7 @@ mod tests {
                 .and_then(|ders| ders.iter().map(|der| crl_info(Path::new("x.crl"), der.as_ref())).collect::<Result<Vec<_>, _>>());
             assert!(parsed.is_err(), "{:?}", String::from_utf8_lossy(bytes));
         }
-        let crl = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example/ca.crl")).unwrap();
+        let crl = std::fs::read(crate::tools::example_pki::clock_relative_set().join("ca.crl")).unwrap();
         let ders = crls_in(&crl, Path::new("ca.crl")).unwrap();
         let info = crl_info(Path::new("ca.crl"), ders[0].as_ref()).unwrap();
         assert_eq!(info.number, Some(BigUint::from(1u32)));

@@ -230,7 +230,7 @@ mod tests {
     use crate::xml::{parse, XmlLimits};
 
     fn example_signer() -> AnswerSigner {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let dir = crate::tools::example_pki::clock_relative_set();
         AnswerSigner::load(&dir.join("server.crt"), &dir.join("server.key"), chrono::Duration::minutes(5)).unwrap()
     }
 

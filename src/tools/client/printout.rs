@@ -373,7 +373,11 @@ mod tests {
         .expect("PDF");
         assert!(pdf.starts_with(b"%PDF-1.7"));
         let text = String::from_utf8_lossy(&pdf);
-        assert!(text.contains("/Count 1 "), "one page");
-        assert!(text.contains("+DejaVuSans /Encoding /Identity-H"));
+        assert_eq!(text.matches("/Type /Page\n").count(), 1, "one page");
+        assert!(text.contains("/Count 1\n"), "one page");
+        // Both fonts embedded as subsets (tag+name), Identity-H encoded.
+        assert_eq!(text.matches("/Encoding /Identity-H").count(), 2);
+        assert!(text.contains("+DejaVuSans\n") && text.contains("+DejaVuSans-Bold\n"));
+        assert!(text.contains("/FontFile2 "));
     }
 }
