@@ -501,7 +501,7 @@ async fn the_purpose_of_every_look_up_is_recorded_exported_and_searched_by() {
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().ends_with(",purpose_legal_basis,purpose_case_number,bulk_prepared_by"), "{csv}");
     let row = lines.next().unwrap();
-    assert!(row.ends_with(&format!(",\"{LEGAL_BASIS}\",SD-2026/1417")), "{row}");
+    assert!(row.ends_with(&format!(",\"{LEGAL_BASIS}\",SD-2026/1417,")), "{row}");
     assert!(lines.next().is_none(), "{csv}");
     let (ok, out, err) = cli(&["audit", "verify", "--data-dir", audit_dir.path().to_str().unwrap()]);
     assert!(ok, "{out}{err}");

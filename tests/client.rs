@@ -150,7 +150,7 @@ async fn as_of_a_day_the_client_shows_the_queues_of_that_day_and_the_printout_sa
     let path = dir.path().join("then.pdf");
     let printed = client(&server, &[&janis[..], &["--as-of", "2020-01-01", "--format", "pdf", "--output", path.to_str().expect("path")]].concat()).await;
     assert!(printed.status.success(), "{printed:?}");
-    let pdf = text_from_pdf(&std::fs::read(&path).expect("the PDF"));
+    let pdf = pdftotext(&path);
     assert!(pdf.contains("Stāvoklis uz:") && pdf.contains("01.01.2020") && pdf.contains("Rindas virzība"), "{pdf}");
 
     let future = client(&server, &[&janis[..], &["--as-of", "2999-01-01"]].concat()).await;

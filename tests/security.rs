@@ -610,7 +610,7 @@ async fn a_bulk_consumer_is_held_to_its_own_quota_not_its_operators() {
         envelope(
             "1.1",
             &format!(
-                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>{person}</PersonCode><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>120379-10015</PersonCode></Operator></GetQueueStatusList>"#
+                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>{person}</PersonCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis></Purpose><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>120379-10015</PersonCode></Operator></GetQueueStatusList>"#
             ),
         )
     };
