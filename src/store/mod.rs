@@ -27,7 +27,7 @@ use crate::model::{ApplicationList, ApplicationQuery, QueueStatusList, QueueStat
 
 /// The register's tables in an order that satisfies the foreign keys: the classifiers
 /// (service kinds, providers, municipalities) first, then what refers to them.
-pub(crate) const REGISTER_TABLES: [&str; 12] = [
+pub(crate) const REGISTER_TABLES: [&str; 13] = [
     "service_kinds",
     "providers",
     "municipalities",
@@ -38,6 +38,7 @@ pub(crate) const REGISTER_TABLES: [&str; 12] = [
     "document_requests",
     "grant_decisions",
     "queue_decisions",
+    "refusal_decisions",
     "queue_events",
     "queue_entries",
 ];

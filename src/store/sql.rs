@@ -52,6 +52,21 @@ JOIN providers p ON p.id = d.provider_id
 WHERE a.person_id = $1 AND a.submitted_on BETWEEN $2 AND $3
 ORDER BY d.decided_on, d.id";
 
+pub(crate) const SQL_REFUSAL_DECISIONS: &str = "\
+SELECT d.application_id, d.decided_on, d.document_number, d.reason
+FROM applications a JOIN refusal_decisions d ON d.application_id = a.id
+WHERE a.person_id = $1 AND a.submitted_on BETWEEN $2 AND $3
+ORDER BY d.decided_on, d.id";
+
+/// The kinds of the events of the applications in the answer, in date order: each
+/// application's status is derived from them (`ApplicationStatus::after`). Starts from the
+/// person's events (`queue_events_by_person`), as there is no index by application.
+pub(crate) const SQL_APPLICATION_EVENTS: &str = "\
+SELECT e.application_id, e.kind
+FROM queue_events e JOIN applications a ON a.id = e.application_id
+WHERE e.person_id = $1 AND a.submitted_on BETWEEN $2 AND $3
+ORDER BY e.event_date, e.id";
+
 /// $1 person id, $2 $3 the period, $4 service kind id or NULL, $5 provider id or NULL.
 pub(crate) const SQL_QUEUE_EVENTS: &str = "\
 SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,

@@ -13,7 +13,8 @@ use crate::model::*;
 use crate::personal_code::PersonalCode;
 
 /// Writes a tiny register by hand into the migrated SQLite file at `path`: two persons
-/// waiting in one queue, one event each.
+/// waiting in one queue; Ērika offered a place in her second; Aivars refused on a second
+/// application (its events written out of date order).
 pub(crate) fn write_tiny_register(path: &Path) {
     let conn = crate::database::sqlite::open_writer(path).unwrap();
     conn.execute_batch(
@@ -26,12 +27,17 @@ pub(crate) fn write_tiny_register(path: &Path) {
          INSERT INTO applications VALUES (1, 1, 'A-1', '2024-01-10', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
          INSERT INTO applications VALUES (2, 1, 'A-2', '2025-03-01', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL);
          INSERT INTO applications VALUES (3, 2, 'A-3', '2023-05-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
+         INSERT INTO applications VALUES (4, 2, 'A-4', '2024-01-02', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL);
          INSERT INTO submitted_documents VALUES (1, 1, 'Iesniegums', '2024-01-10');
          INSERT INTO submitted_documents VALUES (2, 2, 'Iesniegums', '2025-03-01');
          INSERT INTO queue_decisions VALUES (1, 1, '2024-02-01', 'LM-2024/1-R', 1, '2024-02-01');
          INSERT INTO queue_events VALUES (1, 1, 1, 1, '2024-02-01', 'LM-2024/1-R', 1, 1, NULL, NULL, NULL);
          INSERT INTO queue_events VALUES (2, 1, 2, 1, '2025-03-20', 'LM-2025/2-R', 1, 2, NULL, NULL, NULL);
          INSERT INTO queue_events VALUES (3, 2, 3, 1, '2023-06-01', 'LM-2023/3-R', 1, 1, NULL, NULL, NULL);
+         INSERT INTO queue_events VALUES (4, 1, 2, 6, '2025-09-01', NULL, 1, 2, 2, NULL, NULL);
+         INSERT INTO queue_events VALUES (5, 2, 4, 14, '2024-03-01', 'LM-2024/2-A', 1, 2, NULL, NULL, NULL);
+         INSERT INTO queue_events VALUES (6, 2, 4, 15, '2024-01-15', NULL, 1, 2, NULL, NULL, NULL);
+         INSERT INTO refusal_decisions VALUES (1, 4, '2024-03-01', 'LM-2024/2-A', 'Nav iesniegti pieprasītie dokumenti');
          INSERT INTO queue_entries VALUES (1, 2, 3, 1, 1, '2023-06-01', 1);
          INSERT INTO queue_entries VALUES (2, 1, 1, 1, 1, '2024-02-01', 1);
          INSERT INTO queue_entries VALUES (3, 1, 2, 2, 1, '2025-03-20', 1);",
@@ -132,7 +138,7 @@ async fn positions_count_active_entries_queued_earlier() {
             .await
             .unwrap();
         assert_eq!(answer.person.unwrap().first_name, "Ērika");
-        assert_eq!(answer.events.len(), 2);
+        assert_eq!(answer.events.len(), 3);
         let ahead: Vec<(String, u32, u32)> = answer
             .positions
             .iter()
@@ -191,6 +197,35 @@ async fn applications_carry_their_children_and_respect_the_period() {
             .unwrap();
         assert_eq!(inclusive.applications.len(), 1, "both ends of the period are inclusive");
         assert_eq!(inclusive.applications[0].submitted_documents.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_application_has_the_status_its_latest_event_sets_and_its_refusals() {
+    for backend in BACKENDS {
+        eprintln!("on {backend:?}");
+        let register = TinyRegister::open(backend);
+        let store = &register.store;
+        let statuses = |list: &ApplicationList| list.applications.iter().map(|a| a.status).collect::<Vec<_>>();
+        let erika = store
+            .application_list(ApplicationQuery { person_code: person("150342-10121"), period: Period::default() })
+            .await
+            .unwrap();
+        assert_eq!(statuses(&erika), [ApplicationStatus::InQueue, ApplicationStatus::PlaceOffered]);
+        assert!(erika.applications.iter().all(|a| a.refusal_decisions.is_empty()));
+        let aivars = store
+            .application_list(ApplicationQuery { person_code: person("020761-12340"), period: Period::default() })
+            .await
+            .unwrap();
+        // A-4's refusal (14) is dated after the letter (15) although written before it.
+        assert_eq!(statuses(&aivars), [ApplicationStatus::InQueue, ApplicationStatus::Refused]);
+        let refusal = RefusalDecision {
+            decided_on: date("2024-03-01"),
+            document_number: "LM-2024/2-A".into(),
+            reason: "Nav iesniegti pieprasītie dokumenti".into(),
+        };
+        assert_eq!(aivars.applications[1].refusal_decisions, [refusal]);
+        assert!(aivars.applications[0].refusal_decisions.is_empty());
     }
 }
 

@@ -226,6 +226,7 @@ impl Layout {
         let w = 165.0;
         self.labelled_at("Iesnieguma datums:", &day(a.submitted_on), indent, w);
         self.labelled_at("Iesnieguma veids:", &a.application_kind, indent, w);
+        self.labelled_at("Iesnieguma statuss:", a.status.label(), indent, w);
         let indent = 12.0;
         let w = 153.0;
         self.labelled_at("Iesnieguma Nr.:", &a.application_number, indent, w);
@@ -264,6 +265,10 @@ impl Layout {
         for d in &a.grant_decisions {
             let text = format!("{}, Nr. {}, {}, piešķirts no {}", day(d.decided_on), d.document_number, d.provider.name, day(d.granted_from));
             self.labelled_at("Pakalpojums piešķirts:", &text, indent, w);
+        }
+        for d in &a.refusal_decisions {
+            let text = format!("{}, Nr. {}, iemesls: {}", day(d.decided_on), d.document_number, d.reason);
+            self.labelled_at("Pakalpojums atteikts:", &text, indent, w);
         }
         self.gap(5.0);
     }

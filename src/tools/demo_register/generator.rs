@@ -9,7 +9,7 @@ use super::reference::{
     DOC_APPLICATION, DOC_ASSESSMENT, DOC_CHANGE_KIND, DOC_CHANGE_PROVIDER, DOC_DISABILITY, DOC_GP, DOC_INCOME,
     DOC_MUNICIPAL, DOC_PSYCHIATRIST, DOC_RENEWED, DOC_REPRESENTATIVE, FEMALE_NAMES, GRUPU_DZ, ISAR_B, ISAR_P, ISAR_RV,
     KIND_MAIN, KIND_PROVIDER_CHANGE, KIND_SERVICE_CHANGE, MALE_NAMES, MUNICIPALITIES, PROVIDERS, PUSCELA,
-    RENEWAL_REQUEST, REQUESTS, SERVICE_KINDS, STREETS, SURNAMES,
+    REFUSAL_NEEDS_TREATMENT, REFUSAL_NOT_ELIGIBLE, RENEWAL_REQUEST, REQUESTS, SERVICE_KINDS, STREETS, SURNAMES,
 };
 use super::writer::{App, Subject, Writer};
 use super::SHOWCASE;
@@ -172,7 +172,7 @@ impl Generator {
         }
         w.note(&s, &a, 15, day(2023, 3, 27))?;
         w.request(&a, day(2023, 3, 27), REQUESTS[0].0, day(2023, 4, 26), None)?;
-        w.refuse(&mut s, &a, day(2023, 5, 15))?;
+        w.refuse(&mut s, &a, day(2023, 5, 15), &refusal_for_missing(DOC_GP))?;
         w.finish(s)?;
 
         // Līga Vītola: institution, then a halfway house, then a group apartment.
@@ -412,7 +412,7 @@ impl Generator {
             if !waiting && rng.percent(20) {
                 w.request(&app, t, description, due, None)?;
                 let on = due + rng.between(10, 40);
-                w.refuse(s, &app, on)?;
+                w.refuse(s, &app, on, &refusal_for_missing(title))?;
                 return Ok(Outcome::Refused(on));
             }
             let fulfilled = t + rng.between(4, 28);
@@ -422,7 +422,7 @@ impl Generator {
         }
         let decided = (t + rng.between(7, 35)).min(self.horizon);
         if !waiting && rng.percent(6) {
-            w.refuse(s, &app, decided)?;
+            w.refuse(s, &app, decided, REFUSAL_NOT_ELIGIBLE)?;
             return Ok(Outcome::Refused(decided));
         }
         w.admit(s, &app, 1, decided)?;
@@ -436,7 +436,7 @@ impl Generator {
         let end = (decided + wait).min(self.horizon - 60).max(decided + 30);
         self.wait(w, rng, s, &app, decided, end)?;
         if rng.percent(4) {
-            w.refuse(s, &app, end)?;
+            w.refuse(s, &app, end, REFUSAL_NEEDS_TREATMENT)?;
             return Ok(Outcome::Refused(end));
         }
         let place = if rng.percent(85) { provider } else { self.other_provider(rng, kind, provider) };
@@ -527,6 +527,13 @@ impl Generator {
         }
         Ok(())
     }
+}
+
+/// The reason of a refusal for a document asked for and never sent (its title).
+fn refusal_for_missing(title: &str) -> String {
+    let mut chars = title.chars();
+    let lower: String = chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
+    format!("Noteiktajā termiņā nav iesniegti pieprasītie dokumenti ({lower})")
 }
 
 /// Lower-case ASCII for an e-mail address: Latvian letters without their diacritics.

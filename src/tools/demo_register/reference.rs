@@ -197,6 +197,11 @@ pub(super) const REQUESTS: &[(&str, &str)] = &[
     ("Lūdzam iesniegt izziņu par personas ienākumiem", DOC_INCOME),
     ("Lūdzam iesniegt pašvaldības lēmumu par pakalpojuma nepieciešamību", DOC_MUNICIPAL),
 ];
+/// Reasons of a refusal (Regulation No. 587 point 10.9).
+pub(super) const REFUSAL_NOT_ELIGIBLE: &str =
+    "Persona neatbilst valsts finansēta ilgstošas sociālās aprūpes un sociālās rehabilitācijas pakalpojuma saņēmēju lokam";
+pub(super) const REFUSAL_NEEDS_TREATMENT: &str =
+    "Personas veselības stāvokļa dēļ nepieciešama ārstēšana ārstniecības iestādē, ko institūcija nevar nodrošināt";
 pub(super) const RENEWAL_REQUEST: &str = "Lūdzam atjaunot ģimenes ārsta izziņu par veselības stāvokli (derīga 12 mēnešus)";
 
 /// Service kinds, providers and municipalities: ids are the table index + 1.

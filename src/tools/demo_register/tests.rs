@@ -219,6 +219,29 @@ async fn aivars_was_asked_for_a_document_and_refused() {
     assert_eq!(app.document_requests.len(), 1);
     assert_eq!(app.document_requests[0].fulfilled_on, None);
     assert!(app.queue_decisions.is_empty() && app.grant_decisions.is_empty());
+    assert_eq!(app.status, ApplicationStatus::Refused);
+    assert_eq!(app.refusal_decisions.len(), 1);
+    assert_eq!(app.refusal_decisions[0].decided_on, status.events[1].event_date);
+    assert_eq!(Some(&app.refusal_decisions[0].document_number), status.events[1].decision_number.as_ref());
+}
+
+#[test]
+fn every_refusal_event_has_its_refusal_decision_and_no_other_does() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let (refusals, matched, decisions): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM queue_events WHERE kind = 14),
+                    (SELECT count(*) FROM queue_events e JOIN refusal_decisions d
+                       ON d.application_id = e.application_id AND d.decided_on = e.event_date
+                      AND d.document_number = e.decision_number WHERE e.kind = 14),
+                    (SELECT count(*) FROM refusal_decisions WHERE reason <> '')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(refusals > 20, "{refusals} refusals");
+    assert_eq!((matched, decisions), (refusals, refusals));
 }
 
 #[tokio::test]
@@ -291,7 +314,7 @@ fn dump(path: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for table in [
         "service_kinds", "providers", "municipalities", "persons", "legal_representatives", "applications",
-        "submitted_documents", "document_requests", "grant_decisions", "queue_decisions", "queue_events",
+        "submitted_documents", "document_requests", "grant_decisions", "queue_decisions", "refusal_decisions", "queue_events",
         "queue_entries",
     ] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();

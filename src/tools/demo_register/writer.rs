@@ -28,6 +28,7 @@ struct Ids {
     request: i64,
     grant: i64,
     queue_decision: i64,
+    refusal: i64,
     event: i64,
     entry: i64,
     application_seq: [u32; 16],
@@ -46,6 +47,7 @@ pub(super) struct Writer<'t> {
     requests: Statement<'t>,
     grants: Statement<'t>,
     queue_decisions: Statement<'t>,
+    refusals: Statement<'t>,
     events: Statement<'t>,
     entries: Statement<'t>,
 }
@@ -91,6 +93,7 @@ impl<'t> Writer<'t> {
             requests: prepare("INSERT INTO document_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
             grants: prepare("INSERT INTO grant_decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
             queue_decisions: prepare("INSERT INTO queue_decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
+            refusals: prepare("INSERT INTO refusal_decisions VALUES (?1, ?2, ?3, ?4, ?5)")?,
             events: prepare("INSERT INTO queue_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?,
             entries: prepare("INSERT INTO queue_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?,
         })
@@ -292,9 +295,14 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// A decision of refusal (14); the application no longer waits.
-    pub(super) fn refuse(&mut self, subject: &mut Subject, app: &App, on: Day) -> Result<(), StoreError> {
-        self.event(subject, app, 14, on, app.kind, Some(app.provider), None, None)?;
+    /// A decision of refusal (14) for `reason`: the event and the application's refusal
+    /// decision; the application no longer waits.
+    pub(super) fn refuse(&mut self, subject: &mut Subject, app: &App, on: Day, reason: &str) -> Result<(), StoreError> {
+        let number = self.event(subject, app, 14, on, app.kind, Some(app.provider), None, None)?;
+        self.ids.refusal += 1;
+        self.refusals
+            .execute((self.ids.refusal, app.id, self.dates.text(on), number.as_deref().unwrap_or_default(), reason))
+            .map_err(error("seed: refusal decisions"))?;
         leave_queues(subject, app);
         Ok(())
     }

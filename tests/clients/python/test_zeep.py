@@ -26,6 +26,7 @@ SPOLIS = "http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0"
 OPERATOR = {"FirstName": "Anna", "Surname": "Liepiņa", "PersonCode": "120379-10015"}
 ERIKA = "150342-10121"
 NOBODY = "051230-10106"
+AIVARS = "020761-12340"
 
 SERVICES = {
     "GetApplicationList": "URN:IVIS:100001:ISS-LM-GetApplicationList-v1-0",
@@ -88,6 +89,21 @@ def test_ep115_plain_returns_erikas_applications(port):
         assert application.Applicant.PersonCode == ERIKA
         assert application.Municipality.Name
     assert any(a.LegalRepresentative is not None for a in applications)
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_ep115_gives_each_application_its_status_and_a_refusal_its_decision(port):
+    erika = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Operator=OPERATOR)
+    assert [a.Status.Code for a in erika.Applications.Application] == ["in-queue", "in-queue"]
+    assert all(a.Status.Name == "Uzņemts rindā" for a in erika.Applications.Application)
+    assert all(not items(a.RefusalDecisions, "RefusalDecision") for a in erika.Applications.Application)
+    aivars = bound("GetApplicationList", port).GetApplicationList(PersonCode=AIVARS, Operator=OPERATOR)
+    (application,) = aivars.Applications.Application
+    assert (application.Status.Code, application.Status.Name) == ("refused", "Pakalpojums atteikts")
+    (refusal,) = items(application.RefusalDecisions, "RefusalDecision")
+    assert refusal.DecisionDate.isoformat() == "2023-05-15"
+    assert refusal.DocumentNumber.startswith("LM-2023/")
+    assert "dokumenti" in refusal.Reason
 
 
 @pytest.mark.parametrize("port", PORTS)
