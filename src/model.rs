@@ -183,6 +183,9 @@ pub struct Application {
     pub status: ApplicationStatus,
     /// 12.1 the kind of social service asked for (sociālā pakalpojuma veids).
     pub service_kind: Classifier,
+    /// The nature of the person's problem (problēmas būtība): the client group the service is
+    /// for, e.g. adults with severe mental disorders. `None` where the register lacks it.
+    pub problem_nature: Option<Classifier>,
     /// 12.1 the preferred provider (vēlamais pakalpojuma sniedzējs).
     pub preferred_provider: Option<Provider>,
     /// 12.1 the applicant (iesniedzējs).
@@ -302,6 +305,8 @@ pub struct QueueEvent {
     pub decision_number: Option<String>,
     /// Pakalpojuma veids.
     pub service_kind: Classifier,
+    /// Problēmas būtība: the client group of the event's application.
+    pub problem_nature: Option<Classifier>,
     /// Vēlamais VSAC / SAC.
     pub preferred_provider: Option<Provider>,
     /// Piedāvātā vieta un adrese.

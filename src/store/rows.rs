@@ -40,6 +40,14 @@ pub(crate) trait Columns {
         })
     }
 
+    /// A classifier value from a code and a name column; absent when the code is NULL.
+    fn opt_classifier(&self, code: usize, name: usize) -> Result<Option<Classifier>, StoreError> {
+        Ok(match self.opt_text(code)? {
+            None => None,
+            Some(code) => Some(Classifier { code, name: self.text(name)? }),
+        })
+    }
+
     fn personal_code(&self, digits: &str) -> Result<PersonalCode, StoreError> {
         PersonalCode::parse(digits).map_err(|_| self.corrupt("a personal code in the register is not valid"))
     }
@@ -106,6 +114,7 @@ impl Applications {
             application_kind: r.text(3)?,
             status: ApplicationStatus::Submitted,
             service_kind: Classifier { code: r.text(4)?, name: r.text(5)? },
+            problem_nature: r.opt_classifier(19, 20)?,
             preferred_provider: r.opt_provider(6, 7)?,
             applicant: applicant.clone(),
             legal_representative,
@@ -208,6 +217,7 @@ pub(crate) fn queue_event(r: &impl Columns) -> Result<QueueEvent, StoreError> {
         event_date: r.date(1)?,
         decision_number: r.opt_text(2)?,
         service_kind: Classifier { code: r.text(3)?, name: r.text(4)? },
+        problem_nature: r.opt_classifier(12, 13)?,
         preferred_provider: r.opt_provider(5, 6)?,
         offered_place,
         granted_on: r.opt_date(10)?,

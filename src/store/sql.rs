@@ -17,9 +17,10 @@ pub(crate) const SQL_APPLICATIONS: &str = "\
 SELECT a.id, a.application_number, a.submitted_on, a.application_kind,
        sk.code, sk.name, pp.code, pp.name,
        m.code, m.name, m.address, m.phone, m.email,
-       r.first_name, r.surname, r.person_code, r.address, r.phone, r.email
+       r.first_name, r.surname, r.person_code, r.address, r.phone, r.email, cg.code, cg.name
 FROM applications a
 JOIN service_kinds sk ON sk.id = a.service_kind_id
+LEFT JOIN client_groups cg ON cg.id = a.client_group_id
 LEFT JOIN providers pp ON pp.id = a.preferred_provider_id
 JOIN municipalities m ON m.id = a.municipality_id
 LEFT JOIN legal_representatives r ON r.id = a.legal_representative_id
@@ -71,12 +72,13 @@ ORDER BY e.event_date, e.id";
 pub(crate) const SQL_QUEUE_EVENTS: &str = "\
 SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,
        pp.code, pp.name, op.code, op.name, coalesce(e.offered_address, op.address),
-       e.granted_on, a.application_number
+       e.granted_on, a.application_number, cg.code, cg.name
 FROM queue_events e
 JOIN service_kinds sk ON sk.id = e.service_kind_id
 LEFT JOIN providers pp ON pp.id = e.preferred_provider_id
 LEFT JOIN providers op ON op.id = e.offered_provider_id
 LEFT JOIN applications a ON a.id = e.application_id
+LEFT JOIN client_groups cg ON cg.id = a.client_group_id
 WHERE e.person_id = $1 AND e.event_date BETWEEN $2 AND $3
   AND (CAST($4 AS BIGINT) IS NULL OR e.service_kind_id = CAST($4 AS BIGINT))
   AND (CAST($5 AS BIGINT) IS NULL OR e.preferred_provider_id = CAST($5 AS BIGINT) OR e.offered_provider_id = CAST($5 AS BIGINT))

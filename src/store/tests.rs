@@ -22,12 +22,14 @@ pub(crate) fn write_tiny_register(path: &Path) {
          INSERT INTO providers VALUES (1, 'P1', 'VSAC \"Rīga\" filiāle \"Ezerkrasti\"', 'Rīga');
          INSERT INTO providers VALUES (2, 'P2', 'Pansionāts \"Ābeļdārzs\"', 'Rīga 2');
          INSERT INTO municipalities VALUES (1, 'RIGA', 'Rīgas valstspilsēta', 'Rīga', NULL, NULL);
+         INSERT INTO client_groups VALUES (1, 'REDZES-INVALIDITATE', 'Persona ar redzes invaliditāti');
          INSERT INTO persons VALUES (1, '15034210121', 'Ērika', 'Kalniņa');
          INSERT INTO persons VALUES (2, '02076112340', 'Aivars', 'Ozoliņš');
-         INSERT INTO applications VALUES (1, 1, 'A-1', '2024-01-10', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
-         INSERT INTO applications VALUES (2, 1, 'A-2', '2025-03-01', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL);
-         INSERT INTO applications VALUES (3, 2, 'A-3', '2023-05-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
-         INSERT INTO applications VALUES (4, 2, 'A-4', '2024-01-02', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL);
+         INSERT INTO applications VALUES (1, 1, 'A-1', '2024-01-10', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL, NULL);
+         INSERT INTO applications VALUES (2, 1, 'A-2', '2025-03-01', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL, NULL);
+         INSERT INTO applications VALUES (3, 2, 'A-3', '2023-05-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL, NULL);
+         INSERT INTO applications VALUES (4, 2, 'A-4', '2024-01-02', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL, NULL);
+         UPDATE applications SET client_group_id = 1 WHERE id = 1;
          INSERT INTO submitted_documents VALUES (1, 1, 'Iesniegums', '2024-01-10');
          INSERT INTO submitted_documents VALUES (2, 2, 'Iesniegums', '2025-03-01');
          INSERT INTO queue_decisions VALUES (1, 1, '2024-02-01', 'LM-2024/1-R', 1, '2024-02-01');
@@ -187,6 +189,21 @@ async fn applications_carry_their_children_and_respect_the_period() {
         assert_eq!(all.applications[0].queue_decisions.len(), 1);
         assert_eq!(all.applications[1].queue_decisions.len(), 0);
         assert_eq!(all.applications[1].preferred_provider.as_ref().unwrap().code, "P2");
+        let nature = Classifier { code: "REDZES-INVALIDITATE".into(), name: "Persona ar redzes invaliditāti".into() };
+        assert_eq!(all.applications[0].problem_nature.as_ref(), Some(&nature));
+        assert_eq!(all.applications[1].problem_nature, None, "not recorded for A-2");
+        let events = store
+            .queue_status_list(QueueStatusQuery {
+                person_code: person("150342-10121"),
+                period: Period::default(),
+                service_kind_code: None,
+                provider_code: None,
+            })
+            .await
+            .unwrap()
+            .events;
+        let natures: Vec<Option<&str>> = events.iter().map(|e| e.problem_nature.as_ref().map(|n| n.code.as_str())).collect();
+        assert_eq!(natures, [Some("REDZES-INVALIDITATE"), None, None], "each event has its application's");
 
         let inclusive = store
             .application_list(ApplicationQuery {

@@ -54,6 +54,9 @@ fn render_application(w: &mut XmlWriter, application: &Application) {
         .leaf("Name", application.status.label())
         .close("Status");
     classifier(w, "ServiceKind", &application.service_kind);
+    if let Some(nature) = &application.problem_nature {
+        classifier(w, "ProblemNature", nature);
+    }
     if let Some(preferred) = &application.preferred_provider {
         provider(w, "PreferredProvider", preferred);
     }

@@ -198,6 +198,7 @@ fn read_application(element: &Element) -> anyhow::Result<Application> {
                 ApplicationStatus::from_code(&code).ok_or_else(|| anyhow!("unknown application status {code}"))?
             },
             service_kind: read_classifier(required(element, "ServiceKind")?)?,
+            problem_nature: child(element, "ProblemNature").map(read_classifier).transpose()?,
             preferred_provider: child(element, "PreferredProvider").map(read_provider).transpose()?,
             applicant: read_person(required(element, "Applicant")?)?,
             legal_representative: child(element, "LegalRepresentative")
@@ -264,6 +265,7 @@ fn read_event(element: &Element) -> anyhow::Result<QueueEvent> {
         event_date: date(element, "EventDate")?,
         decision_number: text_of(element, "DecisionNumber"),
         service_kind: read_classifier(required(element, "ServiceKind")?)?,
+        problem_nature: child(element, "ProblemNature").map(read_classifier).transpose()?,
         preferred_provider: child(element, "PreferredProvider").map(read_provider).transpose()?,
         offered_place: child(element, "OfferedPlace")
             .map(|p| anyhow::Ok(OfferedPlace { provider: read_provider(required(p, "Provider")?)?, address: text(p, "Address")? }))

@@ -73,6 +73,9 @@ fn application_block(out: &mut String, a: &Application) {
     field("Iesnieguma veids:", a.application_kind.clone());
     field("Statuss:", format!("{} ({})", a.status.label(), a.status.code()));
     field("Pakalpojuma veids:", format!("{} ({})", a.service_kind.name, a.service_kind.code));
+    if let Some(nature) = &a.problem_nature {
+        field("Problēmas būtība:", format!("{} ({})", nature.name, nature.code));
+    }
     if let Some(p) = &a.preferred_provider {
         field("Vēlamais sniedzējs:", format!("{} ({})", p.name, p.code));
     }

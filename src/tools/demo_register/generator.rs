@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::random::{day, horizon, mix, ymd, Codes, Day, Rng, Weighted, FIRST_DAY};
 use super::reference::{
+    CHILD_DISABLED, CHILD_NO_CARE, MENTAL, VISION,
     DOC_APPLICATION, DOC_ASSESSMENT, DOC_CHANGE_KIND, DOC_CHANGE_PROVIDER, DOC_DISABILITY, DOC_GP, DOC_INCOME,
     DOC_MUNICIPAL, DOC_PSYCHIATRIST, DOC_RENEWED, DOC_REPRESENTATIVE, FEMALE_NAMES, GRUPU_DZ, ISAR_B, ISAR_P, ISAR_RV,
     KIND_MAIN, KIND_PROVIDER_CHANGE, KIND_SERVICE_CHANGE, MALE_NAMES, MUNICIPALITIES, PROVIDERS, PUSCELA,
@@ -97,6 +98,7 @@ impl Generator {
             young: false,
             birth_year: 1942,
             municipality: Self::municipality_index("RIGA"),
+            group: VISION,
             representative: Some(rep),
             entries: Vec::new(),
         };
@@ -130,6 +132,7 @@ impl Generator {
             young: false,
             birth_year: 1948,
             municipality: Self::municipality_index("SIGULDA"),
+            group: MENTAL,
             representative: None,
             entries: Vec::new(),
         };
@@ -163,6 +166,7 @@ impl Generator {
             young: false,
             birth_year: 1961,
             municipality: Self::municipality_index("TALSI"),
+            group: MENTAL,
             representative: None,
             entries: Vec::new(),
         };
@@ -191,6 +195,7 @@ impl Generator {
             young: true,
             birth_year: 1988,
             municipality: Self::municipality_index("AUGSDAUGAVA"),
+            group: MENTAL,
             representative: Some(rep),
             entries: Vec::new(),
         };
@@ -232,13 +237,27 @@ impl Generator {
         let (first_name, surname) =
             if female { (*rng.pick(FEMALE_NAMES), surname.1) } else { (*rng.pick(MALE_NAMES), surname.0) };
         let municipality = self.municipalities.pick(&mut rng);
+        // Children's institutions for the young who may apply as minors, care for the severe
+        // mental disorders of adults, a tenth for persons with visual impairment.
+        let group = if young {
+            match (birth.year() >= 1998, index % 2) {
+                (true, 0) => CHILD_DISABLED,
+                (true, _) => CHILD_NO_CARE,
+                (false, _) => MENTAL,
+            }
+        } else if mix(index) % 10 == 0 {
+            VISION
+        } else {
+            MENTAL
+        };
         let representative = if rng.percent(if young { 50 } else { 33 }) {
             Some(self.random_representative(w, &mut rng, birth, young, surname, municipality)?)
         } else {
             None
         };
         let id = w.person(&code, first_name, surname)?;
-        let mut s = Subject { id, young, birth_year: birth.year(), municipality, representative, entries: Vec::new() };
+        let mut s =
+            Subject { id, young, birth_year: birth.year(), municipality, group, representative, entries: Vec::new() };
         let waiting = rng.below(1000) < self.waiting_per_mille;
         if let Some(provider) = neighbour {
             let submitted = rng.between(day(2021, 1, 1), day(2024, 6, 30));

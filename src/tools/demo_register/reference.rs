@@ -26,6 +26,20 @@ pub(super) const SERVICE_KINDS: [(&str, &str); 5] = [
     ("GRUPU-DZ", "Grupu dzīvoklis"),
 ];
 
+pub(super) const MENTAL: usize = 0;
+pub(super) const VISION: usize = 1;
+pub(super) const CHILD_NO_CARE: usize = 2;
+pub(super) const CHILD_DISABLED: usize = 3;
+
+/// Client groups (problēmas būtība), the persons state-funded long-term care is for (code,
+/// name); the row id is the index + 1.
+pub(super) const CLIENT_GROUPS: [(&str, &str); 4] = [
+    ("GARIGI-TRAUCEJUMI", "Pilngadīga persona ar smagiem garīga rakstura traucējumiem"),
+    ("REDZES-INVALIDITATE", "Persona ar I vai II grupas redzes invaliditāti"),
+    ("BERNS-BEZ-GADIBAS", "Bērns bārenis vai bērns bez vecāku gādības"),
+    ("BERNS-INVALIDITATE", "Bērns ar invaliditāti"),
+];
+
 const P: u8 = 1 << ISAR_P;
 const B: u8 = 1 << ISAR_B;
 const RV: u8 = 1 << ISAR_RV;
@@ -204,12 +218,15 @@ pub(super) const REFUSAL_NEEDS_TREATMENT: &str =
     "Personas veselības stāvokļa dēļ nepieciešama ārstēšana ārstniecības iestādē, ko institūcija nevar nodrošināt";
 pub(super) const RENEWAL_REQUEST: &str = "Lūdzam atjaunot ģimenes ārsta izziņu par veselības stāvokli (derīga 12 mēnešus)";
 
-/// Service kinds, providers and municipalities: ids are the table index + 1.
+/// Service kinds, client groups, providers and municipalities: ids are the table index + 1.
 pub(super) fn reference_data(conn: &Connection) -> Result<(), StoreError> {
     let what = error("seed: reference data");
     for (i, (code, name)) in SERVICE_KINDS.iter().enumerate() {
         conn.execute("INSERT INTO service_kinds VALUES (?1, ?2, ?3)", (i as i64 + 1, code, name))
             .map_err(&what)?;
+    }
+    for (i, (code, name)) in CLIENT_GROUPS.iter().enumerate() {
+        conn.execute("INSERT INTO client_groups VALUES (?1, ?2, ?3)", (i as i64 + 1, code, name)).map_err(&what)?;
     }
     for (i, p) in PROVIDERS.iter().enumerate() {
         conn.execute("INSERT INTO providers VALUES (?1, ?2, ?3, ?4)", (provider_id(i), p.code, p.name, p.address))

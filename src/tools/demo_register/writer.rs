@@ -58,6 +58,8 @@ pub(super) struct Subject {
     pub(super) young: bool,
     pub(super) birth_year: i32,
     pub(super) municipality: usize,
+    /// The client group (problēmas būtība) of the person's applications, a `CLIENT_GROUPS` index.
+    pub(super) group: usize,
     pub(super) representative: Option<i64>,
     pub(super) entries: Vec<Entry>,
 }
@@ -88,7 +90,7 @@ impl<'t> Writer<'t> {
             ids: Ids::default(),
             persons: prepare("INSERT INTO persons VALUES (?1, ?2, ?3, ?4)")?,
             representatives: prepare("INSERT INTO legal_representatives VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?,
-            applications: prepare("INSERT INTO applications VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?,
+            applications: prepare("INSERT INTO applications VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?,
             documents: prepare("INSERT INTO submitted_documents VALUES (?1, ?2, ?3, ?4)")?,
             requests: prepare("INSERT INTO document_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
             grants: prepare("INSERT INTO grant_decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
@@ -152,6 +154,7 @@ impl<'t> Writer<'t> {
                 provider_id(provider),
                 subject.municipality as i64 + 1,
                 subject.representative,
+                subject.group as i64 + 1,
             ))
             .map_err(error("seed: applications"))?;
         Ok(App { id, kind, provider })

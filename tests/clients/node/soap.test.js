@@ -83,6 +83,8 @@ for (const port of PORTS) {
     const [erika] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR });
     const statuses = list(erika.Applications.Application).map((a) => [a.Status.Code, a.Status.Name]);
     assert.deepEqual(statuses, [['in-queue', 'Uzņemts rindā'], ['in-queue', 'Uzņemts rindā']]);
+    const natures = list(erika.Applications.Application).map((a) => a.ProblemNature.Code);
+    assert.deepEqual(natures, ['REDZES-INVALIDITATE', 'REDZES-INVALIDITATE'], 'the nature of her problem');
     const [aivars] = await call(service, 'GetApplicationList', { PersonCode: AIVARS, Operator: OPERATOR });
     const [application] = list(aivars.Applications.Application);
     assert.deepEqual([application.Status.Code, application.Status.Name], ['refused', 'Pakalpojums atteikts']);
@@ -102,6 +104,7 @@ for (const port of PORTS) {
     const admitted = events.find((e) => Number(e.EventKind.Code) === 1);
     assert.ok(admitted, 'an admission event');
     assert.equal(admitted.EventKind.Name, 'lēmums par uzņemšanu rindā');
+    assert.equal(admitted.ProblemNature.Name, 'Persona ar I vai II grupas redzes invaliditāti');
     const positions = list(answer.QueuePositions.QueuePosition);
     assert.ok(positions.length >= 2, `positions: ${positions.length}`);
     for (const position of positions) {

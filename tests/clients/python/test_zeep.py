@@ -97,6 +97,8 @@ def test_ep115_gives_each_application_its_status_and_a_refusal_its_decision(port
     assert [a.Status.Code for a in erika.Applications.Application] == ["in-queue", "in-queue"]
     assert all(a.Status.Name == "Uzņemts rindā" for a in erika.Applications.Application)
     assert all(not items(a.RefusalDecisions, "RefusalDecision") for a in erika.Applications.Application)
+    # The nature of her problem (problēmas būtība): the client group the service is for.
+    assert {a.ProblemNature.Code for a in erika.Applications.Application} == {"REDZES-INVALIDITATE"}
     aivars = bound("GetApplicationList", port).GetApplicationList(PersonCode=AIVARS, Operator=OPERATOR)
     (application,) = aivars.Applications.Application
     assert (application.Status.Code, application.Status.Name) == ("refused", "Pakalpojums atteikts")
@@ -113,6 +115,7 @@ def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
     events = answer.QueueEvents.QueueEvent
     assert events
     labels = {event.EventKind.Code: event.EventKind.Name for event in events}
+    assert all(event.ProblemNature.Code == "REDZES-INVALIDITATE" for event in events)
     assert labels.get(1) == "lēmums par uzņemšanu rindā", labels
     positions = answer.QueuePositions.QueuePosition
     assert len(positions) >= 2
