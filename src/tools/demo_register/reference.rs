@@ -234,7 +234,7 @@ pub(super) fn reference_data(conn: &Connection) -> Result<(), StoreError> {
     }
     for (i, (code, name, street, town, postcode, domain, _)) in MUNICIPALITIES.iter().enumerate() {
         let address = format!("{street}, {town}, {postcode}");
-        let phone = format!("+371 6{:07}", 3_000_000 + (mix(i as u64) % 7_000_000));
+        let phone = format!("+371 {}{:05}", landline_area(town), mix(i as u64) % 100_000);
         let email = format!("socialais.dienests@{domain}.lv");
         conn.execute(
             "INSERT INTO municipalities VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -243,6 +243,42 @@ pub(super) fn reference_data(conn: &Connection) -> Result<(), StoreError> {
         .map_err(&what)?;
     }
     Ok(())
+}
+
+/// The three-digit landline prefix of a town's area (Rīga 67, Kurzeme and Zemgale 63, Vidzeme
+/// 64, Latgale and Sēlija 65), as a social service's phone number starts.
+pub(super) fn landline_area(town: &str) -> u32 {
+    match town {
+        "Rīga" | "Ādaži" | "Mārupe" | "Salaspils" | "Ulbroka" | "Ķekava" | "Olaine" => 672,
+        "Jūrmala" => 677,
+        "Jelgava" => 630,
+        "Tukums" => 631,
+        "Talsi" => 632,
+        "Kuldīga" => 633,
+        "Liepāja" | "Grobiņa" => 634,
+        "Ventspils" => 636,
+        "Dobele" => 637,
+        "Saldus" => 638,
+        "Bauska" => 639,
+        "Limbaži" | "Saulkrasti" => 640,
+        "Cēsis" => 641,
+        "Valmiera" => 642,
+        "Alūksne" => 643,
+        "Gulbene" => 644,
+        "Balvi" => 645,
+        "Rēzekne" => 646,
+        "Valka" | "Smiltene" => 647,
+        "Madona" | "Varakļāni" => 648,
+        "Sigulda" => 679,
+        "Ogre" => 650,
+        "Aizkraukle" => 651,
+        "Jēkabpils" => 652,
+        "Preiļi" | "Līvāni" => 653,
+        "Daugavpils" => 654,
+        "Krāslava" => 656,
+        "Ludza" => 657,
+        _ => 670,
+    }
 }
 
 /// The row id of `PROVIDERS[index]`.
