@@ -113,7 +113,11 @@ async fn the_printout_is_a_pdf_with_the_seeds_text_and_latvian_letters() {
         "Lēmuma Nr.",
         "Vēlamais SAC",
         "Piedāvātā vieta un adrese",
-        "lēmums par uzņemšanu rindā",
+        // The status word of seed 000's sample, not the event label.
+        "Uzņemts rindā",
+        "Iesnieguma statuss:",
+        "Problēmas būtība:",
+        "Persona ar I vai II grupas redzes invaliditāti",
         "Sagatavoja: Anna Liepiņa,",
     ];
     // Read back by an independent reader: the text through the fonts' ToUnicode maps, so

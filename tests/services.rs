@@ -218,7 +218,7 @@ const HAND_QUEUE: &str = "
         (900003, '32999000003', 'Cilda', 'Trešā'), (900004, '32999000004', 'Dace', 'Ceturtā');
     INSERT INTO applications
         SELECT 900000 + p, 900000 + p, 'TEST-A-' || p, submitted, 'Sociālās aprūpes un rehabilitācijas pakalpojums',
-               (SELECT id FROM service_kinds WHERE code = 'ISAR-P'), 900001, (SELECT min(id) FROM municipalities), NULL
+               (SELECT id FROM service_kinds WHERE code = 'ISAR-P'), 900001, (SELECT min(id) FROM municipalities), NULL, NULL
         FROM (SELECT 1 AS p, '2022-01-03' AS submitted UNION ALL SELECT 2, '2023-05-20'
               UNION ALL SELECT 3, '2024-01-20' UNION ALL SELECT 4, '2024-01-22');
     INSERT INTO queue_decisions SELECT 900000 + p, 900000 + p, since, 'LM-T/' || p || '-R', 900001, since

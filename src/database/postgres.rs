@@ -57,6 +57,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_daily_quota_usage.sql") },
     Migration { version: 5, sql: include_str!("../../migrations/postgres/0005_audit_prune_markers.sql") },
     Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_audit_record_purpose.sql") },
+    Migration { version: 7, sql: include_str!("../../migrations/postgres/0007_refusal_decisions.sql") },
+    Migration { version: 8, sql: include_str!("../../migrations/postgres/0008_client_groups.sql") },
 ];
 
 /// Key of the advisory lock that serializes migrations between processes starting at once.

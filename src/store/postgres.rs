@@ -113,12 +113,18 @@ impl PostgresStore {
             applications.add(&Cols { row: &row, what }, &person)?;
         }
         if !applications.is_empty() {
-            // The four child queries are pipelined on the one connection: one round trip.
-            let (documents, requests, grants, queue_decisions) = futures_util::future::try_join4(
-                query(&tx, SQL_DOCUMENTS, &params, "EP115 documents"),
-                query(&tx, SQL_DOCUMENT_REQUESTS, &[&as_of, &person_id, &from, &till], "EP115 document requests"),
-                query(&tx, SQL_GRANT_DECISIONS, &params, "EP115 grant decisions"),
-                query(&tx, SQL_QUEUE_DECISIONS, &params, "EP115 queue decisions"),
+            // The six child queries are pipelined on the one connection: one round trip.
+            let ((documents, requests, grants), (queue_decisions, refusals, events)) = futures_util::future::try_join(
+                futures_util::future::try_join3(
+                    query(&tx, SQL_DOCUMENTS, &params, "EP115 documents"),
+                    query(&tx, SQL_DOCUMENT_REQUESTS, &[&as_of, &person_id, &from, &till], "EP115 document requests"),
+                    query(&tx, SQL_GRANT_DECISIONS, &params, "EP115 grant decisions"),
+                ),
+                futures_util::future::try_join3(
+                    query(&tx, SQL_QUEUE_DECISIONS, &params, "EP115 queue decisions"),
+                    query(&tx, SQL_REFUSAL_DECISIONS, &params, "EP115 refusal decisions"),
+                    query(&tx, SQL_APPLICATION_EVENTS, &params, "EP115 application events"),
+                ),
             )
             .await?;
             for row in &documents {
@@ -132,6 +138,12 @@ impl PostgresStore {
             }
             for row in &queue_decisions {
                 applications.add_queue_decision(&Cols { row, what: "EP115 queue decisions" })?;
+            }
+            for row in &refusals {
+                applications.add_refusal_decision(&Cols { row, what: "EP115 refusal decisions" })?;
+            }
+            for row in &events {
+                applications.add_event(&Cols { row, what: "EP115 application events" })?;
             }
         }
         tx.commit().await.map_err(error("end EP115"))?;

@@ -19,9 +19,10 @@ pub(crate) const SQL_APPLICATIONS: &str = "\
 SELECT a.id, a.application_number, a.submitted_on, a.application_kind,
        sk.code, sk.name, pp.code, pp.name,
        m.code, m.name, m.address, m.phone, m.email,
-       r.first_name, r.surname, r.person_code, r.address, r.phone, r.email
+       r.first_name, r.surname, r.person_code, r.address, r.phone, r.email, cg.code, cg.name
 FROM applications a
 JOIN service_kinds sk ON sk.id = a.service_kind_id
+LEFT JOIN client_groups cg ON cg.id = a.client_group_id
 LEFT JOIN providers pp ON pp.id = a.preferred_provider_id
 JOIN municipalities m ON m.id = a.municipality_id
 LEFT JOIN legal_representatives r ON r.id = a.legal_representative_id
@@ -57,17 +58,35 @@ JOIN providers p ON p.id = d.provider_id
 WHERE a.person_id = $1 AND a.submitted_on BETWEEN $2 AND $3 AND d.decided_on <= $4
 ORDER BY d.decided_on, d.id";
 
+/// $1 person id, $2 $3 the period, $4 the as-of day: the refusals decided by then.
+pub(crate) const SQL_REFUSAL_DECISIONS: &str = "\
+SELECT d.application_id, d.decided_on, d.document_number, d.reason
+FROM applications a JOIN refusal_decisions d ON d.application_id = a.id
+WHERE a.person_id = $1 AND a.submitted_on BETWEEN $2 AND $3 AND d.decided_on <= $4
+ORDER BY d.decided_on, d.id";
+
+/// The kinds of the events of the applications in the answer up to the as-of day ($4), in
+/// date order: each application's status is derived from them (`ApplicationStatus::after`),
+/// so it is the status as it stood that day. Starts from the person's events
+/// (`queue_events_by_person`), as there is no index by application.
+pub(crate) const SQL_APPLICATION_EVENTS: &str = "\
+SELECT e.application_id, e.kind
+FROM queue_events e JOIN applications a ON a.id = e.application_id
+WHERE e.person_id = $1 AND a.submitted_on BETWEEN $2 AND $3 AND e.event_date <= $4
+ORDER BY e.event_date, e.id";
+
 /// $1 person id, $2 $3 the period (its end no later than the as-of day), $4 service kind id or
 /// NULL, $5 provider id or NULL.
 pub(crate) const SQL_QUEUE_EVENTS: &str = "\
 SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,
        pp.code, pp.name, op.code, op.name, coalesce(e.offered_address, op.address),
-       e.granted_on, a.application_number
+       e.granted_on, a.application_number, cg.code, cg.name
 FROM queue_events e
 JOIN service_kinds sk ON sk.id = e.service_kind_id
 LEFT JOIN providers pp ON pp.id = e.preferred_provider_id
 LEFT JOIN providers op ON op.id = e.offered_provider_id
 LEFT JOIN applications a ON a.id = e.application_id
+LEFT JOIN client_groups cg ON cg.id = a.client_group_id
 WHERE e.person_id = $1 AND e.event_date BETWEEN $2 AND $3
   AND (CAST($4 AS BIGINT) IS NULL OR e.service_kind_id = CAST($4 AS BIGINT))
   AND (CAST($5 AS BIGINT) IS NULL OR e.preferred_provider_id = CAST($5 AS BIGINT) OR e.offered_provider_id = CAST($5 AS BIGINT))

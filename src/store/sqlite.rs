@@ -200,6 +200,8 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
         for_each_row(&tx, SQL_DOCUMENT_REQUESTS, reordered, "EP115 document requests", |r| applications.add_document_request(r))?;
         for_each_row(&tx, SQL_GRANT_DECISIONS, params, "EP115 grant decisions", |r| applications.add_grant_decision(r))?;
         for_each_row(&tx, SQL_QUEUE_DECISIONS, params, "EP115 queue decisions", |r| applications.add_queue_decision(r))?;
+        for_each_row(&tx, SQL_REFUSAL_DECISIONS, params, "EP115 refusal decisions", |r| applications.add_refusal_decision(r))?;
+        for_each_row(&tx, SQL_APPLICATION_EVENTS, params, "EP115 application events", |r| applications.add_event(r))?;
     }
     Ok(ApplicationList { person: Some(person), applications: applications.into_vec() })
 }
@@ -387,6 +389,8 @@ pub(crate) mod tests {
         ("document requests", SQL_DOCUMENT_REQUESTS),
         ("grant decisions", SQL_GRANT_DECISIONS),
         ("queue decisions", SQL_QUEUE_DECISIONS),
+        ("refusal decisions", SQL_REFUSAL_DECISIONS),
+        ("application events", SQL_APPLICATION_EVENTS),
         ("queue events", SQL_QUEUE_EVENTS),
         ("queue positions", SQL_QUEUE_POSITIONS),
         ("queue positions as of a day", SQL_QUEUE_POSITIONS_AS_OF),

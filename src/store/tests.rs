@@ -13,8 +13,10 @@ use crate::model::*;
 use crate::personal_code::PersonalCode;
 
 /// Writes a tiny register by hand into the migrated SQLite file at `path`: two persons
-/// waiting in one queue, one event each (Ērika two, in two queues); and a third who waited
-/// ahead of both in that queue from 2022 until granted a place on 2024-06-15.
+/// waiting in one queue, one event each (Ērika two, in two queues); Ērika offered a place in
+/// her second; Aivars refused on a second application (its events written out of date order);
+/// and a third who waited ahead of both in the first queue from 2022 until granted a place on
+/// 2024-06-15.
 pub(crate) fn write_tiny_register(path: &Path) {
     let conn = crate::database::sqlite::open_writer(path).unwrap();
     conn.execute_batch(
@@ -22,11 +24,14 @@ pub(crate) fn write_tiny_register(path: &Path) {
          INSERT INTO providers VALUES (1, 'P1', 'VSAC \"Rīga\" filiāle \"Ezerkrasti\"', 'Rīga');
          INSERT INTO providers VALUES (2, 'P2', 'Pansionāts \"Ābeļdārzs\"', 'Rīga 2');
          INSERT INTO municipalities VALUES (1, 'RIGA', 'Rīgas valstspilsēta', 'Rīga', NULL, NULL);
+         INSERT INTO client_groups VALUES (1, 'REDZES-INVALIDITATE', 'Persona ar redzes invaliditāti');
          INSERT INTO persons VALUES (1, '15034210121', 'Ērika', 'Kalniņa');
          INSERT INTO persons VALUES (2, '02076112340', 'Aivars', 'Ozoliņš');
-         INSERT INTO applications VALUES (1, 1, 'A-1', '2024-01-10', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
-         INSERT INTO applications VALUES (2, 1, 'A-2', '2025-03-01', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL);
-         INSERT INTO applications VALUES (3, 2, 'A-3', '2023-05-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
+         INSERT INTO applications VALUES (1, 1, 'A-1', '2024-01-10', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL, NULL);
+         INSERT INTO applications VALUES (2, 1, 'A-2', '2025-03-01', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL, NULL);
+         INSERT INTO applications VALUES (3, 2, 'A-3', '2023-05-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL, NULL);
+         INSERT INTO applications VALUES (4, 2, 'A-4', '2024-01-02', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 2, 1, NULL, NULL);
+         UPDATE applications SET client_group_id = 1 WHERE id = 1;
          INSERT INTO submitted_documents VALUES (1, 1, 'Iesniegums', '2024-01-10');
          INSERT INTO submitted_documents VALUES (2, 2, 'Iesniegums', '2025-03-01');
          INSERT INTO document_requests VALUES (9, 1, '2024-01-15', 'Ārsta atzinums', '2024-02-15', '2024-02-10');
@@ -34,11 +39,15 @@ pub(crate) fn write_tiny_register(path: &Path) {
          INSERT INTO queue_events VALUES (1, 1, 1, 1, '2024-02-01', 'LM-2024/1-R', 1, 1, NULL, NULL, NULL);
          INSERT INTO queue_events VALUES (2, 1, 2, 1, '2025-03-20', 'LM-2025/2-R', 1, 2, NULL, NULL, NULL);
          INSERT INTO queue_events VALUES (3, 2, 3, 1, '2023-06-01', 'LM-2023/3-R', 1, 1, NULL, NULL, NULL);
+         INSERT INTO queue_events VALUES (4, 1, 2, 6, '2025-09-01', NULL, 1, 2, 2, NULL, NULL);
+         INSERT INTO queue_events VALUES (5, 2, 4, 14, '2024-03-01', 'LM-2024/2-A', 1, 2, NULL, NULL, NULL);
+         INSERT INTO queue_events VALUES (6, 2, 4, 15, '2024-01-15', NULL, 1, 2, NULL, NULL, NULL);
+         INSERT INTO refusal_decisions VALUES (1, 4, '2024-03-01', 'LM-2024/2-A', 'Nav iesniegti pieprasītie dokumenti');
          INSERT INTO queue_entries VALUES (1, 2, 3, 1, 1, '2023-06-01', 1);
          INSERT INTO queue_entries VALUES (2, 1, 1, 1, 1, '2024-02-01', 1);
          INSERT INTO queue_entries VALUES (3, 1, 2, 2, 1, '2025-03-20', 1);
          INSERT INTO persons VALUES (9, '23118813456', 'Līga', 'Vītola');
-         INSERT INTO applications VALUES (9, 9, 'A-9', '2022-01-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL);
+         INSERT INTO applications VALUES (9, 9, 'A-9', '2022-01-05', 'Sociālās aprūpes un rehabilitācijas pakalpojums', 1, 1, 1, NULL, NULL);
          INSERT INTO queue_events VALUES (91, 9, 9, 1, '2022-01-10', 'LM-2022/1-R', 1, 1, NULL, NULL, NULL);
          INSERT INTO queue_events VALUES (92, 9, 9, 5, '2024-06-15', 'LM-2024/9-P', 1, 1, 1, NULL, '2024-07-01');
          INSERT INTO queue_entries VALUES (9, 9, 9, 1, 1, '2022-01-10', 0);",
@@ -140,7 +149,7 @@ async fn positions_count_active_entries_queued_earlier() {
             .await
             .unwrap();
         assert_eq!(answer.person.unwrap().first_name, "Ērika");
-        assert_eq!(answer.events.len(), 2);
+        assert_eq!(answer.events.len(), 3);
         let ahead: Vec<(String, u32, u32)> = answer
             .positions
             .iter()
@@ -191,6 +200,21 @@ async fn applications_carry_their_children_and_respect_the_period() {
         assert_eq!(all.applications[0].queue_decisions.len(), 1);
         assert_eq!(all.applications[1].queue_decisions.len(), 0);
         assert_eq!(all.applications[1].preferred_provider.as_ref().unwrap().code, "P2");
+        let nature = Classifier { code: "REDZES-INVALIDITATE".into(), name: "Persona ar redzes invaliditāti".into() };
+        assert_eq!(all.applications[0].problem_nature.as_ref(), Some(&nature));
+        assert_eq!(all.applications[1].problem_nature, None, "not recorded for A-2");
+        let events = store
+            .queue_status_list(QueueStatusQuery {
+                person_code: person("150342-10121"),
+                period: Period::default(),
+                service_kind_code: None,
+                provider_code: None,
+            })
+            .await
+            .unwrap()
+            .events;
+        let natures: Vec<Option<&str>> = events.iter().map(|e| e.problem_nature.as_ref().map(|n| n.code.as_str())).collect();
+        assert_eq!(natures, [Some("REDZES-INVALIDITATE"), None, None], "each event has its application's");
 
         let inclusive = store
             .application_list(ApplicationQuery {
@@ -278,6 +302,35 @@ async fn applications_as_of_a_day_leave_out_what_came_later() {
         let today = ApplicationQuery { as_of: Some(chrono::Utc::now().date_naive()), ..ask("2024-01-01") };
         let now = ApplicationQuery { as_of: None, ..ask("2024-01-01") };
         assert_eq!(register.store.application_list(today).await.unwrap(), register.store.application_list(now).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn an_application_has_the_status_its_latest_event_sets_and_its_refusals() {
+    for backend in BACKENDS {
+        eprintln!("on {backend:?}");
+        let register = TinyRegister::open(backend);
+        let store = &register.store;
+        let statuses = |list: &ApplicationList| list.applications.iter().map(|a| a.status).collect::<Vec<_>>();
+        let erika = store
+            .application_list(ApplicationQuery { person_code: person("150342-10121"), period: Period::default() })
+            .await
+            .unwrap();
+        assert_eq!(statuses(&erika), [ApplicationStatus::InQueue, ApplicationStatus::PlaceOffered]);
+        assert!(erika.applications.iter().all(|a| a.refusal_decisions.is_empty()));
+        let aivars = store
+            .application_list(ApplicationQuery { person_code: person("020761-12340"), period: Period::default() })
+            .await
+            .unwrap();
+        // A-4's refusal (14) is dated after the letter (15) although written before it.
+        assert_eq!(statuses(&aivars), [ApplicationStatus::InQueue, ApplicationStatus::Refused]);
+        let refusal = RefusalDecision {
+            decided_on: date("2024-03-01"),
+            document_number: "LM-2024/2-A".into(),
+            reason: "Nav iesniegti pieprasītie dokumenti".into(),
+        };
+        assert_eq!(aivars.applications[1].refusal_decisions, [refusal]);
+        assert!(aivars.applications[0].refusal_decisions.is_empty());
     }
 }
 

@@ -51,8 +51,15 @@ fn render_application(w: &mut XmlWriter, application: &Application) {
     w.open("Application")
         .leaf("ApplicationNumber", &application.application_number)
         .date("SubmissionDate", application.submitted_on)
-        .leaf("ApplicationKind", &application.application_kind);
+        .leaf("ApplicationKind", &application.application_kind)
+        .open("Status")
+        .leaf("Code", application.status.code())
+        .leaf("Name", application.status.label())
+        .close("Status");
     classifier(w, "ServiceKind", &application.service_kind);
+    if let Some(nature) = &application.problem_nature {
+        classifier(w, "ProblemNature", nature);
+    }
     if let Some(preferred) = &application.preferred_provider {
         provider(w, "PreferredProvider", preferred);
     }
@@ -97,7 +104,15 @@ fn render_application(w: &mut XmlWriter, application: &Application) {
         decision_head(w, "QueueDecision", decision.decided_on, &decision.document_number, &decision.provider);
         w.date("QueuedFrom", decision.queued_from).close("QueueDecision");
     }
-    w.close("QueueDecisions").close("Application");
+    w.close("QueueDecisions").open("RefusalDecisions");
+    for decision in &application.refusal_decisions {
+        w.open("RefusalDecision")
+            .date("DecisionDate", decision.decided_on)
+            .leaf("DocumentNumber", &decision.document_number)
+            .leaf("Reason", &decision.reason)
+            .close("RefusalDecision");
+    }
+    w.close("RefusalDecisions").close("Application");
 }
 
 fn decision_head(w: &mut XmlWriter, tag: &str, decided_on: chrono::NaiveDate, number: &str, decided_provider: &Provider) {

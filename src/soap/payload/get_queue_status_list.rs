@@ -62,6 +62,9 @@ pub(crate) fn render(answer: &QueueStatusList) -> String {
             .date("EventDate", event.event_date)
             .leaf_opt("DecisionNumber", event.decision_number.as_deref());
         classifier(&mut w, "ServiceKind", &event.service_kind);
+        if let Some(nature) = &event.problem_nature {
+            classifier(&mut w, "ProblemNature", nature);
+        }
         if let Some(preferred) = &event.preferred_provider {
             provider(&mut w, "PreferredProvider", preferred);
         }

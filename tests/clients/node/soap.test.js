@@ -26,6 +26,7 @@ const OPERATOR = { FirstName: 'Anna', Surname: 'Liepiņa', PersonCode: '120379-1
 const PURPOSE = { LegalBasis: 'Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants', CaseNumber: 'SD-2026/1417' };
 const ERIKA = '150342-10121';
 const NOBODY = '051230-10106';
+const AIVARS = '020761-12340';
 const SERVICES = {
   GetApplicationList: 'URN:IVIS:100001:ISS-LM-GetApplicationList-v1-0',
   GetQueueStatusList: 'URN:IVIS:100001:ISS-LM-GetQueueStatusList-v1-0',
@@ -78,6 +79,24 @@ for (const port of PORTS) {
     assert.ok(applications.some((a) => a.LegalRepresentative), 'a legal representative');
   });
 
+  test(`EP115 on ${port} gives each application its status and a refusal its decision`, async () => {
+    const { service } = await bound('GetApplicationList', port);
+    const [erika] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const statuses = list(erika.Applications.Application).map((a) => [a.Status.Code, a.Status.Name]);
+    assert.deepEqual(statuses, [['in-queue', 'Uzņemts rindā'], ['in-queue', 'Uzņemts rindā']]);
+    const natures = list(erika.Applications.Application).map((a) => a.ProblemNature.Code);
+    assert.deepEqual(natures, ['REDZES-INVALIDITATE', 'REDZES-INVALIDITATE'], 'the nature of her problem');
+    const [aivars] = await call(service, 'GetApplicationList', { PersonCode: AIVARS, Operator: OPERATOR });
+    const [application] = list(aivars.Applications.Application);
+    assert.deepEqual([application.Status.Code, application.Status.Name], ['refused', 'Pakalpojums atteikts']);
+    const refusals = list(application.RefusalDecisions.RefusalDecision);
+    assert.equal(refusals.length, 1);
+    // node-soap turns xs:date into a Date at UTC midnight.
+    assert.equal(new Date(refusals[0].DecisionDate).toISOString().slice(0, 10), '2023-05-15');
+    assert.ok(refusals[0].DocumentNumber.startsWith('LM-2023/'), refusals[0].DocumentNumber);
+    assert.ok(refusals[0].Reason.includes('dokumenti'), refusals[0].Reason);
+  });
+
   test(`EP116 plain on ${port} returns events with Latvian labels and queue positions`, async () => {
     const { service } = await bound('GetQueueStatusList', port);
     const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
@@ -86,6 +105,7 @@ for (const port of PORTS) {
     const admitted = events.find((e) => Number(e.EventKind.Code) === 1);
     assert.ok(admitted, 'an admission event');
     assert.equal(admitted.EventKind.Name, 'lēmums par uzņemšanu rindā');
+    assert.equal(admitted.ProblemNature.Name, 'Persona ar I vai II grupas redzes invaliditāti');
     const positions = list(answer.QueuePositions.QueuePosition);
     assert.ok(positions.length >= 2, `positions: ${positions.length}`);
     for (const position of positions) {

@@ -28,6 +28,7 @@ OPERATOR = {"FirstName": "Anna", "Surname": "Liepiņa", "PersonCode": "120379-10
 PURPOSE = {"LegalBasis": "Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants", "CaseNumber": "SD-2026/1417"}
 ERIKA = "150342-10121"
 NOBODY = "051230-10106"
+AIVARS = "020761-12340"
 
 SERVICES = {
     "GetApplicationList": "URN:IVIS:100001:ISS-LM-GetApplicationList-v1-0",
@@ -93,12 +94,30 @@ def test_ep115_plain_returns_erikas_applications(port):
 
 
 @pytest.mark.parametrize("port", PORTS)
+def test_ep115_gives_each_application_its_status_and_a_refusal_its_decision(port):
+    erika = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Operator=OPERATOR)
+    assert [a.Status.Code for a in erika.Applications.Application] == ["in-queue", "in-queue"]
+    assert all(a.Status.Name == "Uzņemts rindā" for a in erika.Applications.Application)
+    assert all(not items(a.RefusalDecisions, "RefusalDecision") for a in erika.Applications.Application)
+    # The nature of her problem (problēmas būtība): the client group the service is for.
+    assert {a.ProblemNature.Code for a in erika.Applications.Application} == {"REDZES-INVALIDITATE"}
+    aivars = bound("GetApplicationList", port).GetApplicationList(PersonCode=AIVARS, Operator=OPERATOR)
+    (application,) = aivars.Applications.Application
+    assert (application.Status.Code, application.Status.Name) == ("refused", "Pakalpojums atteikts")
+    (refusal,) = items(application.RefusalDecisions, "RefusalDecision")
+    assert refusal.DecisionDate.isoformat() == "2023-05-15"
+    assert refusal.DocumentNumber.startswith("LM-2023/")
+    assert "dokumenti" in refusal.Reason
+
+
+@pytest.mark.parametrize("port", PORTS)
 def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
     answer = bound("GetQueueStatusList", port).GetQueueStatusList(PersonCode=ERIKA, Purpose=PURPOSE, Operator=OPERATOR)
     assert answer.Person.Surname == "Kalniņa"
     events = answer.QueueEvents.QueueEvent
     assert events
     labels = {event.EventKind.Code: event.EventKind.Name for event in events}
+    assert all(event.ProblemNature.Code == "REDZES-INVALIDITATE" for event in events)
     assert labels.get(1) == "lēmums par uzņemšanu rindā", labels
     positions = answer.QueuePositions.QueuePosition
     assert len(positions) >= 2
