@@ -209,6 +209,7 @@ async fn applications_carry_their_children_and_respect_the_period() {
                 period: Period::default(),
                 service_kind_code: None,
                 provider_code: None,
+                as_of: None,
             })
             .await
             .unwrap()
@@ -313,13 +314,13 @@ async fn an_application_has_the_status_its_latest_event_sets_and_its_refusals() 
         let store = &register.store;
         let statuses = |list: &ApplicationList| list.applications.iter().map(|a| a.status).collect::<Vec<_>>();
         let erika = store
-            .application_list(ApplicationQuery { person_code: person("150342-10121"), period: Period::default() })
+            .application_list(ApplicationQuery { person_code: person("150342-10121"), period: Period::default(), as_of: None })
             .await
             .unwrap();
         assert_eq!(statuses(&erika), [ApplicationStatus::InQueue, ApplicationStatus::PlaceOffered]);
         assert!(erika.applications.iter().all(|a| a.refusal_decisions.is_empty()));
         let aivars = store
-            .application_list(ApplicationQuery { person_code: person("020761-12340"), period: Period::default() })
+            .application_list(ApplicationQuery { person_code: person("020761-12340"), period: Period::default(), as_of: None })
             .await
             .unwrap();
         // A-4's refusal (14) is dated after the letter (15) although written before it.

@@ -479,7 +479,7 @@ mod tests {
         for applications in 0..12 {
             for events in [0, 1, 7, 20, 33] {
                 let (list, queue) = answers(applications, events);
-                let input = PrintoutInput { person_code: "150342-10121", applications: &list, queue: &queue, operator_name: "Anna Liepiņa", printed_at };
+                let input = PrintoutInput { person_code: "150342-10121", applications: &list, queue: &queue, operator_name: "Anna Liepiņa", as_of: None, printed_at };
                 let layout = lay_out(&input).expect("layout");
                 pages_seen.insert(layout.document.page_count());
                 assert_eq!(layout.orphaned_headings, 0, "{applications} applications, {events} events");
