@@ -81,12 +81,12 @@ for (const port of PORTS) {
 
   test(`EP115 on ${port} gives each application its status and a refusal its decision`, async () => {
     const { service } = await bound('GetApplicationList', port);
-    const [erika] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const [erika] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
     const statuses = list(erika.Applications.Application).map((a) => [a.Status.Code, a.Status.Name]);
     assert.deepEqual(statuses, [['in-queue', 'Uzņemts rindā'], ['in-queue', 'Uzņemts rindā']]);
     const natures = list(erika.Applications.Application).map((a) => a.ProblemNature.Code);
     assert.deepEqual(natures, ['REDZES-INVALIDITATE', 'REDZES-INVALIDITATE'], 'the nature of her problem');
-    const [aivars] = await call(service, 'GetApplicationList', { PersonCode: AIVARS, Operator: OPERATOR });
+    const [aivars] = await call(service, 'GetApplicationList', { PersonCode: AIVARS, Purpose: PURPOSE, Operator: OPERATOR });
     const [application] = list(aivars.Applications.Application);
     assert.deepEqual([application.Status.Code, application.Status.Name], ['refused', 'Pakalpojums atteikts']);
     const refusals = list(application.RefusalDecisions.RefusalDecision);

@@ -95,13 +95,13 @@ def test_ep115_plain_returns_erikas_applications(port):
 
 @pytest.mark.parametrize("port", PORTS)
 def test_ep115_gives_each_application_its_status_and_a_refusal_its_decision(port):
-    erika = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Operator=OPERATOR)
+    erika = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Purpose=PURPOSE, Operator=OPERATOR)
     assert [a.Status.Code for a in erika.Applications.Application] == ["in-queue", "in-queue"]
     assert all(a.Status.Name == "Uzņemts rindā" for a in erika.Applications.Application)
     assert all(not items(a.RefusalDecisions, "RefusalDecision") for a in erika.Applications.Application)
     # The nature of her problem (problēmas būtība): the client group the service is for.
     assert {a.ProblemNature.Code for a in erika.Applications.Application} == {"REDZES-INVALIDITATE"}
-    aivars = bound("GetApplicationList", port).GetApplicationList(PersonCode=AIVARS, Operator=OPERATOR)
+    aivars = bound("GetApplicationList", port).GetApplicationList(PersonCode=AIVARS, Purpose=PURPOSE, Operator=OPERATOR)
     (application,) = aivars.Applications.Application
     assert (application.Status.Code, application.Status.Name) == ("refused", "Pakalpojums atteikts")
     (refusal,) = items(application.RefusalDecisions, "RefusalDecision")
