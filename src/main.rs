@@ -101,6 +101,9 @@ enum Command {
     /// Check, export or prune the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import SPOLIS's register export, export the register, or show what it holds.
+    #[command(subcommand)]
+    Register(register_cli::RegisterCommand),
     /// Call EP115 or EP116 with a client certificate, operator and personal code; print the
     /// answer as a table, raw XML or JSON, or write the printout PDF.
     Client(client::cli::ClientArgs),
@@ -109,10 +112,13 @@ enum Command {
     Replay(client::cli::ReplayArgs),
 }
 
-/// Where the audit log is: the same way `demo` and `serve` find it.
+mod register_cli;
+
+/// Where the audit log (and the register) is: the same way `demo` and `serve` find them.
 #[derive(clap::Args)]
 struct AuditLocation {
-    /// The data directory (as given to `demo`); the log is `<dir>/audit.sqlite3`.
+    /// The data directory (as given to `demo`); the log is `<dir>/audit.sqlite3`, the
+    /// embedded register `<dir>/spolis.sqlite3`.
     #[arg(long, conflicts_with = "config")]
     data_dir: Option<PathBuf>,
     /// The configuration file (as given to `serve`).
@@ -129,6 +135,18 @@ impl AuditLocation {
     fn resolve(&self) -> anyhow::Result<(audit::AuditLocation, PathBuf)> {
         let config = self.config()?;
         Ok((config.audit_location()?, config.audit_signing_key()))
+    }
+
+    /// The register's store, as the service would open it.
+    fn register_target(&self) -> anyhow::Result<spolis_adapter::register::Target> {
+        let config = self.config()?;
+        Ok(match config.postgres_url() {
+            Some(url) => spolis_adapter::register::Target::Postgres { url: url.to_owned(), options: config.postgres_options()? },
+            None => {
+                spolis_adapter::private_files::create_dir(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+                spolis_adapter::register::Target::Sqlite(config.data_dir.join(sqlite::DATABASE_FILE))
+            }
+        })
     }
 
     /// The configuration the log is found by.
@@ -295,6 +313,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(command) => run_audit(command),
+        Command::Register(command) => std::process::exit(register_cli::run(command, cli.log_format == LogFormat::Json)?),
         Command::Client(args) => std::process::exit(client::cli::client(args)?),
         Command::Replay(args) => std::process::exit(client::cli::replay_samples(args)?),
     }

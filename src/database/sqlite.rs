@@ -13,7 +13,10 @@ use super::{DatabaseError, Migration, SQL_SCHEMA_VERSION};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The register's schema, oldest first. Append new migrations at the end with the next version.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_register.sql") }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_register.sql") },
+    Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_register_imports.sql") },
+];
 
 /// The schema version this program migrates the register file to.
 pub(crate) fn latest_version() -> i64 {
