@@ -71,7 +71,9 @@ fn io(error: impl std::fmt::Display) -> StoreError {
 
 /// Writes a full export of `source` stating `as_of` to `out`.
 pub(crate) fn write(source: &mut dyn Source, as_of: &str, out: impl Write) -> Result<ExportCounts, StoreError> {
-    let mut xml = Writer::new_with_indent(out, b' ', 1);
+    // One element per line, so that a problem's line number points at it; no indentation,
+    // which would add a third to a file of millions of persons.
+    let mut xml = Writer::new_with_indent(out, b' ', 0);
     let mut counts = ExportCounts::default();
     xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None))).map_err(io)?;
     xml.write_event(Event::Start(BytesStart::new(format::ROOT).with_attributes([("xmlns", format::NAMESPACE)]))).map_err(io)?;

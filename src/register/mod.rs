@@ -388,6 +388,12 @@ pub fn state(target: &Target) -> Result<RegisterState, StoreError> {
 /// now, for a register never imported).
 pub fn export(target: &Target, out: impl std::io::Write) -> Result<ExportCounts, StoreError> {
     let as_of = state(target)?.last.map_or_else(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), |l| l.as_of);
+    export_as_of(target, &as_of, out)
+}
+
+/// Writes the register at `target` as a full export stating `as_of` (RFC 3339).
+pub fn export_as_of(target: &Target, as_of: &str, out: impl std::io::Write) -> Result<ExportCounts, StoreError> {
+    let as_of = as_of.to_owned();
     let mut out = Some(out);
     let mut counts = ExportCounts::default();
     let mut write = |source: &mut dyn export::Source| -> Result<(), StoreError> {
