@@ -61,7 +61,7 @@ pub(crate) const RECORD_IMPORT_SQLITE: &str = "INSERT INTO register_imports (seq
      VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM register_imports), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 pub(crate) const RECORD_IMPORT_POSTGRES: &str = "INSERT INTO register_imports (seq, batch_id, kind, as_of, file_digest, files, persons, applications, queue_events, queue_entries, deletions, imported_at, duration_ms) \
-     VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM register_imports), $1, $2, CAST($3 AS TIMESTAMPTZ), $4, $5, $6, $7, $8, $9, $10, CAST($11 AS TIMESTAMPTZ), $12)";
+     VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM register_imports), $1, $2, CAST(CAST($3 AS TEXT) AS TIMESTAMPTZ), $4, $5, $6, $7, $8, $9, $10, CAST(CAST($11 AS TEXT) AS TIMESTAMPTZ), $12)";
 
 /// The newest import; times as RFC 3339 text on both backends.
 pub(crate) fn last_import(postgres: bool) -> String {
