@@ -221,10 +221,10 @@ fn a_delta_replaces_and_deletes_by_key_and_twice_changes_nothing() {
   <Person>
    <PersonCode>150342-10121</PersonCode><FirstName>Ērika</FirstName><Surname>Kalniņa-Ozola</Surname>
    <Application>
-    <ApplicationNumber>A-1</ApplicationNumber><SubmittedOn>2020-01-10</SubmittedOn><ApplicationKind>Iesniegums</ApplicationKind>
+    <ApplicationNumber>A-5</ApplicationNumber><SubmittedOn>2020-01-10</SubmittedOn><ApplicationKind>Iesniegums</ApplicationKind>
     <ServiceKind>ISAR-P</ServiceKind><Municipality>RIGA</Municipality>
    </Application>
-   <QueueEvent><EventId>8</EventId><Kind>14</Kind><EventDate>2020-03-01</EventDate><ApplicationNumber>A-1</ApplicationNumber><ServiceKind>ISAR-P</ServiceKind></QueueEvent>
+   <QueueEvent><EventId>8</EventId><Kind>14</Kind><EventDate>2020-03-01</EventDate><ApplicationNumber>A-5</ApplicationNumber><ServiceKind>ISAR-P</ServiceKind></QueueEvent>
   </Person>
  </Persons>
  <Deletions><PersonCode>320417-28315</PersonCode></Deletions>
@@ -234,7 +234,7 @@ fn a_delta_replaces_and_deletes_by_key_and_twice_changes_nothing() {
         let record = fixture.import(&[delta.clone()], true).record.expect("delta imported");
         assert_eq!((record.kind.as_str(), record.counts.persons, record.counts.deletions), ("delta", 1, 1));
         assert_eq!(fixture.count("persons"), 1);
-        assert_eq!(fixture.count("applications"), 1);
+        assert_eq!(fixture.count("applications"), 1, "the person's A-1 is gone with the person's old data, A-5 is new");
         assert_eq!(fixture.count("queue_events"), 1, "event 7 replaced by event 8");
         assert_eq!(fixture.count("queue_entries"), 0);
         assert_eq!(fixture.count("queue_decisions"), 0);
