@@ -30,7 +30,7 @@ pub(crate) enum Kind {
     /// A personal code that can exist (`crate::personal_code`), stored as its eleven digits.
     PersonCode,
     /// A queue event kind, 1–15.
-    EventKind,
+    EventCode,
     /// A stable numeric key given by SPOLIS, stored as the row's id.
     Id,
     /// `xs:boolean`, stored as 1/0 (SQLite) or a BOOLEAN (PostgreSQL).
@@ -208,7 +208,7 @@ pub(crate) const ENTITIES: [Entity; 12] = [
         link: Link::OfPerson,
         fields: &[
             f("EventId", "id", Id, true),
-            f("Kind", "kind", EventKind, true),
+            f("Kind", "kind", EventCode, true),
             f("EventDate", "event_date", Date, true),
             f("ApplicationNumber", "application_id", ApplicationRef, false),
             f("DecisionNumber", "decision_number", Text, false),

@@ -17,6 +17,10 @@ pub(crate) enum Value<'a> {
     Text(&'a str),
 }
 
+/// Classifier ids by code (service kinds, providers, municipalities) and each table's
+/// largest row id: what a delta starts from.
+pub(crate) type RegisterKeys = ([HashMap<String, i64>; 3], [i64; 12]);
+
 /// Keys the loader looks up in the register (a delta only).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Lookup {
@@ -110,7 +114,7 @@ impl<S: Sink> Loader<S> {
         for (i, field) in ENTITIES[entity].fields.iter().enumerate() {
             let value = match (record.value(i), field.kind) {
                 (None, _) => Value::Null,
-                (Some(text), Kind::EventKind | Kind::Id | Kind::Boolean) => Value::Int(text.parse().unwrap_or_default()),
+                (Some(text), Kind::EventCode | Kind::Id | Kind::Boolean) => Value::Int(text.parse().unwrap_or_default()),
                 (Some(code), Kind::Code(classifier)) => self.code(classifier, code),
                 (Some(number), Kind::ApplicationRef) => applications.get(number).map_or(Value::Null, |&id| Value::Int(id)),
                 (Some(text), _) => Value::Text(text),

@@ -48,7 +48,7 @@ fn open(rt: &Runtime, url: &str, options: &PostgresOptions) -> Result<Client, St
 /// The PostgreSQL type a value of `kind` is cast to from text.
 fn sql_type(kind: Option<Kind>) -> &'static str {
     match kind {
-        None | Some(Kind::Id | Kind::EventKind | Kind::Code(_) | Kind::ApplicationRef) => "BIGINT",
+        None | Some(Kind::Id | Kind::EventCode | Kind::Code(_) | Kind::ApplicationRef) => "BIGINT",
         Some(Kind::Date) => "DATE",
         Some(Kind::Boolean) => "BOOLEAN",
         Some(Kind::Text | Kind::PersonCode) => "TEXT",
@@ -230,7 +230,7 @@ impl PgSink<'_> {
     }
 }
 
-async fn register_keys(client: &Client) -> Result<([HashMap<String, i64>; 3], [i64; 12]), StoreError> {
+async fn register_keys(client: &Client) -> Result<super::load::RegisterKeys, StoreError> {
     let mut codes: [HashMap<String, i64>; 3] = Default::default();
     for entity in ENTITIES.iter() {
         if let Link::Classifier(classifier) = entity.link {

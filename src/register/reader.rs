@@ -170,7 +170,7 @@ impl ExportReader {
 
     /// Bytes of the file read so far.
     pub(crate) fn position(&self) -> u64 {
-        self.xml.buffer_position() as u64
+        self.xml.buffer_position()
     }
 
     fn line(&self) -> u32 {

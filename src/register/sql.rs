@@ -104,7 +104,7 @@ pub(crate) fn export(entity: usize, postgres: bool) -> String {
             Kind::Text => column,
             Kind::Date if postgres => format!("to_char({column}, 'YYYY-MM-DD')"),
             Kind::Date => column,
-            Kind::PersonCode | Kind::EventKind | Kind::Id => format!("CAST({column} AS TEXT)"),
+            Kind::PersonCode | Kind::EventCode | Kind::Id => format!("CAST({column} AS TEXT)"),
             Kind::Boolean => format!("CASE WHEN {column} THEN 'true' ELSE 'false' END"),
             Kind::Code(classifier) => {
                 format!("(SELECT c.code FROM {} c WHERE c.id = {column})", ENTITIES[super::format::classifier_entity(classifier)].table)

@@ -113,7 +113,7 @@ impl SqliteSink<'_> {
 }
 
 /// What a delta needs to know of the register: classifier ids by code, the largest row ids.
-fn register_keys(conn: &Connection) -> Result<([HashMap<String, i64>; 3], [i64; 12]), StoreError> {
+fn register_keys(conn: &Connection) -> Result<super::load::RegisterKeys, StoreError> {
     let mut codes: [HashMap<String, i64>; 3] = Default::default();
     for (index, entity) in ENTITIES.iter().enumerate() {
         if let Link::Classifier(classifier) = entity.link {

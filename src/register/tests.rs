@@ -94,11 +94,11 @@ impl Fixture {
 fn refused(from: &str, to: &str) -> Problem {
     let fixture = fixture();
     let good = fixture.file("good.xml", &valid());
-    assert!(fixture.import(&[good.clone()], false).record.is_some());
+    assert!(fixture.import(std::slice::from_ref(&good), false).record.is_some());
     let before = state(&fixture.target).expect("state");
     assert!(valid().contains(from), "{from}");
     let broken = fixture.file("broken.xml", &valid().replacen(from, to, 1));
-    let outcome = fixture.import(&[broken.clone()], false);
+    let outcome = fixture.import(std::slice::from_ref(&broken), false);
     assert!(outcome.record.is_none(), "{outcome:?}");
     assert_eq!(outcome.problems.len(), 1, "{:#?}", outcome.problems);
     let after = state(&fixture.target).expect("state");
@@ -231,7 +231,7 @@ fn a_delta_replaces_and_deletes_by_key_and_twice_changes_nothing() {
 </RegisterExport>"#;
     let delta = fixture.file("delta.xml", delta);
     for _ in 0..2 {
-        let record = fixture.import(&[delta.clone()], true).record.expect("delta imported");
+        let record = fixture.import(std::slice::from_ref(&delta), true).record.expect("delta imported");
         assert_eq!((record.kind.as_str(), record.counts.persons, record.counts.deletions), ("delta", 1, 1));
         assert_eq!(fixture.count("persons"), 1);
         assert_eq!(fixture.count("applications"), 1, "the person's A-1 is gone with the person's old data, A-5 is new");

@@ -205,7 +205,7 @@ impl Validator {
             Kind::PersonCode => PersonalCode::parse(value.trim())
                 .map(|code| code.digits().to_owned())
                 .map_err(|e| format!("a personal code that cannot exist: {e}")),
-            Kind::EventKind => match value.trim().parse::<u8>().ok().and_then(crate::model::QueueEventKind::from_code) {
+            Kind::EventCode => match value.trim().parse::<u8>().ok().and_then(crate::model::QueueEventKind::from_code) {
                 Some(kind) => Ok(kind.code().to_string()),
                 None => Err(format!("unknown event kind {value:?} (the kinds are 1 to 15)")),
             },
