@@ -32,7 +32,7 @@ for soap in http://schemas.xmlsoap.org/soap/envelope/ http://www.w3.org/2003/05/
     </o:Security>
   </s:Header>
   <s:Body u:Id="_1">
-    <q:GetQueueStatusList xmlns:q="http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0"><q:PersonCode>150342-10121</q:PersonCode><q:Operator><q:FirstName>Anna</q:FirstName><q:Surname>Liepiņa</q:Surname><q:PersonCode>120379-10015</q:PersonCode></q:Operator></q:GetQueueStatusList>
+    <q:GetQueueStatusList xmlns:q="http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0"><q:PersonCode>150342-10121</q:PersonCode><q:Purpose><q:LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</q:LegalBasis></q:Purpose><q:Operator><q:FirstName>Anna</q:FirstName><q:Surname>Liepiņa</q:Surname><q:PersonCode>120379-10015</q:PersonCode></q:Operator></q:GetQueueStatusList>
   </s:Body>
 </s:Envelope>
 XML
@@ -42,13 +42,14 @@ XML
   cp "corpus/signature/signed-$name.xml" corpus/envelope/
 done
 rm -f /tmp/spolis-seed-template.xml
-# `request`: the operation elements alone, with and without a period.
+# `request`: the operation elements alone, with and without a period and an as-of day.
 mkdir -p corpus/request corpus/certificate_name
 spolis='xmlns="http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0"'
+purpose='<Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis><CaseNumber>SD-2026/1417</CaseNumber></Purpose>'
 operator='<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10015</PersonCode></Operator>'
 for operation in GetApplicationList GetQueueStatusList; do
-  echo "<$operation $spolis><PersonCode>150342-10121</PersonCode>$operator</$operation>" > "corpus/request/$operation.xml"
-  echo "<$operation $spolis><PersonCode>320417-28315</PersonCode><Period><From>2024-01-01</From><Till>2025-12-31+02:00</Till></Period>$operator</$operation>" > "corpus/request/$operation-period.xml"
+  echo "<$operation $spolis><PersonCode>150342-10121</PersonCode>$purpose$operator</$operation>" > "corpus/request/$operation.xml"
+  echo "<$operation $spolis><PersonCode>320417-28315</PersonCode><Period><From>2024-01-01</From><Till>2025-12-31+02:00</Till></Period><AsOf>2025-06-30</AsOf>$purpose$operator</$operation>" > "corpus/request/$operation-period.xml"
 done
 # `certificate_name`: every example certificate as DER, and the issuer as the registry writes it.
 for crt in "$repo"/certs-example/*.crt; do

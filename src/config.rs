@@ -6,14 +6,37 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
 use serde::Deserialize;
 
 use crate::contract::Environment;
+use crate::error::ErrorChain;
 use crate::xml::XmlLimits;
 
 mod database;
-pub use database::{Backend, BackendError, DatabaseConfig};
+pub use database::{Backend, BackendError, DatabaseConfig, DatabaseTlsError};
+
+/// Why a configuration cannot be read. The rest of what is wrong with one that was read
+/// is [`Config::problems`]'s, all at once.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read {}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The file's text is not a configuration; `source` says why.
+    #[error("{} is not a valid configuration", .path.display())]
+    Invalid { path: PathBuf, source: Box<ConfigError> },
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    #[error("{key} must be a string")]
+    NotAString { key: &'static str },
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// An environment override (`SPOLIS_*`) that is not an address.
+    #[error("{variable}={value:?} is not an address like 0.0.0.0:8443")]
+    Address { variable: &'static str, value: String, source: std::net::AddrParseError },
+    #[error("SPOLIS_DATABASE_URL / SPOLIS_DATABASE_REPLICA_URL")]
+    DatabaseUrls(#[source] BackendError),
+}
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -280,9 +303,10 @@ fn production() -> Environment {
 impl Config {
     /// Reads a configuration file; relative paths are resolved against its directory, then
     /// the environment overrides (`SPOLIS_*`, see [`ENVIRONMENT_OVERRIDES`]) apply.
-    pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut config = Config::from_toml(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut config =
+            Config::from_toml(&text).map_err(|source| ConfigError::Invalid { path: path.to_path_buf(), source: Box::new(source) })?;
         config.apply_environment(|name| std::env::var(name).ok())?;
         let base = path.parent().unwrap_or(Path::new("."));
         let optional_files = [config.audit.path.as_mut(), config.audit.signing_key.as_mut(), config.audit.witness_file.as_mut()].into_iter().flatten();
@@ -306,13 +330,13 @@ impl Config {
 
     /// Parses a configuration file's text; `database_url` and `database_replica_url` become
     /// the [`Backend`] (serde reads the rest, refusing unknown keys).
-    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let mut table: toml::Table = toml::from_str(text)?;
-        let mut url = |key: &str| -> anyhow::Result<Option<String>> {
+        let mut url = |key: &'static str| -> Result<Option<String>, ConfigError> {
             match table.remove(key) {
                 None => Ok(None),
                 Some(toml::Value::String(url)) => Ok(Some(url)),
-                Some(_) => anyhow::bail!("{key} must be a string"),
+                Some(_) => Err(ConfigError::NotAString { key }),
             }
         };
         let (primary, replica) = (url("database_url")?, url("database_replica_url")?);
@@ -323,9 +347,9 @@ impl Config {
 
     /// Applies `SPOLIS_*` overrides: secrets' locations and URLs are often given by the
     /// deployment (systemd credentials, a container's environment) rather than the file.
-    pub fn apply_environment(&mut self, variable: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        let parse_address = |name: &str, value: String| -> anyhow::Result<SocketAddr> {
-            value.parse().with_context(|| format!("{name}={value:?} is not an address like 0.0.0.0:8443"))
+    pub fn apply_environment(&mut self, variable: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let parse_address = |variable: &'static str, value: String| -> Result<SocketAddr, ConfigError> {
+            value.parse().map_err(|source| ConfigError::Address { variable, value, source })
         };
         if let Some(value) = variable("SPOLIS_LISTEN") {
             self.listen = parse_address("SPOLIS_LISTEN", value)?;
@@ -346,7 +370,7 @@ impl Config {
         if primary.is_some() || replica.is_some() {
             let primary = primary.or_else(|| self.backend.primary().map(str::to_string));
             let replica = replica.or_else(|| self.backend.replica().map(str::to_string));
-            self.backend = Backend::from_urls(primary, replica).context("SPOLIS_DATABASE_URL / SPOLIS_DATABASE_REPLICA_URL")?;
+            self.backend = Backend::from_urls(primary, replica).map_err(ConfigError::DatabaseUrls)?;
         }
         if let Some(value) = variable("SPOLIS_AUDIT_SIGNING_KEY") {
             self.audit.signing_key = Some(PathBuf::from(value));
@@ -372,10 +396,11 @@ impl Config {
         let mut problems = Vec::new();
         match crate::tls::TlsState::load(&self.tls, None) {
             Ok(tls) => problems.extend(tls.crl_problems().into_iter().map(|problem| format!("tls: {problem}"))),
-            Err(error) => problems.push(format!("tls: {error:#}")),
+            Err(error) => problems.push(format!("tls: {}", ErrorChain(&error))),
         }
-        if let Err(error) = crate::identity::ConsumerRegistry::load(&self.consumers) {
-            problems.push(format!("consumers: {error}"));
+        match crate::identity::ConsumerRegistry::load(&self.consumers) {
+            Ok(registry) => problems.extend(registry.incomplete_production_entries().into_iter().map(|problem| format!("consumers: {problem}"))),
+            Err(error) => problems.push(format!("consumers: {}", ErrorChain(&error))),
         }
         if !self.public_url.starts_with("https://") {
             problems.push(format!("public_url {:?} must be an https:// URL", self.public_url));
@@ -393,7 +418,7 @@ impl Config {
         let key = self.audit_signing_key();
         if key.exists() {
             if let Err(error) = crate::audit::AuditSigner::load_or_create(&key) {
-                problems.push(format!("audit.signing_key: {error:#}"));
+                problems.push(format!("audit.signing_key: {}", ErrorChain(&error)));
             }
         }
         let witness = self.audit_witness_file();
@@ -416,7 +441,7 @@ impl Config {
                     }
                 }
             }
-            Err(error) => problems.push(format!("database: {error:#}")),
+            Err(error) => problems.push(format!("database: {}", ErrorChain(&error))),
         }
         let limits = &self.limits;
         let positive = [
@@ -454,12 +479,12 @@ impl Config {
     }
 
     /// Pool size, timeouts and TLS for PostgreSQL. Fails when the TLS files cannot be used.
-    pub fn postgres_options(&self) -> anyhow::Result<crate::database::postgres::PostgresOptions> {
+    pub fn postgres_options(&self) -> Result<crate::database::postgres::PostgresOptions, DatabaseTlsError> {
         self.database.postgres_options()
     }
 
     /// Where the audit log is: the PostgreSQL primary, or its SQLite file.
-    pub fn audit_location(&self) -> anyhow::Result<crate::audit::AuditLocation> {
+    pub fn audit_location(&self) -> Result<crate::audit::AuditLocation, DatabaseTlsError> {
         Ok(match self.postgres_url() {
             Some(url) => crate::audit::AuditLocation::Postgres { url: url.to_string(), options: self.postgres_options()? },
             None => crate::audit::AuditLocation::Sqlite(self.audit_path()),
@@ -483,7 +508,7 @@ impl Config {
 
     /// The audit witness: the file and, if configured, the command and the TSA (whose
     /// threads start here: make one per process).
-    pub fn audit_witness(&self) -> anyhow::Result<crate::audit::Witness> {
+    pub fn audit_witness(&self) -> Result<crate::audit::Witness, crate::audit::timestamp::TimestampError> {
         crate::audit::Witness::new(Some(self.audit_witness_file()), &self.audit.witness_command).with_tsa(self.audit.tsa_url.as_deref())
     }
 
@@ -606,17 +631,19 @@ client_ca = "ca.crt"
 
     #[test]
     fn a_missing_or_stale_crl_is_a_problem_and_the_tls_keys_default() {
-        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let certs = crate::tools::example_pki::clock_relative_set();
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), dir.path().to_path_buf(), &certs);
+        let mut config = Config::demo("127.0.0.1:8443".parse().unwrap(), dir.path().to_path_buf(), certs);
         assert!(config.problems().iter().all(|p| !p.starts_with("tls:")), "{:#?}", config.problems());
         config.tls.crls = vec![dir.path().join("gone.crl")];
         let problems = config.problems();
-        assert!(problems.iter().any(|p| p.starts_with("tls: cannot read CRL file") && p.contains("gone.crl")), "{problems:#?}");
+        // The cause is told too, not only what failed.
+        let not_found = std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+        assert!(problems.iter().any(|p| p.starts_with("tls: cannot read CRL file") && p.contains("gone.crl") && p.ends_with(&not_found)), "{problems:#?}");
 
         let stale = dir.path().join("stale.crl");
         let day = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap().midnight().assume_utc();
-        let pem = crate::tools::example_pki::example_crl_dated(&certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
+        let pem = crate::tools::example_pki::example_crl_dated(certs, &[], 1, day(2025, time::Month::January, 1), day(2025, time::Month::February, 1)).unwrap();
         std::fs::write(&stale, pem).unwrap();
         config.tls.crls = vec![stale];
         let problems = config.problems();

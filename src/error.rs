@@ -213,6 +213,15 @@ error_codes! {
     OperatorMismatch = 130, Caller, 0,
         "The employee the IVIS Sender names is not the request's Operator.",
         "IVIS Sender norādītais darbinieks nav pieprasījuma Operator.";
+    /// The request states no purpose: its `Purpose` or the `LegalBasis` in it is missing or
+    /// empty (Regulation No. 587, 19.2 and 21: every look-up says why and on what legal basis).
+    PurposeMissing = 131, Caller, 0,
+        "The purpose of the request and its legal basis are required.",
+        "Jānorāda pieprasījuma mērķis un tā tiesiskais pamats.";
+    /// The request's `AsOf` date lies after the day of the call.
+    AsOfInFuture = 132, Caller, 0,
+        "The AsOf date lies in the future; the register can be shown as of today at the latest.",
+        "AsOf datums ir nākotnē; reģistra datus var parādīt, vēlākais, uz šodienu.";
     /// The register could not be read; retry later.
     StoreUnavailable = 201, Service, 0,
         "The register is unavailable; try again later.",
@@ -277,6 +286,24 @@ impl fmt::Display for ServiceError {
 
 impl std::error::Error for ServiceError {}
 
+/// An error and its sources on one line, `outer: inner: …`, as `anyhow` prints with `{:#}`:
+/// for the places inside the library that tell a person (a log line, `/ready`,
+/// `check-config`) why something failed. The setup errors name what failed and keep the
+/// cause as their source rather than repeating it, so `{}` alone would drop the cause.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -294,6 +321,15 @@ mod tests {
         for code in ErrorCode::ALL {
             assert!(!code.message_en().is_empty() && !code.message_lv().is_empty(), "{code:?}");
         }
+    }
+
+    #[test]
+    fn an_error_chain_reads_outer_to_inner() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read the key")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"));
+        assert_eq!(ErrorChain(&error).to_string(), "cannot read the key: no such file");
     }
 
     #[test]

@@ -19,16 +19,16 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
-pub mod budget;
+pub(crate) mod budget;
 pub mod config;
-pub mod connection;
+pub(crate) mod connection;
 pub mod contract;
-pub mod cpu;
+pub(crate) mod cpu;
 pub mod database;
 pub mod error;
 pub mod http;
 pub mod identity;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod model;
 pub mod ops;
 pub mod personal_code;

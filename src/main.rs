@@ -211,6 +211,10 @@ enum AuditCommand {
         /// Calls received at or before this time (RFC 3339).
         #[arg(long)]
         till: Option<DateTime<Utc>>,
+        /// Calls whose stated purpose holds this text: in its legal basis or its case number,
+        /// letter case ignored (narrows the other filters; alone it reads the whole log).
+        #[arg(long)]
+        purpose: Option<String>,
         #[arg(long, value_enum, default_value = "csv")]
         format: Format,
         /// Write here instead of standard output.
@@ -282,7 +286,7 @@ fn main() -> anyhow::Result<()> {
                 config.backend = config.backend.with_primary(url)?;
             }
             // SIGHUP re-reads the file: the registry, TLS files and signing key named in it.
-            start(config, move || Config::load(&path))
+            start(config, move || Ok(Config::load(&path)?))
         }
         Command::CheckConfig { file } => {
             let config = Config::load(&file)?;
@@ -327,7 +331,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
             let config = location.config()?;
             let (database, signing_key) = (config.audit_location()?, config.audit_signing_key());
             let keys = if public_key.is_empty() { vec![audit::signing::public_key_path(&signing_key)] } else { public_key };
-            let trusted = keys.iter().map(|path| audit::signing::read_public_key(path)).collect::<anyhow::Result<Vec<_>>>()?;
+            let trusted = keys.iter().map(|path| audit::signing::read_public_key(path)).collect::<Result<Vec<_>, _>>()?;
             let mut options = audit::verify::VerifyOptions::new(&trusted);
             options.max_unsigned_age = Some(config.audit_max_unsigned_age());
             let mut result = Ok(());
@@ -364,7 +368,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
                                 }
                             }
                             Err(error) => {
-                                eprintln!("audit log FAILED verification: {error:#}");
+                                eprintln!("audit log FAILED verification: {}", spolis_adapter::error::ErrorChain(&error));
                                 std::process::exit(1);
                             }
                         }
@@ -417,9 +421,9 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        AuditCommand::Export { location, person, operator, consumer, from, till, format, output } => {
+        AuditCommand::Export { location, person, operator, consumer, from, till, purpose, format, output } => {
             let (database, _) = location.resolve()?;
-            let filter = ExportFilter { person, operator, consumer, from, till };
+            let filter = ExportFilter { person, operator, consumer, from, till, purpose };
             let format = match format {
                 Format::Csv => ExportFormat::Csv,
                 Format::Json => ExportFormat::Json,
@@ -524,7 +528,7 @@ fn spawn_reload_on_sighup(reloader: server::Reloader, reread: impl Fn() -> anyho
     tokio::spawn(async move {
         let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
         while hangups.recv().await.is_some() {
-            match reread().and_then(|config| reloader.reload(&config)) {
+            match reread().and_then(|config| Ok(reloader.reload(&config)?)) {
                 Ok(summary) => tracing::info!(%summary, "configuration reloaded"),
                 Err(error) => tracing::error!(error = %format!("{error:#}"), "reload refused; the previous configuration stays in force"),
             }

@@ -92,6 +92,84 @@ pub struct QueueDecision {
     pub queued_from: NaiveDate,
 }
 
+/// A decision of refusal (lēmums par atteikumu, event 14) with its reason (Regulation
+/// No. 587 point 10.9: "kādu iemeslu dēļ tika atteikts").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalDecision {
+    pub decided_on: NaiveDate,
+    pub document_number: String,
+    pub reason: String,
+}
+
+/// Where an application stands (iesnieguma statuss), derived from its queue events so that
+/// the register holds one truth: the status is the one set by the application's latest
+/// event whose kind sets one ([`QueueEventKind::sets_status`]), or `Submitted` when none has.
+/// The codes and labels are the contract's `ApplicationStatusCodeType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApplicationStatus {
+    /// No event yet, or only an application to change institution (4).
+    Submitted,
+    /// A letter asked for documents (15) before any decision.
+    DocumentsRequested,
+    /// Admitted (1, 9, 11) or restored (8) to the queue; renewals (2, 3) keep it there.
+    InQueue,
+    /// A free place was offered (6).
+    PlaceOffered,
+    /// The person declined the offered place (7) and has not been restored (8).
+    OfferDeclined,
+    /// The service was granted (5, 10, 12, 13).
+    Granted,
+    /// The service was refused (14).
+    Refused,
+}
+
+impl ApplicationStatus {
+    pub const ALL: [ApplicationStatus; 7] = [
+        Self::Submitted,
+        Self::DocumentsRequested,
+        Self::InQueue,
+        Self::PlaceOffered,
+        Self::OfferDeclined,
+        Self::Granted,
+        Self::Refused,
+    ];
+
+    /// The code carried on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::DocumentsRequested => "documents-requested",
+            Self::InQueue => "in-queue",
+            Self::PlaceOffered => "place-offered",
+            Self::OfferDeclined => "offer-declined",
+            Self::Granted => "granted",
+            Self::Refused => "refused",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.code() == code)
+    }
+
+    /// The Latvian label (the status word of the printout's "Notikuma statuss").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Submitted => "Iesniegums saņemts",
+            Self::DocumentsRequested => "Pieprasīti dokumenti",
+            Self::InQueue => "Uzņemts rindā",
+            Self::PlaceOffered => "Piedāvāta brīvā vieta",
+            Self::OfferDeclined => "Atteicies no piedāvātās vietas",
+            Self::Granted => "Pakalpojums piešķirts",
+            Self::Refused => "Pakalpojums atteikts",
+        }
+    }
+
+    /// The status after `kinds`, the application's events in date order.
+    pub fn after(kinds: impl IntoIterator<Item = QueueEventKind>) -> Self {
+        kinds.into_iter().fold(Self::Submitted, |status, kind| kind.sets_status().unwrap_or(status))
+    }
+}
+
 /// One application (iesniegums) with everything point 12 asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Application {
@@ -101,8 +179,13 @@ pub struct Application {
     pub submitted_on: NaiveDate,
     /// 12.1 application kind (iesnieguma veids), e.g. "Sociālās aprūpes un rehabilitācijas pakalpojums".
     pub application_kind: String,
+    /// Where the application stands (iesnieguma statuss), derived from its events.
+    pub status: ApplicationStatus,
     /// 12.1 the kind of social service asked for (sociālā pakalpojuma veids).
     pub service_kind: Classifier,
+    /// The nature of the person's problem (problēmas būtība): the client group the service is
+    /// for, e.g. adults with severe mental disorders. `None` where the register lacks it.
+    pub problem_nature: Option<Classifier>,
     /// 12.1 the preferred provider (vēlamais pakalpojuma sniedzējs).
     pub preferred_provider: Option<Provider>,
     /// 12.1 the applicant (iesniedzējs).
@@ -113,6 +196,8 @@ pub struct Application {
     pub document_requests: Vec<DocumentRequest>,
     pub grant_decisions: Vec<GrantDecision>,
     pub queue_decisions: Vec<QueueDecision>,
+    /// Decisions of refusal (event 14), with their reasons.
+    pub refusal_decisions: Vec<RefusalDecision>,
 }
 
 /// The 15 queue event kinds of EP116, exactly as `seeds/000_…txt` 5.2 lists them.
@@ -163,6 +248,24 @@ impl QueueEventKind {
         Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
     }
 
+    /// The status an event of this kind puts its application in; `None` for the kinds that
+    /// leave it as it was: document renewal (2, 3) and an application to change institution (4).
+    pub fn sets_status(self) -> Option<ApplicationStatus> {
+        use ApplicationStatus::*;
+        match self {
+            Self::DocumentRenewalRequested | Self::DocumentsRenewed | Self::InstitutionChangeApplied => None,
+            Self::AdmittedToQueue
+            | Self::RestoredToQueue
+            | Self::AdmittedToQueueForProviderChange
+            | Self::AdmittedToQueueForServiceKindChange => Some(InQueue),
+            Self::PlaceOffered => Some(PlaceOffered),
+            Self::InstitutionDeclined => Some(OfferDeclined),
+            Self::ServiceGranted | Self::ProviderChanged | Self::HalfwayHouseGranted | Self::ServiceKindChanged => Some(Granted),
+            Self::Refused => Some(Refused),
+            Self::ReviewLetterAndDocumentRequest => Some(DocumentsRequested),
+        }
+    }
+
     /// The Latvian label, verbatim from the seed document.
     pub fn label(self) -> &'static str {
         match self {
@@ -202,6 +305,8 @@ pub struct QueueEvent {
     pub decision_number: Option<String>,
     /// Pakalpojuma veids.
     pub service_kind: Classifier,
+    /// Problēmas būtība: the client group of the event's application.
+    pub problem_nature: Option<Classifier>,
     /// Vēlamais VSAC / SAC.
     pub preferred_provider: Option<Provider>,
     /// Piedāvātā vieta un adrese.
@@ -236,6 +341,15 @@ impl Period {
     pub fn contains(&self, date: NaiveDate) -> bool {
         self.from.is_none_or(|from| date >= from) && self.till.is_none_or(|till| date <= till)
     }
+
+    /// The period ending no later than `as_of` (what an as-of answer may show).
+    pub fn until(self, as_of: Option<NaiveDate>) -> Period {
+        let till = match (self.till, as_of) {
+            (Some(till), Some(as_of)) => Some(till.min(as_of)),
+            (till, as_of) => till.or(as_of),
+        };
+        Period { from: self.from, till }
+    }
 }
 
 /// What EP115 asks the store: one person's applications submitted within the period.
@@ -243,16 +357,23 @@ impl Period {
 pub struct ApplicationQuery {
     pub person_code: PersonalCode,
     pub period: Period,
+    /// The register as it stood at the end of this day: applications, documents, requests
+    /// and decisions dated later are left out (and a document request fulfilled later is
+    /// unfulfilled). `None`: as it stands now.
+    pub as_of: Option<NaiveDate>,
 }
 
 /// What EP116 asks the store: one person's queue events within the period, and their
-/// current queue positions, optionally narrowed to a service kind or a provider.
+/// queue positions, optionally narrowed to a service kind or a provider.
 #[derive(Debug, Clone)]
 pub struct QueueStatusQuery {
     pub person_code: PersonalCode,
     pub period: Period,
     pub service_kind_code: Option<String>,
     pub provider_code: Option<String>,
+    /// The queues as they stood at the end of this day: events dated later are left out, and
+    /// positions are counted over who waited that day (see `store::sql`). `None`: now.
+    pub as_of: Option<NaiveDate>,
 }
 
 /// EP115's answer. `person` is `None` when the register holds nothing about the code.
@@ -268,4 +389,38 @@ pub struct QueueStatusList {
     pub person: Option<Person>,
     pub events: Vec<QueueEvent>,
     pub positions: Vec<QueuePosition>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_event_that_sets_a_status_decides_it() {
+        use ApplicationStatus::{DocumentsRequested, Granted, InQueue, OfferDeclined, Submitted};
+        use QueueEventKind::*;
+        assert_eq!(ApplicationStatus::after([]), Submitted);
+        assert_eq!(ApplicationStatus::after([InstitutionChangeApplied]), Submitted);
+        assert_eq!(ApplicationStatus::after([ReviewLetterAndDocumentRequest]), DocumentsRequested);
+        assert_eq!(ApplicationStatus::after([AdmittedToQueue, DocumentRenewalRequested, DocumentsRenewed]), InQueue);
+        assert_eq!(ApplicationStatus::after([AdmittedToQueue, PlaceOffered]), ApplicationStatus::PlaceOffered);
+        assert_eq!(ApplicationStatus::after([AdmittedToQueue, PlaceOffered, InstitutionDeclined]), OfferDeclined);
+        assert_eq!(ApplicationStatus::after([AdmittedToQueue, PlaceOffered, InstitutionDeclined, RestoredToQueue]), InQueue);
+        assert_eq!(ApplicationStatus::after([AdmittedToQueueForServiceKindChange, HalfwayHouseGranted]), Granted);
+        assert_eq!(ApplicationStatus::after([ReviewLetterAndDocumentRequest, Refused]), ApplicationStatus::Refused);
+    }
+
+    #[test]
+    fn every_kind_but_renewals_and_institution_change_sets_a_status() {
+        let silent: Vec<u8> = QueueEventKind::ALL.into_iter().filter(|k| k.sets_status().is_none()).map(|k| k.code()).collect();
+        assert_eq!(silent, [2, 3, 4]);
+    }
+
+    #[test]
+    fn status_codes_read_back_and_are_distinct() {
+        for status in ApplicationStatus::ALL {
+            assert_eq!(ApplicationStatus::from_code(status.code()), Some(status));
+        }
+        assert_eq!(ApplicationStatus::from_code("closed"), None);
+    }
 }

@@ -38,8 +38,9 @@ impl Ops {
     }
 }
 
-/// Serves the operations endpoints until `shutdown` completes.
-pub async fn run(listener: TcpListener, ops: Arc<Ops>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// Serves the operations endpoints until `shutdown` completes. Fails only if the
+/// connection semaphore is closed, which nothing does.
+pub async fn run(listener: TcpListener, ops: Arc<Ops>, shutdown: impl Future<Output = ()>) -> Result<(), tokio::sync::AcquireError> {
     tokio::pin!(shutdown);
     let connections = Arc::new(Semaphore::new(ops.app.limits.max_ops_connections.max(1)));
     loop {

@@ -8,9 +8,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
 use crate::http::App;
-use crate::identity::ConsumerRegistry;
-use crate::tls;
-use crate::wssec::sign::AnswerSigner;
+use crate::identity::{ConsumerRegistry, RegistryError};
+use crate::tls::{self, TlsSetupError};
+use crate::wssec::sign::{AnswerSigner, AnswerSignerError};
 
 /// A value readers take a snapshot of, and a reload replaces as a whole.
 #[derive(Debug)]
@@ -36,6 +36,18 @@ impl<T> Swappable<T> {
     }
 }
 
+/// Why a reload was refused (the configuration in force stays); each names its file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    AnswerSigner(#[from] AnswerSignerError),
+}
+
 /// Replaces the reloadable parts of a running service.
 #[derive(Clone)]
 pub struct Reloader {
@@ -46,7 +58,7 @@ pub struct Reloader {
 impl Reloader {
     /// Loads the registry, TLS files and answer-signing key named by `config`; swaps them in
     /// only if every one of them loaded. Returns a one-line summary for the log.
-    pub fn reload(&self, config: &Config) -> anyhow::Result<String> {
+    pub fn reload(&self, config: &Config) -> Result<String, ReloadError> {
         // The CRLs in force are passed on so that a reload cannot roll one back either.
         let tls = Arc::new(tls::TlsState::load(&config.tls, Some(&self.tls.current()))?);
         let registry = ConsumerRegistry::load(&config.consumers)?;

@@ -19,8 +19,6 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use anyhow::Context;
-
 use crate::audit::{AuditSigner, WriterOptions};
 use crate::config::{Backend, Config};
 use crate::connection::{Activity, Counts, Expiry, LogThrottle, Slot, Watched};
@@ -43,6 +41,32 @@ const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 const HTTP2_STREAM_WINDOW: u32 = 256 * 1024;
 const HTTP2_CONNECTION_WINDOW: u32 = 512 * 1024;
 
+/// Why the service cannot start: the part that failed, naming its file or database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrepareError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error(transparent)]
+    Registry(#[from] crate::identity::RegistryError),
+    #[error("cannot create {}", .path.display())]
+    DataDir { path: std::path::PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    DatabaseTls(#[from] crate::config::DatabaseTlsError),
+    #[error("cannot open the PostgreSQL register")]
+    Postgres(#[source] crate::store::StoreError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    AuditKey(#[from] crate::audit::AuditKeyError),
+    #[error(transparent)]
+    Timestamp(#[from] crate::audit::timestamp::TimestampError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditStoreError),
+    #[error(transparent)]
+    AnswerSigner(#[from] crate::wssec::sign::AnswerSignerError),
+}
+
 /// Everything `run` needs, built from a configuration.
 pub struct Prepared {
     pub tls: Arc<Swappable<tls::TlsState>>,
@@ -57,16 +81,16 @@ pub struct Prepared {
 
 /// Loads certificates, the consumer registry, the store and the audit log. Fails, naming
 /// the file, when any of them cannot be used: the service never starts half-configured.
-pub fn prepare(config: &Config) -> anyhow::Result<Prepared> {
+pub fn prepare(config: &Config) -> Result<Prepared, PrepareError> {
     prepare_with_clock(config, crate::service::Clock::System)
 }
 
 /// The same, reading `clock` for every call's `now` (tests fix it to keep time-dependent rules,
 /// such as the daily quota's UTC day, out of the machine's hands).
-pub fn prepare_with_clock(config: &Config, clock: crate::service::Clock) -> anyhow::Result<Prepared> {
+pub fn prepare_with_clock(config: &Config, clock: crate::service::Clock) -> Result<Prepared, PrepareError> {
     let tls = Arc::new(Swappable::new(tls::TlsState::load(&config.tls, None)?));
     let registry = ConsumerRegistry::load(&config.consumers)?;
-    crate::private_files::create_dir(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    crate::private_files::create_dir(&config.data_dir).map_err(|source| PrepareError::DataDir { path: config.data_dir.clone(), source })?;
     let store = match &config.backend {
         Backend::Postgres { primary, replica } => {
             let options = config.postgres_options()?;
@@ -75,7 +99,7 @@ pub fn prepare_with_clock(config: &Config, clock: crate::service::Clock) -> anyh
                     tracing::warn!("PostgreSQL is reached over the network without TLS: set [database] tls_ca");
                 }
             }
-            Store::open_postgres(primary, replica.as_deref(), &options).context("cannot open the PostgreSQL register")?
+            Store::open_postgres(primary, replica.as_deref(), &options).map_err(PrepareError::Postgres)?
         }
         Backend::Sqlite => Store::open_sqlite(&config.data_dir)?,
     };
@@ -119,7 +143,7 @@ pub fn prepare_with_clock(config: &Config, clock: crate::service::Clock) -> anyh
 }
 
 /// Prunes audit records past the retention period every `prune_every_hours`.
-fn spawn_scheduled_pruning(config: &Config, witness: crate::audit::Witness) -> anyhow::Result<()> {
+fn spawn_scheduled_pruning(config: &Config, witness: crate::audit::Witness) -> Result<(), PrepareError> {
     let location = config.audit_location()?;
     let signer = AuditSigner::load_or_create(&config.audit_signing_key())?;
     let retention = chrono::Duration::days(i64::from(config.audit.retention_days));
@@ -158,13 +182,14 @@ enum CertificateSlot {
     Unregistered(OwnedSemaphorePermit),
 }
 
-/// Serves `listener` until `shutdown` completes, then drains open connections.
+/// Serves `listener` until `shutdown` completes, then drains open connections. Fails only if
+/// the connection semaphore is closed, which nothing does.
 pub async fn run(
     listener: TcpListener,
     tls: Arc<Swappable<tls::TlsState>>,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) -> Result<(), tokio::sync::AcquireError> {
 
     let max_connections = app.limits.max_connections.max(1);
     let connections = Arc::new(Semaphore::new(max_connections));

@@ -464,6 +464,49 @@ async fn an_operator_name_a_spreadsheet_would_evaluate_is_exported_as_text() {
     assert!(!row.contains(",=") && !row.contains(",\"="), "{row}");
 }
 
+/// The purpose each look-up states is kept in its record as sent — a refused one's too — shown
+/// by the export (CSV and JSON) and searched by `--purpose`.
+#[tokio::test]
+async fn the_purpose_of_every_look_up_is_recorded_exported_and_searched_by() {
+    let server = TestServer::start().await;
+    let mut riga = server.client("riga").await;
+    let plain = riga.soap("/GetApplicationList", &sample("ep115-soap11-plain.xml")).await;
+    let with_case = riga.soap("/GetQueueStatusList", &sample("ep116-soap11-ivis.xml")).await;
+    let without = sample("ep115-soap12-plain.xml").replace(&format!("<spolis:LegalBasis>{LEGAL_BASIS}</spolis:LegalBasis>"), "");
+    let refused = riga.soap("/GetApplicationList", &without).await;
+    assert_eq!(error_code(&refused.body).as_deref(), Some("PurposeMissing"), "{}", refused.body);
+    let (_, audit_dir) = server.stop().await;
+    let records = export_json(audit_dir.path(), &[]);
+    let recorded: Vec<(&str, &Value, &Value, &str)> = records
+        .iter()
+        .map(|r| (r["record_id"].as_str().unwrap(), &r["purpose_legal_basis"], &r["purpose_case_number"], r["outcome"].as_str().unwrap()))
+        .collect();
+    let basis = Value::from(LEGAL_BASIS);
+    assert_eq!(
+        recorded,
+        [
+            (plain.call_id.as_str(), &basis, &Value::Null, "ok"),
+            (with_case.call_id.as_str(), &basis, &Value::from("SD-2026/1417"), "ok"),
+            (refused.call_id.as_str(), &Value::Null, &Value::Null, "PurposeMissing"),
+        ]
+    );
+    // By the case number, or by words of the legal basis in any letter case.
+    let seqs = |filters: &[&str]| export_json(audit_dir.path(), filters).iter().map(|r| r["seq"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(seqs(&["--purpose", "SD-2026/1417"]), [2]);
+    assert_eq!(seqs(&["--purpose", "SOCIĀLĀS PALĪDZĪBAS"]), [1, 2]);
+    assert_eq!(seqs(&["--purpose", "SD-2026/1417", "--person", "051230-10106"]), Vec::<i64>::new());
+    assert_eq!(seqs(&["--purpose", "10. pants"]), Vec::<i64>::new());
+    let (ok, csv, err) = cli(&["audit", "export", "--data-dir", audit_dir.path().to_str().unwrap(), "--format", "csv", "--purpose", "sd-2026"]);
+    assert!(ok, "{err}");
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().ends_with(",purpose_legal_basis,purpose_case_number,bulk_prepared_by"), "{csv}");
+    let row = lines.next().unwrap();
+    assert!(row.ends_with(&format!(",\"{LEGAL_BASIS}\",SD-2026/1417,")), "{row}");
+    assert!(lines.next().is_none(), "{csv}");
+    let (ok, out, err) = cli(&["audit", "verify", "--data-dir", audit_dir.path().to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+}
+
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;

@@ -1,22 +1,25 @@
 //! `spolis-adapter client` end to end: the real binary against a real server over mutual TLS —
 //! table, XML and JSON output for both services, SOAP versions and styles, refusals with their
-//! code and exit status 2, and the printout PDF (its text read back with `pdftotext`, which
-//! the test requires, and from the PDF's own content streams and ToUnicode maps).
+//! code and exit status 2, and the printout PDF (its text read back through the fonts'
+//! ToUnicode maps by `pdftotext`, which the test requires, and its fonts listed by `pdffonts`).
 
 mod common;
 
-use std::collections::HashMap;
-use std::io::Read;
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
 
 const OPERATOR_ARG: &str = "Anna Liepiņa 120379-10015";
 
-/// Runs the binary with the connection arguments for `server` and the Riga certificate.
+/// Runs the binary with the connection arguments for `server` and the Riga certificate, and
+/// the purpose when `args` give none.
 async fn client(server: &TestServer, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_spolis-adapter"));
     command.arg("client").args(riga_connection_args(server.address.port())).args(args);
+    if !args.contains(&"--purpose") {
+        command.args(["--purpose", LEGAL_BASIS]);
+    }
     tokio::task::spawn_blocking(move || command.output().expect("the client runs")).await.expect("join")
 }
 
@@ -92,7 +95,7 @@ async fn the_printout_is_a_pdf_with_the_seeds_text_and_latvian_letters() {
     assert!(output.status.success(), "{output:?}");
     let pdf = std::fs::read(&path).expect("the PDF");
     assert!(pdf.starts_with(b"%PDF-1.7"), "not a PDF");
-    assert!(pdf.ends_with(b"%%EOF\n"));
+    assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"), "not a complete PDF");
 
     let expected = [
         "Dati par personas sociālo pakalpojumu iesniegumiem un lēmumiem informācijas sistēmā SPOLIS",
@@ -110,26 +113,56 @@ async fn the_printout_is_a_pdf_with_the_seeds_text_and_latvian_letters() {
         "Lēmuma Nr.",
         "Vēlamais SAC",
         "Piedāvātā vieta un adrese",
-        "lēmums par uzņemšanu rindā",
+        // The status word of seed 000's sample, not the event label.
+        "Uzņemts rindā",
+        "Iesnieguma statuss:",
+        "Problēmas būtība:",
+        "Persona ar I vai II grupas redzes invaliditāti",
         "Sagatavoja: Anna Liepiņa,",
     ];
-    let own = text_from_pdf(&pdf);
-    for text in expected {
-        assert!(own.contains(text), "{text:?} not in the PDF's text:\n{own}");
-    }
-    // An independent reader: a missing pdftotext fails the test loudly (scripts/test-all
-    // installs poppler-utils), it never silently checks less.
-    let run = Command::new("pdftotext")
-        .arg("-raw")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .unwrap_or_else(|error| panic!("pdftotext is required by this test (apt-get install poppler-utils): {error}"));
-    assert!(run.status.success(), "pdftotext failed: {run:?}");
-    let text = String::from_utf8_lossy(&run.stdout).replace('\n', " ");
-    for expected in ["Dati par personas sociālo pakalpojumu", "Ērika Kalniņa", "Piedāvātā vieta un adrese", "Sagatavoja: Anna Liepiņa,"] {
+    // Read back by an independent reader: the text through the fonts' ToUnicode maps, so
+    // every Latvian letter must map back to itself.
+    let text = pdftotext(&path);
+    for expected in expected {
         assert!(text.contains(expected), "{expected:?} not in pdftotext's text:\n{text}");
     }
+    // Both fonts embedded, as subsets, with a ToUnicode map.
+    let fonts = poppler(Command::new("pdffonts").arg(&path));
+    for font in ["+DejaVuSans ", "+DejaVuSans-Bold "] {
+        let line = fonts.lines().find(|line| line.contains(font)).unwrap_or_else(|| panic!("{font:?} not in pdffonts:\n{fonts}"));
+        assert!(line.contains("CID TrueType") && line.contains("Identity-H") && line.contains("yes yes yes"), "{line}");
+    }
+}
+
+/// Jānis Bērziņš waits in no queue now (granted twice); on 1 January 2020 he waited at
+/// Allaži, queued on 3 June 2019.
+#[tokio::test]
+async fn as_of_a_day_the_client_shows_the_queues_of_that_day_and_the_printout_says_so() {
+    let server = TestServer::start().await;
+    let janis = ["--service", "ep116", "--person", "320417-28315", "--operator", OPERATOR_ARG];
+    let now = client(&server, &janis).await;
+    assert!(now.status.success(), "{now:?}");
+    assert!(stdout(&now).contains("waits in no queue now") && !stdout(&now).contains("Stāvoklis uz"), "{}", stdout(&now));
+    let then = client(&server, &[&janis[..], &["--as-of", "2020-01-01", "--case-number", "SD-2026/1417"]].concat()).await;
+    assert!(then.status.success(), "{then:?}");
+    let text = stdout(&then);
+    assert!(text.starts_with("Stāvoklis uz: 01.01.2020"), "{text}");
+    assert!(text.contains("Allaži") && text.contains("03.06.2019") && !text.contains("waits in no queue"), "{text}");
+    assert!(!text.contains("2021"), "nothing dated after the day: {text}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("then.pdf");
+    let printed = client(&server, &[&janis[..], &["--as-of", "2020-01-01", "--format", "pdf", "--output", path.to_str().expect("path")]].concat()).await;
+    assert!(printed.status.success(), "{printed:?}");
+    let pdf = pdftotext(&path);
+    assert!(pdf.contains("Stāvoklis uz:") && pdf.contains("01.01.2020") && pdf.contains("Rindas virzība"), "{pdf}");
+
+    let future = client(&server, &[&janis[..], &["--as-of", "2999-01-01"]].concat()).await;
+    assert_eq!(future.status.code(), Some(2), "{future:?}");
+    assert!(stdout(&future).contains("AsOfInFuture"), "{}", stdout(&future));
+    let no_purpose = client(&server, &[&janis[..], &["--purpose", " "]].concat()).await;
+    assert_eq!(no_purpose.status.code(), Some(2), "{no_purpose:?}");
+    assert!(stdout(&no_purpose).contains("PurposeMissing"), "{}", stdout(&no_purpose));
 }
 
 #[tokio::test]
@@ -143,61 +176,20 @@ async fn the_printout_for_a_person_without_records_says_so() {
     )
     .await;
     assert!(output.status.success(), "{output:?}");
-    let text = text_from_pdf(&std::fs::read(&path).expect("the PDF"));
+    let text = pdftotext(&path);
     assert!(text.contains("051230-10106") && text.contains("Iesniegumu nav.") && text.contains("Rindas notikumu nav."), "{text}");
 }
 
-/// The text a PDF written by the client shows: each content stream's `<hex> Tj` glyph ids
-/// mapped back through the ToUnicode map of the font selected by `/Fn … Tf`; a line per Tj.
-fn text_from_pdf(pdf: &[u8]) -> String {
-    let streams = streams(pdf);
-    // The fonts' ToUnicode maps appear in font order (F1, F2, …).
-    let maps: Vec<HashMap<String, char>> = streams
-        .iter()
-        .filter(|s| s.contains("beginbfchar"))
-        .map(|cmap| {
-            cmap.lines()
-                .filter_map(|line| {
-                    let (glyph, unicode) = line.strip_prefix('<')?.split_once("> <")?;
-                    let code = u32::from_str_radix(unicode.strip_suffix('>')?, 16).ok()?;
-                    Some((glyph.to_string(), char::from_u32(code)?))
-                })
-                .collect()
-        })
-        .collect();
-    let mut text = String::new();
-    for content in streams.iter().filter(|s| s.contains(" Tj ET")) {
-        for line in content.lines() {
-            let Some(rest) = line.strip_prefix("BT /F") else { continue };
-            let font: usize = rest.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(1);
-            let Some(hex) = line.split('<').nth(1).and_then(|h| h.split('>').next()) else { continue };
-            let map = &maps[font - 1];
-            for glyph in hex.as_bytes().chunks(4) {
-                text.push(map.get(std::str::from_utf8(glyph).unwrap_or_default()).copied().unwrap_or('\u{fffd}'));
-            }
-            text.push('\n');
-        }
-    }
-    // Lines wrapped by the layout are joined for searching.
-    text.replace('\n', " ")
+/// The text of the PDF at `path` as `pdftotext -raw` reads it, lines joined for searching
+/// (the layout wraps long text).
+fn pdftotext(path: &Path) -> String {
+    poppler(Command::new("pdftotext").arg("-raw").arg(path).arg("-")).replace('\n', " ")
 }
 
-/// Every stream of the PDF, inflated.
-fn streams(pdf: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while let Some(start) = find(pdf, b"stream\n", at) {
-        let data_start = start + b"stream\n".len();
-        let Some(end) = find(pdf, b"\nendstream", data_start) else { break };
-        let mut inflated = Vec::new();
-        if flate2::read::ZlibDecoder::new(&pdf[data_start..end]).read_to_end(&mut inflated).is_ok() {
-            found.push(String::from_utf8_lossy(&inflated).into_owned());
-        }
-        at = end + b"\nendstream".len();
-    }
-    found
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+/// The standard output of a poppler-utils command. A missing tool fails the test loudly
+/// (scripts/test-all installs poppler-utils); it never silently checks less.
+fn poppler(command: &mut Command) -> String {
+    let run = command.output().unwrap_or_else(|error| panic!("{command:?} is required by this test (apt-get install poppler-utils): {error}"));
+    assert!(run.status.success(), "{command:?} failed: {run:?}");
+    String::from_utf8_lossy(&run.stdout).into_owned()
 }

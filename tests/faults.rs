@@ -110,9 +110,23 @@ fn cases() -> Vec<Case> {
             ..plain(ErrorCode::ActionMismatch, EP115, "1.1", ep115(person), 500)
         },
         Case {
-            body: envelope("1.1", &format!(r#"<GetApplicationList xmlns="{SPOLIS}">{person}</GetApplicationList>"#)),
+            body: envelope("1.1", &format!(r#"<GetApplicationList xmlns="{SPOLIS}">{person}{PURPOSE}</GetApplicationList>"#)),
             ..plain(ErrorCode::OperatorMissing, EP115, "1.1", String::new(), 500)
         },
+        Case {
+            body: envelope("1.2", &format!(r#"<GetQueueStatusList xmlns="{SPOLIS}">{person}{OPERATOR}</GetQueueStatusList>"#)),
+            ..plain(ErrorCode::PurposeMissing, EP116, "1.2", String::new(), 400)
+        },
+        ivis(ErrorCode::PurposeMissing, "<spolis:LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</spolis:LegalBasis>", "<spolis:LegalBasis> </spolis:LegalBasis>"),
+        // A day after tomorrow (UTC) is after the day of the call in Rīga whatever the hour
+        // (that day is counted at UTC+3), however long the request takes to arrive.
+        plain(
+            ErrorCode::AsOfInFuture,
+            EP115,
+            "1.1",
+            ep115(&format!("{person}<AsOf>{}</AsOf>", (chrono::Utc::now() + chrono::Duration::hours(28)).date_naive())),
+            500,
+        ),
         plain(ErrorCode::InvalidPersonCode, EP116, "1.2", operation("GetQueueStatusList", "<PersonCode>150342-10122</PersonCode>"), 400),
         plain(
             ErrorCode::InvalidPeriod,

@@ -123,7 +123,7 @@ async fn a_multibyte_character_inside_a_date_is_refused_and_audited_not_a_panic(
     let server = TestServer::start().await;
     let mut riga = server.client("riga").await;
     let request = sample("ep115-soap11-plain.xml")
-        .replace("<spolis:Operator>", "<spolis:Period><spolis:From>2024-01-0ā</spolis:From></spolis:Period><spolis:Operator>");
+        .replace("<spolis:Purpose>", "<spolis:Period><spolis:From>2024-01-0ā</spolis:From></spolis:Period><spolis:Purpose>");
     let reply = riga.soap("/GetApplicationList", &request).await;
     assert_eq!(error_code(&reply.body).as_deref(), Some("BodyWrongFormat"), "{}", reply.body);
     // The same connection still serves: the call did not kill it.

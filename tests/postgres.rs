@@ -247,7 +247,7 @@ async fn daily_quotas_are_counted_across_instances_on_the_same_database() {
         envelope(
             "1.1",
             &format!(
-                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>150342-10121</PersonCode><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>{operator}</PersonCode></Operator></GetQueueStatusList>"#
+                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>150342-10121</PersonCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis></Purpose><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>{operator}</PersonCode></Operator></GetQueueStatusList>"#
             ),
         )
     };
@@ -640,7 +640,128 @@ fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
         Ok::<_, DatabaseError>(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
     })
     .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4, 5], "each migration applied exactly once");
+    let migrations = std::fs::read_dir(repo_path("migrations/postgres")).unwrap().count() as i64;
+    assert_eq!(versions, (1..=migrations).collect::<Vec<_>>(), "each migration applied exactly once");
     let refused = Store::open_postgres(&database.url, None, &options).err().expect("refused");
     assert!(refused.to_string().contains("schema version 999"), "{refused}");
+}
+
+/// A record as the build before version 2 of the audit record wrote it: no purpose.
+fn version_1_record(seq: i64) -> spolis_adapter::audit::AuditRecord {
+    spolis_adapter::audit::AuditRecord {
+        seq,
+        record_id: uuid::Uuid::from_u128(seq as u128),
+        received_at: chrono::Utc::now() - chrono::Duration::days(1) + chrono::Duration::microseconds(seq),
+        message_id: None,
+        transaction_id: None,
+        correlation_id: None,
+        consumer_id: Some("90011524360".into()),
+        consumer_name: Some("Rīgas Sociālais dienests".into()),
+        certificate_sha256: "aa".repeat(32),
+        certificate_subject: "CN=SOPA".into(),
+        client_ip: "127.0.0.1".into(),
+        environment: "test".into(),
+        operator_first_name: Some("Anna".into()),
+        operator_surname: Some("Liepiņa".into()),
+        operator_person_code: Some("12037910015".into()),
+        ivis_sender: None,
+        service: "EP116".into(),
+        request_style: Some("plain".into()),
+        soap_version: Some("1.1".into()),
+        person_code: Some("15034210121".into()),
+        outcome: "ok".into(),
+        records_returned: 4,
+        processing_micros: 300,
+        purpose_legal_basis: None,
+        purpose_case_number: None,
+        bulk_prepared_by: None,
+        version: spolis_adapter::audit::record::RecordVersion::V1,
+    }
+}
+
+/// A log written before the purpose was recorded — the schema of migrations 1 to 5, records of
+/// version 1 signed by that build — is migrated by this build's start (0006) and keeps
+/// verifying, with version-2 records chained after it; the export shows and filters by the
+/// purpose; a purpose slipped into a version-1 row, or a row relabelled as version 2, is found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_1_records_written_before_migration_6_still_verify_after_it() {
+    use spolis_adapter::audit::{record::FIELD_COLUMNS, AuditSigner, SignedCheckpoint};
+    let database = Arc::new(TestDatabase::create());
+    let dir = tempfile::tempdir().unwrap();
+    let signer = AuditSigner::load_or_create(&dir.path().join("audit-signing.key")).unwrap();
+    let client = spolis_adapter::database::postgres::connect(&database.url, &database.options).await.unwrap();
+    client
+        .batch_execute("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        .await
+        .unwrap();
+    for (version, file) in
+        ["0001_register.sql", "0002_audit.sql", "0003_seen_message_ids.sql", "0004_daily_quota_usage.sql", "0005_audit_prune_markers.sql"]
+            .into_iter()
+            .enumerate()
+    {
+        let sql = std::fs::read_to_string(repo_path("migrations/postgres").join(file)).unwrap();
+        client.batch_execute(&sql).await.unwrap();
+        client.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&(version as i64 + 1)]).await.unwrap();
+    }
+    let mut hash = [0u8; 32];
+    let insert = format!(
+        "INSERT INTO audit_records ({FIELD_COLUMNS}, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+    );
+    for seq in 1..=3 {
+        let r = version_1_record(seq);
+        let next = r.chain_hash(&hash);
+        client
+            .execute(
+                &insert,
+                &[&r.seq, &r.record_id.to_string(), &r.received_at.timestamp_micros(), &r.message_id, &r.transaction_id, &r.correlation_id,
+                    &r.consumer_id, &r.consumer_name, &r.certificate_sha256, &r.certificate_subject, &r.client_ip, &r.environment,
+                    &r.operator_first_name, &r.operator_surname, &r.operator_person_code, &r.ivis_sender, &r.service, &r.request_style,
+                    &r.soap_version, &r.person_code, &r.outcome, &r.records_returned, &r.processing_micros, &hash.as_slice(), &next.as_slice()],
+            )
+            .await
+            .unwrap();
+        hash = next;
+    }
+    let c = SignedCheckpoint::sign(&signer, 3, &hash);
+    client
+        .execute(
+            "INSERT INTO audit_checkpoints (seq, head_hash, signed_at_micros, key_id, public_key, signature, kind) VALUES ($1, $2, $3, $4, $5, $6, 'head')",
+            &[&c.seq, &c.head_hash.as_slice(), &c.signed_at_micros, &c.key_id, &c.public_key, &c.signature],
+        )
+        .await
+        .unwrap();
+    client.execute("UPDATE audit_head SET seq = 3, hash = $1", &[&hash.as_slice()]).await.unwrap();
+
+    let server = TestServer::start_with(Options { database: Some(database.clone()), audit_dir: Some(dir.path().to_path_buf()), ..Default::default() }).await;
+    let mut riga = server.client("riga").await;
+    assert_eq!(riga.soap(EP116, &sample("ep116-soap11-plain.xml")).await.status, 200);
+    assert_eq!(riga.soap(EP116, &sample("ep116-soap11-ivis.xml")).await.status, 200);
+    server.stop().await;
+
+    let data_dir = dir.path().to_str().unwrap();
+    let verify = ["audit", "verify", "--data-dir", data_dir, "--database-url", &database.url];
+    let (ok, out, err) = cli(&verify);
+    assert!(ok && out.contains("5 records (seq 1..5)"), "{out}{err}");
+    let records = export(&database.url, dir.path());
+    let purposes: Vec<(Value, Value)> = records.iter().map(|r| (r["purpose_legal_basis"].clone(), r["purpose_case_number"].clone())).collect();
+    assert_eq!(purposes[..3], [(Value::Null, Value::Null), (Value::Null, Value::Null), (Value::Null, Value::Null)]);
+    assert_eq!(purposes[3], (Value::from(LEGAL_BASIS), Value::Null));
+    assert_eq!(purposes[4], (Value::from(LEGAL_BASIS), Value::from("SD-2026/1417")));
+    let (ok, out, err) = cli(&["audit", "export", "--data-dir", data_dir, "--database-url", &database.url, "--format", "json", "--purpose", "sd-2026/1417"]);
+    assert!(ok, "{err}");
+    let found: Vec<Value> = out.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(found.iter().map(|r| r["seq"].as_i64().unwrap()).collect::<Vec<_>>(), [5]);
+
+    // The schema refuses a purpose on a version-1 row; someone who drops the constraint is found.
+    assert!(client.execute("UPDATE audit_records SET purpose_legal_basis = 'x' WHERE seq = 2", &[]).await.is_err());
+    client.batch_execute("ALTER TABLE audit_records DROP CONSTRAINT audit_records_version_1_has_no_purpose").await.unwrap();
+    client.execute("UPDATE audit_records SET purpose_case_number = 'SD-1' WHERE seq = 2", &[]).await.unwrap();
+    let (ok, _, err) = cli(&verify);
+    assert!(!ok && err.contains("at seq 2:") && err.contains("altered"), "{err}");
+    client.execute("UPDATE audit_records SET purpose_case_number = NULL WHERE seq = 2", &[]).await.unwrap();
+    assert!(cli(&verify).0);
+    client.execute("UPDATE audit_records SET record_version = 2 WHERE seq = 1", &[]).await.unwrap();
+    let (ok, _, err) = cli(&verify);
+    assert!(!ok && err.contains("at seq 1:") && err.contains("altered"), "{err}");
 }

@@ -104,8 +104,9 @@ async fn a_changed_expected_answer_is_shown_as_a_diff_and_fails() {
 
 #[tokio::test]
 async fn the_showcase_persons_ep115_answers_do_not_depend_on_the_register_size() {
-    // The shared test register (300 persons) answers EP115 about Ērika Kalniņa exactly as the
-    // demo's does: only EP116's queue positions count other persons.
+    // The shared test register (300 persons) answers EP115 about Ērika Kalniņa as the demo's
+    // does, but for decision numbers: those count every decision of the issuer's year in date
+    // order (as a register numbers them), so they depend on who else is in the register.
     let shared = TestServer::start().await;
     let demo = demo_server().await;
     let copy = tempfile::tempdir().expect("temp dir");
@@ -114,8 +115,13 @@ async fn the_showcase_persons_ep115_answers_do_not_depend_on_the_register_size()
         std::fs::copy(samples_dir().join(name), copy.path().join(name)).expect("copy sample");
         std::fs::copy(samples_dir().join("expected").join(name), copy.path().join("expected").join(name)).expect("copy expected");
     }
-    for port in [shared.address.port(), demo.port] {
-        let output = replay(port, copy.path()).await;
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
-    }
+    let exact = replay(demo.port, copy.path()).await;
+    assert!(exact.status.success(), "{}", String::from_utf8_lossy(&exact.stdout));
+    let output = replay(shared.address.port(), copy.path()).await;
+    let report = String::from_utf8_lossy(&output.stdout);
+    let changed: Vec<&str> = report
+        .lines()
+        .filter(|line| (line.starts_with('-') && !line.starts_with("---")) || (line.starts_with('+') && !line.starts_with("+++")))
+        .collect();
+    assert!(changed.iter().all(|line| line.contains("<spolis:DocumentNumber>")), "{report}");
 }

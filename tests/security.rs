@@ -180,6 +180,10 @@ fn rsa_server_keys_sign_verifiable_answers() {
 
 /// The audit outcome of a call (the audit record is durable before its answer leaves).
 fn audited_outcome(server: &TestServer, call_id: &str) -> String {
+    audited(server, call_id).outcome
+}
+
+fn audited(server: &TestServer, call_id: &str) -> spolis_adapter::audit::AuditRecord {
     let connection = rusqlite::Connection::open(server.audit_path()).unwrap();
     let mut statement = connection.prepare("SELECT encoded FROM audit_records").unwrap();
     let mut records = statement
@@ -189,7 +193,6 @@ fn audited_outcome(server: &TestServer, call_id: &str) -> String {
     records
         .find(|record| record.record_id.to_string() == call_id)
         .unwrap_or_else(|| panic!("no audit record for {call_id}"))
-        .outcome
 }
 
 /// A SOAP 1.2 plain EP116 request with a WS-Security header holding `security` and an
@@ -281,7 +284,7 @@ fn registry_requiring_signatures_from_riga() -> String {
 }
 
 /// A request signed the WS-Security way (Timestamp + Body, exclusive C14N) with
-/// `certs-example/<identity>.key`.
+/// `<identity>.key` of the example PKI (`certs_dir`).
 fn signed_request(identity: &str, version: SoapVersion, payload: &str) -> String {
     let dir = certs_dir();
     let signer = AnswerSigner::load(&dir.join(format!("{identity}.crt")), &dir.join(format!("{identity}.key")), chrono::Duration::minutes(5)).unwrap();
@@ -452,6 +455,7 @@ fn xmlsec1_signed(template: &Template) -> String {
   <s:Body u:Id="_1">
     <q:GetQueueStatusList xmlns:q="{SPOLIS}">
       <q:PersonCode>{person}</q:PersonCode>
+      <q:Purpose><q:LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</q:LegalBasis></q:Purpose>
       <q:Operator>
         <q:FirstName>Anna</q:FirstName>
         <q:Surname>Liepiņa</q:Surname>
@@ -557,7 +561,7 @@ async fn rate_limits_and_daily_quotas_refuse_before_the_store_is_read() {
         envelope(
             "1.1",
             &format!(
-                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>150342-10121</PersonCode><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>{operator}</PersonCode></Operator></GetQueueStatusList>"#
+                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>150342-10121</PersonCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis></Purpose><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>{operator}</PersonCode></Operator></GetQueueStatusList>"#
             ),
         )
     };
@@ -585,6 +589,50 @@ async fn rate_limits_and_daily_quotas_refuse_before_the_store_is_read() {
     assert!(metrics.lines().any(|l| l.contains("QuotaExceeded") && !l.starts_with('#')), "{metrics}");
     // Talsi is counted apart.
     assert_eq!(server.client("talsi").await.soap(EP116, &ask("120379-10015")).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_bulk_consumer_is_held_to_its_own_quota_not_its_operators() {
+    let registry = std::fs::read_to_string(certs_dir().join("consumers.toml")).unwrap();
+    let riga_services = "services = [\"EP115\", \"EP116\"]\n";
+    let bulk = registry.replacen(riga_services, &format!("{riga_services}bulk_requests = {{ prepared_by = \"Jānis Bērziņš\" }}\n"), 1);
+    assert_ne!(bulk, registry, "riga's entry is where the test expects it");
+    let server = TestServer::start_with(Options {
+        consumers: Some(bulk),
+        configure: Some(|config| {
+            config.quotas = spolis_adapter::quotas::QuotaConfig { operator_per_minute: 2, operator_per_day: 3, consumer_per_minute: 0, consumer_per_day: 5 }
+        }),
+        clock: Some(spolis_adapter::service::Clock::Fixed(chrono::Utc::now().date_naive().and_hms_opt(12, 0, 0).unwrap().and_utc())),
+        ..Default::default()
+    })
+    .await;
+    let ask = |person: &str| {
+        envelope(
+            "1.1",
+            &format!(
+                r#"<GetQueueStatusList xmlns="{SPOLIS}"><PersonCode>{person}</PersonCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis></Purpose><Operator><FirstName>A</FirstName><Surname>B</Surname><PersonCode>120379-10015</PersonCode></Operator></GetQueueStatusList>"#
+            ),
+        )
+    };
+    // One operator prepares the batch: past the per-operator minute (2) and day (3)…
+    let mut riga = server.client("riga").await;
+    for _ in 0..5 {
+        let reply = riga.soap(EP116, &ask("150342-10121")).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        // Each bulk call is marked so in the audit record, with who prepares them.
+        assert_eq!(audited(&server, &reply.call_id).bulk_prepared_by.as_deref(), Some("Jānis Bērziņš"));
+    }
+    // …until the consumer's own daily quota (5) is used up.
+    let exhausted = riga.soap(EP116, &ask("150342-10121")).await;
+    assert_eq!((exhausted.status, error_code(&exhausted.body).as_deref()), (429, Some("QuotaExceeded")), "{}", exhausted.body);
+    // Talsi, not registered for bulk requests, is held to the per-operator limit.
+    let mut talsi = server.client("talsi").await;
+    for _ in 0..2 {
+        assert_eq!(talsi.soap(EP116, &ask("150342-10121")).await.status, 200);
+    }
+    let limited = talsi.soap(EP116, &ask("150342-10121")).await;
+    assert_eq!(error_code(&limited.body).as_deref(), Some("RateLimited"), "{}", limited.body);
+    assert_eq!(audited(&server, &limited.call_id).bulk_prepared_by, None);
 }
 
 /// The stable-Rust stand-in for `fuzz/fuzz_targets/signature.rs`: thousands of deterministic

@@ -208,3 +208,76 @@ async fn the_soap_action_may_be_given_and_must_then_match() {
     let reply = client.post("/GetApplicationList", content_type, None, request12).await;
     is_ok_envelope(&reply, SOAP12);
 }
+
+/// A queue written by hand into a private register: provider TEST-Q, service kind ISAR-P.
+/// Anna waits from 2022-01-10 until granted a place on 2024-06-15; Berta from 2023-06-01;
+/// Cilda and then Dace (a later id) from 2024-02-01, Dace until refused on 2025-01-10.
+const HAND_QUEUE: &str = "
+    INSERT INTO providers VALUES (900001, 'TEST-Q', 'Pansionāts \"Rinda\"', 'Rindas iela 1, Rīga');
+    INSERT INTO persons VALUES (900001, '32999000001', 'Anna', 'Pirmā'), (900002, '32999000002', 'Berta', 'Otrā'),
+        (900003, '32999000003', 'Cilda', 'Trešā'), (900004, '32999000004', 'Dace', 'Ceturtā');
+    INSERT INTO applications
+        SELECT 900000 + p, 900000 + p, 'TEST-A-' || p, submitted, 'Sociālās aprūpes un rehabilitācijas pakalpojums',
+               (SELECT id FROM service_kinds WHERE code = 'ISAR-P'), 900001, (SELECT min(id) FROM municipalities), NULL, NULL
+        FROM (SELECT 1 AS p, '2022-01-03' AS submitted UNION ALL SELECT 2, '2023-05-20'
+              UNION ALL SELECT 3, '2024-01-20' UNION ALL SELECT 4, '2024-01-22');
+    INSERT INTO queue_decisions SELECT 900000 + p, 900000 + p, since, 'LM-T/' || p || '-R', 900001, since
+        FROM (SELECT 1 AS p, '2022-01-10' AS since UNION ALL SELECT 2, '2023-06-01' UNION ALL SELECT 3, '2024-02-01' UNION ALL SELECT 4, '2024-02-01');
+    INSERT INTO queue_events SELECT 900000 + n, 900000 + p, 900000 + p, kind, day, 'LM-T/' || n, (SELECT id FROM service_kinds WHERE code = 'ISAR-P'),
+               900001, CASE kind WHEN 5 THEN 900001 END, NULL, CASE kind WHEN 5 THEN '2024-07-01' END
+        FROM (SELECT 1 AS n, 1 AS p, 1 AS kind, '2022-01-10' AS day UNION ALL SELECT 2, 2, 1, '2023-06-01'
+              UNION ALL SELECT 3, 3, 1, '2024-02-01' UNION ALL SELECT 4, 4, 1, '2024-02-01'
+              UNION ALL SELECT 5, 1, 5, '2024-06-15' UNION ALL SELECT 6, 4, 14, '2025-01-10');
+    INSERT INTO queue_entries SELECT 900000 + p, 900000 + p, 900000 + p, 900001, (SELECT id FROM service_kinds WHERE code = 'ISAR-P'), since, active
+        FROM (SELECT 1 AS p, '2022-01-10' AS since, 0 AS active UNION ALL SELECT 2, '2023-06-01', 1
+              UNION ALL SELECT 3, '2024-02-01', 1 UNION ALL SELECT 4, '2024-02-01', 0);
+";
+
+#[tokio::test]
+async fn as_of_a_day_the_queue_is_counted_as_it_stood_that_day() {
+    let server = TestServer::start_with(Options { register_rows: Some(HAND_QUEUE), backend: Some(Backend::from_environment()), ..Default::default() }).await;
+    let mut client = server.client("riga").await;
+    let mut ask = async |person: &str, as_of: Option<&str>| {
+        let as_of = as_of.map(|day| format!("<AsOf>{day}</AsOf>")).unwrap_or_default();
+        let reply = client
+            .soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{person}</PersonCode>{as_of}"))))
+            .await;
+        is_ok_envelope(&reply, SOAP11);
+        reply.body
+    };
+    let position = |body: &str| (texts(body, "QueuedSince"), texts(body, "PlacesAhead"), texts(body, "QueueLength"));
+    let cilda = "329990-00003";
+    let at = |since: &str, ahead: &str, length: &str| (vec![since.to_string()], vec![ahead.to_string()], vec![length.to_string()]);
+    // Now: Berta ahead (Anna granted, Dace refused).
+    assert_eq!(position(&ask(cilda, None).await), at("2024-02-01", "1", "2"));
+    // Anna and Berta ahead, Dace (queued the same day, later) behind.
+    let then = ask(cilda, Some("2024-03-01")).await;
+    assert_eq!(position(&then), at("2024-02-01", "2", "4"));
+    assert_eq!(texts(&then, "EventDate"), ["2024-02-01"]);
+    assert_eq!(position(&ask(cilda, Some("2024-06-14")).await), at("2024-02-01", "2", "4"));
+    assert_eq!(position(&ask(cilda, Some("2024-06-15")).await), at("2024-02-01", "1", "3"), "Anna granted that day");
+    assert_eq!(position(&ask(cilda, Some("2025-01-10")).await), at("2024-02-01", "1", "2"), "Dace refused that day");
+    let before = ask(cilda, Some("2024-01-31")).await;
+    assert!(texts(&before, "QueuePosition").is_empty() && texts(&before, "EventDate").is_empty(), "{before}");
+    assert_eq!(texts(&before, "FirstName"), ["Cilda"], "the person is still named");
+    // Anna first of four while she waited; no position once granted, her events up to the day.
+    assert_eq!(position(&ask("329990-00001", Some("2024-03-01")).await), at("2022-01-10", "0", "4"));
+    let granted = ask("329990-00001", Some("2024-06-15")).await;
+    assert!(texts(&granted, "PlacesAhead").is_empty(), "{granted}");
+    assert_eq!(texts(&granted, "EventDate"), ["2022-01-10", "2024-06-15"]);
+    // Today is the register as it stands.
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(position(&ask(cilda, Some(&today)).await), position(&ask(cilda, None).await));
+
+    // EP115 as of a day: Cilda's application without the decision that came later.
+    let mut applications = async |as_of: &str| {
+        let payload = operation("GetApplicationList", &format!("<PersonCode>{cilda}</PersonCode><AsOf>{as_of}</AsOf>"));
+        client.soap("/GetApplicationList", &envelope("1.2", &payload)).await.body
+    };
+    let submitted = applications("2024-01-31").await;
+    assert_eq!(texts(&submitted, "ApplicationNumber"), ["TEST-A-3"], "{submitted}");
+    assert!(texts(&submitted, "QueueDecision").is_empty() && !submitted.contains("<QueuedFrom>"), "{submitted}");
+    let decided = applications("2024-02-01").await;
+    assert_eq!(texts(&decided, "QueuedFrom"), ["2024-02-01"], "{decided}");
+    assert!(texts(&applications("2024-01-19").await, "ApplicationNumber").is_empty());
+}

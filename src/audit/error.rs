@@ -14,7 +14,7 @@ pub enum AuditStoreError {
     #[error("{0}")]
     Layout(String),
     /// SQLite failed or refused.
-    #[error("{0}")]
+    #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL could not be reached, failed, refused or did not answer in time.
     #[error("{0}")]
@@ -23,7 +23,7 @@ pub enum AuditStoreError {
     #[error("{0}")]
     Unreadable(String),
     /// The witness did not take a checkpoint, so nothing depending on it may proceed.
-    #[error("{0}")]
+    #[error(transparent)]
     Witness(#[from] super::witness::WitnessError),
     /// A file (the log's, or the export's output) could not be created, read or written.
     #[error("{0}")]

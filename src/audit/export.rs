@@ -1,7 +1,8 @@
 //! `audit export`: the records that answer a written request — by personal code asked about
-//! ("who looked at my data"), by operator, by consumer, by time range — as CSV or JSON lines,
-//! UTF-8 with Latvian diacritics intact, oldest first. Each filter given becomes an indexed condition; none
-//! makes the query scan two years of records.
+//! ("who looked at my data"), by operator, by consumer, by time range, by the purpose stated —
+//! as CSV or JSON lines, UTF-8 with Latvian diacritics intact, oldest first. Each filter but the
+//! purpose becomes an indexed condition; none of them makes the query scan two years of
+//! records. The purpose narrows what they select (alone, it reads the whole log).
 
 use std::io::Write;
 
@@ -24,6 +25,9 @@ pub struct ExportFilter {
     pub from: Option<DateTime<Utc>>,
     /// …and before or at this one.
     pub till: Option<DateTime<Utc>>,
+    /// Text the stated purpose holds: its legal basis or its case number contains it, letter
+    /// case ignored. Records written before purposes were recorded (version 1) hold none.
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +91,15 @@ impl ExportFilter {
         (format!("SELECT {columns} FROM audit_records{clause} ORDER BY received_at_micros, seq"), values)
     }
 
-    /// Whether `record` itself meets every condition. The SQLite log selects by copies of the
+    /// Whether `record`'s stated purpose holds the text asked for (always, when none is).
+    pub(crate) fn purpose_matches(&self, record: &AuditRecord) -> bool {
+        let Some(wanted) = self.purpose.as_deref().map(|text| text.trim().to_lowercase()) else { return true };
+        [&record.purpose_legal_basis, &record.purpose_case_number]
+            .into_iter()
+            .any(|stated| stated.as_deref().is_some_and(|stated| stated.to_lowercase().contains(&wanted)))
+    }
+
+    /// Whether `record` itself meets every condition of the query (all but the purpose). The SQLite log selects by copies of the
     /// fields (its indexed columns); a copy altered to disagree with its record must neither
     /// hand one person's record to another's request nor pass unnoticed.
     pub(crate) fn matches(&self, record: &AuditRecord) -> bool {
@@ -103,11 +115,11 @@ impl ExportFilter {
 }
 
 /// Column names of the CSV export, in field order.
-pub(crate) const CSV_HEADER: [&str; 23] = [
+pub(crate) const CSV_HEADER: [&str; 26] = [
     "seq", "record_id", "received_at", "message_id", "transaction_id", "correlation_id", "consumer_id", "consumer_name",
     "certificate_sha256", "certificate_subject", "client_ip", "environment", "operator_first_name", "operator_surname",
     "operator_person_code", "ivis_sender", "service", "request_style", "soap_version", "person_code", "outcome",
-    "records_returned", "processing_micros",
+    "records_returned", "processing_micros", "purpose_legal_basis", "purpose_case_number", "bulk_prepared_by",
 ];
 
 /// Writes the records of `log` that `filter` selects to `out`; returns how many. A selected
@@ -115,10 +127,12 @@ pub(crate) const CSV_HEADER: [&str; 23] = [
 /// selected by were altered.
 pub(crate) fn export(log: &mut impl StoredLog, filter: &ExportFilter, format: ExportFormat, out: &mut dyn Write) -> Result<u64, AuditStoreError> {
     log.walk_selected(filter, |records| {
-        let checked = records.map(|record| record.and_then(|record| match filter.matches(&record) {
-            true => Ok(record),
-            false => Err(altered_search_columns(record.seq)),
-        }));
+        let checked = records
+            .map(|record| record.and_then(|record| match filter.matches(&record) {
+                true => Ok(record),
+                false => Err(altered_search_columns(record.seq)),
+            }))
+            .filter(|record| record.as_ref().map_or(true, |record| filter.purpose_matches(record)));
         write_records(checked, format, out)
     })?
 }
@@ -197,6 +211,9 @@ fn csv_fields(record: &AuditRecord) -> Vec<String> {
         record.outcome.clone(),
         record.records_returned.to_string(),
         record.processing_micros.to_string(),
+        optional(&record.purpose_legal_basis),
+        optional(&record.purpose_case_number),
+        optional(&record.bulk_prepared_by),
     ]
 }
 
@@ -230,6 +247,20 @@ mod tests {
         assert!(row.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""), "{row}");
         assert!(row.contains(",'@cmd,"), "{row}");
         assert!(!row.contains(",=") && !row.contains(",@"), "{row}");
+    }
+
+    #[test]
+    fn the_purpose_filter_finds_its_text_in_the_legal_basis_or_the_case_number() {
+        let record = crate::audit::record::tests::example(1);
+        let filter = |text: &str| ExportFilter { purpose: Some(text.into()), ..Default::default() };
+        for found in ["9. PANTS", "sociālo pakalpojumu", "sd-2026/1417", " 1417 "] {
+            assert!(filter(found).purpose_matches(&record), "{found}");
+        }
+        for missed in ["10. pants", "SD-2025"] {
+            assert!(!filter(missed).purpose_matches(&record), "{missed}");
+        }
+        assert!(!filter("pants").purpose_matches(&crate::audit::record::tests::example_v1(1)), "a version-1 record states no purpose");
+        assert!(ExportFilter::default().purpose_matches(&crate::audit::record::tests::example_v1(1)));
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub use checkpoint::SignedCheckpoint;
 pub use error::AuditStoreError;
 pub use prune::PruneReport;
 pub use record::AuditRecord;
-pub use signing::AuditSigner;
+pub use signing::{AuditKeyError, AuditSigner};
 pub use witness::Witness;
 pub use writer::{AuditError, AuditLog, WriterOptions};
 

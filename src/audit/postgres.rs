@@ -29,25 +29,35 @@ use super::checkpoint::{chain, CheckpointPolicy, Committed, Link, SignedCheckpoi
 use super::error::AuditStoreError;
 use super::export::{ExportFilter, Param, Placeholder};
 use super::prune::PruneReport;
-use super::record::AuditRecord;
+use super::record::{AuditRecord, RecordVersion};
 use super::signing::{AuditSigner, CheckpointKind};
 use super::verify::{ChainedRecord, CheckpointRow, ExpectedHead, HeadSource, Parallelism, Problem, CHECKPOINT_COLUMNS};
 use crate::database::postgres::{self as pg, PostgresOptions};
 use crate::database::runtime::block_on;
 
-/// The columns of a record, in the order of [`record_from_row`].
-const RECORD_COLUMNS: &str = super::record::FIELD_COLUMNS;
+/// The columns of a record, in the order of [`record_from_row`]: the fields in canonical
+/// order, then the record's version (columns 0–25, 26).
+/// (Spelled out: `concat!` takes literals only; a test checks it against its parts.)
+const RECORD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id, transaction_id, correlation_id, \
+     consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment, \
+     operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style, \
+     soap_version, person_code, outcome, records_returned, processing_micros, purpose_legal_basis, purpose_case_number, bulk_prepared_by, record_version";
+
+/// Where `prev_hash, hash` follow [`RECORD_COLUMNS`].
+const PREV_HASH_COLUMN: usize = 27;
 
 /// One batch in one statement: every column as an array, unnested into rows.
 const SQL_INSERT_RECORDS: &str = "\
 INSERT INTO audit_records (seq, record_id, received_at_micros, message_id, transaction_id, correlation_id,
     consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment,
     operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style,
-    soap_version, person_code, outcome, records_returned, processing_micros, prev_hash, hash)
+    soap_version, person_code, outcome, records_returned, processing_micros, prev_hash, hash,
+    purpose_legal_basis, purpose_case_number, bulk_prepared_by, record_version)
 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
-    $19::text[], $20::text[], $21::text[], $22::bigint[], $23::bigint[], $24::bytea[], $25::bytea[])";
+    $19::text[], $20::text[], $21::text[], $22::bigint[], $23::bigint[], $24::bytea[], $25::bytea[],
+    $26::text[], $27::text[], $28::text[], $29::smallint[])";
 
 const SQL_LOCK_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE only_row FOR UPDATE";
 
@@ -287,7 +297,11 @@ async fn insert_records(tx: &Transaction<'_>, records: &[AuditRecord], links: &[
     let processing: Vec<i64> = records.iter().map(|r| r.processing_micros).collect();
     let prev_hash: Vec<Vec<u8>> = links.iter().map(|l| l.prev_hash.to_vec()).collect();
     let hash: Vec<Vec<u8>> = links.iter().map(|l| l.hash.to_vec()).collect();
-    let params: [&(dyn ToSql + Sync); 25] = [
+    let purpose_legal_basis = column(&|r| r.purpose_legal_basis.clone());
+    let purpose_case_number = column(&|r| r.purpose_case_number.clone());
+    let bulk_prepared_by = column(&|r| r.bulk_prepared_by.clone());
+    let version: Vec<i16> = records.iter().map(|r| r.version.number()).collect();
+    let params: [&(dyn ToSql + Sync); 29] = [
         &seq,
         &record_id,
         &received,
@@ -313,6 +327,10 @@ async fn insert_records(tx: &Transaction<'_>, records: &[AuditRecord], links: &[
         &processing,
         &prev_hash,
         &hash,
+        &purpose_legal_basis,
+        &purpose_case_number,
+        &bulk_prepared_by,
+        &version,
     ];
     let statement = tx.prepare(SQL_INSERT_RECORDS).await?;
     tx.execute(&statement, &params).await?;
@@ -334,6 +352,9 @@ async fn insert_checkpoint(tx: &Transaction<'_>, c: &SignedCheckpoint) -> Result
 fn record_from_row(row: &Row) -> Result<AuditRecord, AuditStoreError> {
     let record_id: String = row.try_get(1)?;
     let micros: i64 = row.try_get(2)?;
+    let version: i16 = row.try_get(26)?;
+    let version = RecordVersion::from_number(version)
+        .ok_or_else(|| AuditStoreError::Unreadable(format!("record_version {version} is no version this build knows")))?;
     Ok(AuditRecord {
         seq: row.try_get(0)?,
         record_id: Uuid::try_parse(&record_id).map_err(|_| AuditStoreError::Unreadable("record_id is not a UUID".into()))?,
@@ -358,6 +379,10 @@ fn record_from_row(row: &Row) -> Result<AuditRecord, AuditStoreError> {
         outcome: row.try_get(20)?,
         records_returned: row.try_get(21)?,
         processing_micros: row.try_get(22)?,
+        purpose_legal_basis: row.try_get(23)?,
+        purpose_case_number: row.try_get(24)?,
+        bulk_prepared_by: row.try_get(25)?,
+        version,
     })
 }
 
@@ -479,10 +504,16 @@ impl StoredLog for PostgresLog {
     fn walk_chain<T>(&mut self, _parallel: Parallelism, walk: impl FnOnce(&mut ChainRecords) -> T) -> Result<T, AuditStoreError> {
         let sql = format!("SELECT {RECORD_COLUMNS}, prev_hash, hash FROM audit_records ORDER BY seq");
         let records = self.stream(sql, Vec::new(), |row| {
-            let (record, prev_hash, hash) = (record_from_row(row)?, row.try_get::<_, Vec<u8>>(23)?, row.try_get::<_, Vec<u8>>(24)?);
-            ChainedRecord::of(&record, &prev_hash, &hash).ok_or_else(|| {
+            let record = record_from_row(row)?;
+            let (prev_hash, hash) = (row.try_get::<_, Vec<u8>>(PREV_HASH_COLUMN)?, row.try_get::<_, Vec<u8>>(PREV_HASH_COLUMN + 1)?);
+            let mut chained = ChainedRecord::of(&record, &prev_hash, &hash).ok_or_else(|| {
                 AuditStoreError::Unreadable(format!("the record at seq {} holds a stored hash that is not 32 bytes", record.seq))
-            })
+            })?;
+            // A purpose written into a version-1 row is covered by no hash: an alteration.
+            if record.holds_more_than_its_version() {
+                chained.disagreeing_copy = Some("purpose_legal_basis / purpose_case_number / bulk_prepared_by");
+            }
+            Ok(chained)
         });
         let mut records = records.map(|item| item.map_err(|error| Problem::unreadable(0, format!("the audit log cannot be read: {error}"))));
         Ok(walk(&mut records))
@@ -527,5 +558,18 @@ impl StoredLog for PostgresLog {
             }
         });
         Ok(pruned?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_columns_are_the_fields_in_canonical_order_then_the_version() {
+        let expected = format!("{}, {}, record_version", super::super::record::FIELD_COLUMNS, super::super::record::PURPOSE_COLUMNS);
+        let words = |text: &str| text.split(',').map(str::trim).map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(RECORD_COLUMNS), words(&expected));
+        assert_eq!(words(RECORD_COLUMNS).len(), PREV_HASH_COLUMN);
     }
 }

@@ -49,6 +49,66 @@ pub struct AuditRecord {
     pub outcome: String,
     pub records_returned: i64,
     pub processing_micros: i64,
+    /// The request's stated legal basis (`Purpose/LegalBasis`), as sent. Version 2 on.
+    pub purpose_legal_basis: Option<String>,
+    /// The municipal social service's case number (`Purpose/CaseNumber`), as sent. Version 2 on.
+    pub purpose_case_number: Option<String>,
+    /// For a consumer registered for bulk requests ("Masveida pieprasījums"): who prepares
+    /// them, as registered. Marks the call as bulk. Version 2 on.
+    pub bulk_prepared_by: Option<String>,
+    /// The version of the canonical encoding the record is chained in: new records are
+    /// [`RecordVersion::CURRENT`], records read back keep the version they were written in.
+    #[serde(skip)]
+    pub version: RecordVersion,
+}
+
+/// The versions of the canonical encoding. Each later version appends fields to the one
+/// before and hashes under a domain naming it, so a record can never be passed off as one of
+/// another version: the hash tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordVersion {
+    /// The 23 fields up to `processing_micros`.
+    V1,
+    /// Version 1 and the request's purpose (`purpose_legal_basis`, `purpose_case_number`),
+    /// and the bulk mark (`bulk_prepared_by`).
+    #[default]
+    V2,
+}
+
+impl RecordVersion {
+    /// The version new records are written in.
+    pub const CURRENT: RecordVersion = RecordVersion::V2;
+
+    /// Its number, as PostgreSQL's `record_version` column stores it.
+    pub fn number(self) -> i16 {
+        match self {
+            RecordVersion::V1 => 1,
+            RecordVersion::V2 => 2,
+        }
+    }
+
+    pub fn from_number(number: i16) -> Option<RecordVersion> {
+        match number {
+            1 => Some(RecordVersion::V1),
+            2 => Some(RecordVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// The kinds of its fields, in canonical order.
+    pub fn field_kinds(self) -> &'static [FieldKind] {
+        match self {
+            RecordVersion::V1 => &FIELD_KINDS[..FIELDS_V1],
+            RecordVersion::V2 => &FIELD_KINDS,
+        }
+    }
+
+    fn domain(self) -> &'static [u8] {
+        match self {
+            RecordVersion::V1 => b"spolis-adapter audit record v1",
+            RecordVersion::V2 => b"spolis-adapter audit record v2",
+        }
+    }
 }
 
 /// The canonical form a personal code is stored and searched in.
@@ -65,8 +125,8 @@ pub fn format_time(time: &DateTime<Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// Domain separation: a chain hash can never be mistaken for any other SHA-256 of ours.
-const CHAIN_DOMAIN: &[u8] = b"spolis-adapter audit record v1";
+// Domain separation: a chain hash can never be mistaken for any other SHA-256 of ours, nor
+// for the hash of another version's record (`RecordVersion::domain`).
 
 /// How a field is encoded: integers as 8 bytes big endian, the record id as its 16 bytes,
 /// text as a 4-byte big-endian length and its UTF-8 bytes; an absent optional text as the
@@ -79,23 +139,31 @@ pub enum FieldKind {
     OptionalText,
 }
 
-/// The kind of every field, in canonical order — which is also the order of PostgreSQL's
-/// columns ([`FIELD_COLUMNS`]), so a row can be hashed without building a record.
-pub const FIELD_KINDS: [FieldKind; 23] = {
+/// How many fields version 1 has; version 2 has [`FIELDS`].
+pub const FIELDS_V1: usize = 23;
+pub const FIELDS: usize = 26;
+
+/// The kind of every field of the current version, in canonical order — which is also the
+/// order of PostgreSQL's columns ([`FIELD_COLUMNS`], then [`PURPOSE_COLUMNS`]), so a row can
+/// be hashed without building a record. Version 1 is the first [`FIELDS_V1`] of them.
+pub const FIELD_KINDS: [FieldKind; FIELDS] = {
     use FieldKind::*;
     [
         Integer, Uuid, Integer, OptionalText, OptionalText, OptionalText, OptionalText, OptionalText, Text, Text, Text, Text,
         OptionalText, OptionalText, OptionalText, OptionalText, Text, OptionalText, OptionalText, OptionalText, Text, Integer,
-        Integer,
+        Integer, OptionalText, OptionalText, OptionalText,
     ]
 };
 
-/// The fields as columns, in canonical order: PostgreSQL's `audit_records` stores a record
-/// so, and so did version 1 of the SQLite log.
+/// The fields of version 1 as columns, in canonical order: PostgreSQL's `audit_records`
+/// stores a record so, and so did layout 1 of the SQLite log.
 pub const FIELD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id, transaction_id, correlation_id, \
      consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment, \
      operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style, \
      soap_version, person_code, outcome, records_returned, processing_micros";
+
+/// The fields version 2 adds, as PostgreSQL's columns (migration 0006), in canonical order.
+pub const PURPOSE_COLUMNS: &str = "purpose_legal_basis, purpose_case_number, bulk_prepared_by";
 
 /// One field's value, borrowed. Text is carried as its UTF-8 bytes: hashing needs no more,
 /// and a verifier reading the store's buffers need not re-validate them.
@@ -122,30 +190,31 @@ pub fn encode_field(kind: FieldKind, value: FieldValue<'_>, sink: &mut impl FnMu
     Ok(())
 }
 
-/// `SHA-256(domain ‖ previous hash ‖ canonical encoding of the fields)`.
-pub fn chain_hash_of<'a>(previous: &[u8; 32], fields: impl IntoIterator<Item = FieldValue<'a>>) -> Result<[u8; 32], FieldKind> {
+/// `SHA-256(version's domain ‖ previous hash ‖ canonical encoding of the version's fields)`.
+pub fn chain_hash_of<'a>(version: RecordVersion, previous: &[u8; 32], fields: impl IntoIterator<Item = FieldValue<'a>>) -> Result<[u8; 32], FieldKind> {
     use sha2::{Digest, Sha256};
+    let kinds = version.field_kinds();
     let mut hasher = Sha256::new();
-    hasher.update(CHAIN_DOMAIN);
+    hasher.update(version.domain());
     hasher.update(previous);
     let mut sink = |bytes: &[u8]| hasher.update(bytes);
     let mut count = 0;
-    for (kind, value) in FIELD_KINDS.into_iter().zip(fields) {
-        encode_field(kind, value, &mut sink)?;
+    for (kind, value) in kinds.iter().zip(fields) {
+        encode_field(*kind, value, &mut sink)?;
         count += 1;
     }
-    if count != FIELD_KINDS.len() {
-        return Err(FIELD_KINDS[count.min(FIELD_KINDS.len() - 1)]);
+    if count != kinds.len() {
+        return Err(kinds[count.min(kinds.len() - 1)]);
     }
     Ok(hasher.finalize().into())
 }
 
-/// `SHA-256(domain ‖ previous hash ‖ encoded)`, for a record already in its canonical
-/// encoding: the same hash [`chain_hash_of`] gives over the record's fields.
-pub fn chain_hash_of_encoded(previous: &[u8; 32], encoded: &[u8]) -> [u8; 32] {
+/// `SHA-256(version's domain ‖ previous hash ‖ encoded)`, for a record already in the
+/// canonical encoding of `version`: the same hash [`chain_hash_of`] gives over its fields.
+pub fn chain_hash_of_encoded(version: RecordVersion, previous: &[u8; 32], encoded: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    hasher.update(CHAIN_DOMAIN);
+    hasher.update(version.domain());
     hasher.update(previous);
     hasher.update(encoded);
     hasher.finalize().into()
@@ -155,17 +224,25 @@ pub fn chain_hash_of_encoded(previous: &[u8; 32], encoded: &[u8]) -> [u8; 32] {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("field {field} {reason}")]
 pub struct DecodeError {
-    /// The field's place in canonical order (23: after the last field).
+    /// The field's place in canonical order (23 or 25: after the last field).
     pub field: usize,
     pub reason: &'static str,
 }
 
-/// Splits a canonical encoding into its fields, borrowed: the inverse of [`encode_field`]
-/// over [`FIELD_KINDS`]. Anything but exactly one encoding of 23 fields is refused.
-pub fn decode_fields(encoded: &[u8]) -> Result<[FieldValue<'_>; 23], DecodeError> {
-    let mut fields = [FieldValue::Integer(0); FIELD_KINDS.len()];
+/// Splits a canonical encoding into its version and fields, borrowed: the inverse of
+/// [`encode_field`] over the version's kinds. Anything but exactly one encoding of the 23
+/// fields of version 1 or the 26 of version 2 is refused; a version-1 record's later fields
+/// are absent. (Each field's length is in its encoding, so where version 1 ends is plain.)
+pub fn decode_fields(encoded: &[u8]) -> Result<(RecordVersion, [FieldValue<'_>; FIELDS]), DecodeError> {
+    let mut fields = [FieldValue::Integer(0); FIELDS];
+    fields[FIELDS_V1..].fill(FieldValue::Text(None));
     let mut rest = encoded;
+    let mut version = RecordVersion::V2;
     for (index, (kind, field)) in FIELD_KINDS.iter().zip(fields.iter_mut()).enumerate() {
+        if index == FIELDS_V1 && rest.is_empty() {
+            version = RecordVersion::V1;
+            break;
+        }
         let cut_short = DecodeError { field: index, reason: "is cut short" };
         *field = match kind {
             FieldKind::Integer => {
@@ -200,15 +277,15 @@ pub fn decode_fields(encoded: &[u8]) -> Result<[FieldValue<'_>; 23], DecodeError
         };
     }
     if !rest.is_empty() {
-        return Err(DecodeError { field: FIELD_KINDS.len(), reason: "is followed by more bytes" });
+        return Err(DecodeError { field: FIELDS, reason: "is followed by more bytes" });
     }
-    Ok(fields)
+    Ok((version, fields))
 }
 
 impl AuditRecord {
     /// The record a canonical encoding holds (the SQLite log stores records so).
     pub fn decode(encoded: &[u8]) -> Result<AuditRecord, DecodeError> {
-        let fields = decode_fields(encoded)?;
+        let (version, fields) = decode_fields(encoded)?;
         let integer = |index: usize| match fields[index] {
             FieldValue::Integer(number) => number,
             _ => 0,
@@ -246,11 +323,16 @@ impl AuditRecord {
             outcome: text(20)?,
             records_returned: integer(21),
             processing_micros: integer(22),
+            purpose_legal_basis: optional(23)?,
+            purpose_case_number: optional(24)?,
+            bulk_prepared_by: optional(25)?,
+            version,
         })
     }
 
-    /// The fields in canonical order.
-    pub fn fields(&self) -> [FieldValue<'_>; 23] {
+    /// The fields of the current version in canonical order; a version-1 record encodes and
+    /// hashes the first [`FIELDS_V1`] of them.
+    pub fn fields(&self) -> [FieldValue<'_>; FIELDS] {
         [
             FieldValue::Integer(self.seq),
             FieldValue::Uuid(self.record_id.as_bytes()),
@@ -275,7 +357,16 @@ impl AuditRecord {
             text(&self.outcome),
             FieldValue::Integer(self.records_returned),
             FieldValue::Integer(self.processing_micros),
+            optional(&self.purpose_legal_basis),
+            optional(&self.purpose_case_number),
+            optional(&self.bulk_prepared_by),
         ]
+    }
+
+    /// Whether the record holds a value its version has no field for (a version-1 record
+    /// with a purpose): such a value is not covered by its hash, so it cannot be genuine.
+    pub fn holds_more_than_its_version(&self) -> bool {
+        self.version == RecordVersion::V1 && (self.purpose_legal_basis.is_some() || self.purpose_case_number.is_some() || self.bulk_prepared_by.is_some())
     }
 }
 
@@ -292,15 +383,15 @@ impl AuditRecord {
     /// `SHA-256(domain ‖ previous hash ‖ canonical encoding)`.
     pub fn chain_hash(&self, previous: &[u8; 32]) -> [u8; 32] {
         // A record's own fields always have the right kinds.
-        chain_hash_of(previous, self.fields()).unwrap_or_default()
+        chain_hash_of(self.version, previous, self.fields()).unwrap_or_default()
     }
 
     /// The canonical encoding of every field in order (see [`FieldKind`]).
     pub fn canonical_encoding(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
         let mut sink = |bytes: &[u8]| out.extend_from_slice(bytes);
-        for (kind, value) in FIELD_KINDS.into_iter().zip(self.fields()) {
-            let _ = encode_field(kind, value, &mut sink);
+        for (kind, value) in self.version.field_kinds().iter().zip(self.fields()) {
+            let _ = encode_field(*kind, value, &mut sink);
         }
         out
     }
@@ -335,7 +426,16 @@ pub(crate) mod tests {
             outcome: "ok".into(),
             records_returned: 3,
             processing_micros: 812,
+            purpose_legal_basis: Some("Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants".into()),
+            purpose_case_number: Some("SD-2026/1417".into()),
+            bulk_prepared_by: Some("Jānis Bērziņš".into()),
+            version: RecordVersion::V2,
         }
+    }
+
+    /// A record as version 1 wrote it: no purpose, no bulk mark.
+    pub fn example_v1(seq: i64) -> AuditRecord {
+        AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, version: RecordVersion::V1, ..example(seq) }
     }
 
     #[test]
@@ -361,12 +461,36 @@ pub(crate) mod tests {
     #[test]
     fn the_field_kinds_match_the_record() {
         let record = example(7);
-        assert!(chain_hash_of(&[1; 32], record.fields()).is_ok());
+        assert!(chain_hash_of(RecordVersion::V2, &[1; 32], record.fields()).is_ok());
         // A NULL where a mandatory text belongs cannot hash.
         let mut fields = record.fields();
         fields[8] = FieldValue::Text(None);
-        assert_eq!(chain_hash_of(&[1; 32], fields), Err(FieldKind::Text));
-        assert_eq!(chain_hash_of(&[1; 32], record.fields().into_iter().take(22)), Err(FieldKind::Integer));
+        assert_eq!(chain_hash_of(RecordVersion::V2, &[1; 32], fields), Err(FieldKind::Text));
+        assert_eq!(chain_hash_of(RecordVersion::V2, &[1; 32], record.fields().into_iter().take(22)), Err(FieldKind::Integer));
+        assert_eq!(chain_hash_of(RecordVersion::V2, &[1; 32], record.fields().into_iter().take(24)), Err(FieldKind::OptionalText));
+        assert!(chain_hash_of(RecordVersion::V1, &[1; 32], record.fields()).is_ok(), "version 1 hashes its 23 fields");
+    }
+
+    #[test]
+    fn a_record_of_either_version_decodes_as_itself_and_no_other() {
+        for record in [example_v1(4), example(4), AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, ..example(4) }] {
+            let encoded = record.canonical_encoding();
+            let (version, _) = decode_fields(&encoded).unwrap();
+            assert_eq!(version, record.version);
+            assert_eq!(AuditRecord::decode(&encoded), Ok(record.clone()));
+            assert_eq!(chain_hash_of_encoded(version, &[3; 32], &encoded), record.chain_hash(&[3; 32]));
+        }
+        // A version-2 record without a purpose is not a version-1 record: the hash tells.
+        let without = AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, ..example(4) };
+        assert_ne!(without.chain_hash(&[0; 32]), example_v1(4).chain_hash(&[0; 32]));
+        assert_ne!(without.canonical_encoding(), example_v1(4).canonical_encoding());
+        // Cut back to its version-1 fields, a version-2 encoding hashes differently.
+        let encoded = example(4).canonical_encoding();
+        let v1_length = example_v1(4).canonical_encoding().len();
+        assert_ne!(chain_hash_of_encoded(RecordVersion::V1, &[0; 32], &encoded[..v1_length]), example(4).chain_hash(&[0; 32]));
+        assert!(!example_v1(4).holds_more_than_its_version());
+        assert!(AuditRecord { version: RecordVersion::V1, ..example(4) }.holds_more_than_its_version());
+        assert!(AuditRecord { bulk_prepared_by: Some("J".into()), ..example_v1(4) }.holds_more_than_its_version());
     }
 
     #[test]
@@ -375,7 +499,7 @@ pub(crate) mod tests {
         record.transaction_id = Some(String::new());
         let encoded = record.canonical_encoding();
         assert_eq!(AuditRecord::decode(&encoded), Ok(record.clone()));
-        assert_eq!(chain_hash_of_encoded(&[3; 32], &encoded), record.chain_hash(&[3; 32]));
+        assert_eq!(chain_hash_of_encoded(RecordVersion::V2, &[3; 32], &encoded), record.chain_hash(&[3; 32]));
     }
 
     #[test]
@@ -386,7 +510,11 @@ pub(crate) mod tests {
         }
         let mut longer = encoded.clone();
         longer.push(0);
-        assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err().field, 23);
+        assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err().field, FIELDS);
+        // Version 1 followed by a byte is neither version.
+        let mut longer = example_v1(9).canonical_encoding();
+        longer.push(0);
+        assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err().reason, "is cut short");
         // certificate_sha256 (field 8) marked absent.
         let mut record = example(9);
         record.message_id = None;
@@ -411,15 +539,18 @@ pub(crate) mod tests {
 
 #[cfg(test)]
 mod golden {
-    use super::tests::example;
+    use super::tests::{example, example_v1};
 
     /// The chain encoding is a format: logs written today must verify in two years. If this
-    /// fails, the change breaks every existing log — version the domain string instead.
+    /// fails, the change breaks every existing log — add a `RecordVersion` instead.
     #[test]
     fn the_chain_hash_of_a_known_record_never_changes() {
+        let hash = example_v1(1).chain_hash(&[0; 32]);
+        assert_eq!(hex::encode(hash), GOLDEN_V1);
         let hash = example(1).chain_hash(&[0; 32]);
-        assert_eq!(hex::encode(hash), GOLDEN);
+        assert_eq!(hex::encode(hash), GOLDEN_V2);
     }
 
-    const GOLDEN: &str = "dd8723c5f67a498501ebab580908a4dce6a1962d2c9f88d50a21a20eac9fb923";
+    const GOLDEN_V1: &str = "dd8723c5f67a498501ebab580908a4dce6a1962d2c9f88d50a21a20eac9fb923";
+    const GOLDEN_V2: &str = "f1b69a0dbdd7310c7a18d341d963d525d74af7f35557a001084555cd06535769";
 }

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use sha2::{Digest, Sha256};
@@ -52,25 +51,49 @@ impl CheckpointKind {
     }
 }
 
+/// Why an audit signing key file, or its public key file, cannot be used; each names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditKeyError {
+    #[error("cannot generate the audit signing key")]
+    Generate,
+    #[error("cannot create {}", .path.display())]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot restrict {} to its owner", .path.display())]
+    Restrict { path: PathBuf, source: std::io::Error },
+    #[error("cannot read the audit signing key {}", .path.display())]
+    ReadPrivate { path: PathBuf, source: std::io::Error },
+    #[error("{} is not an Ed25519 PKCS#8 key", .path.display())]
+    NotEd25519 { path: PathBuf },
+    #[error("cannot read {}", .path.display())]
+    ReadPublic { path: PathBuf, source: std::io::Error },
+    #[error("{} is not a hex public key", .path.display())]
+    PublicNotHex { path: PathBuf, source: hex::FromHexError },
+    #[error("{} is not an Ed25519 public key (32 bytes)", .path.display())]
+    PublicLength { path: PathBuf },
+}
+
 pub struct AuditSigner {
     key: Ed25519KeyPair,
 }
 
 impl AuditSigner {
     /// Loads the key at `path`, creating it (and its `.pub`) if it does not exist.
-    pub fn load_or_create(path: &Path) -> anyhow::Result<AuditSigner> {
+    pub fn load_or_create(path: &Path) -> Result<AuditSigner, AuditKeyError> {
         if !path.exists() {
-            let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| anyhow!("cannot generate the audit signing key"))?;
+            let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| AuditKeyError::Generate)?;
             write_private(path, document.as_ref())?;
         }
-        crate::private_files::tighten(path).with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read the audit signing key {}", path.display()))?;
-        let key = Ed25519KeyPair::from_pkcs8(&bytes).map_err(|_| anyhow!("{} is not an Ed25519 PKCS#8 key", path.display()))?;
+        crate::private_files::tighten(path).map_err(|source| AuditKeyError::Restrict { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| AuditKeyError::ReadPrivate { path: path.to_path_buf(), source })?;
+        let key = Ed25519KeyPair::from_pkcs8(&bytes).map_err(|_| AuditKeyError::NotEd25519 { path: path.to_path_buf() })?;
         let signer = AuditSigner { key };
         let public_path = public_key_path(path);
         if !public_path.exists() {
             std::fs::write(&public_path, format!("{}\n", hex::encode(signer.public_key())))
-                .with_context(|| format!("cannot write {}", public_path.display()))?;
+                .map_err(|source| AuditKeyError::Write { path: public_path, source })?;
         }
         Ok(signer)
     }
@@ -123,16 +146,16 @@ pub fn public_key_path(private_key: &Path) -> PathBuf {
 }
 
 /// Reads a public key file: 64 hex digits.
-pub fn read_public_key(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let key = hex::decode(text.trim()).with_context(|| format!("{} is not a hex public key", path.display()))?;
+pub fn read_public_key(path: &Path) -> Result<Vec<u8>, AuditKeyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AuditKeyError::ReadPublic { path: path.to_path_buf(), source })?;
+    let key = hex::decode(text.trim()).map_err(|source| AuditKeyError::PublicNotHex { path: path.to_path_buf(), source })?;
     if key.len() != 32 {
-        return Err(anyhow!("{} is not an Ed25519 public key (32 bytes)", path.display()));
+        return Err(AuditKeyError::PublicLength { path: path.to_path_buf() });
     }
     Ok(key)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditKeyError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -141,10 +164,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
+    let mut file = options.open(path).map_err(|source| AuditKeyError::Create { path: path.to_path_buf(), source })?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|source| AuditKeyError::Write { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

@@ -555,6 +555,58 @@ mod tests {
 }
 
 #[cfg(test)]
+mod across_versions {
+    use super::*;
+    use crate::audit::record::tests::{example, example_v1};
+    use crate::audit::signing::AuditSigner;
+    use crate::audit::sqlite::{insert_record, insert_signed_checkpoint, open_for_writing};
+
+    /// Records 1–3 of version 1 (written before the purpose was recorded), 4–6 of version 2,
+    /// one chain, signed at 3 and 6.
+    #[test]
+    fn a_log_of_both_versions_verifies_and_a_record_recast_as_the_other_version_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite3");
+        let mut connection = open_for_writing(&path).unwrap();
+        let signer = AuditSigner::load_or_create(&dir.path().join("key")).unwrap();
+        let transaction = connection.transaction().unwrap();
+        let mut hash = [0u8; 32];
+        for seq in 1..=6 {
+            let record = if seq <= 3 { example_v1(seq) } else { example(seq) };
+            let next = record.chain_hash(&hash);
+            insert_record(&transaction, &record, &hash, &next).unwrap();
+            hash = next;
+            if seq % 3 == 0 {
+                insert_signed_checkpoint(&transaction, &signer, seq, &hash).unwrap();
+            }
+        }
+        transaction.commit().unwrap();
+        let keys = [signer.public_key().to_vec()];
+        assert_eq!(verify(&connection, &keys).unwrap().records, 6);
+        let exported: Vec<crate::audit::AuditRecord> = connection
+            .prepare("SELECT encoded FROM audit_records ORDER BY seq")
+            .unwrap()
+            .query_map([], |row| crate::audit::sqlite::record_from_encoded(row, 0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(exported.iter().map(|r| r.purpose_case_number.is_some()).collect::<Vec<_>>(), [false, false, false, true, true, true]);
+
+        // Record 5 cut back to version 1's fields (its purpose dropped): no longer its hash.
+        let cut = crate::audit::AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, version: crate::audit::record::RecordVersion::V1, ..example(5) };
+        connection.execute("UPDATE audit_records SET encoded = ?1 WHERE seq = 5", [cut.canonical_encoding()]).unwrap();
+        let problem = verify(&connection, &keys).unwrap_err();
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 5), "{}", problem.message);
+        connection.execute("UPDATE audit_records SET encoded = ?1 WHERE seq = 5", [example(5).canonical_encoding()]).unwrap();
+        // Record 2 given a purpose (recast as version 2): no longer its hash either.
+        let recast = crate::audit::AuditRecord { version: crate::audit::record::RecordVersion::V2, ..example(2) };
+        connection.execute("UPDATE audit_records SET encoded = ?1 WHERE seq = 2", [recast.canonical_encoding()]).unwrap();
+        let problem = verify(&connection, &keys).unwrap_err();
+        assert_eq!((problem.kind, problem.seq), (ProblemKind::Altered, 2), "{}", problem.message);
+    }
+}
+
+#[cfg(test)]
 mod against_deletion {
     //! Deleting records together with the checkpoints that covered them, which the signed
     //! checkpoints alone cannot tell.

@@ -34,7 +34,8 @@ use sha2::Digest;
 use super::checkpoint::SignedCheckpoint;
 use super::record::format_time;
 use super::signing::CheckpointKind;
-use super::timestamp::WitnessedTimestamp;
+use super::timestamp::{TimestampError, WitnessedTimestamp};
+use crate::error::ErrorChain;
 
 const MAGIC: &str = "spolis-audit-checkpoint";
 const VERSION: &str = "v1";
@@ -77,9 +78,6 @@ pub enum WitnessError {
     /// A complete line of a witness file is neither a checkpoint nor a time-stamp.
     #[error("{} line {line}: not a witnessed checkpoint", .path.display())]
     NotALine { path: PathBuf, line: usize },
-    /// Time-stamping was asked for without a witness file to keep the tokens in.
-    #[error("time-stamps are kept in the witness file: set one")]
-    NoFileForTimestamps,
     /// A reader of the file (a [`visit`] callback) refused a line and stopped the reading.
     #[error("a witness line was refused")]
     Refused,
@@ -102,10 +100,9 @@ impl Witness {
 
     /// Also has every line the file takes time-stamped by the TSA at `url` (RFC 3161 over
     /// HTTP); the tokens are appended to the same file.
-    /// Called while reading the configuration, whose errors stay `anyhow`.
-    pub fn with_tsa(mut self, url: Option<&str>) -> anyhow::Result<Witness> {
+    pub fn with_tsa(mut self, url: Option<&str>) -> Result<Witness, TimestampError> {
         if let Some(url) = url {
-            let file = self.file.clone().ok_or(WitnessError::NoFileForTimestamps)?;
+            let file = self.file.clone().ok_or(TimestampError::NoWitnessFile)?;
             let pending = Arc::new(AtomicUsize::new(0));
             self.tsa = Some((super::timestamp::spawn(url, file, self.timestamp_failures.clone(), pending.clone())?, pending));
         }
@@ -314,7 +311,7 @@ fn spawn_command(program: String, args: Vec<String>, failures: Counter) -> SyncS
         for line in lines {
             if let Err(error) = run_command(&program, &args, &line) {
                 failures.inc();
-                tracing::error!(command = %program, error = %format!("{error:#}"), "audit witness command failed");
+                tracing::error!(command = %program, error = %ErrorChain(&error), "audit witness command failed");
             }
         }
     });
@@ -324,9 +321,21 @@ fn spawn_command(program: String, args: Vec<String>, failures: Counter) -> SyncS
     sender
 }
 
+/// Why the witness command did not take a line.
+#[derive(Debug, thiserror::Error)]
+enum CommandError {
+    #[error("cannot start it")]
+    Start(#[source] std::io::Error),
+    #[error("cannot wait for it")]
+    Wait(#[source] std::io::Error),
+    #[error("it exited with {0}")]
+    Failed(std::process::ExitStatus),
+    #[error("it did not finish within {COMMAND_TIMEOUT:?} and was killed")]
+    TimedOut,
+}
+
 /// Runs on the command's own thread; its failures are only logged and counted.
-fn run_command(program: &str, args: &[String], line: &str) -> anyhow::Result<()> {
-    use anyhow::Context as _;
+fn run_command(program: &str, args: &[String], line: &str) -> Result<(), CommandError> {
     use std::process::{Command, Stdio};
     let mut child = Command::new(program)
         .args(args)
@@ -334,21 +343,20 @@ fn run_command(program: &str, args: &[String], line: &str) -> anyhow::Result<()>
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .context("cannot start it")?;
+        .map_err(CommandError::Start)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A command that exits without reading is judged by its exit status below.
         let _ = stdin.write_all(format!("{line}\n").as_bytes());
     }
     let deadline = Instant::now() + COMMAND_TIMEOUT;
     loop {
-        if let Some(status) = child.try_wait()? {
-            anyhow::ensure!(status.success(), "it exited with {status}");
-            return Ok(());
+        if let Some(status) = child.try_wait().map_err(CommandError::Wait)? {
+            return if status.success() { Ok(()) } else { Err(CommandError::Failed(status)) };
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            anyhow::bail!("it did not finish within {COMMAND_TIMEOUT:?} and was killed");
+            return Err(CommandError::TimedOut);
         }
         std::thread::sleep(Duration::from_millis(20));
     }

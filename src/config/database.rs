@@ -33,6 +33,18 @@ pub enum BackendError {
     ReplicaNotPostgres,
 }
 
+/// Why the `[database]` TLS settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatabaseTlsError {
+    #[error("[database] tls_certificate and tls_private_key go together")]
+    HalfAnIdentity,
+    #[error("[database] tls_certificate needs tls_ca (the CA of PostgreSQL's certificate)")]
+    IdentityWithoutCa,
+    #[error(transparent)]
+    Files(#[from] crate::tls::TlsSetupError),
+}
+
 impl Backend {
     /// The backend `database_url` (`primary`) and `database_replica_url` name.
     pub fn from_urls(primary: Option<String>, replica: Option<String>) -> Result<Backend, BackendError> {
@@ -108,21 +120,21 @@ impl Default for DatabaseConfig {
 
 impl DatabaseConfig {
     /// The TLS client configuration for PostgreSQL, when `tls_ca` is set.
-    pub fn tls(&self) -> anyhow::Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
+    pub fn tls(&self) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, DatabaseTlsError> {
         let identity = match (&self.tls_certificate, &self.tls_private_key) {
             (Some(certificate), Some(key)) => Some((certificate.as_path(), key.as_path())),
             (None, None) => None,
-            _ => anyhow::bail!("[database] tls_certificate and tls_private_key go together"),
+            _ => return Err(DatabaseTlsError::HalfAnIdentity),
         };
         match &self.tls_ca {
             Some(ca) => Ok(Some(std::sync::Arc::new(crate::tls::client_config(ca, identity)?))),
-            None if identity.is_some() => anyhow::bail!("[database] tls_certificate needs tls_ca (the CA of PostgreSQL's certificate)"),
+            None if identity.is_some() => Err(DatabaseTlsError::IdentityWithoutCa),
             None => Ok(None),
         }
     }
 
     /// Pool size, timeouts and TLS for PostgreSQL. Fails when the TLS files cannot be used.
-    pub fn postgres_options(&self) -> anyhow::Result<PostgresOptions> {
+    pub fn postgres_options(&self) -> Result<PostgresOptions, DatabaseTlsError> {
         Ok(PostgresOptions {
             max_connections: self.max_connections.max(1),
             connect_timeout: Duration::from_secs(self.connect_timeout_seconds.max(1)),

@@ -56,7 +56,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_seen_message_ids.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_daily_quota_usage.sql") },
     Migration { version: 5, sql: include_str!("../../migrations/postgres/0005_audit_prune_markers.sql") },
-    Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_register_imports.sql") },
+    Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_audit_record_purpose.sql") },
+    Migration { version: 7, sql: include_str!("../../migrations/postgres/0007_refusal_decisions.sql") },
+    Migration { version: 8, sql: include_str!("../../migrations/postgres/0008_client_groups.sql") },
+    Migration { version: 9, sql: include_str!("../../migrations/postgres/0009_register_imports.sql") },
 ];
 
 /// Key of the advisory lock that serializes migrations between processes starting at once.

@@ -2,26 +2,38 @@
 //! certificate of a file, printed as ready-to-paste `[[consumer.certificate]]` entries.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::time::ASN1Time;
 
-use super::certificate::CertificateIdentity;
+use super::certificate::{CertificateIdentity, IdentityError};
+
+/// Why `cert-info` cannot describe a file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertInfoError {
+    #[error("cannot read {}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} holds no readable certificate: malformed PEM", .path.display())]
+    MalformedPem { path: PathBuf, source: std::io::Error },
+    #[error("{} holds no readable certificate: no PEM CERTIFICATE block and not DER", .path.display())]
+    NotACertificate { path: PathBuf },
+    #[error("certificate {position} in {}", .path.display())]
+    Certificate { position: usize, path: PathBuf, source: IdentityError },
+}
 
 /// Prints what the operator needs to register each certificate in a PEM (or DER) file:
 /// fingerprint, subject, issuer, serial, validity, and ready-to-paste registry entries.
-pub fn describe_certificate(path: &Path) -> anyhow::Result<String> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let ders = certificates_in(&bytes)
-        .with_context(|| format!("{} holds no readable certificate", path.display()))?;
+pub fn describe_certificate(path: &Path) -> Result<String, CertInfoError> {
+    let bytes = fs::read(path).map_err(|source| CertInfoError::Read { path: path.to_path_buf(), source })?;
+    let ders = certificates_in(&bytes, path)?;
     let mut out = String::new();
     for (position, der) in ders.iter().enumerate() {
-        let identity = CertificateIdentity::from_der(der)
-            .with_context(|| format!("certificate {} in {}", position + 1, path.display()))?;
+        let unreadable = |source| CertInfoError::Certificate { position: position + 1, path: path.to_path_buf(), source };
+        let identity = CertificateIdentity::from_der(der).map_err(unreadable)?;
         // Cannot fail: `from_der` just parsed the same bytes.
-        let (_, certificate) = X509Certificate::from_der(der)
-            .map_err(|error| anyhow::anyhow!("certificate {}: {error}", position + 1))?;
+        let (_, certificate) = X509Certificate::from_der(der).map_err(|error| unreadable(IdentityError::Malformed(error.to_string())))?;
         let validity = certificate.validity();
         out.push_str(&format!(
             "# certificate {} of {} in {}\n\
@@ -44,8 +56,8 @@ pub fn describe_certificate(path: &Path) -> anyhow::Result<String> {
             identity.issuer,
             identity.serial,
             identity.sha256_fingerprint,
-            utc_timestamp(validity.not_before.to_datetime()),
-            utc_timestamp(validity.not_after.to_datetime()),
+            utc_timestamp(validity.not_before),
+            utc_timestamp(validity.not_after),
             toml_string(&identity.sha256_fingerprint),
             toml_string(&identity.issuer),
             toml_string(&identity.serial),
@@ -54,16 +66,37 @@ pub fn describe_certificate(path: &Path) -> anyhow::Result<String> {
             out.push('\n');
         }
     }
+    out.push_str(NEW_CONSUMER_ENTRY);
     Ok(out)
 }
 
+/// For a consumer not yet registered: the entry the access application (seed 000 part III)
+/// fills in, to paste above its certificate entries.
+const NEW_CONSUMER_ENTRY: &str = "
+# a consumer not registered yet: fill in from its access application, above its certificates
+# [[consumer]]
+# id = \"90000000000\"                       # institution registration number
+# name = \"…\"                               # the institution's social service
+# system = \"…\"                             # the system that will call (Sistēmas nosaukums)
+# planned_start = 2026-01-01                # planned start of the data exchange
+# environment = \"test\"                     # or \"production\"
+# services = [\"EP115\", \"EP116\"]
+# allowed_networks = [\"192.0.2.10/32\"]     # the system's addresses (Sistēmas IP adreses)
+# bulk_requests = { prepared_by = \"…\" }    # only for bulk requests (Masveida pieprasījums)
+# [[consumer.contact]]                      # one or more
+# name = \"…\"
+# position = \"…\"
+# phone = \"…\"
+# email = \"vards.uzvards@example.lv\"
+";
+
 /// The certificates of a PEM bundle, or the file itself if it is not PEM (then taken as DER).
-fn certificates_in(bytes: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
+fn certificates_in(bytes: &[u8], path: &Path) -> Result<Vec<Vec<u8>>, CertInfoError> {
     let mut reader = bytes;
     let ders = rustls_pemfile::certs(&mut reader)
         .map(|certificate| certificate.map(|der| der.as_ref().to_vec()))
         .collect::<Result<Vec<_>, _>>()
-        .context("malformed PEM")?;
+        .map_err(|source| CertInfoError::MalformedPem { path: path.to_path_buf(), source })?;
     if !ders.is_empty() {
         return Ok(ders);
     }
@@ -71,21 +104,13 @@ fn certificates_in(bytes: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
         // A DER SEQUENCE: let `CertificateIdentity::from_der` judge it.
         return Ok(vec![bytes.to_vec()]);
     }
-    anyhow::bail!("no PEM CERTIFICATE block and not DER")
+    Err(CertInfoError::NotACertificate { path: path.to_path_buf() })
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC`, formatted by hand so as not to depend on `time` features.
-fn utc_timestamp(moment: time::OffsetDateTime) -> String {
-    let moment = moment.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        moment.year(),
-        u8::from(moment.month()),
-        moment.day(),
-        moment.hour(),
-        moment.minute(),
-        moment.second()
-    )
+/// `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc_timestamp(moment: ASN1Time) -> String {
+    chrono::DateTime::from_timestamp(moment.timestamp(), 0)
+        .map_or_else(|| format!("{} s after 1970 UTC", moment.timestamp()), |moment| moment.format("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
 /// A TOML basic string, quoted and escaped.
@@ -128,7 +153,21 @@ mod tests {
             .replace("# serial =", "serial =");
         assert_eq!(registry(&uncommented).identify(&identity).map(|c| c.id.as_str()), Some("A"));
 
+        // The new consumer's entry, uncommented above the certificate entry, is a whole one.
+        let (entries, template) = description.split_once("# a consumer not registered yet").expect("a new consumer's entry");
+        let template: String = template.lines().skip(1).map(|line| line.strip_prefix("# ").unwrap_or(line).to_owned() + "\n").collect();
+        let consumer = registry(&(template + entries)).identify(&identity).cloned().expect("registered by the template");
+        assert_eq!(consumer.id, "90000000000");
+        assert!(consumer.system.is_some() && consumer.planned_start.is_some() && consumer.makes_bulk_requests(), "{consumer:?}");
+        assert_eq!(consumer.contacts.len(), 1);
+
         fs::write(&path, "not a certificate").expect("write");
         assert!(describe_certificate(&path).is_err());
+    }
+
+    #[test]
+    fn validity_times_read_as_utc() {
+        let moment = ASN1Time::from_timestamp(1_796_195_646).expect("a time");
+        assert_eq!(utc_timestamp(moment), "2026-12-02 07:14:06 UTC");
     }
 }

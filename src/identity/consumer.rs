@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use chrono::NaiveDate;
+
 use super::network::IpNetwork;
 use crate::contract::{Environment, Service};
 
@@ -31,6 +33,33 @@ pub struct Consumer {
     /// For an intermediary (the VISS bus): the ids of the consumers it forwards IVIS calls
     /// for. Empty for every other consumer.
     pub forwards_for: BTreeSet<String>,
+    /// The system that calls (seed 000 part III "Sistēmas nosaukums"), e.g. "RD Vienotās
+    /// informācijas sistēmas lietojumprogramma SOPA".
+    pub system: Option<String>,
+    /// Whom to tell about planned interruptions and to ask about the integration.
+    pub contacts: Vec<Contact>,
+    /// When the consumer planned to start exchanging data ("Plānotais DA palaišanas termiņš").
+    pub planned_start: Option<NaiveDate>,
+    /// Registered for bulk requests ("Masveida pieprasījums"): the per-operator limits do
+    /// not apply to it, its own limits and daily quota do, and its calls are marked in the
+    /// audit record.
+    pub bulk_requests: Option<BulkRequests>,
+}
+
+/// A contact person of a consumer, as the access application lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub position: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// A consumer's registration for bulk requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRequests {
+    /// Who prepares the bulk requests ("masveida pieprasījuma sagatavotājs").
+    pub prepared_by: String,
 }
 
 impl Consumer {
@@ -42,6 +71,11 @@ impl Consumer {
     /// Whether it may call from `address` (any address when no networks are listed).
     pub fn may_connect_from(&self, address: IpAddr) -> bool {
         self.allowed_networks.is_empty() || self.allowed_networks.iter().any(|network| network.contains(address))
+    }
+
+    /// Whether it is registered for bulk requests.
+    pub fn makes_bulk_requests(&self) -> bool {
+        self.bulk_requests.is_some()
     }
 
     /// Whether it forwards calls for other consumers (the VISS bus).

@@ -30,6 +30,26 @@
 //! forwards_for = ["90011524360"]           # an intermediary (the VISS bus): whom it forwards for
 //! ```
 //!
+//! What the access application (seed 000, part III) records about the consumer: optional for
+//! the service, but `check-config` reports a production consumer without `system` or a
+//! contact (the ministry must be able to tell it about interruptions):
+//!
+//! ```toml
+//! system = "RD Vienotās informācijas sistēmas lietojumprogramma SOPA"   # the calling system
+//! planned_start = 2015-10-01               # planned start of the data exchange
+//! bulk_requests = { prepared_by = "Jānis Bērziņš, datu analītiķis" }   # registered for bulk requests
+//!
+//! [[consumer.contact]]                     # one or more: whom to tell about interruptions
+//! name = "Anna Kalniņa"
+//! position = "IT projektu vadītāja"
+//! phone = "+371 67012345"
+//! email = "anna.kalnina@example.lv"
+//! ```
+//!
+//! A consumer registered for bulk requests ("Masveida pieprasījums") is not held to the
+//! per-operator rate limit and daily quota — one person prepares its batches — but its own
+//! limits and daily quota stay, and each of its calls is marked as bulk in the audit record.
+//!
 //! An intermediary may list `services = []`: it calls nothing for itself. A call it forwards
 //! is judged as the registered consumer its IVIS `Sender` names ([`ConsumerRegistry::forwarded_sender`]).
 //!
@@ -59,7 +79,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::certificate::{canonical_fingerprint, canonical_serial_from_text, CertificateIdentity};
-use super::consumer::{sender_institution, Consumer};
+use super::consumer::{sender_institution, BulkRequests, Consumer, Contact};
 use super::name::{canonical_name, NameSyntaxError};
 use super::network::IpNetwork;
 use crate::contract::{Environment, Service};
@@ -94,6 +114,20 @@ impl ConsumerRegistry {
             path: None,
             problem,
         })
+    }
+
+    /// What a production consumer's entry lacks of the access application (seed 000 part
+    /// III): the calling system and someone to contact. The service runs without them;
+    /// `check-config` reports them.
+    pub fn incomplete_production_entries(&self) -> Vec<String> {
+        let production = self.consumers.iter().filter(|consumer| consumer.environment == Environment::Production);
+        production
+            .flat_map(|consumer| {
+                let missing_system = consumer.system.is_none().then(|| format!("production consumer {:?} names no system (system = \"…\")", consumer.id));
+                let missing_contact = consumer.contacts.is_empty().then(|| format!("production consumer {:?} has no [[consumer.contact]]", consumer.id));
+                missing_system.into_iter().chain(missing_contact)
+            })
+            .collect()
     }
 
     /// The consumer a verified certificate belongs to: by fingerprint first, then by issuer
@@ -167,9 +201,24 @@ impl ConsumerRegistry {
                 .map(|text| text.parse())
                 .collect::<Result<Vec<IpNetwork>, String>>()
                 .map_err(|problem| RegistryProblem::BadNetwork { consumer: id.clone(), problem })?;
+            let system = match entry.system.as_deref().map(str::trim) {
+                Some("") => return Err(RegistryProblem::EmptyField { consumer: id, field: "system" }),
+                system => system.map(str::to_owned),
+            };
+            let planned_start = entry.planned_start.map(|date| calendar_date(date).ok_or_else(|| RegistryProblem::BadPlannedStart { consumer: id.clone(), value: date.to_string() })).transpose()?;
+            let contacts = entry.contacts.into_iter().enumerate().map(|(position, contact)| checked_contact(&id, position + 1, contact)).collect::<Result<Vec<_>, _>>()?;
+            let bulk_requests = match entry.bulk_requests {
+                Some(bulk) if bulk.prepared_by.trim().is_empty() => return Err(RegistryProblem::EmptyField { consumer: id, field: "bulk_requests.prepared_by" }),
+                Some(bulk) => Some(BulkRequests { prepared_by: bulk.prepared_by.trim().to_owned() }),
+                None => None,
+            };
             registry.consumers.push(Consumer {
                 id,
                 name: name.to_owned(),
+                system,
+                contacts,
+                planned_start,
+                bulk_requests,
                 environment: entry.environment,
                 services: entry.services,
                 allowed_networks,
@@ -261,7 +310,7 @@ impl ConsumerRegistry {
 #[non_exhaustive]
 pub enum RegistryError {
     /// The registry file could not be read.
-    #[error("cannot read the consumer registry {}: {source}", path.display())]
+    #[error("cannot read the consumer registry {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -327,6 +376,16 @@ pub enum RegistryProblem {
     /// A consumer with a blank name.
     #[error("consumer {consumer:?} has an empty name")]
     EmptyName { consumer: String },
+    /// An optional text field given but blank (`system`, a contact's field, who prepares
+    /// bulk requests).
+    #[error("consumer {consumer:?} has an empty {field}")]
+    EmptyField { consumer: String, field: &'static str },
+    /// `planned_start` that is not a date alone (`planned_start = 2015-10-01`).
+    #[error("consumer {consumer:?}: planned_start {value} must be a date such as 2015-10-01")]
+    BadPlannedStart { consumer: String, value: String },
+    /// A contact whose e-mail address has no `@`.
+    #[error("consumer {consumer:?}, contact {contact}: {value:?} is not an e-mail address")]
+    BadContactEmail { consumer: String, contact: usize, value: String },
     /// A consumer with `services = []` that forwards for nobody.
     #[error("consumer {consumer:?} lists no services")]
     NoServices { consumer: String },
@@ -389,6 +448,50 @@ struct ConsumerEntry {
     forwards_for: BTreeSet<String>,
     #[serde(rename = "certificate", default)]
     certificates: Vec<CertificateEntry>,
+    system: Option<String>,
+    planned_start: Option<toml::value::Datetime>,
+    #[serde(rename = "contact", default)]
+    contacts: Vec<ContactEntry>,
+    bulk_requests: Option<BulkRequestsEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactEntry {
+    name: String,
+    position: String,
+    phone: String,
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkRequestsEntry {
+    prepared_by: String,
+}
+
+/// A contact with every field filled in (the `contact`-th of `consumer`, counting from 1).
+fn checked_contact(consumer: &str, contact: usize, entry: ContactEntry) -> Result<Contact, RegistryProblem> {
+    let filled = |value: String, field: &'static str| {
+        let value = value.trim().to_owned();
+        if value.is_empty() {
+            return Err(RegistryProblem::EmptyField { consumer: consumer.to_owned(), field });
+        }
+        Ok(value)
+    };
+    let email = filled(entry.email, "contact email")?;
+    if !email.contains('@') {
+        return Err(RegistryProblem::BadContactEmail { consumer: consumer.to_owned(), contact, value: email });
+    }
+    Ok(Contact { name: filled(entry.name, "contact name")?, position: filled(entry.position, "contact position")?, phone: filled(entry.phone, "contact phone")?, email })
+}
+
+/// A TOML local date (no time, no offset) as a calendar date.
+fn calendar_date(value: toml::value::Datetime) -> Option<chrono::NaiveDate> {
+    match value {
+        toml::value::Datetime { date: Some(date), time: None, offset: None } => chrono::NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into()),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -660,5 +763,66 @@ mod tests {
         assert!(matches!(itself, RegistryProblem::UnknownForwardedConsumer { .. }), "{itself:?}");
         let idle = with_bus("").problem();
         assert!(matches!(idle, RegistryProblem::NoServices { .. }), "{idle:?}");
+    }
+
+    const CONTACT: &str = "name = \"Anna Kalniņa\"\nposition = \"IT projektu vadītāja\"\nphone = \"+371 67012345\"\nemail = \"anna.kalnina@example.lv\"";
+
+    #[test]
+    fn the_access_application_is_recorded_with_the_consumer() {
+        let loaded = registry()
+            .consumer("90009113532")
+            .set("system", r#""RD Vienotās informācijas sistēmas lietojumprogramma SOPA""#)
+            .set("planned_start", "2015-10-01")
+            .set("bulk_requests", r#"{ prepared_by = " Jānis Bērziņš " }"#)
+            .by_fingerprint("aa11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8")
+            .contact(CONTACT)
+            .contact(&CONTACT.replace("Anna Kalniņa", "Pēteris Ozols"))
+            .load();
+        let consumer = loaded.iter().next().unwrap();
+        assert_eq!(consumer.system.as_deref(), Some("RD Vienotās informācijas sistēmas lietojumprogramma SOPA"));
+        assert_eq!(consumer.planned_start, chrono::NaiveDate::from_ymd_opt(2015, 10, 1));
+        assert_eq!(consumer.contacts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Anna Kalniņa", "Pēteris Ozols"]);
+        assert_eq!(consumer.contacts[0].email, "anna.kalnina@example.lv");
+        assert_eq!(consumer.bulk_requests.as_ref().map(|bulk| bulk.prepared_by.as_str()), Some("Jānis Bērziņš"));
+        assert!(consumer.makes_bulk_requests());
+        let plain = registry().consumer("1").by_fingerprint("aa11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8").load();
+        assert!(!plain.iter().next().unwrap().makes_bulk_requests());
+    }
+
+    #[test]
+    fn an_access_application_half_filled_in_is_refused() {
+        let base = || registry().consumer("1").by_fingerprint("aa11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8");
+        let problem = base().set("system", r#"" ""#).problem();
+        assert_eq!(problem, RegistryProblem::EmptyField { consumer: "1".into(), field: "system" });
+        let problem = base().set("bulk_requests", r#"{ prepared_by = "" }"#).problem();
+        assert_eq!(problem, RegistryProblem::EmptyField { consumer: "1".into(), field: "bulk_requests.prepared_by" });
+        let problem = base().contact(&CONTACT.replace("IT projektu vadītāja", "")).problem();
+        assert_eq!(problem, RegistryProblem::EmptyField { consumer: "1".into(), field: "contact position" });
+        let problem = base().contact(CONTACT).contact(&CONTACT.replace("anna.kalnina@example.lv", "67012345")).problem();
+        assert_eq!(problem, RegistryProblem::BadContactEmail { consumer: "1".into(), contact: 2, value: "67012345".into() });
+        let problem = base().set("planned_start", "2015-10-01T08:00:00").problem();
+        assert!(matches!(problem, RegistryProblem::BadPlannedStart { .. }), "{problem:?}");
+        // A contact without a phone, or with a key the registry does not know, is not understood.
+        assert!(matches!(base().contact("name = \"A\"\nposition = \"B\"\nemail = \"a@b\"").problem(), RegistryProblem::Syntax(_)));
+        assert!(matches!(base().contact(&format!("{CONTACT}\nmobile = \"1\"")).problem(), RegistryProblem::Syntax(_)));
+    }
+
+    #[test]
+    fn a_production_consumer_without_system_or_contact_is_reported() {
+        let loaded = registry()
+            .consumer("test-only")
+            .by_fingerprint("aa11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8")
+            .consumer("bare")
+            .set("environment", r#""production""#)
+            .by_fingerprint("bb11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8")
+            .consumer("complete")
+            .set("environment", r#""production""#)
+            .set("system", r#""SOPA""#)
+            .by_fingerprint("cc11bd35209c60cbe59c644d6809cc46e86b32db962b96cb173b344a00391ed8")
+            .contact(CONTACT)
+            .load();
+        let reported = loaded.incomplete_production_entries();
+        assert_eq!(reported.len(), 2, "{reported:#?}");
+        assert!(reported.iter().all(|problem| problem.contains("\"bare\"")), "{reported:#?}");
     }
 }

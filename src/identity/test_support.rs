@@ -44,6 +44,8 @@ struct ConsumerText {
     fields: Vec<(String, String)>,
     /// The lines of each certificate entry.
     certificates: Vec<String>,
+    /// The lines of each `[[consumer.contact]]` entry.
+    contacts: Vec<String>,
 }
 
 impl RegistryText {
@@ -57,6 +59,7 @@ impl RegistryText {
         self.consumers.push(ConsumerText {
             fields: fields.into_iter().map(|(key, value)| (key.to_owned(), value)).collect(),
             certificates: Vec::new(),
+            contacts: Vec::new(),
         });
         self
     }
@@ -90,6 +93,12 @@ impl RegistryText {
         self
     }
 
+    /// A contact entry of the last consumer, its lines as given.
+    pub(super) fn contact(mut self, lines: &str) -> Self {
+        self.last().contacts.push(lines.to_owned());
+        self
+    }
+
     pub(super) fn text(&self) -> String {
         let mut text = String::new();
         for consumer in &self.consumers {
@@ -99,6 +108,9 @@ impl RegistryText {
             }
             for certificate in &consumer.certificates {
                 text.push_str(&format!("[[consumer.certificate]]\n{certificate}\n"));
+            }
+            for contact in &consumer.contacts {
+                text.push_str(&format!("[[consumer.contact]]\n{contact}\n"));
             }
         }
         text

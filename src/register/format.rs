@@ -19,7 +19,11 @@ pub(crate) enum Classifier {
     ServiceKind = 0,
     Provider = 1,
     Municipality = 2,
+    ClientGroup = 3,
 }
+
+/// How many classifiers there are (the first entities of [`ENTITIES`]).
+pub(crate) const CLASSIFIERS: usize = 4;
 
 /// What a field holds, and so how it is checked and stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,14 +92,16 @@ const fn f(element: &'static str, column: &'static str, kind: Kind, required: bo
 
 use Kind::*;
 
-pub(crate) const PERSON: usize = 3;
-pub(crate) const REPRESENTATIVE: usize = 4;
-pub(crate) const APPLICATION: usize = 5;
-pub(crate) const QUEUE_EVENT: usize = 10;
-pub(crate) const QUEUE_ENTRY: usize = 11;
+pub(crate) const PERSON: usize = 4;
+pub(crate) const REPRESENTATIVE: usize = 5;
+pub(crate) const APPLICATION: usize = 6;
+pub(crate) const QUEUE_EVENT: usize = 12;
+pub(crate) const QUEUE_ENTRY: usize = 13;
+/// How many entities there are.
+pub(crate) const ENTITY_COUNT: usize = 14;
 
 /// Every entity, in the order the export writes them (and a loader may insert them).
-pub(crate) const ENTITIES: [Entity; 12] = [
+pub(crate) const ENTITIES: [Entity; ENTITY_COUNT] = [
     Entity {
         element: "ServiceKind",
         section: Some("ServiceKinds"),
@@ -122,6 +128,13 @@ pub(crate) const ENTITIES: [Entity; 12] = [
             f("Phone", "phone", Text, false),
             f("Email", "email", Text, false),
         ],
+    },
+    Entity {
+        element: "ClientGroup",
+        section: Some("ClientGroups"),
+        table: "client_groups",
+        link: Link::Classifier(Classifier::ClientGroup),
+        fields: &[f("Code", "code", Text, true), f("Name", "name", Text, true)],
     },
     Entity {
         element: "Person",
@@ -156,6 +169,7 @@ pub(crate) const ENTITIES: [Entity; 12] = [
             f("ServiceKind", "service_kind_id", Code(Classifier::ServiceKind), true),
             f("PreferredProvider", "preferred_provider_id", Code(Classifier::Provider), false),
             f("Municipality", "municipality_id", Code(Classifier::Municipality), true),
+            f("ProblemNature", "client_group_id", Code(Classifier::ClientGroup), false),
         ],
     },
     Entity {
@@ -202,6 +216,17 @@ pub(crate) const ENTITIES: [Entity; 12] = [
         ],
     },
     Entity {
+        element: "RefusalDecision",
+        section: None,
+        table: "refusal_decisions",
+        link: Link::OfApplication,
+        fields: &[
+            f("DecidedOn", "decided_on", Date, true),
+            f("DocumentNumber", "document_number", Text, true),
+            f("Reason", "reason", Text, true),
+        ],
+    },
+    Entity {
         element: "QueueEvent",
         section: None,
         table: "queue_events",
@@ -236,7 +261,7 @@ pub(crate) const ENTITIES: [Entity; 12] = [
 ];
 
 /// The entities an application holds, in the XSD's order.
-pub(crate) const APPLICATION_CHILDREN: [usize; 5] = [REPRESENTATIVE, 6, 7, 8, 9];
+pub(crate) const APPLICATION_CHILDREN: [usize; 6] = [REPRESENTATIVE, 7, 8, 9, 10, 11];
 /// The entities a person holds besides applications, in the XSD's order.
 pub(crate) const PERSON_CHILDREN: [usize; 3] = [APPLICATION, QUEUE_EVENT, QUEUE_ENTRY];
 
@@ -257,7 +282,12 @@ mod tests {
     #[test]
     fn the_table_matches_the_register_and_the_schema() {
         let xsd = include_str!("../../xsd/RegisterExport.xsd");
-        let sql = include_str!("../../migrations/sqlite/0001_register.sql");
+        let migrations = [
+            include_str!("../../migrations/sqlite/0001_register.sql"),
+            include_str!("../../migrations/sqlite/0002_refusal_decisions.sql"),
+            include_str!("../../migrations/sqlite/0003_client_groups.sql"),
+        ];
+        let sql = migrations.concat();
         for (index, entity) in ENTITIES.iter().enumerate() {
             assert_eq!(entity.table, crate::store::REGISTER_TABLES[index], "ENTITIES follows REGISTER_TABLES");
             assert!(xsd.contains(&format!("name=\"{}\"", entity.element)), "{} in the XSD", entity.element);
@@ -265,9 +295,10 @@ mod tests {
             let create = create.split(");").next().unwrap_or_default();
             for field in entity.fields {
                 assert!(xsd.contains(&format!("name=\"{}\"", field.element)), "{} in the XSD", field.element);
-                assert!(create.contains(&format!("\n    {} ", field.column)), "{}.{} in the migration", entity.table, field.column);
+                let added = format!("ALTER TABLE {} ADD COLUMN {} ", entity.table, field.column);
+                assert!(create.contains(&format!("\n    {} ", field.column)) || sql.contains(&added), "{}.{} in the migrations", entity.table, field.column);
             }
         }
-        assert_eq!(APPLICATION_CHILDREN.iter().map(|&i| ENTITIES[i].link).filter(|l| *l == Link::OfApplication).count(), 4);
+        assert_eq!(APPLICATION_CHILDREN.iter().map(|&i| ENTITIES[i].link).filter(|l| *l == Link::OfApplication).count(), 5);
     }
 }

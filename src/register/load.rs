@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::format::{self, Classifier, Kind, Link, ENTITIES};
+use super::format::{self, Classifier, Kind, Link, CLASSIFIERS, ENTITIES, ENTITY_COUNT};
 use super::reader::{Deletion, Item, PersonBlock, Record};
 use super::Counts;
 use crate::store::StoreError;
@@ -19,7 +19,7 @@ pub(crate) enum Value<'a> {
 
 /// Classifier ids by code (service kinds, providers, municipalities) and each table's
 /// largest row id: what a delta starts from.
-pub(crate) type RegisterKeys = ([HashMap<String, i64>; 3], [i64; 12]);
+pub(crate) type RegisterKeys = ([HashMap<String, i64>; CLASSIFIERS], [i64; ENTITY_COUNT]);
 
 /// Keys the loader looks up in the register (a delta only).
 #[derive(Debug, Clone, Copy)]
@@ -69,15 +69,15 @@ pub(crate) struct Loader<S> {
     pub sink: S,
     /// Whether the register was emptied first (a full import): nothing to look up or replace.
     fresh: bool,
-    codes: [HashMap<String, i64>; 3],
-    next_id: [i64; 12],
+    codes: [HashMap<String, i64>; CLASSIFIERS],
+    next_id: [i64; ENTITY_COUNT],
     pub counts: Counts,
 }
 
 impl<S: Sink> Loader<S> {
     /// `codes` are the register's classifier ids by code and `max_ids` its largest row ids
     /// (both empty / zero for a full import).
-    pub(crate) fn new(sink: S, fresh: bool, codes: [HashMap<String, i64>; 3], max_ids: [i64; 12]) -> Self {
+    pub(crate) fn new(sink: S, fresh: bool, codes: [HashMap<String, i64>; CLASSIFIERS], max_ids: [i64; ENTITY_COUNT]) -> Self {
         Loader { sink, fresh, codes, next_id: max_ids, counts: Counts::default() }
     }
 

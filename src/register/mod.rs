@@ -38,6 +38,7 @@ use crate::database::postgres::PostgresOptions;
 use crate::store::StoreError;
 use reader::{ExportReader, Item};
 use validate::Validator;
+use format::CLASSIFIERS;
 
 /// Problems reported at most; the rest are counted.
 const MAX_PROBLEMS: usize = 1000;
@@ -369,7 +370,7 @@ fn digest(files: &[PathBuf]) -> Result<(String, String), StoreError> {
     Ok((hex::encode(hasher.finalize()), names.join("\n")))
 }
 
-fn target_codes(target: &Target) -> Result<[std::collections::HashMap<String, i64>; 3], StoreError> {
+fn target_codes(target: &Target) -> Result<[std::collections::HashMap<String, i64>; CLASSIFIERS], StoreError> {
     match target {
         Target::Sqlite(path) => sqlite::classifier_codes(path),
         Target::Postgres { url, options } => postgres::classifier_codes(url, options),

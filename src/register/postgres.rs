@@ -20,7 +20,7 @@ use tokio::runtime::Runtime;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Transaction};
 
-use super::format::{Kind, Link, ENTITIES};
+use super::format::{Kind, Link, CLASSIFIERS, ENTITIES, ENTITY_COUNT};
 use super::load::{columns, Loader, Lookup, Sink, Value};
 use super::{sql, Counts, ImportRecord, RegisterState};
 use crate::database::postgres::{connect, migrate, PostgresOptions};
@@ -231,7 +231,7 @@ impl PgSink<'_> {
 }
 
 async fn register_keys(client: &Client) -> Result<super::load::RegisterKeys, StoreError> {
-    let mut codes: [HashMap<String, i64>; 3] = Default::default();
+    let mut codes: [HashMap<String, i64>; CLASSIFIERS] = Default::default();
     for entity in ENTITIES.iter() {
         if let Link::Classifier(classifier) = entity.link {
             let rows = client.query(&format!("SELECT code, id FROM {}", entity.table), &[]).await.map_err(error("import: read the classifiers"))?;
@@ -240,7 +240,7 @@ async fn register_keys(client: &Client) -> Result<super::load::RegisterKeys, Sto
             }
         }
     }
-    let mut max_ids = [0i64; 12];
+    let mut max_ids = [0i64; ENTITY_COUNT];
     for (index, table) in REGISTER_TABLES.iter().enumerate() {
         let row = client.query_one(&format!("SELECT coalesce(max(id), 0)::BIGINT FROM {table}"), &[]).await.map_err(error("import: read the largest ids"))?;
         max_ids[index] = row.try_get(0).map_err(error("import: read the largest ids"))?;
@@ -248,7 +248,7 @@ async fn register_keys(client: &Client) -> Result<super::load::RegisterKeys, Sto
     Ok((codes, max_ids))
 }
 
-pub(crate) fn classifier_codes(url: &str, options: &PostgresOptions) -> Result<[HashMap<String, i64>; 3], StoreError> {
+pub(crate) fn classifier_codes(url: &str, options: &PostgresOptions) -> Result<[HashMap<String, i64>; CLASSIFIERS], StoreError> {
     let rt = runtime()?;
     let client = open(&rt, url, options)?;
     Ok(rt.block_on(register_keys(&client))?.0)
@@ -335,7 +335,7 @@ pub(crate) fn import(
     let mut client = open(&rt, url, options)?;
     let what = "import";
     let (codes, max_ids) = match full {
-        true => (Default::default(), [0; 12]),
+        true => (Default::default(), [0; ENTITY_COUNT]),
         false => rt.block_on(register_keys(&client))?,
     };
     let kinds: Vec<Vec<Option<Kind>>> = (0..ENTITIES.len()).map(column_kinds).collect();

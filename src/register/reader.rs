@@ -12,7 +12,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
-use super::format::{self, Entity, Link, ENTITIES};
+use super::format::{self, Entity, Link, CLASSIFIERS, ENTITIES};
 use super::Problem;
 
 /// full or delta, as the document says.
@@ -60,8 +60,9 @@ impl Record {
 pub(crate) struct ApplicationBlock {
     pub record: Record,
     pub representative: Option<Record>,
-    /// Submitted documents, document requests, grant and queue decisions.
-    pub children: [Vec<Record>; 4],
+    /// Submitted documents, document requests, grant, queue and refusal decisions
+    /// (`APPLICATION_CHILDREN` after the representative).
+    pub children: [Vec<Record>; format::APPLICATION_CHILDREN.len() - 1],
 }
 
 /// A person with everything the export says about them.
@@ -141,7 +142,7 @@ pub(crate) struct ExportReader {
     /// The section reached so far, by order (items must come in the XSD's order).
     order: u8,
     persons: u64,
-    ordinals: [u64; 3],
+    ordinals: [u64; CLASSIFIERS],
     deletions: u64,
     pub header: Option<Header>,
 }
@@ -160,7 +161,7 @@ impl ExportReader {
             section: Section::Header,
             order: 0,
             persons: 0,
-            ordinals: [0; 3],
+            ordinals: [0; CLASSIFIERS],
             deletions: 0,
             header: None,
         };
@@ -406,7 +407,7 @@ impl ExportReader {
         let record = self.record(&ENTITIES[format::PERSON], node, path, &child_names, problems);
         let mut block = PersonBlock { record, applications: Vec::new(), events: Vec::new(), entries: Vec::new() };
         let application_children: Vec<&str> = format::APPLICATION_CHILDREN.iter().map(|&i| ENTITIES[i].element).collect();
-        let mut ordinals = [0usize; 3];
+        let mut ordinals = [0usize; format::PERSON_CHILDREN.len()];
         for child in &node.children {
             let Some(slot) = format::PERSON_CHILDREN.iter().position(|&i| ENTITIES[i].element == child.name) else { continue };
             ordinals[slot] += 1;
@@ -415,7 +416,7 @@ impl ExportReader {
             if index == format::APPLICATION {
                 let record = self.record(&ENTITIES[index], child, path, &application_children, problems);
                 let mut application = ApplicationBlock { record, representative: None, children: Default::default() };
-                let mut inner = [0usize; 5];
+                let mut inner = [0usize; format::APPLICATION_CHILDREN.len()];
                 for grandchild in &child.children {
                     let Some(slot) = format::APPLICATION_CHILDREN.iter().position(|&i| ENTITIES[i].element == grandchild.name) else { continue };
                     inner[slot] += 1;

@@ -11,7 +11,7 @@ use std::path::Path;
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::format::{self, Link, ENTITIES};
+use super::format::{self, Link, CLASSIFIERS, ENTITIES, ENTITY_COUNT};
 use super::load::{Lookup, Sink, Value};
 use super::sql;
 use super::{ImportRecord, RegisterState};
@@ -114,7 +114,7 @@ impl SqliteSink<'_> {
 
 /// What a delta needs to know of the register: classifier ids by code, the largest row ids.
 fn register_keys(conn: &Connection) -> Result<super::load::RegisterKeys, StoreError> {
-    let mut codes: [HashMap<String, i64>; 3] = Default::default();
+    let mut codes: [HashMap<String, i64>; CLASSIFIERS] = Default::default();
     for (index, entity) in ENTITIES.iter().enumerate() {
         if let Link::Classifier(classifier) = entity.link {
             let mut stmt = conn.prepare(&format!("SELECT code, id FROM {}", entity.table)).map_err(error("import: read the classifiers"))?;
@@ -126,7 +126,7 @@ fn register_keys(conn: &Connection) -> Result<super::load::RegisterKeys, StoreEr
             debug_assert_eq!(index, format::classifier_entity(classifier));
         }
     }
-    let mut max_ids = [0i64; 12];
+    let mut max_ids = [0i64; ENTITY_COUNT];
     for (index, table) in REGISTER_TABLES.iter().enumerate() {
         max_ids[index] = conn
             .query_row(&format!("SELECT coalesce(max(id), 0) FROM {table}"), [], |row| row.get(0))
@@ -136,7 +136,7 @@ fn register_keys(conn: &Connection) -> Result<super::load::RegisterKeys, StoreEr
 }
 
 /// The classifier codes the register holds (for validating a delta). Creates the store.
-pub(crate) fn classifier_codes(path: &Path) -> Result<[HashMap<String, i64>; 3], StoreError> {
+pub(crate) fn classifier_codes(path: &Path) -> Result<[HashMap<String, i64>; CLASSIFIERS], StoreError> {
     let conn = open_writer(path)?;
     Ok(register_keys(&conn)?.0)
 }
@@ -189,7 +189,7 @@ pub(crate) fn import(
     // then empty a table at once instead of row by row.
     conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(error(what))?;
     let (codes, max_ids) = match full {
-        true => (Default::default(), [0; 12]),
+        true => (Default::default(), [0; ENTITY_COUNT]),
         false => register_keys(&conn)?,
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(error("import: begin"))?;

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
 
-use super::format::{self, Classifier, Kind, ENTITIES};
+use super::format::{self, Classifier, Kind, CLASSIFIERS, ENTITIES};
 use super::reader::{Deletion, ExportKind, Header, Item, PersonBlock, Record};
 use super::Problem;
 use crate::personal_code::PersonalCode;
@@ -59,14 +59,14 @@ pub(crate) struct Validator {
     file: String,
     as_of: NaiveDate,
     /// Classifier codes that may be referred to: the file's, and for a delta the register's.
-    pub known: [HashSet<String>; 3],
+    pub known: [HashSet<String>; CLASSIFIERS],
     /// Codes given in this file, per classifier (for duplicates).
-    given: [HashSet<String>; 3],
+    given: [HashSet<String>; CLASSIFIERS],
     pub keys: Keys,
 }
 
 impl Validator {
-    pub(crate) fn new(file: &str, header: &Header, known: [HashSet<String>; 3]) -> Self {
+    pub(crate) fn new(file: &str, header: &Header, known: [HashSet<String>; CLASSIFIERS]) -> Self {
         Validator { file: file.to_owned(), as_of: header.as_of.date_naive(), known, given: Default::default(), keys: Keys::default() }
     }
 
@@ -232,6 +232,7 @@ fn classifier_name(classifier: Classifier) -> &'static str {
         Classifier::ServiceKind => "service kind",
         Classifier::Provider => "provider",
         Classifier::Municipality => "municipality",
+        Classifier::ClientGroup => "client group",
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use crate::error::{ErrorCode, ServiceError};
+use crate::identity::Consumer;
 use crate::soap::payload::Operator;
 use crate::store::{MessageIdCheck, QuotaCharge, StoreError};
 use crate::soap::replay;
@@ -20,10 +21,13 @@ impl Services {
     /// instance on it; if that cannot be done the call fails closed (`StoreUnavailable`), as
     /// it would at the store a moment later. The in-memory minute buckets are charged only
     /// once the shared quotas have admitted the call.
-    pub(super) async fn admit(&self, consumer: &str, operator: &Operator, replay_keys: &[ReplayKey], now: DateTime<Utc>) -> Result<(), ServiceError> {
-        // The canonical form (digits only) the quotas are keyed by.
+    pub(super) async fn admit(&self, consumer: &Consumer, operator: &Operator, replay_keys: &[ReplayKey], now: DateTime<Utc>) -> Result<(), ServiceError> {
+        // The canonical form (digits only) the quotas are keyed by. A consumer registered
+        // for bulk requests has one person preparing its batches: the per-operator limits
+        // would stop the batch, so only the consumer's own apply.
         let operator = operator.person_code.digits().to_string();
-        let operator = Some(operator.as_str());
+        let operator = (!consumer.makes_bulk_requests()).then_some(operator.as_str());
+        let consumer = consumer.id.as_str();
         let today = now.date_naive();
         let admission = self.quotas.judge(consumer, operator, Instant::now(), today)?;
         let shared = self.quotas.shared_daily(consumer, operator);

@@ -179,8 +179,9 @@ impl Services {
             Wrapped::Ivis(request) => request.check(contract).map_err(|error| refused(error.into()))?,
         };
         let operation = Operation::parse(contract.service, &payload).map_err(refused)?;
+        operation.as_of_not_after(call_date(arrival.received_at)).map_err(refused)?;
         employee_is_the_operator(heard.ivis.as_ref(), operation.operator()).map_err(refused)?;
-        self.admit(&caller.consumer.id, operation.operator(), &replay_keys, arrival.received_at).await.map_err(refused)?;
+        self.admit(&caller.consumer, operation.operator(), &replay_keys, arrival.received_at).await.map_err(refused)?;
         let mut answered = operation.apply(&self.store).await.map_err(|error| refused(admit::store_failure(error)))?;
         if let Some(header) = &heard.ivis {
             answered.payload = ivis::response_element(header, contract, arrival.call_id, arrival.received_at, Ok(&answered.payload));
@@ -240,6 +241,13 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// The day of a call, as the callers in Latvia count days. Taken at UTC+3, Latvian summer
+/// time, all year: no caller's today is ever after it (in winter, from 23:00 local time it is
+/// already tomorrow, which an `AsOf` may then name and gets today's register).
+fn call_date(received_at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    (received_at + chrono::Duration::hours(3)).date_naive()
+}
+
 /// The operator named twice: when the IVIS `Sender` names an employee — the bus fills it from
 /// the person's token as `AU:<authority>-PK:<code>` — it must be the request's `Operator`,
 /// else the request is refused (both stay in the audit record: `ivis_sender`, `operator_*`).
@@ -256,6 +264,15 @@ fn employee_is_the_operator(header: Option<&ivis::IvisHeader>, operator: &crate:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_day_of_a_call_is_latvian_summer_time_all_year() {
+        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc);
+        let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        assert_eq!(call_date(at("2026-07-01T20:59:59Z")), day("2026-07-01"));
+        assert_eq!(call_date(at("2026-07-01T21:00:00Z")), day("2026-07-02"), "midnight in Rīga in summer");
+        assert_eq!(call_date(at("2026-12-01T21:30:00Z")), day("2026-12-02"), "23:30 in Rīga in winter");
+    }
 
     #[tokio::test]
     async fn a_panicking_pipeline_becomes_an_internal_error() {

@@ -169,6 +169,10 @@ impl CallRecord {
             },
             records_returned: self.outcome.as_ref().map_or(0, |n| i64::try_from(*n).unwrap_or(i64::MAX)),
             processing_micros: i64::try_from(self.elapsed_micros).unwrap_or(i64::MAX),
+            purpose_legal_basis: nonempty(&self.as_sent.purpose_legal_basis),
+            purpose_case_number: nonempty(&self.as_sent.purpose_case_number),
+            bulk_prepared_by: self.consumer.as_ref().and_then(|c| c.bulk_requests.as_ref()).map(|bulk| bulk.prepared_by.clone()),
+            version: crate::audit::record::RecordVersion::CURRENT,
         }
     }
 }

@@ -26,11 +26,12 @@ use crate::database::DatabaseError;
 use crate::model::{ApplicationList, ApplicationQuery, QueueStatusList, QueueStatusQuery};
 
 /// The register's tables in an order that satisfies the foreign keys: the classifiers
-/// (service kinds, providers, municipalities) first, then what refers to them.
-pub(crate) const REGISTER_TABLES: [&str; 12] = [
+/// (service kinds, providers, municipalities, client groups) first, then what refers to them.
+pub(crate) const REGISTER_TABLES: [&str; 14] = [
     "service_kinds",
     "providers",
     "municipalities",
+    "client_groups",
     "persons",
     "legal_representatives",
     "applications",
@@ -38,12 +39,13 @@ pub(crate) const REGISTER_TABLES: [&str; 12] = [
     "document_requests",
     "grant_decisions",
     "queue_decisions",
+    "refusal_decisions",
     "queue_events",
     "queue_entries",
 ];
 
 /// The tables that hold persons and their history, as opposed to the classifiers.
-pub(crate) const PERSON_TABLES: &[&str] = REGISTER_TABLES.split_at(3).1;
+pub(crate) const PERSON_TABLES: &[&str] = REGISTER_TABLES.split_at(4).1;
 
 /// Why the store could not answer. Never carries personal data.
 #[derive(Debug, thiserror::Error)]

@@ -104,7 +104,8 @@ impl PostgresStore {
             return Ok(ApplicationList { person: None, applications: Vec::new() });
         };
         let (from, till) = period_bounds(&q.period);
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&person_id, &from, &till];
+        let as_of = period_bounds(&Period { from: None, till: q.as_of }).1;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&person_id, &from, &till, &as_of];
 
         let mut applications = rows::Applications::default();
         let what = "EP115 applications";
@@ -112,12 +113,18 @@ impl PostgresStore {
             applications.add(&Cols { row: &row, what }, &person)?;
         }
         if !applications.is_empty() {
-            // The four child queries are pipelined on the one connection: one round trip.
-            let (documents, requests, grants, queue_decisions) = futures_util::future::try_join4(
-                query(&tx, SQL_DOCUMENTS, &params, "EP115 documents"),
-                query(&tx, SQL_DOCUMENT_REQUESTS, &params, "EP115 document requests"),
-                query(&tx, SQL_GRANT_DECISIONS, &params, "EP115 grant decisions"),
-                query(&tx, SQL_QUEUE_DECISIONS, &params, "EP115 queue decisions"),
+            // The six child queries are pipelined on the one connection: one round trip.
+            let ((documents, requests, grants), (queue_decisions, refusals, events)) = futures_util::future::try_join(
+                futures_util::future::try_join3(
+                    query(&tx, SQL_DOCUMENTS, &params, "EP115 documents"),
+                    query(&tx, SQL_DOCUMENT_REQUESTS, &[&as_of, &person_id, &from, &till], "EP115 document requests"),
+                    query(&tx, SQL_GRANT_DECISIONS, &params, "EP115 grant decisions"),
+                ),
+                futures_util::future::try_join3(
+                    query(&tx, SQL_QUEUE_DECISIONS, &params, "EP115 queue decisions"),
+                    query(&tx, SQL_REFUSAL_DECISIONS, &params, "EP115 refusal decisions"),
+                    query(&tx, SQL_APPLICATION_EVENTS, &params, "EP115 application events"),
+                ),
             )
             .await?;
             for row in &documents {
@@ -131,6 +138,12 @@ impl PostgresStore {
             }
             for row in &queue_decisions {
                 applications.add_queue_decision(&Cols { row, what: "EP115 queue decisions" })?;
+            }
+            for row in &refusals {
+                applications.add_refusal_decision(&Cols { row, what: "EP115 refusal decisions" })?;
+            }
+            for row in &events {
+                applications.add_event(&Cols { row, what: "EP115 application events" })?;
             }
         }
         tx.commit().await.map_err(error("end EP115"))?;
@@ -148,12 +161,22 @@ impl PostgresStore {
         let Some((service_kind_id, provider_id)) = Narrowing::both(service_kind, provider) else {
             return Ok(rows::no_queue_status(Some(person)));
         };
-        let (from, till) = period_bounds(&q.period);
+        let (from, till) = period_bounds(&q.period.until(q.as_of));
+        let positions = async {
+            match q.as_of {
+                None => query(&tx, SQL_QUEUE_POSITIONS, &[&person_id, &service_kind_id, &provider_id], "EP116 queue positions").await,
+                Some(day) => {
+                    let day = period_bounds(&Period { from: None, till: Some(day) }).1;
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&day, &person_id, &service_kind_id, &provider_id];
+                    query(&tx, SQL_QUEUE_POSITIONS_AS_OF, &params, "EP116 queue positions as of a day").await
+                }
+            }
+        };
 
         // Events and positions are pipelined on the one connection: one round trip.
         let (event_rows, position_rows) = futures_util::future::try_join(
             query(&tx, SQL_QUEUE_EVENTS, &[&person_id, &from, &till, &service_kind_id, &provider_id], "EP116 queue events"),
-            query(&tx, SQL_QUEUE_POSITIONS, &[&person_id, &service_kind_id, &provider_id], "EP116 queue positions"),
+            positions,
         )
         .await?;
         let events = event_rows

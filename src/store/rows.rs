@@ -40,6 +40,14 @@ pub(crate) trait Columns {
         })
     }
 
+    /// A classifier value from a code and a name column; absent when the code is NULL.
+    fn opt_classifier(&self, code: usize, name: usize) -> Result<Option<Classifier>, StoreError> {
+        Ok(match self.opt_text(code)? {
+            None => None,
+            Some(code) => Some(Classifier { code, name: self.text(name)? }),
+        })
+    }
+
     fn personal_code(&self, digits: &str) -> Result<PersonalCode, StoreError> {
         PersonalCode::parse(digits).map_err(|_| self.corrupt("a personal code in the register is not valid"))
     }
@@ -104,7 +112,9 @@ impl Applications {
             application_number: r.text(1)?,
             submitted_on: r.date(2)?,
             application_kind: r.text(3)?,
+            status: ApplicationStatus::Submitted,
             service_kind: Classifier { code: r.text(4)?, name: r.text(5)? },
+            problem_nature: r.opt_classifier(19, 20)?,
             preferred_provider: r.opt_provider(6, 7)?,
             applicant: applicant.clone(),
             legal_representative,
@@ -118,6 +128,7 @@ impl Applications {
             document_requests: Vec::new(),
             grant_decisions: Vec::new(),
             queue_decisions: Vec::new(),
+            refusal_decisions: Vec::new(),
         });
         Ok(())
     }
@@ -165,6 +176,21 @@ impl Applications {
         Ok(())
     }
 
+    /// `SQL_REFUSAL_DECISIONS`
+    pub fn add_refusal_decision(&mut self, r: &impl Columns) -> Result<(), StoreError> {
+        let decision = RefusalDecision { decided_on: r.date(1)?, document_number: r.text(2)?, reason: r.text(3)? };
+        self.parent(r)?.refusal_decisions.push(decision);
+        Ok(())
+    }
+
+    /// `SQL_APPLICATION_EVENTS`, in date order: each moves its application's status on.
+    pub fn add_event(&mut self, r: &impl Columns) -> Result<(), StoreError> {
+        let kind = event_kind(r, 1)?;
+        let application = self.parent(r)?;
+        application.status = kind.sets_status().unwrap_or(application.status);
+        Ok(())
+    }
+
     pub fn into_vec(self) -> Vec<Application> {
         self.list
     }
@@ -181,10 +207,7 @@ impl Applications {
 
 /// `SQL_QUEUE_EVENTS`: one queue event.
 pub(crate) fn queue_event(r: &impl Columns) -> Result<QueueEvent, StoreError> {
-    let kind = u8::try_from(r.int(0)?)
-        .ok()
-        .and_then(QueueEventKind::from_code)
-        .ok_or_else(|| r.corrupt("an event kind outside 1..=15"))?;
+    let kind = event_kind(r, 0)?;
     let offered_place = match r.opt_provider(7, 8)? {
         None => None,
         Some(provider) => Some(OfferedPlace { provider, address: r.opt_text(9)?.unwrap_or_default() }),
@@ -194,11 +217,20 @@ pub(crate) fn queue_event(r: &impl Columns) -> Result<QueueEvent, StoreError> {
         event_date: r.date(1)?,
         decision_number: r.opt_text(2)?,
         service_kind: Classifier { code: r.text(3)?, name: r.text(4)? },
+        problem_nature: r.opt_classifier(12, 13)?,
         preferred_provider: r.opt_provider(5, 6)?,
         offered_place,
         granted_on: r.opt_date(10)?,
         application_number: r.opt_text(11)?,
     })
+}
+
+/// An event kind column; a code outside 1..=15 is corrupt.
+fn event_kind(r: &impl Columns, i: usize) -> Result<QueueEventKind, StoreError> {
+    u8::try_from(r.int(i)?)
+        .ok()
+        .and_then(QueueEventKind::from_code)
+        .ok_or_else(|| r.corrupt("an event kind outside 1..=15"))
 }
 
 /// `SQL_QUEUE_POSITIONS`: one queue the person waits in, and where.

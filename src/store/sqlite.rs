@@ -189,15 +189,19 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
         return Ok(ApplicationList { person: None, applications: Vec::new() });
     };
     let (from, till) = period_bounds(&q.period);
-    let params = (person_id, from.as_str(), till.as_str());
+    let as_of = as_of_bound(q.as_of);
+    let params = (person_id, from.as_str(), till.as_str(), as_of.as_str());
 
     let mut applications = rows::Applications::default();
     for_each_row(&tx, SQL_APPLICATIONS, params, "EP115 applications", |r| applications.add(r, &person))?;
     if !applications.is_empty() {
         for_each_row(&tx, SQL_DOCUMENTS, params, "EP115 documents", |r| applications.add_document(r))?;
-        for_each_row(&tx, SQL_DOCUMENT_REQUESTS, params, "EP115 document requests", |r| applications.add_document_request(r))?;
+        let reordered = (as_of.as_str(), person_id, from.as_str(), till.as_str());
+        for_each_row(&tx, SQL_DOCUMENT_REQUESTS, reordered, "EP115 document requests", |r| applications.add_document_request(r))?;
         for_each_row(&tx, SQL_GRANT_DECISIONS, params, "EP115 grant decisions", |r| applications.add_grant_decision(r))?;
         for_each_row(&tx, SQL_QUEUE_DECISIONS, params, "EP115 queue decisions", |r| applications.add_queue_decision(r))?;
+        for_each_row(&tx, SQL_REFUSAL_DECISIONS, params, "EP115 refusal decisions", |r| applications.add_refusal_decision(r))?;
+        for_each_row(&tx, SQL_APPLICATION_EVENTS, params, "EP115 application events", |r| applications.add_event(r))?;
     }
     Ok(ApplicationList { person: Some(person), applications: applications.into_vec() })
 }
@@ -212,7 +216,7 @@ fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueSta
     let Some((service_kind_id, provider_id)) = Narrowing::both(service_kind, provider) else {
         return Ok(rows::no_queue_status(Some(person)));
     };
-    let (from, till) = period_bounds(&q.period);
+    let (from, till) = period_bounds(&q.period.until(q.as_of));
 
     let mut events = Vec::new();
     for_each_row(&tx, SQL_QUEUE_EVENTS, (person_id, from.as_str(), till.as_str(), service_kind_id, provider_id), "EP116 queue events", |r| {
@@ -220,10 +224,17 @@ fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueSta
         Ok(())
     })?;
     let mut positions = Vec::new();
-    for_each_row(&tx, SQL_QUEUE_POSITIONS, (person_id, service_kind_id, provider_id), "EP116 queue positions", |r| {
+    let mut position = |r: &Cols<'_>| {
         positions.push(rows::queue_position(r)?);
         Ok(())
-    })?;
+    };
+    match q.as_of {
+        None => for_each_row(&tx, SQL_QUEUE_POSITIONS, (person_id, service_kind_id, provider_id), "EP116 queue positions", &mut position)?,
+        Some(day) => {
+            let params = (iso_date(day), person_id, service_kind_id, provider_id);
+            for_each_row(&tx, SQL_QUEUE_POSITIONS_AS_OF, params, "EP116 queue positions as of a day", &mut position)?
+        }
+    }
     Ok(QueueStatusList { person: Some(person), events, positions })
 }
 
@@ -271,6 +282,11 @@ fn period_bounds(period: &Period) -> (String, String) {
         period.from.map_or_else(|| "0000-01-01".to_owned(), iso_date),
         period.till.map_or_else(|| "9999-12-31".to_owned(), iso_date),
     )
+}
+
+/// The as-of day as the EP115 statements' bound; "now" is the widest date.
+fn as_of_bound(as_of: Option<NaiveDate>) -> String {
+    as_of.map_or_else(|| "9999-12-31".to_owned(), iso_date)
 }
 
 /// `YYYY-MM-DD`, the form dates are stored in. Years outside 0..=9999 are clamped so that
@@ -373,8 +389,11 @@ pub(crate) mod tests {
         ("document requests", SQL_DOCUMENT_REQUESTS),
         ("grant decisions", SQL_GRANT_DECISIONS),
         ("queue decisions", SQL_QUEUE_DECISIONS),
+        ("refusal decisions", SQL_REFUSAL_DECISIONS),
+        ("application events", SQL_APPLICATION_EVENTS),
         ("queue events", SQL_QUEUE_EVENTS),
         ("queue positions", SQL_QUEUE_POSITIONS),
+        ("queue positions as of a day", SQL_QUEUE_POSITIONS_AS_OF),
     ];
 
     /// Positional binding is right only if parameter `i` is named `$i` (or `?i`): SQLite numbers
@@ -503,6 +522,7 @@ pub(crate) mod tests {
                 period: Period::default(),
                 service_kind_code: None,
                 provider_code: None,
+                as_of: None,
             })
             .await
             .unwrap_err();
@@ -521,7 +541,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         let err = store
-            .application_list(ApplicationQuery { person_code: person("020761-12340"), period: Period::default() })
+            .application_list(ApplicationQuery { person_code: person("020761-12340"), period: Period::default(), as_of: None })
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err}");

@@ -31,24 +31,38 @@ mod pem;
 mod revocation;
 mod verifier;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use rustls::server::NoServerSessionStorage;
 use rustls::ServerConfig;
 
 pub(crate) use peer::PeerCertificate;
-pub use pem::{read_certificates, read_private_key};
+pub use pem::{read_certificates, read_private_key, PemError};
 use pem::root_store;
+pub use revocation::CrlError;
 use revocation::{unix_now, Revocation};
 use verifier::Verifier;
 
 use crate::config::{StaleCrlPolicy, TlsConfig};
 use crate::metrics::Metrics;
 
+/// Why a TLS configuration (the server's, or a client's) cannot be built from its files.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsSetupError {
+    #[error(transparent)]
+    Pem(#[from] PemError),
+    #[error(transparent)]
+    Crl(#[from] CrlError),
+    #[error("choosing TLS versions")]
+    Versions(#[source] rustls::Error),
+    #[error("{}: the key does not fit the certificate", .private_key.display())]
+    KeyMismatch { private_key: PathBuf, source: rustls::Error },
+}
+
 /// Builds a server TLS configuration from PEM files, without revocation checking.
-pub fn server_config(certificate: &Path, private_key: &Path, client_ca: &Path) -> anyhow::Result<Arc<ServerConfig>> {
+pub fn server_config(certificate: &Path, private_key: &Path, client_ca: &Path) -> Result<Arc<ServerConfig>, TlsSetupError> {
     let settings = TlsConfig {
         certificate: certificate.to_path_buf(),
         private_key: private_key.to_path_buf(),
@@ -78,17 +92,17 @@ impl TlsState {
     /// Reads the server certificate and key, the client CAs and the CRLs `settings` names.
     /// With `previous` (a reload), a CRL older than the one it has in force for the same CA
     /// is refused.
-    pub fn load(settings: &TlsConfig, previous: Option<&TlsState>) -> anyhow::Result<TlsState> {
+    pub fn load(settings: &TlsConfig, previous: Option<&TlsState>) -> Result<TlsState, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = root_store(&settings.client_ca)?;
         let in_force = previous.map(|previous| previous.revocation.snapshot());
         let revocation = Arc::new(Revocation::new(Arc::new(roots), provider.clone(), settings, in_force.as_deref())?);
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .context("choosing TLS versions")?
+            .map_err(TlsSetupError::Versions)?
             .with_client_cert_verifier(Arc::new(Verifier(revocation.clone())))
             .with_single_cert(read_certificates(&settings.certificate)?, read_private_key(&settings.private_key)?)
-            .with_context(|| format!("{}: the key does not fit the certificate", settings.private_key.display()))?;
+            .map_err(|source| TlsSetupError::KeyMismatch { private_key: settings.private_key.clone(), source })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         if !settings.session_resumption {
             // Every handshake is then a full one: the verifier judges each, and refuses with
@@ -129,17 +143,17 @@ impl TlsState {
 /// `identity` (certificate chain, private key), presents it. The server's name is checked
 /// against its certificate by rustls, as always. Used to call the service (`client`,
 /// `replay`) and to reach PostgreSQL.
-pub(crate) fn client_config(ca: &Path, identity: Option<(&Path, &Path)>) -> anyhow::Result<rustls::ClientConfig> {
+pub(crate) fn client_config(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<rustls::ClientConfig, TlsSetupError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = root_store(ca)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .context("choosing TLS versions")?
+        .map_err(TlsSetupError::Versions)?
         .with_root_certificates(roots);
     match identity {
         None => Ok(builder.with_no_client_auth()),
         Some((certificate, private_key)) => builder
             .with_client_auth_cert(read_certificates(certificate)?, read_private_key(private_key)?)
-            .with_context(|| format!("{}: the key does not fit the certificate", private_key.display())),
+            .map_err(|source| TlsSetupError::KeyMismatch { private_key: private_key.to_path_buf(), source }),
     }
 }

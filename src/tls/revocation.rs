@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{anyhow, Context};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -15,8 +14,42 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{DistinguishedName, RootCertStore};
 use x509_parser::num_bigint::BigUint;
 
-use super::pem::crls_in;
+use super::pem::{crls_in, PemError};
 use crate::config::{StaleCrlPolicy, TlsConfig};
+use crate::error::ErrorChain;
+
+/// Why a set of CRL files cannot be put in force.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CrlError {
+    #[error("cannot read CRL file {}", .file.display())]
+    Unreadable { file: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Pem(#[from] PemError),
+    #[error("{}: not a CRL", .file.display())]
+    NotACrl { file: PathBuf, source: x509_parser::nom::Err<x509_parser::error::X509Error> },
+    #[error("{}: bytes after the CRL", .file.display())]
+    TrailingBytes { file: PathBuf },
+    /// Replacing it would lift the revocations its CA made since the one in force.
+    #[error(
+        "{}: the CRL of {} (CRL number {}, thisUpdate {}) is older than the one in force (CRL number {}, thisUpdate {}): a CRL is never rolled back",
+        .file.display(), .issuer, number(.offered_number), timestamp(*.offered_this_update), number(.in_force_number), timestamp(*.in_force_this_update)
+    )]
+    RolledBack {
+        file: PathBuf,
+        issuer: String,
+        offered_number: Option<BigUint>,
+        offered_this_update: i64,
+        in_force_number: Option<BigUint>,
+        in_force_this_update: i64,
+    },
+    #[error("building the client certificate verifier (are the CRLs valid?)")]
+    Verifier(#[source] rustls::server::VerifierBuilderError),
+}
+
+fn number(number: &Option<BigUint>) -> String {
+    number.as_ref().map_or_else(|| "none".to_string(), |n| n.to_string())
+}
 
 /// The CRL files, the set read from them that is in force, and what became of the files
 /// since.
@@ -88,7 +121,7 @@ impl CrlSnapshot {
 }
 
 impl Revocation {
-    pub(super) fn new(roots: Arc<RootCertStore>, provider: Arc<CryptoProvider>, settings: &TlsConfig, in_force: Option<&CrlSnapshot>) -> anyhow::Result<Self> {
+    pub(super) fn new(roots: Arc<RootCertStore>, provider: Arc<CryptoProvider>, settings: &TlsConfig, in_force: Option<&CrlSnapshot>) -> Result<Self, CrlError> {
         let files = settings.crls.clone();
         let contents = read_all(&files);
         let snapshot = load_snapshot(&roots, &provider, &files, &contents, settings.stale_crl, in_force)?;
@@ -144,7 +177,7 @@ impl Revocation {
                         watch.stale_logged = false;
                     }
                     Err(error) => {
-                        let problem = format!("{error:#}; the CRLs read at {} stay in force until their nextUpdate", timestamp(in_force.read_at));
+                        let problem = format!("{}; the CRLs read at {} stay in force until their nextUpdate", ErrorChain(&error), timestamp(in_force.read_at));
                         tracing::error!(problem, "changed CRL files cannot be used");
                         watch.problems = vec![problem];
                     }
@@ -199,11 +232,11 @@ fn load_snapshot(
     contents: &Contents,
     policy: StaleCrlPolicy,
     in_force: Option<&CrlSnapshot>,
-) -> anyhow::Result<CrlSnapshot> {
+) -> Result<CrlSnapshot, CrlError> {
     let mut ders = Vec::new();
     let mut crls = Vec::new();
     for (file, content) in files.iter().zip(contents) {
-        let bytes = content.as_ref().map_err(|kind| anyhow!("cannot read CRL file {}: {}", file.display(), std::io::Error::from(*kind)))?;
+        let bytes = content.as_ref().map_err(|kind| CrlError::Unreadable { file: file.clone(), source: std::io::Error::from(*kind) })?;
         for der in crls_in(bytes, file)? {
             crls.push(crl_info(file, der.as_ref())?);
             ders.push(der);
@@ -216,14 +249,14 @@ fn load_snapshot(
     if policy == StaleCrlPolicy::Refuse {
         builder = builder.enforce_revocation_expiration();
     }
-    let webpki = builder.build().context("building the client certificate verifier (are the CRLs valid?)")?;
+    let webpki = builder.build().map_err(CrlError::Verifier)?;
     Ok(CrlSnapshot { webpki, crls, read_at: unix_now() })
 }
 
-fn crl_info(file: &Path, der: &[u8]) -> anyhow::Result<CrlInfo> {
-    let (rest, crl) = x509_parser::parse_x509_crl(der).map_err(|error| anyhow!("{}: not a CRL ({error})", file.display()))?;
+fn crl_info(file: &Path, der: &[u8]) -> Result<CrlInfo, CrlError> {
+    let (rest, crl) = x509_parser::parse_x509_crl(der).map_err(|source| CrlError::NotACrl { file: file.to_path_buf(), source })?;
     if !rest.is_empty() {
-        anyhow::bail!("{}: bytes after the CRL", file.display());
+        return Err(CrlError::TrailingBytes { file: file.to_path_buf() });
     }
     Ok(CrlInfo {
         file: file.to_path_buf(),
@@ -238,7 +271,7 @@ fn crl_info(file: &Path, der: &[u8]) -> anyhow::Result<CrlInfo> {
 /// An attacker who can replace a CRL file with an older, still validly signed one would
 /// lift the revocations made since: per CA, the newest CRL offered must be at least as new
 /// as the newest in force (by CRL number, or thisUpdate when a CRL has no number).
-fn refuse_rollback(offered: &[CrlInfo], in_force: &CrlSnapshot) -> anyhow::Result<()> {
+fn refuse_rollback(offered: &[CrlInfo], in_force: &CrlSnapshot) -> Result<(), CrlError> {
     for old in &in_force.crls {
         let same_ca: Vec<&CrlInfo> = offered.iter().filter(|new| new.issuer_der == old.issuer_der).collect();
         let Some(newest) = same_ca.iter().max_by(|a, b| (&a.number, a.this_update).cmp(&(&b.number, b.this_update))) else {
@@ -249,16 +282,14 @@ fn refuse_rollback(offered: &[CrlInfo], in_force: &CrlSnapshot) -> anyhow::Resul
             _ => newest.this_update < old.this_update,
         };
         if older {
-            let number = |n: &Option<BigUint>| n.as_ref().map_or_else(|| "none".to_string(), |n| n.to_string());
-            anyhow::bail!(
-                "{}: the CRL of {} (CRL number {}, thisUpdate {}) is older than the one in force (CRL number {}, thisUpdate {}): a CRL is never rolled back",
-                newest.file.display(),
-                newest.issuer,
-                number(&newest.number),
-                timestamp(newest.this_update),
-                number(&old.number),
-                timestamp(old.this_update)
-            );
+            return Err(CrlError::RolledBack {
+                file: newest.file.clone(),
+                issuer: newest.issuer.clone(),
+                offered_number: newest.number.clone(),
+                offered_this_update: newest.this_update,
+                in_force_number: old.number.clone(),
+                in_force_this_update: old.this_update,
+            });
         }
     }
     Ok(())
@@ -295,7 +326,7 @@ mod tests {
 
     fn in_force(crls: Vec<CrlInfo>) -> CrlSnapshot {
         let mut roots = RootCertStore::empty();
-        let ca = read_certificates(&Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example/ca.crt")).unwrap();
+        let ca = read_certificates(&crate::tools::example_pki::clock_relative_set().join("ca.crt")).unwrap();
         roots.add(ca[0].clone()).unwrap();
         let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::new(rustls::crypto::ring::default_provider())).build().unwrap();
         CrlSnapshot { webpki, crls, read_at: 0 }
@@ -324,10 +355,12 @@ mod tests {
     #[test]
     fn a_file_that_is_not_a_crl_is_refused_never_panics() {
         for bytes in [&b""[..], b"garbage", b"-----BEGIN X509 CRL-----\n!!!\n-----END X509 CRL-----\n", b"-----BEGIN CERTIFICATE-----\n"] {
-            let parsed = crls_in(bytes, Path::new("x.crl")).and_then(|ders| ders.iter().map(|der| crl_info(Path::new("x.crl"), der.as_ref())).collect::<anyhow::Result<Vec<_>>>());
+            let parsed = crls_in(bytes, Path::new("x.crl"))
+                .map_err(CrlError::from)
+                .and_then(|ders| ders.iter().map(|der| crl_info(Path::new("x.crl"), der.as_ref())).collect::<Result<Vec<_>, _>>());
             assert!(parsed.is_err(), "{:?}", String::from_utf8_lossy(bytes));
         }
-        let crl = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example/ca.crl")).unwrap();
+        let crl = std::fs::read(crate::tools::example_pki::clock_relative_set().join("ca.crl")).unwrap();
         let ders = crls_in(&crl, Path::new("ca.crl")).unwrap();
         let info = crl_info(Path::new("ca.crl"), ders[0].as_ref()).unwrap();
         assert_eq!(info.number, Some(BigUint::from(1u32)));

@@ -10,6 +10,9 @@
 //!   P-384 key so both ECDSA curves are exercised), a valid but unregistered client
 //!   (`unregistered`), a client with riga's subject issued by a foreign CA (`rogue`), and a
 //!   client the CA has revoked (`revoked`), listed in the CA's CRL `ca.crl`.
+//! - **Dates:** the committed set (`gen-certs`) is valid from 2026-01-01; the test suites
+//!   make the same set dated from the run ([`generate_example_certificates_from`]). CRLs and
+//!   clients issued later for a set take their dates from its CA.
 //! - **Never:** these certificates say EXAMPLE in their CA name and must never be trusted
 //!   in production; the private keys are committed to the repository. Nothing else in
 //!   `dir` is read or touched. RSA keys are not made: ring, the only crypto provider we
@@ -73,19 +76,87 @@ const RIGA_SYSTEM: &str = "SOPA Rīgas Sociālais dienests";
 const BUS_ORGANISATION: &str = "Valsts reģionālās attīstības aģentūra (example)";
 const BUS_SYSTEM: &str = "VISS example bus";
 
+/// The validity of everything in an example set, counted from the set's start (the CA's
+/// notBefore): the CA for 20 years, the server and clients for 10, the expired client from
+/// 6 to 5 years before the start, the CRL issued a day after the start.
+#[derive(Debug, Clone, Copy)]
+struct Dates {
+    start: OffsetDateTime,
+}
+
+impl Dates {
+    /// The committed `certs-example/`: from 2026-01-01, so regenerating gives certificates
+    /// of the same dates.
+    fn committed() -> anyhow::Result<Dates> {
+        Ok(Dates { start: utc(2026, Month::January, 1)? })
+    }
+
+    /// The dates of the set whose CA is `dir/ca.crt`, so that what is issued later for that
+    /// set (CRLs, test clients) is valid when the set is.
+    fn of_set(dir: &Path) -> anyhow::Result<Dates> {
+        let path = dir.join("ca.crt");
+        let ders = crate::tls::read_certificates(&path)?;
+        let der = ders.first().ok_or_else(|| anyhow::anyhow!("{}: no certificate", path.display()))?;
+        let (_, ca) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Dates { start: ca.validity().not_before.to_datetime() })
+    }
+
+    fn years(self, years: i32) -> OffsetDateTime {
+        let year = self.start.year() + years;
+        // 29 February has no counterpart in most years: 1 March then.
+        let day_before = self.start - time::Duration::DAY;
+        self.start.replace_year(year).or_else(|_| day_before.replace_year(year).map(|d| d + time::Duration::DAY)).unwrap_or(self.start)
+    }
+
+    fn ca_until(self) -> OffsetDateTime {
+        self.years(20)
+    }
+
+    fn leaf_until(self) -> OffsetDateTime {
+        self.years(10)
+    }
+
+    fn crl_issued(self) -> OffsetDateTime {
+        self.start + time::Duration::DAY
+    }
+}
+
 /// Writes the example CA, server and client certificates and `consumers.toml` into `dir`.
 ///
-/// Dates are fixed so that regenerating gives certificates of the same shape; keys,
-/// serials and therefore fingerprints change every time, which is why `consumers.toml`
-/// is rewritten too.
+/// Dates are fixed (valid from 2026-01-01) so that regenerating gives certificates of the
+/// same shape; keys, serials and therefore fingerprints change every time, which is why
+/// `consumers.toml` is rewritten too.
 pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
+    write_example_set(dir, Dates::committed()?)
+}
+
+/// Like [`generate_example_certificates`], but valid from `start` instead of 2026-01-01
+/// (the expired client ended five years before it): a set that never expires for test
+/// runs, made relative to the clock. `start` should be a day or more in the past, so the
+/// CRL (issued a day after `start`) is already in force.
+pub fn generate_example_certificates_from(dir: &Path, start: OffsetDateTime) -> anyhow::Result<()> {
+    // Whole seconds: certificates and CRLs carry no fractions.
+    write_example_set(dir, Dates { start: start.replace_nanosecond(0)? })
+}
+
+/// For the crate's unit tests: an example set made once per test run, valid from two days
+/// ago (as tests/common's `certs_dir` makes for the suites), so no test depends on the
+/// committed set not having expired.
+#[cfg(test)]
+pub(crate) fn clock_relative_set() -> &'static Path {
+    static SET: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        generate_example_certificates_from(dir.path(), OffsetDateTime::now_utc() - time::Duration::days(2)).expect("example set");
+        dir
+    })
+    .path()
+}
+
+fn write_example_set(dir: &Path, dates: Dates) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
-    let ca = Issued::ca(
-        name(CA_ORGANISATION, CA_NAME),
-        utc(2026, Month::January, 1)?,
-        utc(2046, Month::January, 1)?,
-    )?;
+    let ca = Issued::ca(name(CA_ORGANISATION, CA_NAME), dates.start, dates.ca_until())?;
     ca.write(dir, "ca")?;
 
     let server = Issued::leaf(
@@ -99,8 +170,8 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
                 SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
                 SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
             ],
-            not_before: utc(2026, Month::January, 1)?,
-            not_after: utc(2036, Month::January, 1)?,
+            not_before: dates.start,
+            not_after: dates.leaf_until(),
         },
     )?;
     server.write(dir, "server")?;
@@ -111,8 +182,8 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
             algorithm,
             purpose: ExtendedKeyUsagePurpose::ClientAuth,
             alt_names: Vec::new(),
-            not_before: utc(2026, Month::January, 1)?,
-            not_after: utc(2036, Month::January, 1)?,
+            not_before: dates.start,
+            not_after: dates.leaf_until(),
         })
     };
 
@@ -150,8 +221,8 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
     let expired = Issued::leaf(
         &ca,
         LeafProfile {
-            not_before: utc(2020, Month::January, 1)?,
-            not_after: utc(2021, Month::January, 1)?,
+            not_before: dates.years(-6),
+            not_after: dates.years(-5),
             ..client(RIGA_ORGANISATION, RIGA_SYSTEM, &PKCS_ECDSA_P256_SHA256)?
         },
     )?;
@@ -163,8 +234,8 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
             "Rogue example organisation",
             "ROGUE example CA — never trust",
         ),
-        utc(2026, Month::January, 1)?,
-        utc(2046, Month::January, 1)?,
+        dates.start,
+        dates.ca_until(),
     )?;
     write_file(dir, "rogue-ca.crt", &rogue_ca.certificate.pem())?;
     let rogue = Issued::leaf(
@@ -182,13 +253,14 @@ pub fn generate_example_certificates(dir: &Path) -> anyhow::Result<()> {
         "consumers.toml",
         &consumers_toml(&riga_identity, &expired_identity, &talsi_identity, &bus_identity),
     )?;
-    write_revocation_examples(dir, &ca)
+    write_revocation_examples(dir, &ca, dates)
 }
 
 /// Writes only `revoked.crt`, `revoked.key` and `ca.crl`, issued by the CA already in `dir`
 /// (`ca.crt`, `ca.key`): every other file, and so every fingerprint, stays as it is.
 pub fn generate_revocation_examples(dir: &Path) -> anyhow::Result<()> {
-    write_revocation_examples(dir, &existing_ca(dir)?)
+    let dates = Dates::of_set(dir)?;
+    write_revocation_examples(dir, &existing_ca(dir, dates)?, dates)
 }
 
 /// A CRL (PEM) of the example CA in `dir`, revoking the certificates in the given PEM files
@@ -201,7 +273,8 @@ pub fn example_crl(dir: &Path, revoked: &[&Path], crl_number: u64) -> anyhow::Re
             serials.push(SerialNumber::from_slice(certificate.raw_serial()));
         }
     }
-    crl_pem(&existing_ca(dir)?, serials, crl_number)
+    let dates = Dates::of_set(dir)?;
+    crl_pem(&existing_ca(dir, dates)?, serials, crl_number, dates)
 }
 
 /// A CRL (PEM) of the example CA in `dir`, like [`example_crl`] but with the given
@@ -214,20 +287,21 @@ pub fn example_crl_dated(dir: &Path, revoked: &[&Path], crl_number: u64, this_up
             serials.push(SerialNumber::from_slice(certificate.raw_serial()));
         }
     }
-    crl_pem_dated(&existing_ca(dir)?, serials, crl_number, this_update, next_update)
+    crl_pem_dated(&existing_ca(dir, Dates::of_set(dir)?)?, serials, crl_number, this_update, next_update)
 }
 
 /// A client certificate and its key (both PEM) issued by the example CA in `dir`, valid
-/// 2026–2036, with exactly the given keyUsage and extendedKeyUsage (empty: the extension
+/// as long as the set's clients (2026–2036 for the committed set), with exactly the given keyUsage and extendedKeyUsage (empty: the extension
 /// is left out): for tests of what a client certificate may be used for.
 pub fn example_client_with_usages(dir: &Path, key_usages: Vec<KeyUsagePurpose>, extended_key_usages: Vec<ExtendedKeyUsagePurpose>) -> anyhow::Result<(String, String)> {
-    let ca = existing_ca(dir)?;
+    let dates = Dates::of_set(dir)?;
+    let ca = existing_ca(dir, dates)?;
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::default();
     params.distinguished_name = name("Example pašvaldība (key usage test)", "Key usage test system");
     params.serial_number = Some(random_serial());
-    params.not_before = utc(2026, Month::January, 1)?;
-    params.not_after = utc(2036, Month::January, 1)?;
+    params.not_before = dates.start;
+    params.not_after = dates.leaf_until();
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = key_usages;
     params.extended_key_usages = extended_key_usages;
@@ -239,15 +313,15 @@ pub fn example_client_with_usages(dir: &Path, key_usages: Vec<KeyUsagePurpose>, 
 /// The example CA of `dir` as rcgen needs it to issue: the same name and key as `ca.crt` (a
 /// certificate issued with it names that issuer and carries that key's identifier, so it
 /// chains to ca.crt).
-fn existing_ca(dir: &Path) -> anyhow::Result<Issued> {
+fn existing_ca(dir: &Path, dates: Dates) -> anyhow::Result<Issued> {
     let key_path = dir.join("ca.key");
     let key_pem = fs::read_to_string(&key_path).with_context(|| format!("cannot read {}", key_path.display()))?;
     let key = KeyPair::from_pem(&key_pem).with_context(|| format!("{}: not a usable key", key_path.display()))?;
-    Issued::ca_with_key(name(CA_ORGANISATION, CA_NAME), utc(2026, Month::January, 1)?, utc(2046, Month::January, 1)?, key)
+    Issued::ca_with_key(name(CA_ORGANISATION, CA_NAME), dates.start, dates.ca_until(), key)
 }
 
-fn crl_pem(ca: &Issued, serials: Vec<SerialNumber>, crl_number: u64) -> anyhow::Result<String> {
-    crl_pem_dated(ca, serials, crl_number, utc(2026, Month::January, 2)?, utc(2046, Month::January, 1)?)
+fn crl_pem(ca: &Issued, serials: Vec<SerialNumber>, crl_number: u64, dates: Dates) -> anyhow::Result<String> {
+    crl_pem_dated(ca, serials, crl_number, dates.crl_issued(), dates.ca_until())
 }
 
 fn crl_pem_dated(ca: &Issued, serials: Vec<SerialNumber>, crl_number: u64, this_update: OffsetDateTime, next_update: OffsetDateTime) -> anyhow::Result<String> {
@@ -273,7 +347,7 @@ fn crl_pem_dated(ca: &Issued, serials: Vec<SerialNumber>, crl_number: u64, this_
 }
 
 /// A valid client certificate of the example CA, and the CA's CRL revoking it.
-fn write_revocation_examples(dir: &Path, ca: &Issued) -> anyhow::Result<()> {
+fn write_revocation_examples(dir: &Path, ca: &Issued, dates: Dates) -> anyhow::Result<()> {
     let revoked = Issued::leaf(
         ca,
         LeafProfile {
@@ -281,8 +355,8 @@ fn write_revocation_examples(dir: &Path, ca: &Issued) -> anyhow::Result<()> {
             algorithm: &PKCS_ECDSA_P256_SHA256,
             purpose: ExtendedKeyUsagePurpose::ClientAuth,
             alt_names: Vec::new(),
-            not_before: utc(2026, Month::January, 1)?,
-            not_after: utc(2036, Month::January, 1)?,
+            not_before: dates.start,
+            not_after: dates.leaf_until(),
         },
     )?;
     revoked.write(dir, "revoked")?;
@@ -292,7 +366,7 @@ fn write_revocation_examples(dir: &Path, ca: &Issued) -> anyhow::Result<()> {
         .serial_number
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the revoked certificate has no serial"))?;
-    write_file(dir, "ca.crl", &crl_pem(ca, vec![serial], 1)?)
+    write_file(dir, "ca.crl", &crl_pem(ca, vec![serial], 1, dates)?)
 }
 
 /// A certificate with the key it was issued to.
@@ -432,6 +506,12 @@ fn consumers_toml(
 #   sender_ids  (optional) further ids an IVIS Sender may name the institution by
 #   forwards_for (optional) an intermediary (the VISS bus): the consumer ids whose IVIS
 #               calls it forwards; such a call is judged as the Sender's consumer's
+#   system, planned_start, [[consumer.contact]] (name, position, phone, email)
+#               (optional) from the access application (seed 000 part III): the calling
+#               system, its planned start, whom to tell about interruptions; `check-config`
+#               reports a production consumer without a system or a contact
+#   bulk_requests = {{ prepared_by = "…" }}  (optional) registered for bulk requests: the
+#               per-operator limits do not apply, the consumer's do; audited as bulk
 #
 #   [[consumer.certificate]]     one or more per consumer (several while renewing)
 #   either  sha256 = "…"         SHA-256 of the certificate's DER, 64 hex digits;
@@ -446,8 +526,16 @@ fn consumers_toml(
 [[consumer]]
 id = {riga_id}
 name = "Rīgas Sociālais dienests (SOPA)"
+system = "RD Vienotās informācijas sistēmas lietojumprogramma SOPA"
+planned_start = 2015-10-01
 environment = "test"
 services = ["EP115", "EP116"]
+
+[[consumer.contact]]
+name = "Anna Kalniņa (example)"
+position = "IT projektu vadītāja"
+phone = "+371 67012345"
+email = "anna.kalnina@example.lv"
 
 # riga.crt — subject {riga_subject}
 [[consumer.certificate]]
@@ -461,8 +549,16 @@ sha256 = {expired_fingerprint}
 [[consumer]]
 id = {talsi_id}
 name = "Talsu novada Sociālais dienests"
+system = "LIETIS"
+planned_start = 2016-03-01
 environment = "test"
 services = ["EP116"]
+
+[[consumer.contact]]
+name = "Pēteris Ozols (example)"
+position = "sociālā dienesta vadītājs"
+phone = "+371 63224567"
+email = "peteris.ozols@example.lv"
 
 # talsi.crt — subject {talsi_subject}
 [[consumer.certificate]]
@@ -676,9 +772,49 @@ mod tests {
     }
 
     #[test]
-    fn rustls_accepts_good_clients_and_refuses_expired_and_rogue_ones() {
-        let directory = generated();
+    fn a_set_made_from_a_start_is_dated_from_it_and_so_is_what_it_issues_later() {
+        let start = utc(2030, Month::June, 15).expect("date") + time::Duration::hours(13);
+        let directory = tempfile::tempdir().expect("temp dir");
         let path = directory.path();
+        generate_example_certificates_from(path, start + time::Duration::nanoseconds(5)).expect("generation");
+        let validity = |file_name: &str| {
+            let der = der(path, file_name);
+            let (_, certificate) = X509Certificate::from_der(&der).expect("parses");
+            let validity = certificate.validity();
+            (validity.not_before.to_datetime(), validity.not_after.to_datetime())
+        };
+        let years = |n: i32| start.replace_year(2030 + n).expect("date");
+        assert_eq!(validity("ca.crt"), (start, years(20)));
+        for leaf in ["server.crt", "riga.crt", "talsi.crt", "bus.crt", "unregistered.crt", "revoked.crt"] {
+            assert_eq!(validity(leaf), (start, years(10)), "{leaf}");
+        }
+        assert_eq!(validity("expired.crt"), (years(-6), years(-5)));
+        let crl_dates = |pem: &str| {
+            let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("PEM");
+            let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&pem.contents).expect("CRL");
+            (crl.last_update().to_datetime(), crl.next_update().map(|t| t.to_datetime()))
+        };
+        let issued = (start + time::Duration::DAY, Some(years(20)));
+        assert_eq!(crl_dates(&fs::read_to_string(path.join("ca.crl")).expect("ca.crl")), issued);
+        // Issued later for the same set: dated from its CA, not from 2026.
+        assert_eq!(crl_dates(&example_crl(path, &[], 2).expect("CRL")), issued);
+        let (certificate, _) = example_client_with_usages(path, Vec::new(), Vec::new()).expect("client");
+        let (_, pem) = x509_parser::pem::parse_x509_pem(certificate.as_bytes()).expect("PEM");
+        let (_, client) = X509Certificate::from_der(&pem.contents).expect("parses");
+        assert_eq!((client.validity().not_before.to_datetime(), client.validity().not_after.to_datetime()), (start, years(10)));
+    }
+
+    #[test]
+    fn a_set_starting_on_29_february_ends_on_1_march() {
+        let dates = Dates { start: utc(2028, Month::February, 29).expect("date") };
+        assert_eq!(dates.years(10), utc(2038, Month::March, 1).expect("date"));
+        assert_eq!(dates.years(20), utc(2048, Month::February, 29).expect("date"));
+    }
+
+    #[test]
+    fn rustls_accepts_good_clients_and_refuses_expired_and_rogue_ones() {
+        // Checked now, so on a set valid now (the committed dates would expire in 2036).
+        let path = clock_relative_set();
         let verifier =
             WebPkiClientVerifier::builder_with_provider(trusting(path, "ca.crt"), provider())
                 .build()
@@ -717,8 +853,8 @@ mod tests {
 
     #[test]
     fn rustls_accepts_the_server_certificate_for_localhost_and_loopback() {
-        let directory = generated();
-        let path = directory.path();
+        // Checked now, so on a set valid now (the committed dates would expire in 2036).
+        let path = clock_relative_set();
         let verifier =
             WebPkiServerVerifier::builder_with_provider(trusting(path, "ca.crt"), provider())
                 .build()

@@ -102,7 +102,7 @@ pub struct MessageSecurity {
 
 impl MessageSecurity {
     /// Loads the signing key (the server's TLS certificate and key) when answers are signed.
-    pub fn load(config: &SecurityConfig, certificate: &std::path::Path, private_key: &std::path::Path) -> anyhow::Result<MessageSecurity> {
+    pub fn load(config: &SecurityConfig, certificate: &std::path::Path, private_key: &std::path::Path) -> Result<MessageSecurity, sign::AnswerSignerError> {
         let signer = match config.sign_answers {
             true => Some(AnswerSigner::load(certificate, private_key, seconds(config.answer_validity_seconds.max(1)))?),
             false => None,

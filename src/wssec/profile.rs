@@ -399,7 +399,7 @@ mod tests {
 
     /// A request signed by our own signer with riga's example key: inside the profile.
     fn signed() -> String {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let dir = crate::tools::example_pki::clock_relative_set();
         let signer = AnswerSigner::load(&dir.join("riga.crt"), &dir.join("riga.key"), chrono::Duration::minutes(5)).unwrap();
         signer.envelope(SoapVersion::V12, r#"<Op xmlns="urn:x"/>"#, uuid::Uuid::nil(), chrono::Utc::now()).unwrap()
     }

@@ -9,9 +9,8 @@
 //! xmlsec1 and signxml. Never put anything into a signed part that bypasses `XmlWriter`'s
 //! escaping.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -24,6 +23,44 @@ use uuid::Uuid;
 use crate::soap::SoapVersion;
 
 use super::{DSIG_NS, EXC_C14N, SHA256_DIGEST, WSSE_NS, WSU_NS};
+
+/// Why the server's certificate and key cannot sign answers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnswerSignerError {
+    #[error(transparent)]
+    Files(#[from] crate::tls::PemError),
+    #[error("{}: cannot sign answers with it", .private_key.display())]
+    Key { private_key: PathBuf, source: SigningKeyError },
+}
+
+/// What is wrong with a certificate and key for signing answers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigningKeyError {
+    #[error("no certificate")]
+    NoCertificate,
+    #[error("the key is neither ECDSA P-256/P-384 nor RSA")]
+    Unsupported,
+    #[error("not a usable RSA key: {0}")]
+    Rsa(ring::error::KeyRejected),
+    #[error("the SEC1 key names no supported curve")]
+    Sec1NoCurve,
+    #[error("the SEC1 key is not on P-256 or P-384")]
+    Sec1Curve,
+    #[error("unsupported private key format")]
+    Format,
+    /// The probe signature failed.
+    #[error(transparent)]
+    Probe(#[from] SignatureFailed),
+}
+
+/// The key refused to sign (ring says no more).
+#[derive(Debug, thiserror::Error)]
+#[error("{algorithm} signing failed")]
+pub struct SignatureFailed {
+    algorithm: &'static str,
+}
 
 /// The server's signing key, as read from its TLS key file.
 enum SigningKey {
@@ -49,27 +86,26 @@ impl std::fmt::Debug for AnswerSigner {
 
 impl AnswerSigner {
     /// Reads the server's certificate chain and key (PEM) the way `tls` does.
-    pub fn load(certificate: &Path, private_key: &Path, validity: chrono::Duration) -> anyhow::Result<AnswerSigner> {
+    pub fn load(certificate: &Path, private_key: &Path, validity: chrono::Duration) -> Result<AnswerSigner, AnswerSignerError> {
         let chain = crate::tls::read_certificates(certificate)?;
         let key = crate::tls::read_private_key(private_key)?;
-        AnswerSigner::new(&chain, &key, validity).with_context(|| format!("{}: cannot sign answers with it", private_key.display()))
+        AnswerSigner::new(&chain, &key, validity).map_err(|source| AnswerSignerError::Key { private_key: private_key.to_path_buf(), source })
     }
 
     /// A signer for an end-entity certificate (first of `chain`) and its key: ECDSA P-256 or
     /// P-384 (PKCS#8 or SEC1), or RSA (PKCS#8 or PKCS#1).
-    pub fn new(chain: &[CertificateDer<'_>], key: &PrivateKeyDer<'_>, validity: chrono::Duration) -> anyhow::Result<AnswerSigner> {
-        let certificate = chain.first().ok_or_else(|| anyhow!("no certificate"))?;
+    pub fn new(chain: &[CertificateDer<'_>], key: &PrivateKeyDer<'_>, validity: chrono::Duration) -> Result<AnswerSigner, SigningKeyError> {
+        let certificate = chain.first().ok_or(SigningKeyError::NoCertificate)?;
         let rng = SystemRandom::new();
         let key = match key {
             PrivateKeyDer::Pkcs8(der) => ecdsa_from_pkcs8(der.secret_pkcs8_der(), &rng)
                 .or_else(|| RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).ok().map(SigningKey::Rsa))
-                .ok_or_else(|| anyhow!("the key is neither ECDSA P-256/P-384 nor RSA"))?,
-            PrivateKeyDer::Pkcs1(der) => {
-                SigningKey::Rsa(RsaKeyPair::from_der(der.secret_pkcs1_der()).map_err(|e| anyhow!("not a usable RSA key: {e}"))?)
+                .ok_or(SigningKeyError::Unsupported)?,
+            PrivateKeyDer::Pkcs1(der) => SigningKey::Rsa(RsaKeyPair::from_der(der.secret_pkcs1_der()).map_err(SigningKeyError::Rsa)?),
+            PrivateKeyDer::Sec1(der) => {
+                ecdsa_from_pkcs8(&sec1_to_pkcs8(der.secret_sec1_der())?, &rng).ok_or(SigningKeyError::Sec1Curve)?
             }
-            PrivateKeyDer::Sec1(der) => ecdsa_from_pkcs8(&sec1_to_pkcs8(der.secret_sec1_der())?, &rng)
-                .ok_or_else(|| anyhow!("the SEC1 key is not on P-256 or P-384"))?,
-            _ => return Err(anyhow!("unsupported private key format")),
+            _ => return Err(SigningKeyError::Format),
         };
         let signer = AnswerSigner { key, certificate_base64: BASE64.encode(certificate.as_ref()), rng, validity };
         // A key that does not fit the certificate would sign answers nobody can verify; the
@@ -86,16 +122,16 @@ impl AnswerSigner {
         }
     }
 
-    fn sign(&self, data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignatureFailed> {
         match &self.key {
             SigningKey::Ecdsa { key, .. } => {
                 // The FIXED encoding (r ‖ s) is what XML Signature's ECDSA methods use.
-                Ok(key.sign(&self.rng, data).map_err(|_| anyhow!("ECDSA signing failed"))?.as_ref().to_vec())
+                Ok(key.sign(&self.rng, data).map_err(|_| SignatureFailed { algorithm: "ECDSA" })?.as_ref().to_vec())
             }
             SigningKey::Rsa(key) => {
                 let mut signature = vec![0; key.public().modulus_len()];
                 key.sign(&signature::RSA_PKCS1_SHA256, &self.rng, data, &mut signature)
-                    .map_err(|_| anyhow!("RSA signing failed"))?;
+                    .map_err(|_| SignatureFailed { algorithm: "RSA" })?;
                 Ok(signature)
             }
         }
@@ -103,7 +139,7 @@ impl AnswerSigner {
 
     /// The complete answer envelope around `payload` (the SOAP Body's content, as written by
     /// `XmlWriter`), with the WS-Security header signing Body and Timestamp.
-    pub fn envelope(&self, version: SoapVersion, payload: &str, call_id: Uuid, now: DateTime<Utc>) -> anyhow::Result<String> {
+    pub fn envelope(&self, version: SoapVersion, payload: &str, call_id: Uuid, now: DateTime<Utc>) -> Result<String, SignatureFailed> {
         let soap_ns = version.namespace();
         let body_id = format!("Body-{call_id}");
         let timestamp_id = format!("TS-{call_id}");
@@ -160,13 +196,13 @@ fn ecdsa_from_pkcs8(pkcs8: &[u8], rng: &SystemRandom) -> Option<SigningKey> {
 }
 
 /// Wraps a SEC1 `ECPrivateKey` (which names its curve) into the PKCS#8 ring reads.
-fn sec1_to_pkcs8(sec1: &[u8]) -> anyhow::Result<Vec<u8>> {
+fn sec1_to_pkcs8(sec1: &[u8]) -> Result<Vec<u8>, SigningKeyError> {
     const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
     const P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
     let curve = [P256, P384]
         .into_iter()
         .find(|oid| sec1.windows(oid.len()).any(|window| window == *oid))
-        .ok_or_else(|| anyhow!("the SEC1 key names no supported curve"))?;
+        .ok_or(SigningKeyError::Sec1NoCurve)?;
     let ec_public_key: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
     let algorithm = der(0x30, &[ec_public_key, curve].concat());
     let version = [0x02, 0x01, 0x00];
@@ -194,7 +230,7 @@ mod tests {
     use crate::xml::{parse, XmlLimits};
 
     fn example_signer() -> AnswerSigner {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example");
+        let dir = crate::tools::example_pki::clock_relative_set();
         AnswerSigner::load(&dir.join("server.crt"), &dir.join("server.key"), chrono::Duration::minutes(5)).unwrap()
     }
 

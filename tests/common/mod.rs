@@ -40,8 +40,28 @@ pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// The example PKI every test uses: the same files, names and registry as `certs-example/`
+/// (written by the same code), but made once per test binary into a temporary directory,
+/// valid from two days ago, so that the suite never fails because a committed certificate
+/// or CRL has expired. The committed set is only what the demo and the WSDL client suites
+/// use; `no_example_certificate_expires_within_five_years` (tests/mtls.rs) watches it.
 pub fn certs_dir() -> PathBuf {
-    repo_path("certs-example")
+    static CERTS: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CERTS
+        .get_or_init(|| {
+            // A static is never dropped: under the target directory, what is left behind
+            // goes with `cargo clean`. One per process, as nextest runs tests in parallel ones.
+            let dir = tempfile::Builder::new()
+                .prefix("example-pki-")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .expect("temp dir for the example PKI");
+            // Two days back: the CRL, issued a day after the start, is already in force.
+            let start = time::OffsetDateTime::now_utc() - time::Duration::days(2);
+            spolis_adapter::tools::example_pki::generate_example_certificates_from(dir.path(), start).expect("the example PKI");
+            dir
+        })
+        .path()
+        .to_path_buf()
 }
 
 /// One seeded register per test binary, read by every server that does not need its own.
@@ -180,7 +200,11 @@ pub struct Options {
     pub own_register: bool,
     /// A data directory whose register (`spolis.sqlite3`) the test filled itself.
     pub data_dir: Option<PathBuf>,
-    /// A consumer registry text instead of `certs-example/consumers.toml`.
+    /// Statements run on the private register (implies `own_register`) before the server
+    /// starts, so that a test can hold rows whose answers it computes by hand; on PostgreSQL
+    /// they are copied with the rest.
+    pub register_rows: Option<&'static str>,
+    /// A consumer registry text instead of the example PKI's `consumers.toml`.
     pub consumers: Option<String>,
     pub limits: Option<Limits>,
     /// An audit directory to reuse (`audit.sqlite3`, `audit-signing.key`), e.g. after a restart.
@@ -198,7 +222,7 @@ pub struct Options {
     pub database_replica_url: Option<String>,
     /// Pool size and timeouts for PostgreSQL.
     pub database_config: Option<spolis_adapter::config::DatabaseConfig>,
-    /// CRL files instead of `certs-example/ca.crl` (set before `configure` runs).
+    /// CRL files instead of the example PKI's `ca.crl` (set before `configure` runs).
     pub crls: Option<Vec<PathBuf>>,
     /// Any further change to the configuration (e.g. `[security]`), made last.
     pub configure: Option<fn(&mut Config)>,
@@ -216,10 +240,15 @@ impl TestServer {
     pub async fn start_with(options: Options) -> TestServer {
         let (data_dir, own_dir) = if let Some(dir) = &options.data_dir {
             (dir.clone(), None)
-        } else if options.own_register {
+        } else if options.own_register || options.register_rows.is_some() {
             let dir = tempfile::tempdir().expect("temp dir");
             demo_register::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: 50, seed: 1 })
                 .expect("seeding a private register");
+            if let Some(rows) = options.register_rows {
+                rusqlite::Connection::open(dir.path().join(sqlite::DATABASE_FILE))
+                    .and_then(|connection| connection.execute_batch(rows))
+                    .expect("the test's rows written into the private register");
+            }
             (dir.path().to_path_buf(), Some(dir))
         } else {
             (shared_register().to_path_buf(), None)
@@ -344,7 +373,7 @@ impl TestServer {
         self.data_dir.join(sqlite::DATABASE_FILE)
     }
 
-    /// An HTTP/1.1 client presenting `certs-example/<identity>.crt`.
+    /// An HTTP/1.1 client presenting `<identity>.crt` of the example PKI (`certs_dir`).
     pub async fn client(&self, identity: &str) -> Client {
         self.connect(Some(identity), Protocol::Http1).await.expect("TLS connection")
     }
@@ -417,7 +446,7 @@ fn example_identity(identity: Option<&str>) -> Option<(Vec<rustls::pki_types::Ce
 }
 
 /// A client TLS configuration trusting the example CA, presenting
-/// `certs-example/<identity>.crt` (or nothing), offering `protocol` by ALPN.
+/// `<identity>.crt` of the example PKI (`certs_dir`) (or nothing), offering `protocol` by ALPN.
 pub fn client_tls_config(identity: Option<&str>, protocol: Protocol) -> Arc<rustls::ClientConfig> {
     tls_config(example_identity(identity), Some(protocol))
 }
@@ -673,10 +702,15 @@ pub fn envelope(version: &str, payload: &str) -> String {
     format!(r#"<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{ns}"><s:Body>{payload}</s:Body></s:Envelope>"#)
 }
 
-/// An operation element with `inner` content and the operator appended.
+/// An operation element with `inner` content and the purpose and operator appended.
 pub fn operation(name: &str, inner: &str) -> String {
-    format!(r#"<{name} xmlns="{SPOLIS}">{inner}{OPERATOR}</{name}>"#)
+    format!(r#"<{name} xmlns="{SPOLIS}">{inner}{PURPOSE}{OPERATOR}</{name}>"#)
 }
+
+pub const LEGAL_BASIS: &str = "Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants";
+
+pub const PURPOSE: &str =
+    "<Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis></Purpose>";
 
 pub const OPERATOR: &str =
     "<Operator><FirstName>Anna</FirstName><Surname>Liepiņa</Surname><PersonCode>120379-10015</PersonCode></Operator>";

@@ -150,7 +150,7 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
 
-/// The service's `[database]` TLS settings: trust `ca` (a file of `certs-example/`) and
+/// The service's `[database]` TLS settings: trust `ca` (a file of the example PKI, `certs_dir`) and
 /// present riga's certificate as the `spolis` role's client certificate.
 pub fn service_tls(ca: &str) -> DatabaseConfig {
     DatabaseConfig {

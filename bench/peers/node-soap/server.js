@@ -221,6 +221,9 @@ function checkRequest(args) {
   if (!args || typeof args.PersonCode !== 'string' || !PERSON_CODE.test(args.PersonCode)) {
     throw fault('PersonCode is missing or does not match [0-9]{6}-?[0-9]{5}');
   }
+  if (!args.Purpose || !args.Purpose.LegalBasis) {
+    throw fault('Purpose (LegalBasis) is missing');
+  }
   const op = args.Operator;
   if (!op || !op.FirstName || !op.Surname || typeof op.PersonCode !== 'string' || !PERSON_CODE.test(op.PersonCode)) {
     throw fault('Operator (FirstName, Surname, PersonCode) is missing or invalid');

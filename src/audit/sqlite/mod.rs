@@ -151,7 +151,8 @@ pub(crate) fn last_checkpoint_seq(connection: &Connection) -> rusqlite::Result<i
 }
 
 /// The columns a record is stored in: its canonical encoding (`encoded`, the very bytes the
-/// chain hashes, so verification reads one value instead of 23) and copies of the four fields
+/// chain hashes, of whichever version the record is in, so verification reads one value
+/// instead of 23 or 25) and copies of the four fields
 /// the export searches by, for the indexes. `audit verify` checks every copy against the
 /// encoding, and `audit export` checks its filter against the decoded record.
 pub(crate) const STORED_COLUMNS: &str = "seq, received_at_micros, person_code, operator_person_code, consumer_id, prev_hash, hash, encoded";
@@ -215,7 +216,7 @@ pub fn record_from_encoded(row: &Row<'_>, column: usize) -> rusqlite::Result<Aud
 /// `prev_hash` and `hash` kept. A record altered before the migration therefore still fails
 /// verification at its own seq afterwards.
 fn encode_version_1_records(connection: &Connection) -> rusqlite::Result<()> {
-    use super::record::{encode_field, FieldValue, FIELD_KINDS};
+    use super::record::{encode_field, FieldValue, RecordVersion};
     use rusqlite::types::ValueRef;
     let mut select =
         connection.prepare(&format!("SELECT {FIELD_COLUMNS}, prev_hash, hash FROM audit_records_version_1 ORDER BY seq"))?;
@@ -228,7 +229,7 @@ fn encode_version_1_records(connection: &Connection) -> rusqlite::Result<()> {
         };
         encoded.clear();
         let mut sink = |bytes: &[u8]| encoded.extend_from_slice(bytes);
-        for (index, kind) in FIELD_KINDS.into_iter().enumerate() {
+        for (index, kind) in RecordVersion::V1.field_kinds().iter().copied().enumerate() {
             let uuid;
             let value = match (kind, row.get_ref(index)?) {
                 (super::record::FieldKind::Uuid, ValueRef::Text(text)) => {
@@ -257,7 +258,7 @@ fn encode_version_1_records(connection: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::record::tests::example;
+    use crate::audit::record::tests::example_v1 as example;
     use crate::audit::verify::{verify, ProblemKind};
 
     #[test]

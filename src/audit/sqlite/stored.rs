@@ -10,7 +10,7 @@ use crate::audit::backend::{ChainRecords, Seal, SelectedRecords, StoredLog};
 use crate::audit::error::AuditStoreError;
 use crate::audit::export::{ExportFilter, Param, Placeholder};
 use crate::audit::prune::PruneReport;
-use crate::audit::record::{chain_hash_of_encoded, decode_fields, FieldValue};
+use crate::audit::record::{chain_hash_of_encoded, decode_fields, FieldValue, RecordVersion};
 use crate::audit::verify::{ChainedRecord, CheckpointRow, ExpectedHead, Parallelism, Problem, CHECKPOINT_COLUMNS};
 
 /// A SQLite log, through a connection opened for reading (verify, export) or writing (prune).
@@ -264,18 +264,23 @@ fn chained_from_row(row: &rusqlite::Row<'_>) -> Result<ChainedRecord, Problem> {
     };
     let hash32 = |index: usize| blob(index).and_then(|bytes| <[u8; 32]>::try_from(bytes).map_err(|_| bad(format!("column {index} is not a 32-byte hash"))));
     let (prev_hash, hash, encoded) = (hash32(5)?, hash32(6)?, blob(7)?);
-    let computed = chain_hash_of_encoded(&prev_hash, encoded);
     // The search column's copy: checked against the record below.
     let received_at_micros = row.get::<_, i64>(1).unwrap_or(0);
-    let fields = match decode_fields(encoded) {
-        Ok(fields) => fields,
+    // The encoding says its version (by its length); the version's domain is hashed with it,
+    // so a record cut back to, or extended to, another version no longer gives its hash.
+    let (version, fields) = match decode_fields(encoded) {
+        Ok(decoded) => decoded,
         // An encoding that does not decode cannot give its hash either, short of a writer
         // bug: report it as the alteration it most likely is, or else as unreadable.
-        Err(_) if computed != hash => {
-            return Ok(ChainedRecord { seq, record_id: uuid::Uuid::nil(), prev_hash, hash, computed, received_at_micros, disagreeing_copy: None })
+        Err(error) => {
+            let computed = chain_hash_of_encoded(RecordVersion::CURRENT, &prev_hash, encoded);
+            if computed == hash {
+                return Err(bad(format!("its stored record's {error}")));
+            }
+            return Ok(ChainedRecord { seq, record_id: uuid::Uuid::nil(), prev_hash, hash, computed, received_at_micros, disagreeing_copy: None });
         }
-        Err(error) => return Err(bad(format!("its stored record's {error}"))),
     };
+    let computed = chain_hash_of_encoded(version, &prev_hash, encoded);
     let FieldValue::Uuid(record_id) = fields[1] else { return Err(bad("it holds no record id".into())) };
     let mut disagreeing_copy = None;
     for (column, (field, name)) in COPIED_FIELDS.into_iter().enumerate() {

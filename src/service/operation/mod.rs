@@ -41,6 +41,29 @@ impl Operation {
         }
     }
 
+    /// The day the request asks the register to be shown as of, if any.
+    pub(crate) fn as_of(&self) -> Option<chrono::NaiveDate> {
+        match self {
+            Operation::GetApplicationList(request) => request.query.as_of,
+            Operation::GetQueueStatusList(request) => request.query.as_of,
+        }
+    }
+
+    /// Refuses an `AsOf` after `today`, the day of the call: the register knows no tomorrow.
+    pub(crate) fn as_of_not_after(&self, today: chrono::NaiveDate) -> Result<(), crate::error::ServiceError> {
+        match self.as_of() {
+            Some(as_of) if as_of > today => {
+                let operation = match self {
+                    Operation::GetApplicationList(_) => "GetApplicationList",
+                    Operation::GetQueueStatusList(_) => "GetQueueStatusList",
+                };
+                let detail = format!("{operation}/AsOf {as_of} is after the day of the call, {today}.");
+                Err(crate::error::ServiceError::with_detail(crate::error::ErrorCode::AsOfInFuture, detail))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Reads the register and writes the answer.
     pub(crate) async fn apply(self, store: &Store) -> Result<Answered, StoreError> {
         Ok(match self {

@@ -7,25 +7,28 @@ use crate::model::{Application, ApplicationList, ApplicationQuery, Contacts, Pro
 use crate::xml::{Element, XmlWriter};
 
 use super::render::{classifier, person, provider};
-use super::{operator, period, person_code, Children, Operator, PayloadError};
+use super::{as_of, operator, period, person_code, purpose, Children, Operator, PayloadError, Purpose};
 
 /// The request, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct GetApplicationList {
     pub query: ApplicationQuery,
+    pub purpose: Purpose,
     pub operator: Operator,
 }
 
 impl GetApplicationList {
-    /// Reads `GetApplicationList`: `PersonCode`, `Period`?, `Operator`.
+    /// Reads `GetApplicationList`: `PersonCode`, `Period`?, `AsOf`?, `Purpose`, `Operator`.
     pub fn parse(payload: &Element) -> Result<Self, PayloadError> {
         const PATH: &str = "GetApplicationList";
         let mut children = Children::of(payload, PATH)?;
         let person_code = person_code(children.required("PersonCode")?, "GetApplicationList/PersonCode")?;
         let period = period(children.optional("Period")?, "GetApplicationList/Period")?;
+        let as_of = as_of(&mut children, PATH)?;
+        let purpose = purpose(&mut children, PATH)?;
         let operator = operator(&mut children, PATH)?;
         children.end()?;
-        Ok(GetApplicationList { query: ApplicationQuery { person_code, period }, operator })
+        Ok(GetApplicationList { query: ApplicationQuery { person_code, period, as_of }, purpose, operator })
     }
 }
 
@@ -48,8 +51,15 @@ fn render_application(w: &mut XmlWriter, application: &Application) {
     w.open("Application")
         .leaf("ApplicationNumber", &application.application_number)
         .date("SubmissionDate", application.submitted_on)
-        .leaf("ApplicationKind", &application.application_kind);
+        .leaf("ApplicationKind", &application.application_kind)
+        .open("Status")
+        .leaf("Code", application.status.code())
+        .leaf("Name", application.status.label())
+        .close("Status");
     classifier(w, "ServiceKind", &application.service_kind);
+    if let Some(nature) = &application.problem_nature {
+        classifier(w, "ProblemNature", nature);
+    }
     if let Some(preferred) = &application.preferred_provider {
         provider(w, "PreferredProvider", preferred);
     }
@@ -94,7 +104,15 @@ fn render_application(w: &mut XmlWriter, application: &Application) {
         decision_head(w, "QueueDecision", decision.decided_on, &decision.document_number, &decision.provider);
         w.date("QueuedFrom", decision.queued_from).close("QueueDecision");
     }
-    w.close("QueueDecisions").close("Application");
+    w.close("QueueDecisions").open("RefusalDecisions");
+    for decision in &application.refusal_decisions {
+        w.open("RefusalDecision")
+            .date("DecisionDate", decision.decided_on)
+            .leaf("DocumentNumber", &decision.document_number)
+            .leaf("Reason", &decision.reason)
+            .close("RefusalDecision");
+    }
+    w.close("RefusalDecisions").close("Application");
 }
 
 fn decision_head(w: &mut XmlWriter, tag: &str, decided_on: chrono::NaiveDate, number: &str, decided_provider: &Provider) {

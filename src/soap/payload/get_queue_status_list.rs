@@ -7,22 +7,25 @@ use crate::model::{QueueStatusList, QueueStatusQuery};
 use crate::xml::{Element, XmlWriter};
 
 use super::render::{classifier, person, provider};
-use super::{leaf_text, operator, period, person_code, Children, Operator, PayloadError};
+use super::{as_of, leaf_text, operator, period, person_code, purpose, Children, Operator, PayloadError, Purpose};
 
 /// The request, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct GetQueueStatusList {
     pub query: QueueStatusQuery,
+    pub purpose: Purpose,
     pub operator: Operator,
 }
 
 impl GetQueueStatusList {
-    /// Reads `GetQueueStatusList`: `PersonCode`, `Period`?, `ServiceKindCode`?, `ProviderCode`?, `Operator`.
+    /// Reads `GetQueueStatusList`: `PersonCode`, `Period`?, `AsOf`?, `ServiceKindCode`?,
+    /// `ProviderCode`?, `Purpose`, `Operator`.
     pub fn parse(payload: &Element) -> Result<Self, PayloadError> {
         const PATH: &str = "GetQueueStatusList";
         let mut children = Children::of(payload, PATH)?;
         let person_code = person_code(children.required("PersonCode")?, "GetQueueStatusList/PersonCode")?;
         let period = period(children.optional("Period")?, "GetQueueStatusList/Period")?;
+        let as_of = as_of(&mut children, PATH)?;
         let service_kind_code = children
             .optional("ServiceKindCode")?
             .map(|e| leaf_text(e, "GetQueueStatusList/ServiceKindCode", 20).map(str::to_string))
@@ -31,10 +34,12 @@ impl GetQueueStatusList {
             .optional("ProviderCode")?
             .map(|e| leaf_text(e, "GetQueueStatusList/ProviderCode", 20).map(str::to_string))
             .transpose()?;
+        let purpose = purpose(&mut children, PATH)?;
         let operator = operator(&mut children, PATH)?;
         children.end()?;
         Ok(GetQueueStatusList {
-            query: QueueStatusQuery { person_code, period, service_kind_code, provider_code },
+            query: QueueStatusQuery { person_code, period, service_kind_code, provider_code, as_of },
+            purpose,
             operator,
         })
     }
@@ -57,6 +62,9 @@ pub(crate) fn render(answer: &QueueStatusList) -> String {
             .date("EventDate", event.event_date)
             .leaf_opt("DecisionNumber", event.decision_number.as_deref());
         classifier(&mut w, "ServiceKind", &event.service_kind);
+        if let Some(nature) = &event.problem_nature {
+            classifier(&mut w, "ProblemNature", nature);
+        }
         if let Some(preferred) = &event.preferred_provider {
             provider(&mut w, "PreferredProvider", preferred);
         }

@@ -37,6 +37,25 @@ impl std::fmt::Debug for Operator {
     }
 }
 
+/// Why the data are asked for (Regulation No. 587, 19.2 and 21; seed 000, 1.16–1.17): the
+/// legal basis and, optionally, the case of the municipal social service it is for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Purpose {
+    pub legal_basis: String,
+    pub case_number: Option<String>,
+}
+
+impl std::fmt::Debug for Purpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A case number leads to a person: kept out of logs like the operator.
+        f.write_str("Purpose(..)")
+    }
+}
+
+/// The longest `LegalBasis` (`LegalBasisType`) and `CaseNumber` (`DocumentNumberType`).
+pub(crate) const LEGAL_BASIS_MAX: usize = 500;
+pub(crate) const CASE_NUMBER_MAX: usize = 50;
+
 /// What a request said, kept as sent (trimmed) before validation, so that even a refused
 /// call's audit record shows who asked about whom.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +64,8 @@ pub struct AsSent {
     pub operator_first_name: Option<String>,
     pub operator_surname: Option<String>,
     pub operator_person_code: Option<String>,
+    pub purpose_legal_basis: Option<String>,
+    pub purpose_case_number: Option<String>,
 }
 
 impl AsSent {
@@ -58,11 +79,14 @@ impl AsSent {
                 .map(|c| c.text.trim().to_string())
         };
         let operator = payload.children.iter().find(|c| c.name == "Operator");
+        let purpose = payload.children.iter().find(|c| c.name == "Purpose");
         AsSent {
             person_code: text(payload, "PersonCode"),
             operator_first_name: operator.and_then(|o| text(o, "FirstName")),
             operator_surname: operator.and_then(|o| text(o, "Surname")),
             operator_person_code: operator.and_then(|o| text(o, "PersonCode")),
+            purpose_legal_basis: purpose.and_then(|p| text(p, "LegalBasis")),
+            purpose_case_number: purpose.and_then(|p| text(p, "CaseNumber")),
         }
     }
 }
@@ -76,6 +100,9 @@ pub enum PayloadError {
     /// The operator or one of its parts is missing or empty.
     #[error("{path} {problem}.")]
     OperatorMissing { path: String, problem: &'static str },
+    /// The purpose or its legal basis is missing or empty.
+    #[error("{path} {problem}.")]
+    PurposeMissing { path: String, problem: &'static str },
     /// A personal code does not parse.
     #[error("{path}: {why}.")]
     InvalidPersonCode { path: String, why: String },
@@ -90,6 +117,7 @@ impl PayloadError {
         match self {
             PayloadError::WrongFormat { .. } => ErrorCode::BodyWrongFormat,
             PayloadError::OperatorMissing { .. } => ErrorCode::OperatorMissing,
+            PayloadError::PurposeMissing { .. } => ErrorCode::PurposeMissing,
             PayloadError::InvalidPersonCode { .. } => ErrorCode::InvalidPersonCode,
             PayloadError::InvalidPeriod => ErrorCode::InvalidPeriod,
         }
@@ -218,6 +246,42 @@ pub(crate) fn period(element: Option<&Element>, path: &str) -> Result<Period, Pa
     Ok(Period { from, till })
 }
 
+/// The optional `AsOf` date.
+pub(crate) fn as_of(children: &mut Children<'_>, path: &str) -> Result<Option<NaiveDate>, PayloadError> {
+    children.optional("AsOf")?.map(|e| date(e, &format!("{path}/AsOf"))).transpose()
+}
+
+/// The mandatory `Purpose` (`LegalBasis`, `CaseNumber`?). A missing `Purpose` or an empty or
+/// missing `LegalBasis` is `PurposeMissing`; anything else out of shape is `BodyWrongFormat`.
+pub(crate) fn purpose(children: &mut Children<'_>, path: &str) -> Result<Purpose, PayloadError> {
+    let purpose_path = format!("{path}/Purpose");
+    let Some(element) = children.optional("Purpose")? else {
+        if children.contains("Purpose") {
+            return Err(wrong_format(&purpose_path, "is out of order"));
+        }
+        return Err(PayloadError::PurposeMissing { path: purpose_path, problem: "is missing" });
+    };
+    let mut parts = Children::of(element, &purpose_path)?;
+    let basis_path = format!("{purpose_path}/LegalBasis");
+    let missing = || PayloadError::PurposeMissing { path: basis_path.clone(), problem: "is missing or empty" };
+    let Some(basis) = parts.optional("LegalBasis")? else {
+        if parts.contains("LegalBasis") {
+            return Err(wrong_format(&basis_path, "is out of order"));
+        }
+        return Err(missing());
+    };
+    if basis.text.trim().is_empty() && basis.children.is_empty() {
+        return Err(missing());
+    }
+    let legal_basis = leaf_text(basis, &basis_path, LEGAL_BASIS_MAX)?.to_string();
+    let case_number = parts
+        .optional("CaseNumber")?
+        .map(|e| leaf_text(e, &format!("{purpose_path}/CaseNumber"), CASE_NUMBER_MAX).map(str::to_string))
+        .transpose()?;
+    parts.end()?;
+    Ok(Purpose { legal_basis, case_number })
+}
+
 /// The mandatory `Operator` (`FirstName`, `Surname`, `PersonCode`). Missing or empty parts are
 /// `OperatorMissing`; a bad personal code is `InvalidPersonCode`.
 pub(crate) fn operator(children: &mut Children<'_>, path: &str) -> Result<Operator, PayloadError> {
@@ -276,6 +340,30 @@ mod tests {
         assert_eq!(period(root.children.first(), "P").unwrap_err().code(), ErrorCode::InvalidPeriod);
         let root = element("<Period><Till>2024-01-01</Till><From>2023-01-01</From></Period>");
         assert_eq!(period(root.children.first(), "P").unwrap_err().code(), ErrorCode::BodyWrongFormat);
+    }
+
+    #[test]
+    fn a_purpose_without_its_legal_basis_is_purpose_missing() {
+        for case in ["", "<Purpose/>", "<Purpose><LegalBasis> </LegalBasis></Purpose>", "<Purpose><CaseNumber>SD-1</CaseNumber></Purpose>"] {
+            let root = element(case);
+            let mut children = Children::of(&root, "R").unwrap();
+            assert_eq!(purpose(&mut children, "R").unwrap_err().code(), ErrorCode::PurposeMissing, "{case}");
+        }
+        for case in [
+            "<Operator/><Purpose><LegalBasis>x</LegalBasis></Purpose>",
+            "<Purpose><CaseNumber>SD-1</CaseNumber><LegalBasis>x</LegalBasis></Purpose>",
+            "<Purpose><LegalBasis>x</LegalBasis><CaseNumber/></Purpose>",
+            &format!("<Purpose><LegalBasis>{}</LegalBasis></Purpose>", "ā".repeat(LEGAL_BASIS_MAX + 1)),
+            &format!("<Purpose><LegalBasis>x</LegalBasis><CaseNumber>{}</CaseNumber></Purpose>", "1".repeat(CASE_NUMBER_MAX + 1)),
+        ] {
+            let root = element(case);
+            let mut children = Children::of(&root, "R").unwrap();
+            assert_eq!(purpose(&mut children, "R").unwrap_err().code(), ErrorCode::BodyWrongFormat, "{case}");
+        }
+        let root = element(&format!("<Purpose><LegalBasis> {} </LegalBasis><CaseNumber>SD-2026/17</CaseNumber></Purpose>", "ā".repeat(LEGAL_BASIS_MAX)));
+        let mut children = Children::of(&root, "R").unwrap();
+        let read = purpose(&mut children, "R").unwrap();
+        assert_eq!((read.legal_basis.chars().count(), read.case_number.as_deref()), (LEGAL_BASIS_MAX, Some("SD-2026/17")));
     }
 
     #[test]

@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 
 use crate::contract::{IVIS_NS, SOAP11_NS, SOAP12_NS, SPOLIS_NS};
 use crate::model::{
-    Application, ApplicationList, Classifier, Contacts, DocumentRequest, GrantDecision, LegalRepresentative, Municipality,
-    OfferedPlace, Person, Provider, QueueDecision, QueueEvent, QueueEventKind, QueuePosition, QueueStatusList, SubmittedDocument,
+    Application, ApplicationList, ApplicationStatus, Classifier, Contacts, DocumentRequest, GrantDecision, LegalRepresentative, Municipality,
+    OfferedPlace, Person, Provider, QueueDecision, QueueEvent, QueueEventKind, QueuePosition, QueueStatusList, RefusalDecision, SubmittedDocument,
 };
 use crate::personal_code::PersonalCode;
 use crate::soap::SoapVersion;
@@ -193,7 +193,12 @@ fn read_application(element: &Element) -> anyhow::Result<Application> {
             application_number: number.clone(),
             submitted_on: date(element, "SubmissionDate")?,
             application_kind: text(element, "ApplicationKind")?,
+            status: {
+                let code = text(required(element, "Status")?, "Code")?;
+                ApplicationStatus::from_code(&code).ok_or_else(|| anyhow!("unknown application status {code}"))?
+            },
             service_kind: read_classifier(required(element, "ServiceKind")?)?,
+            problem_nature: child(element, "ProblemNature").map(read_classifier).transpose()?,
             preferred_provider: child(element, "PreferredProvider").map(read_provider).transpose()?,
             applicant: read_person(required(element, "Applicant")?)?,
             legal_representative: child(element, "LegalRepresentative")
@@ -240,6 +245,13 @@ fn read_application(element: &Element) -> anyhow::Result<Application> {
                     queued_from: date(d, "QueuedFrom")?,
                 })
             })?,
+            refusal_decisions: list(element, "RefusalDecisions", "RefusalDecision", |d| {
+                Ok(RefusalDecision {
+                    decided_on: date(d, "DecisionDate")?,
+                    document_number: text(d, "DocumentNumber")?,
+                    reason: text(d, "Reason")?,
+                })
+            })?,
         })
     })()
     .with_context(context)
@@ -253,6 +265,7 @@ fn read_event(element: &Element) -> anyhow::Result<QueueEvent> {
         event_date: date(element, "EventDate")?,
         decision_number: text_of(element, "DecisionNumber"),
         service_kind: read_classifier(required(element, "ServiceKind")?)?,
+        problem_nature: child(element, "ProblemNature").map(read_classifier).transpose()?,
         preferred_provider: child(element, "PreferredProvider").map(read_provider).transpose()?,
         offered_place: child(element, "OfferedPlace")
             .map(|p| anyhow::Ok(OfferedPlace { provider: read_provider(required(p, "Provider")?)?, address: text(p, "Address")? }))

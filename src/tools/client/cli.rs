@@ -72,7 +72,8 @@ pub enum FormatArg {
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = "Exit status: 0 answered, 2 refused by the service (the fault's or IVIS error's code is printed), 1 any other failure.\n\
 Example: spolis-adapter client --url https://localhost:8443 --cert certs-example/riga.crt --key certs-example/riga.key \
---ca certs-example/ca.crt --service ep116 --person 150342-10121 --operator \"Anna Liepiņa 120379-10015\"")]
+--ca certs-example/ca.crt --service ep116 --person 150342-10121 --operator \"Anna Liepiņa 120379-10015\" \
+--purpose \"Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants\"")]
 pub struct ClientArgs {
     #[command(flatten)]
     pub connection: Connection,
@@ -85,6 +86,16 @@ pub struct ClientArgs {
     /// The operator asking: "First Surname PERSONAL-CODE" (several first names allowed).
     #[arg(long)]
     pub operator: String,
+    /// Why the data are needed: the legal basis of the look-up (sent as Purpose/LegalBasis).
+    #[arg(long)]
+    pub purpose: String,
+    /// The municipal social service's case the look-up is for (Purpose/CaseNumber).
+    #[arg(long)]
+    pub case_number: Option<String>,
+    /// Show the register as it stood at the end of this day (YYYY-MM-DD): events and decisions
+    /// up to it, queue positions as they were then. Today when absent.
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
     /// SOAP version of the request.
     #[arg(long, value_enum, default_value = "1.1")]
     pub soap: SoapArg,
@@ -143,6 +154,9 @@ pub fn client(args: ClientArgs) -> anyhow::Result<i32> {
             operator,
             from: args.from,
             till: args.till,
+            as_of: args.as_of,
+            legal_basis: args.purpose,
+            case_number: args.case_number,
             service_kind_code: args.service_kind,
             provider_code: args.provider,
             soap: match args.soap {

@@ -2,7 +2,7 @@
 //! IVISResponse, or the Fault) as a JSON object, keyed by local element names.
 //!
 //! Input: an [`Element`]. Output: a `serde_json::Value`. Elements that the contract repeats
-//! (applications, events, positions, documents, decisions, errors) are always arrays, even
+//! (applications, events, positions, documents, decisions of every kind, errors) are always arrays, even
 //! with one or no item, so a consumer's code does not depend on the count; leaves are strings,
 //! exactly as sent (no number or date conversion, nothing dropped but namespace prefixes).
 
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::xml::Element;
 
 /// Elements whose children are a repeated list (`Wrapper` → `Item`*).
-const LISTS: [(&str, &str); 9] = [
+const LISTS: [(&str, &str); 10] = [
     ("Applications", "Application"),
     ("QueueEvents", "QueueEvent"),
     ("QueuePositions", "QueuePosition"),
@@ -19,6 +19,7 @@ const LISTS: [(&str, &str); 9] = [
     ("DocumentRequests", "DocumentRequest"),
     ("GrantDecisions", "GrantDecision"),
     ("QueueDecisions", "QueueDecision"),
+    ("RefusalDecisions", "RefusalDecision"),
     ("ErrorList", "Error"),
     ("Reason", "Text"),
 ];

@@ -66,7 +66,10 @@ pub(crate) async fn run_client(command: &ClientCommand) -> anyhow::Result<i32> {
             json.push('\n');
             json
         }
-        (OutputFormat::Table | OutputFormat::Pdf, Ok(answer)) => table::render(answer),
+        (OutputFormat::Table | OutputFormat::Pdf, Ok(answer)) => match command.request.as_of {
+            Some(as_of) => format!("Stāvoklis uz: {} (the register as it stood that day)\n{}", table::day(as_of), table::render(answer)),
+            None => table::render(answer),
+        },
         (_, Err(error)) => bail!("HTTP {}: {error:#}\n{}", http.status, String::from_utf8_lossy(&http.body)),
     };
     emit(command.output.as_ref(), text.as_bytes())?;
@@ -117,6 +120,7 @@ async fn write_printout(endpoint: &Endpoint, command: &ClientCommand) -> anyhow:
         applications: &applications,
         queue: &queue,
         operator_name: &command.request.operator.full_name(),
+        as_of: command.request.as_of,
         printed_at: chrono::Local::now().naive_local(),
     })?;
     std::fs::write(output, &pdf).with_context(|| format!("cannot write {}", output.display()))?;

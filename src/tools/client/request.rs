@@ -50,6 +50,13 @@ pub struct CallRequest {
     pub operator: OperatorName,
     pub from: Option<NaiveDate>,
     pub till: Option<NaiveDate>,
+    /// The register as it stood at the end of this day (the service's today when absent).
+    pub as_of: Option<NaiveDate>,
+    /// Why the data are asked for: the legal basis (mandatory for the service; the client
+    /// sends what it is given, so that an empty one can be seen refused).
+    pub legal_basis: String,
+    /// The municipal social service's case number, if the look-up is for one.
+    pub case_number: Option<String>,
     /// EP116 only: narrow to one service kind.
     pub service_kind_code: Option<String>,
     /// EP116 only: narrow to one provider.
@@ -97,11 +104,16 @@ impl CallRequest {
         if self.from.is_some() || self.till.is_some() {
             w.open("Period").date_opt("From", self.from).date_opt("Till", self.till).close("Period");
         }
+        w.date_opt("AsOf", self.as_of);
         if self.service == Service::Ep116 {
             w.leaf_opt("ServiceKindCode", self.service_kind_code.as_deref())
                 .leaf_opt("ProviderCode", self.provider_code.as_deref());
         }
-        w.open("Operator")
+        w.open("Purpose")
+            .leaf("LegalBasis", &self.legal_basis)
+            .leaf_opt("CaseNumber", self.case_number.as_deref())
+            .close("Purpose")
+            .open("Operator")
             .leaf("FirstName", &self.operator.first_name)
             .leaf("Surname", &self.operator.surname)
             .leaf("PersonCode", &self.operator.person_code)
@@ -148,6 +160,9 @@ mod tests {
             operator: OperatorName::parse("Anna Liepiņa 120379-10015").unwrap(),
             from: NaiveDate::from_ymd_opt(2020, 1, 1),
             till: None,
+            as_of: NaiveDate::from_ymd_opt(2025, 6, 30),
+            legal_basis: "Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants".into(),
+            case_number: Some("SD-2026/1417".into()),
             service_kind_code: Some("ISAR-P".into()),
             provider_code: None,
             soap: SoapVersion::V12,
@@ -157,7 +172,10 @@ mod tests {
         assert_eq!(request.path, "/GetQueueStatusList");
         assert!(request.content_type.contains("GetQueueStatusListIVIS"));
         assert!(request.soap_action.is_none());
-        assert!(request.body.contains("<Period><From>2020-01-01</From></Period><ServiceKindCode>ISAR-P</ServiceKindCode>"));
+        assert!(request.body.contains("<Period><From>2020-01-01</From></Period><AsOf>2025-06-30</AsOf><ServiceKindCode>ISAR-P</ServiceKindCode>"));
+        assert!(request.body.contains(
+            "</ServiceKindCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis><CaseNumber>SD-2026/1417</CaseNumber></Purpose><Operator>"
+        ));
         assert!(request.body.contains("<Destination>URN:IVIS:100001:ISS-LM-GetQueueStatusList-v1-0</Destination>"));
     }
 }

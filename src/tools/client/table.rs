@@ -71,7 +71,11 @@ fn application_block(out: &mut String, a: &Application) {
         let _ = writeln!(out, "  {label:<22} {value}");
     };
     field("Iesnieguma veids:", a.application_kind.clone());
+    field("Statuss:", format!("{} ({})", a.status.label(), a.status.code()));
     field("Pakalpojuma veids:", format!("{} ({})", a.service_kind.name, a.service_kind.code));
+    if let Some(nature) = &a.problem_nature {
+        field("Problēmas būtība:", format!("{} ({})", nature.name, nature.code));
+    }
     if let Some(p) = &a.preferred_provider {
         field("Vēlamais sniedzējs:", format!("{} ({})", p.name, p.code));
     }
@@ -113,6 +117,14 @@ fn application_block(out: &mut String, a: &Application) {
             .map(|d| vec![day(d.decided_on), d.document_number.clone(), d.provider.name.clone(), day(d.queued_from)])
             .collect();
         section(out, "Lēmumi par uzņemšanu rindā", &["Lēmuma datums", "Lēmuma Nr.", "Sniedzējs", "Rindā no"], rows);
+    }
+    if !a.refusal_decisions.is_empty() {
+        let rows = a
+            .refusal_decisions
+            .iter()
+            .map(|d| vec![day(d.decided_on), d.document_number.clone(), d.reason.clone()])
+            .collect();
+        section(out, "Lēmumi par atteikumu", &["Lēmuma datums", "Lēmuma Nr.", "Atteikuma iemesls"], rows);
     }
 }
 

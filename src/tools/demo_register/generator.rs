@@ -6,10 +6,11 @@ use chrono::{Datelike, NaiveDate};
 
 use super::random::{day, horizon, mix, ymd, Codes, Day, Rng, Weighted, FIRST_DAY};
 use super::reference::{
+    CHILD_DISABLED, CHILD_NO_CARE, MENTAL, VISION,
     DOC_APPLICATION, DOC_ASSESSMENT, DOC_CHANGE_KIND, DOC_CHANGE_PROVIDER, DOC_DISABILITY, DOC_GP, DOC_INCOME,
     DOC_MUNICIPAL, DOC_PSYCHIATRIST, DOC_RENEWED, DOC_REPRESENTATIVE, FEMALE_NAMES, GRUPU_DZ, ISAR_B, ISAR_P, ISAR_RV,
     KIND_MAIN, KIND_PROVIDER_CHANGE, KIND_SERVICE_CHANGE, MALE_NAMES, MUNICIPALITIES, PROVIDERS, PUSCELA,
-    RENEWAL_REQUEST, REQUESTS, SERVICE_KINDS, STREETS, SURNAMES,
+    REFUSAL_NEEDS_TREATMENT, REFUSAL_NOT_ELIGIBLE, RENEWAL_REQUEST, REQUESTS, SERVICE_KINDS, STREETS, SURNAMES,
 };
 use super::writer::{App, Subject, Writer};
 use super::SHOWCASE;
@@ -21,10 +22,15 @@ use crate::store::StoreError;
 const ERIKA_QUEUES: [&str; 2] = ["VSAC-RIG-EZE", "PP-0201"];
 const ERIKA_NEIGHBOURS: u64 = 6;
 
+/// Persons waiting for state-funded long-term care in the whole country (seed 002).
+pub(super) const WAITING_IN_THE_COUNTRY: u64 = 2_600;
+
 /// How an application ended (as far as the data horizon reaches).
 enum Outcome {
     Waiting,
     Refused(Day),
+    /// Declined an offered place and was not restored to the queue.
+    Declined,
     Granted { on: Day, app: App },
 }
 
@@ -35,8 +41,8 @@ pub(super) struct Generator {
     /// Providers offering each service kind, weighted by how often they are asked for.
     providers: Vec<Weighted>,
     municipalities: Weighted,
-    /// Per mille of random persons still waiting at the horizon.
-    waiting_per_mille: u64,
+    /// Per million of random persons still waiting at the horizon.
+    waiting_per_million: u64,
 }
 
 impl Generator {
@@ -58,14 +64,22 @@ impl Generator {
             horizon: horizon(),
             providers,
             municipalities: Weighted::new(MUNICIPALITIES.iter().enumerate().map(|(i, m)| (i, m.6))),
-            waiting_per_mille: 350,
+            waiting_per_million: 350_000,
         }
     }
 
-    /// About 6,000 persons wait at a time (DOMAIN.md); small registers get a third waiting
-    /// so that their queues are not empty.
+    /// About 2,600 persons wait for state-funded places in the whole country (seed 002: 2,604
+    /// on 1 July 2009), and the benchmark's register of 2 million persons is the whole country;
+    /// small registers get a third waiting so that their queues are not empty.
     pub(super) fn set_waiting_share(&mut self, random_persons: u64) {
-        self.waiting_per_mille = 6_000_000u64.checked_div(random_persons).map_or(350, |share| share.clamp(1, 350));
+        self.waiting_per_million =
+            (WAITING_IN_THE_COUNTRY * 1_000_000).checked_div(random_persons).map_or(350_000, |share| share.clamp(1, 350_000));
+    }
+
+    /// How many of `random_persons` are made to wait (in expectation).
+    #[cfg(test)]
+    pub(super) fn expected_waiting(&self, random_persons: u64) -> u64 {
+        random_persons * self.waiting_per_million / 1_000_000
     }
 
     fn provider_index(code: &str) -> usize {
@@ -88,7 +102,7 @@ impl Generator {
             "Liepiņa",
             &rep_code,
             "Brīvības iela 118-7, Rīga, LV-1001",
-            "+371 29123456",
+            "+371 29416807",
             Some("inese.liepina@inbox.lv"),
         )?;
         let id = w.person(&code(SHOWCASE[0].person_code), "Ērika", "Kalniņa")?;
@@ -97,6 +111,7 @@ impl Generator {
             young: false,
             birth_year: 1942,
             municipality: Self::municipality_index("RIGA"),
+            group: VISION,
             representative: Some(rep),
             entries: Vec::new(),
         };
@@ -130,6 +145,7 @@ impl Generator {
             young: false,
             birth_year: 1948,
             municipality: Self::municipality_index("SIGULDA"),
+            group: MENTAL,
             representative: None,
             entries: Vec::new(),
         };
@@ -163,6 +179,7 @@ impl Generator {
             young: false,
             birth_year: 1961,
             municipality: Self::municipality_index("TALSI"),
+            group: MENTAL,
             representative: None,
             entries: Vec::new(),
         };
@@ -172,7 +189,7 @@ impl Generator {
         }
         w.note(&s, &a, 15, day(2023, 3, 27))?;
         w.request(&a, day(2023, 3, 27), REQUESTS[0].0, day(2023, 4, 26), None)?;
-        w.refuse(&mut s, &a, day(2023, 5, 15))?;
+        w.refuse(&mut s, &a, day(2023, 5, 15), &refusal_for_missing(DOC_GP))?;
         w.finish(s)?;
 
         // Līga Vītola: institution, then a halfway house, then a group apartment.
@@ -182,7 +199,7 @@ impl Generator {
             "Vītola",
             &rep_code,
             "Rīgas iela 31-4, Daugavpils, LV-5401",
-            "+371 26455120",
+            "+371 26455128",
             None,
         )?;
         let id = w.person(&code(SHOWCASE[3].person_code), "Līga", "Vītola")?;
@@ -191,6 +208,7 @@ impl Generator {
             young: true,
             birth_year: 1988,
             municipality: Self::municipality_index("AUGSDAUGAVA"),
+            group: MENTAL,
             representative: Some(rep),
             entries: Vec::new(),
         };
@@ -232,14 +250,30 @@ impl Generator {
         let (first_name, surname) =
             if female { (*rng.pick(FEMALE_NAMES), surname.1) } else { (*rng.pick(MALE_NAMES), surname.0) };
         let municipality = self.municipalities.pick(&mut rng);
-        let representative = if rng.percent(if young { 50 } else { 33 }) {
+        // Children's institutions for the young who may apply as minors, care for the severe
+        // mental disorders of adults, a tenth for persons with visual impairment.
+        let group = if young {
+            match (birth.year() >= 1998, index % 2) {
+                (true, 0) => CHILD_DISABLED,
+                (true, _) => CHILD_NO_CARE,
+                (false, _) => MENTAL,
+            }
+        } else if mix(index) % 10 == 0 {
+            VISION
+        } else {
+            MENTAL
+        };
+        // Whoever may apply as a minor has a legal representative (a parent, a guardian or the
+        // orphan's court's appointee); adults now and then (a guardian, a relative).
+        let representative = if group == CHILD_DISABLED || group == CHILD_NO_CARE || rng.percent(if young { 50 } else { 33 }) {
             Some(self.random_representative(w, &mut rng, birth, young, surname, municipality)?)
         } else {
             None
         };
         let id = w.person(&code, first_name, surname)?;
-        let mut s = Subject { id, young, birth_year: birth.year(), municipality, representative, entries: Vec::new() };
-        let waiting = rng.below(1000) < self.waiting_per_mille;
+        let mut s =
+            Subject { id, young, birth_year: birth.year(), municipality, group, representative, entries: Vec::new() };
+        let waiting = rng.below(1_000_000) < self.waiting_per_million;
         if let Some(provider) = neighbour {
             let submitted = rng.between(day(2021, 1, 1), day(2024, 6, 30));
             self.main_application(w, &mut rng, &mut s, submitted, ISAR_P, Self::provider_index(provider), true)?;
@@ -282,7 +316,7 @@ impl Generator {
             m.3,
             m.4
         );
-        let phone = format!("+371 2{:07}", rng.below(10_000_000));
+        let phone = mobile_phone(rng);
         let email = rng
             .percent(40)
             .then(|| format!("{}.{}@inbox.lv", ascii_lower(first_name), ascii_lower(surname)));
@@ -412,7 +446,7 @@ impl Generator {
             if !waiting && rng.percent(20) {
                 w.request(&app, t, description, due, None)?;
                 let on = due + rng.between(10, 40);
-                w.refuse(s, &app, on)?;
+                w.refuse(s, &app, on, &refusal_for_missing(title))?;
                 return Ok(Outcome::Refused(on));
             }
             let fulfilled = t + rng.between(4, 28);
@@ -422,21 +456,23 @@ impl Generator {
         }
         let decided = (t + rng.between(7, 35)).min(self.horizon);
         if !waiting && rng.percent(6) {
-            w.refuse(s, &app, decided)?;
+            w.refuse(s, &app, decided, REFUSAL_NOT_ELIGIBLE)?;
             return Ok(Outcome::Refused(decided));
         }
         w.admit(s, &app, 1, decided)?;
         if waiting {
-            self.wait(w, rng, s, &app, decided, self.horizon)?;
+            self.wait(w, rng, s, &app, decided, self.horizon, false)?;
             return Ok(Outcome::Waiting);
         }
         // Waits of a few months to four years; the outcome lies well before the horizon.
         let long = rng.percent(30);
         let wait = if long { rng.between(365, 1460) } else { rng.between(45, 365) };
         let end = (decided + wait).min(self.horizon - 60).max(decided + 30);
-        self.wait(w, rng, s, &app, decided, end)?;
+        if !self.wait(w, rng, s, &app, decided, end, true)? {
+            return Ok(Outcome::Declined);
+        }
         if rng.percent(4) {
-            w.refuse(s, &app, end)?;
+            w.refuse(s, &app, end, REFUSAL_NEEDS_TREATMENT)?;
             return Ok(Outcome::Refused(end));
         }
         let place = if rng.percent(85) { provider } else { self.other_provider(rng, kind, provider) };
@@ -449,7 +485,10 @@ impl Generator {
     }
 
     /// Life in the queue between `from` and `until`: yearly document renewals (2, 3) and
-    /// perhaps a place offered and declined (6, 7) with restoration to the queue (8).
+    /// perhaps a place offered and declined (6, 7), usually followed by restoration to the
+    /// queue (8); when `may_leave`, a third of those who decline are not restored and wait no
+    /// more (returns false).
+    #[allow(clippy::too_many_arguments)]
     fn wait(
         &mut self,
         w: &mut Writer<'_>,
@@ -458,13 +497,21 @@ impl Generator {
         app: &App,
         from: Day,
         until: Day,
-    ) -> Result<(), StoreError> {
+        may_leave: bool,
+    ) -> Result<bool, StoreError> {
+        let mut until = until;
         if until - from > 120 && rng.percent(25) {
             let offered = from + 30 + rng.between(0, until - from - 90);
             let place = self.other_provider(rng, app.kind, app.provider);
             w.offer(s, app, 6, offered, place)?;
-            w.offer(s, app, 7, offered + rng.between(1, 7), place)?;
-            w.note(s, app, 8, offered + rng.between(10, 30))?;
+            let declined = offered + rng.between(1, 7);
+            w.offer(s, app, 7, declined, place)?;
+            if may_leave && rng.percent(33) {
+                w.withdraw(s, app);
+                until = declined;
+            } else {
+                w.note(s, app, 8, offered + rng.between(10, 30))?;
+            }
         }
         let mut renewal = from + rng.between(330, 400);
         while renewal < until {
@@ -479,7 +526,7 @@ impl Generator {
             }
             renewal += rng.between(330, 400);
         }
-        Ok(())
+        Ok(until > from && s.waits_for(app))
     }
 
     /// After a grant: a second application to change provider (4, 9, then 10) or, for a
@@ -527,6 +574,19 @@ impl Generator {
         }
         Ok(())
     }
+}
+
+/// A Latvian mobile number: 8 digits from a prefix the operators use.
+pub(super) fn mobile_phone(rng: &mut Rng) -> String {
+    const PREFIXES: [u32; 8] = [20, 22, 23, 25, 26, 27, 28, 29];
+    format!("+371 {}{:06}", rng.pick(&PREFIXES), rng.below(1_000_000))
+}
+
+/// The reason of a refusal for a document asked for and never sent (its title).
+fn refusal_for_missing(title: &str) -> String {
+    let mut chars = title.chars();
+    let lower: String = chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
+    format!("Noteiktajā termiņā nav iesniegti pieprasītie dokumenti ({lower})")
 }
 
 /// Lower-case ASCII for an e-mail address: Latvian letters without their diacritics.

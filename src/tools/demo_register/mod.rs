@@ -4,10 +4,13 @@
 //! since the 2021 reform), the fixed `SHOWCASE` persons, and any number of random persons
 //! whose applications follow the real process: application → documents (maybe a letter
 //! asking for more, event 15) → admission to the queue (1) → renewals (2, 3), offers (6),
-//! refusals of a place (7) and restoration (8) → grant (5, or 12 for a halfway house) or
+//! refusals of a place (7), mostly followed by restoration (8) → grant (5, or 12 for a halfway house) or
 //! refusal (14); later a change of provider (4, 9, 10) or of service kind (11, 12/13).
 //!
 //! Input: a file path and [`DemoOptions`]; output: the filled register and a [`DemoReport`].
+//! Decisions are numbered per issuer and year in date order once all are written (the
+//! ministry's `LM-…`, a municipality's `<code>-SD-…` for group apartments). About 2,600
+//! persons wait at a time, as seed 002 counts for the whole country.
 //! The same options always give the same rows (same ids, same text): the generator uses its
 //! own seeded PRNG, never the clock, and every date lies between 2015 and `DATA_HORIZON`.
 //! It must never write into a register that already holds persons.
@@ -137,6 +140,7 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
         }
         let counts = writer.counts;
         drop(writer);
+        writer::number_decisions(&tx)?;
         for sql in &indexes {
             tx.execute_batch(sql).map_err(error("seed: rebuild the indexes"))?;
         }

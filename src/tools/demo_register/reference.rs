@@ -26,6 +26,20 @@ pub(super) const SERVICE_KINDS: [(&str, &str); 5] = [
     ("GRUPU-DZ", "Grupu dzīvoklis"),
 ];
 
+pub(super) const MENTAL: usize = 0;
+pub(super) const VISION: usize = 1;
+pub(super) const CHILD_NO_CARE: usize = 2;
+pub(super) const CHILD_DISABLED: usize = 3;
+
+/// Client groups (problēmas būtība), the persons state-funded long-term care is for (code,
+/// name); the row id is the index + 1.
+pub(super) const CLIENT_GROUPS: [(&str, &str); 4] = [
+    ("GARIGI-TRAUCEJUMI", "Pilngadīga persona ar smagiem garīga rakstura traucējumiem"),
+    ("REDZES-INVALIDITATE", "Persona ar I vai II grupas redzes invaliditāti"),
+    ("BERNS-BEZ-GADIBAS", "Bērns bārenis vai bērns bez vecāku gādības"),
+    ("BERNS-INVALIDITATE", "Bērns ar invaliditāti"),
+];
+
 const P: u8 = 1 << ISAR_P;
 const B: u8 = 1 << ISAR_B;
 const RV: u8 = 1 << ISAR_RV;
@@ -197,14 +211,22 @@ pub(super) const REQUESTS: &[(&str, &str)] = &[
     ("Lūdzam iesniegt izziņu par personas ienākumiem", DOC_INCOME),
     ("Lūdzam iesniegt pašvaldības lēmumu par pakalpojuma nepieciešamību", DOC_MUNICIPAL),
 ];
+/// Reasons of a refusal (Regulation No. 587 point 10.9).
+pub(super) const REFUSAL_NOT_ELIGIBLE: &str =
+    "Persona neatbilst valsts finansēta ilgstošas sociālās aprūpes un sociālās rehabilitācijas pakalpojuma saņēmēju lokam";
+pub(super) const REFUSAL_NEEDS_TREATMENT: &str =
+    "Personas veselības stāvokļa dēļ nepieciešama ārstēšana ārstniecības iestādē, ko institūcija nevar nodrošināt";
 pub(super) const RENEWAL_REQUEST: &str = "Lūdzam atjaunot ģimenes ārsta izziņu par veselības stāvokli (derīga 12 mēnešus)";
 
-/// Service kinds, providers and municipalities: ids are the table index + 1.
+/// Service kinds, client groups, providers and municipalities: ids are the table index + 1.
 pub(super) fn reference_data(conn: &Connection) -> Result<(), StoreError> {
     let what = error("seed: reference data");
     for (i, (code, name)) in SERVICE_KINDS.iter().enumerate() {
         conn.execute("INSERT INTO service_kinds VALUES (?1, ?2, ?3)", (i as i64 + 1, code, name))
             .map_err(&what)?;
+    }
+    for (i, (code, name)) in CLIENT_GROUPS.iter().enumerate() {
+        conn.execute("INSERT INTO client_groups VALUES (?1, ?2, ?3)", (i as i64 + 1, code, name)).map_err(&what)?;
     }
     for (i, p) in PROVIDERS.iter().enumerate() {
         conn.execute("INSERT INTO providers VALUES (?1, ?2, ?3, ?4)", (provider_id(i), p.code, p.name, p.address))
@@ -212,7 +234,7 @@ pub(super) fn reference_data(conn: &Connection) -> Result<(), StoreError> {
     }
     for (i, (code, name, street, town, postcode, domain, _)) in MUNICIPALITIES.iter().enumerate() {
         let address = format!("{street}, {town}, {postcode}");
-        let phone = format!("+371 6{:07}", 3_000_000 + (mix(i as u64) % 7_000_000));
+        let phone = format!("+371 {}{:05}", landline_area(town), mix(i as u64) % 100_000);
         let email = format!("socialais.dienests@{domain}.lv");
         conn.execute(
             "INSERT INTO municipalities VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -221,6 +243,42 @@ pub(super) fn reference_data(conn: &Connection) -> Result<(), StoreError> {
         .map_err(&what)?;
     }
     Ok(())
+}
+
+/// The three-digit landline prefix of a town's area (Rīga 67, Kurzeme and Zemgale 63, Vidzeme
+/// 64, Latgale and Sēlija 65), as a social service's phone number starts.
+pub(super) fn landline_area(town: &str) -> u32 {
+    match town {
+        "Rīga" | "Ādaži" | "Mārupe" | "Salaspils" | "Ulbroka" | "Ķekava" | "Olaine" => 672,
+        "Jūrmala" => 677,
+        "Jelgava" => 630,
+        "Tukums" => 631,
+        "Talsi" => 632,
+        "Kuldīga" => 633,
+        "Liepāja" | "Grobiņa" => 634,
+        "Ventspils" => 636,
+        "Dobele" => 637,
+        "Saldus" => 638,
+        "Bauska" => 639,
+        "Limbaži" | "Saulkrasti" => 640,
+        "Cēsis" => 641,
+        "Valmiera" => 642,
+        "Alūksne" => 643,
+        "Gulbene" => 644,
+        "Balvi" => 645,
+        "Rēzekne" => 646,
+        "Valka" | "Smiltene" => 647,
+        "Madona" | "Varakļāni" => 648,
+        "Sigulda" => 679,
+        "Ogre" => 650,
+        "Aizkraukle" => 651,
+        "Jēkabpils" => 652,
+        "Preiļi" | "Līvāni" => 653,
+        "Daugavpils" => 654,
+        "Krāslava" => 656,
+        "Ludza" => 657,
+        _ => 670,
+    }
 }
 
 /// The row id of `PROVIDERS[index]`.

@@ -39,7 +39,7 @@ fn date(text: &str) -> NaiveDate {
 }
 
 async fn ep115(store: &SqliteStore, person: &str, period: Period) -> ApplicationList {
-    store.application_list(ApplicationQuery { person_code: code(person), period }).await.unwrap()
+    store.application_list(ApplicationQuery { person_code: code(person), period, as_of: None }).await.unwrap()
 }
 
 async fn ep116(
@@ -55,6 +55,7 @@ async fn ep116(
             period,
             service_kind_code: service_kind.map(str::to_owned),
             provider_code: provider.map(str::to_owned),
+            as_of: None,
         })
         .await
         .unwrap()
@@ -219,6 +220,29 @@ async fn aivars_was_asked_for_a_document_and_refused() {
     assert_eq!(app.document_requests.len(), 1);
     assert_eq!(app.document_requests[0].fulfilled_on, None);
     assert!(app.queue_decisions.is_empty() && app.grant_decisions.is_empty());
+    assert_eq!(app.status, ApplicationStatus::Refused);
+    assert_eq!(app.refusal_decisions.len(), 1);
+    assert_eq!(app.refusal_decisions[0].decided_on, status.events[1].event_date);
+    assert_eq!(Some(&app.refusal_decisions[0].document_number), status.events[1].decision_number.as_ref());
+}
+
+#[test]
+fn every_refusal_event_has_its_refusal_decision_and_no_other_does() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let (refusals, matched, decisions): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM queue_events WHERE kind = 14),
+                    (SELECT count(*) FROM queue_events e JOIN refusal_decisions d
+                       ON d.application_id = e.application_id AND d.decided_on = e.event_date
+                      AND d.document_number = e.decision_number WHERE e.kind = 14),
+                    (SELECT count(*) FROM refusal_decisions WHERE reason <> '')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(refusals > 20, "{refusals} refusals");
+    assert_eq!((matched, decisions), (refusals, refusals));
 }
 
 #[tokio::test]
@@ -291,7 +315,7 @@ fn dump(path: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for table in [
         "service_kinds", "providers", "municipalities", "persons", "legal_representatives", "applications",
-        "submitted_documents", "document_requests", "grant_decisions", "queue_decisions", "queue_events",
+        "submitted_documents", "document_requests", "grant_decisions", "queue_decisions", "refusal_decisions", "queue_events",
         "queue_entries",
     ] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();
@@ -354,6 +378,154 @@ fn no_query_scans_the_seeded_register() {
     let db = seeded(2000, 3);
     let conn = raw(&db.path);
     crate::store::sqlite::tests::assert_no_scans(&conn);
+}
+
+/// (number, date, issuer, year, n) of every decision event.
+fn decisions(conn: &Connection) -> Vec<(String, String, String, String, u32)> {
+    let mut stmt = conn.prepare("SELECT decision_number, event_date FROM queue_events WHERE decision_number IS NOT NULL").unwrap();
+    let rows: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    rows.into_iter()
+        .map(|(number, date)| {
+            let (head, tail) = number.rsplit_once('/').unwrap_or_else(|| panic!("{number}"));
+            let (issuer, year) = head.rsplit_once('-').unwrap_or_else(|| panic!("{number}"));
+            let n = tail.split('-').next().unwrap().parse().unwrap_or_else(|_| panic!("{number}"));
+            (number.clone(), date, issuer.to_string(), year.to_string(), n)
+        })
+        .collect()
+}
+
+#[test]
+fn decision_numbers_ascend_with_their_dates_per_issuer_and_year() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let mut by_issuer_year: std::collections::BTreeMap<(String, String), Vec<(u32, String)>> = Default::default();
+    for (number, date, issuer, year, n) in decisions(&conn) {
+        assert_eq!(&date[..4], year, "{number} dated {date}");
+        by_issuer_year.entry((issuer, year)).or_default().push((n, date));
+    }
+    assert!(by_issuer_year.len() > 20, "{} issuer-years", by_issuer_year.len());
+    for ((issuer, year), mut numbers) in by_issuer_year {
+        numbers.sort();
+        let ns: Vec<u32> = numbers.iter().map(|(n, _)| *n).collect();
+        assert_eq!(ns, (1..=numbers.len() as u32).collect::<Vec<_>>(), "{issuer} {year}: numbers without gaps");
+        for pair in numbers.windows(2) {
+            assert!(pair[0].1 <= pair[1].1, "{issuer}-{year}/{} dated {} before /{} dated {}", pair[1].0, pair[1].1, pair[0].0, pair[0].1);
+        }
+    }
+    // The decision rows carry the event's number.
+    let stray: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT document_number FROM grant_decisions UNION ALL SELECT document_number FROM queue_decisions
+               UNION ALL SELECT document_number FROM refusal_decisions) d
+             WHERE d.document_number NOT IN (SELECT decision_number FROM queue_events WHERE decision_number IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stray, 0);
+}
+
+#[test]
+fn group_apartment_decisions_are_the_municipality_s_and_the_rest_the_ministry_s() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.decision_number, k.code, m.code FROM queue_events e JOIN applications a ON a.id = e.application_id
+             JOIN service_kinds k ON k.id = a.service_kind_id JOIN municipalities m ON m.id = a.municipality_id
+             WHERE e.decision_number IS NOT NULL",
+        )
+        .unwrap();
+    let rows: Vec<(String, String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    let group_apartments = rows.iter().filter(|(_, kind, _)| kind == "GRUPU-DZ").count();
+    assert!(group_apartments > 5, "{group_apartments} group apartment decisions");
+    for (number, kind, municipality) in rows {
+        let issuer = if kind == "GRUPU-DZ" { format!("{municipality}-SD-") } else { "LM-".to_string() };
+        assert!(number.starts_with(&issuer), "{number} ({kind}, {municipality})");
+    }
+}
+
+#[test]
+fn every_application_of_a_child_has_a_legal_representative() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let (children, unrepresented): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE a.legal_representative_id IS NULL)
+             FROM applications a JOIN client_groups g ON g.id = a.client_group_id
+             JOIN service_kinds k ON k.id = a.service_kind_id
+             WHERE g.code LIKE 'BERNS-%' OR k.code = 'ISAR-B'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(children > 20, "{children} applications for children");
+    assert_eq!(unrepresented, 0, "of {children} applications for children");
+}
+
+#[test]
+fn a_declined_offer_is_not_always_followed_by_restoration() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let (restored, not_restored, still_queued): (i64, i64, i64) = conn
+        .query_row(
+            "WITH declined AS (
+               SELECT d.application_id, EXISTS (SELECT 1 FROM queue_events r WHERE r.application_id = d.application_id
+                                                 AND r.kind = 8 AND r.event_date >= d.event_date) AS restored
+               FROM queue_events d WHERE d.kind = 7)
+             SELECT count(*) FILTER (WHERE restored), count(*) FILTER (WHERE NOT restored),
+                    count(*) FILTER (WHERE NOT restored AND EXISTS (SELECT 1 FROM queue_entries q
+                                     WHERE q.application_id = declined.application_id AND q.active = 1))
+             FROM declined",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(restored > 10 && not_restored > 5, "{restored} restored, {not_restored} not");
+    assert_eq!(still_queued, 0, "who declined and was not restored waits no more");
+}
+
+#[test]
+fn phone_numbers_are_latvian_landlines_and_mobiles() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let digits = |phone: &str| -> String {
+        let rest = phone.strip_prefix("+371 ").unwrap_or_else(|| panic!("{phone}"));
+        assert!(rest.len() == 8 && rest.bytes().all(|b| b.is_ascii_digit()), "{phone}");
+        rest.to_string()
+    };
+    // Landline areas: Rīga 66/67, Kurzeme and Zemgale 63, Vidzeme 64, Latgale and Sēlija 65.
+    let mut stmt = conn.prepare("SELECT name, phone FROM municipalities").unwrap();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap() {
+        let (name, phone) = row.unwrap();
+        let number = digits(&phone);
+        assert!(["63", "64", "65", "66", "67"].contains(&&number[..2]), "{name}: {phone}");
+        if name == "Rīgas valstspilsēta" {
+            assert!(number.starts_with("67"), "{phone}");
+        }
+        if name == "Daugavpils valstspilsēta" {
+            assert!(number.starts_with("654"), "{phone}");
+        }
+    }
+    let mut stmt = conn.prepare("SELECT phone FROM legal_representatives").unwrap();
+    for phone in stmt.query_map([], |r| r.get::<_, String>(0)).unwrap() {
+        let phone = phone.unwrap();
+        let number = digits(&phone);
+        assert!(number.starts_with('2') && !number.starts_with("21"), "{phone}: a mobile number");
+        assert!(!number.contains("123456"), "{phone}");
+    }
+}
+
+#[test]
+fn about_2600_persons_wait_in_a_register_of_the_whole_country() {
+    let mut generator = generator::Generator::new(1);
+    let random = 2_000_000 - SHOWCASE.len() as u64;
+    generator.set_waiting_share(random);
+    let waiting = generator.expected_waiting(random);
+    assert!((2_500..=2_700).contains(&waiting), "{waiting} waiting of 2 million");
+    generator.set_waiting_share(996);
+    assert_eq!(generator.expected_waiting(996), 348, "a small register: a third waits");
 }
 
 #[test]

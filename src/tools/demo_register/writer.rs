@@ -5,7 +5,7 @@
 use rusqlite::{Connection, Statement};
 
 use super::random::{Dates, Day, FIRST_DAY};
-use super::reference::provider_id;
+use super::reference::{provider_id, GRUPU_DZ, MUNICIPALITIES};
 use crate::personal_code::PersonalCode;
 use crate::store::sqlite::error;
 use crate::store::StoreError;
@@ -28,10 +28,10 @@ struct Ids {
     request: i64,
     grant: i64,
     queue_decision: i64,
+    refusal: i64,
     event: i64,
     entry: i64,
     application_seq: [u32; 16],
-    decision_seq: [u32; 16],
 }
 
 /// Writes rows through statements prepared once, in the bulk-load transaction.
@@ -46,8 +46,10 @@ pub(super) struct Writer<'t> {
     requests: Statement<'t>,
     grants: Statement<'t>,
     queue_decisions: Statement<'t>,
+    refusals: Statement<'t>,
     events: Statement<'t>,
     entries: Statement<'t>,
+    issuers: Statement<'t>,
 }
 
 /// The person being written, and what belongs to them until they are finished.
@@ -56,6 +58,8 @@ pub(super) struct Subject {
     pub(super) young: bool,
     pub(super) birth_year: i32,
     pub(super) municipality: usize,
+    /// The client group (problēmas būtība) of the person's applications, a `CLIENT_GROUPS` index.
+    pub(super) group: usize,
     pub(super) representative: Option<i64>,
     pub(super) entries: Vec<Entry>,
 }
@@ -77,8 +81,19 @@ pub(super) struct App {
     pub(super) provider: usize,
 }
 
+impl Subject {
+    /// Whether the subject still waits in a queue of `app`.
+    pub(super) fn waits_for(&self, app: &App) -> bool {
+        self.entries.iter().any(|e| e.application == app.id && e.active)
+    }
+}
+
 impl<'t> Writer<'t> {
     pub(super) fn new(conn: &'t Connection, dates: &'t Dates) -> Result<Self, StoreError> {
+        conn.execute_batch(
+            "CREATE TEMP TABLE decision_issuers (event_id INTEGER PRIMARY KEY, issuer TEXT NOT NULL, suffix TEXT NOT NULL)",
+        )
+        .map_err(error("seed: prepare"))?;
         let prepare = |sql: &str| conn.prepare(sql).map_err(error("seed: prepare"));
         Ok(Writer {
             dates,
@@ -86,13 +101,15 @@ impl<'t> Writer<'t> {
             ids: Ids::default(),
             persons: prepare("INSERT INTO persons VALUES (?1, ?2, ?3, ?4)")?,
             representatives: prepare("INSERT INTO legal_representatives VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?,
-            applications: prepare("INSERT INTO applications VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?,
+            applications: prepare("INSERT INTO applications VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?,
             documents: prepare("INSERT INTO submitted_documents VALUES (?1, ?2, ?3, ?4)")?,
             requests: prepare("INSERT INTO document_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
             grants: prepare("INSERT INTO grant_decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
             queue_decisions: prepare("INSERT INTO queue_decisions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?,
+            refusals: prepare("INSERT INTO refusal_decisions VALUES (?1, ?2, ?3, ?4, ?5)")?,
             events: prepare("INSERT INTO queue_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?,
             entries: prepare("INSERT INTO queue_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?,
+            issuers: prepare("INSERT INTO decision_issuers VALUES (?1, ?2, ?3)")?,
         })
     }
 
@@ -149,6 +166,7 @@ impl<'t> Writer<'t> {
                 provider_id(provider),
                 subject.municipality as i64 + 1,
                 subject.representative,
+                subject.group as i64 + 1,
             ))
             .map_err(error("seed: applications"))?;
         Ok(App { id, kind, provider })
@@ -185,17 +203,19 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// A decision number `LM-<year>/<n>-<R|P|A>` (queue, grant, refusal).
-    fn decision_number(&mut self, on: Day, kind: u8) -> String {
-        let year = self.dates.year(on);
-        let seq = &mut self.ids.decision_seq[(year - FIRST_DAY.0) as usize];
-        *seq += 1;
+    /// Notes the issuer of the decision event `event_id` and returns a placeholder number
+    /// (`#<event id>`) that [`number_decisions`] replaces once every decision is written. The
+    /// ministry (`LM`) decides on state-funded care; a group apartment is the municipality's
+    /// decision (Regulation No. 587 point 13.3.2), `<municipality code>-SD`.
+    fn decision_number(&mut self, subject: &Subject, app: &App, event_id: i64, kind: u8) -> Result<String, StoreError> {
+        let issuer = if app.kind == GRUPU_DZ { format!("{}-SD", MUNICIPALITIES[subject.municipality].0) } else { "LM".to_string() };
         let suffix = match kind {
-            5 | 10 | 12 | 13 => 'P',
-            14 => 'A',
-            _ => 'R',
+            5 | 10 | 12 | 13 => "P",
+            14 => "A",
+            _ => "R",
         };
-        format!("LM-{year}/{seq}-{suffix}")
+        self.issuers.execute((event_id, issuer, suffix)).map_err(error("seed: decision issuers"))?;
+        Ok(format!("#{event_id}"))
     }
 
     /// Writes one queue event; returns its decision number when the kind is a decision.
@@ -212,9 +232,9 @@ impl<'t> Writer<'t> {
         granted_on: Option<Day>,
     ) -> Result<Option<String>, StoreError> {
         let is_decision = matches!(kind, 1 | 5 | 8 | 9 | 10 | 11 | 12 | 13 | 14);
-        let number = is_decision.then(|| self.decision_number(on, kind));
-        let dates = self.dates;
         self.ids.event += 1;
+        let number = if is_decision { Some(self.decision_number(subject, app, self.ids.event, kind)?) } else { None };
+        let dates = self.dates;
         self.counts.queue_events += 1;
         self.events
             .execute((
@@ -292,11 +312,22 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// A decision of refusal (14); the application no longer waits.
-    pub(super) fn refuse(&mut self, subject: &mut Subject, app: &App, on: Day) -> Result<(), StoreError> {
-        self.event(subject, app, 14, on, app.kind, Some(app.provider), None, None)?;
+    /// A decision of refusal (14) for `reason`: the event and the application's refusal
+    /// decision; the application no longer waits.
+    pub(super) fn refuse(&mut self, subject: &mut Subject, app: &App, on: Day, reason: &str) -> Result<(), StoreError> {
+        let number = self.event(subject, app, 14, on, app.kind, Some(app.provider), None, None)?;
+        self.ids.refusal += 1;
+        self.refusals
+            .execute((self.ids.refusal, app.id, self.dates.text(on), number.as_deref().unwrap_or_default(), reason))
+            .map_err(error("seed: refusal decisions"))?;
         leave_queues(subject, app);
         Ok(())
+    }
+
+    /// The subject leaves the application's queues without a decision (declined a place and
+    /// was not restored).
+    pub(super) fn withdraw(&mut self, subject: &mut Subject, app: &App) {
+        leave_queues(subject, app);
     }
 
     /// Writes the subject's queue entries with their final state.
@@ -318,6 +349,32 @@ impl<'t> Writer<'t> {
         }
         Ok(())
     }
+}
+
+/// Gives every decision its number `<issuer>-<year>/<n>-<R|P|A>` (queue, grant, refusal), `n`
+/// counting each issuer's decisions of a year in date order, so that numbers ascend with their
+/// dates as a register's do (generation follows one person at a time, not the calendar), and
+/// puts it in place of the placeholder in the event and its decision row.
+pub(super) fn number_decisions(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE decision_numbers AS
+         SELECT d.event_id, d.issuer || '-' || substr(e.event_date, 1, 4) || '/' ||
+                row_number() OVER (PARTITION BY d.issuer, substr(e.event_date, 1, 4) ORDER BY e.event_date, e.id)
+                || '-' || d.suffix AS number
+         FROM decision_issuers d JOIN queue_events e ON e.id = d.event_id;
+         CREATE UNIQUE INDEX temp.decision_numbers_by_event ON decision_numbers (event_id);
+         UPDATE queue_events SET decision_number =
+             (SELECT number FROM decision_numbers WHERE event_id = queue_events.id) WHERE decision_number IS NOT NULL;
+         UPDATE grant_decisions SET document_number =
+             (SELECT number FROM decision_numbers WHERE event_id = CAST(substr(grant_decisions.document_number, 2) AS INTEGER));
+         UPDATE queue_decisions SET document_number =
+             (SELECT number FROM decision_numbers WHERE event_id = CAST(substr(queue_decisions.document_number, 2) AS INTEGER));
+         UPDATE refusal_decisions SET document_number =
+             (SELECT number FROM decision_numbers WHERE event_id = CAST(substr(refusal_decisions.document_number, 2) AS INTEGER));
+         DROP TABLE decision_numbers;
+         DROP TABLE decision_issuers;",
+    )
+    .map_err(error("seed: number the decisions"))
 }
 
 fn leave_queues(subject: &mut Subject, app: &App) {

@@ -23,8 +23,10 @@ const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
 
 const OPERATOR = { FirstName: 'Anna', Surname: 'Liepiņa', PersonCode: '120379-10015' };
+const PURPOSE = { LegalBasis: 'Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants', CaseNumber: 'SD-2026/1417' };
 const ERIKA = '150342-10121';
 const NOBODY = '051230-10106';
+const AIVARS = '020761-12340';
 const SERVICES = {
   GetApplicationList: 'URN:IVIS:100001:ISS-LM-GetApplicationList-v1-0',
   GetQueueStatusList: 'URN:IVIS:100001:ISS-LM-GetQueueStatusList-v1-0',
@@ -62,7 +64,7 @@ const list = (value) => (value === undefined || value === null ? [] : Array.isAr
 for (const port of PORTS) {
   test(`EP115 plain on ${port} returns Ērika Kalniņa's applications`, async () => {
     const { service } = await bound('GetApplicationList', port);
-    const [answer, raw, sent] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const [answer, raw, sent] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
     const envelope = port === 'Soap12' ? SOAP12 : SOAP11;
     assert.ok(sent.includes(envelope), 'request envelope version');
     assert.ok(raw.includes(envelope), 'answer envelope version');
@@ -77,14 +79,33 @@ for (const port of PORTS) {
     assert.ok(applications.some((a) => a.LegalRepresentative), 'a legal representative');
   });
 
+  test(`EP115 on ${port} gives each application its status and a refusal its decision`, async () => {
+    const { service } = await bound('GetApplicationList', port);
+    const [erika] = await call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const statuses = list(erika.Applications.Application).map((a) => [a.Status.Code, a.Status.Name]);
+    assert.deepEqual(statuses, [['in-queue', 'Uzņemts rindā'], ['in-queue', 'Uzņemts rindā']]);
+    const natures = list(erika.Applications.Application).map((a) => a.ProblemNature.Code);
+    assert.deepEqual(natures, ['REDZES-INVALIDITATE', 'REDZES-INVALIDITATE'], 'the nature of her problem');
+    const [aivars] = await call(service, 'GetApplicationList', { PersonCode: AIVARS, Operator: OPERATOR });
+    const [application] = list(aivars.Applications.Application);
+    assert.deepEqual([application.Status.Code, application.Status.Name], ['refused', 'Pakalpojums atteikts']);
+    const refusals = list(application.RefusalDecisions.RefusalDecision);
+    assert.equal(refusals.length, 1);
+    // node-soap turns xs:date into a Date at UTC midnight.
+    assert.equal(new Date(refusals[0].DecisionDate).toISOString().slice(0, 10), '2023-05-15');
+    assert.ok(refusals[0].DocumentNumber.startsWith('LM-2023/'), refusals[0].DocumentNumber);
+    assert.ok(refusals[0].Reason.includes('dokumenti'), refusals[0].Reason);
+  });
+
   test(`EP116 plain on ${port} returns events with Latvian labels and queue positions`, async () => {
     const { service } = await bound('GetQueueStatusList', port);
-    const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Operator: OPERATOR });
+    const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
     const events = list(answer.QueueEvents.QueueEvent);
     assert.ok(events.length > 0);
     const admitted = events.find((e) => Number(e.EventKind.Code) === 1);
     assert.ok(admitted, 'an admission event');
     assert.equal(admitted.EventKind.Name, 'lēmums par uzņemšanu rindā');
+    assert.equal(admitted.ProblemNature.Name, 'Persona ar I vai II grupas redzes invaliditāti');
     const positions = list(answer.QueuePositions.QueuePosition);
     assert.ok(positions.length >= 2, `positions: ${positions.length}`);
     for (const position of positions) {
@@ -95,7 +116,7 @@ for (const port of PORTS) {
   for (const operation of Object.keys(SERVICES)) {
     test(`${operation} on ${port}: a person without records gets an empty answer`, async () => {
       const { service } = await bound(operation, port);
-      const [answer, raw] = await call(service, operation, { PersonCode: NOBODY, Operator: OPERATOR });
+      const [answer, raw] = await call(service, operation, { PersonCode: NOBODY, Purpose: PURPOSE, Operator: OPERATOR });
       assert.ok(!answer || !answer.Person, 'no person');
       assert.ok(!raw.includes('<Application>') && !raw.includes('<QueueEvent>'), raw);
       assert.ok(raw.includes(`${operation}Response`), raw);
@@ -103,7 +124,7 @@ for (const port of PORTS) {
 
     test(`${operation} on ${port}: an invalid personal code is a fault with code InvalidPersonCode`, async () => {
       const { service } = await bound(operation, port);
-      await assert.rejects(call(service, operation, { PersonCode: '150342-10120', Operator: OPERATOR }), (err) => {
+      await assert.rejects(call(service, operation, { PersonCode: '150342-10120', Purpose: PURPOSE, Operator: OPERATOR }), (err) => {
         const body = String(err.body || '');
         assert.match(body, /<Code>InvalidPersonCode<\/Code>/, body);
         assert.match(body, /<Number>108<\/Number>/, body);
@@ -115,6 +136,7 @@ for (const port of PORTS) {
       const { service } = await bound(operation, port);
       const inner =
         `<spolis:${operation} xmlns:spolis="${SPOLIS}"><spolis:PersonCode>${ERIKA}</spolis:PersonCode>` +
+        `<spolis:Purpose><spolis:LegalBasis>${PURPOSE.LegalBasis}</spolis:LegalBasis></spolis:Purpose>` +
         `<spolis:Operator><spolis:FirstName>Anna</spolis:FirstName><spolis:Surname>Liepiņa</spolis:Surname>` +
         `<spolis:PersonCode>120379-10015</spolis:PersonCode></spolis:Operator></spolis:${operation}>`;
       const [answer, raw] = await call(service, `${operation}IVIS`, {
@@ -131,4 +153,27 @@ for (const port of PORTS) {
       assert.ok(raw.includes('<Surname>Kalniņa</Surname>'), raw);
     });
   }
+
+  test(`EP116 on ${port}: as of a day long ago there are no events nor positions, a later day than today is refused`, async () => {
+    const { service } = await bound('GetQueueStatusList', port);
+    const [then, raw] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, AsOf: '2000-01-01', Purpose: PURPOSE, Operator: OPERATOR });
+    assert.equal(then.Person.Surname, 'Kalniņa');
+    assert.ok(!raw.includes('<QueueEvent>') && !raw.includes('<QueuePosition>'), raw);
+    await assert.rejects(call(service, 'GetQueueStatusList', { PersonCode: ERIKA, AsOf: '2999-01-01', Purpose: PURPOSE, Operator: OPERATOR }), (err) => {
+      const body = String(err.body || '');
+      assert.match(body, /<Code>AsOfInFuture<\/Code>/, body);
+      assert.match(body, /<Number>132<\/Number>/, body);
+      return true;
+    });
+  });
+
+  test(`EP115 on ${port}: a request without a purpose is refused with PurposeMissing`, async () => {
+    const { service } = await bound('GetApplicationList', port);
+    await assert.rejects(call(service, 'GetApplicationList', { PersonCode: ERIKA, Operator: OPERATOR }), (err) => {
+      const body = String(err.body || '');
+      assert.match(body, /<Code>PurposeMissing<\/Code>/, body);
+      assert.match(body, /<Number>131<\/Number>/, body);
+      return true;
+    });
+  });
 }

@@ -7,6 +7,7 @@ operations (plain and IVIS) on both ports (SOAP 1.1 and 1.2), checking the demo 
 back. It never talks to anything but that URL.
 """
 
+import datetime
 import os
 import pathlib
 import uuid
@@ -24,8 +25,10 @@ URL = os.environ.get("SPOLIS_URL", "https://localhost:8443").rstrip("/")
 SPOLIS = "http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0"
 
 OPERATOR = {"FirstName": "Anna", "Surname": "Liepiņa", "PersonCode": "120379-10015"}
+PURPOSE = {"LegalBasis": "Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants", "CaseNumber": "SD-2026/1417"}
 ERIKA = "150342-10121"
 NOBODY = "051230-10106"
+AIVARS = "020761-12340"
 
 SERVICES = {
     "GetApplicationList": "URN:IVIS:100001:ISS-LM-GetApplicationList-v1-0",
@@ -74,7 +77,7 @@ def bound(operation, port):
 
 @pytest.mark.parametrize("port", PORTS)
 def test_ep115_plain_returns_erikas_applications(port):
-    answer = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Operator=OPERATOR)
+    answer = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Purpose=PURPOSE, Operator=OPERATOR)
     # The port decides the SOAP version, both ways.
     assert history.last_sent["envelope"].tag == f"{{{ENVELOPES[port]}}}Envelope"
     assert history.last_received["envelope"].tag == f"{{{ENVELOPES[port]}}}Envelope"
@@ -91,12 +94,30 @@ def test_ep115_plain_returns_erikas_applications(port):
 
 
 @pytest.mark.parametrize("port", PORTS)
+def test_ep115_gives_each_application_its_status_and_a_refusal_its_decision(port):
+    erika = bound("GetApplicationList", port).GetApplicationList(PersonCode=ERIKA, Operator=OPERATOR)
+    assert [a.Status.Code for a in erika.Applications.Application] == ["in-queue", "in-queue"]
+    assert all(a.Status.Name == "Uzņemts rindā" for a in erika.Applications.Application)
+    assert all(not items(a.RefusalDecisions, "RefusalDecision") for a in erika.Applications.Application)
+    # The nature of her problem (problēmas būtība): the client group the service is for.
+    assert {a.ProblemNature.Code for a in erika.Applications.Application} == {"REDZES-INVALIDITATE"}
+    aivars = bound("GetApplicationList", port).GetApplicationList(PersonCode=AIVARS, Operator=OPERATOR)
+    (application,) = aivars.Applications.Application
+    assert (application.Status.Code, application.Status.Name) == ("refused", "Pakalpojums atteikts")
+    (refusal,) = items(application.RefusalDecisions, "RefusalDecision")
+    assert refusal.DecisionDate.isoformat() == "2023-05-15"
+    assert refusal.DocumentNumber.startswith("LM-2023/")
+    assert "dokumenti" in refusal.Reason
+
+
+@pytest.mark.parametrize("port", PORTS)
 def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
-    answer = bound("GetQueueStatusList", port).GetQueueStatusList(PersonCode=ERIKA, Operator=OPERATOR)
+    answer = bound("GetQueueStatusList", port).GetQueueStatusList(PersonCode=ERIKA, Purpose=PURPOSE, Operator=OPERATOR)
     assert answer.Person.Surname == "Kalniņa"
     events = answer.QueueEvents.QueueEvent
     assert events
     labels = {event.EventKind.Code: event.EventKind.Name for event in events}
+    assert all(event.ProblemNature.Code == "REDZES-INVALIDITATE" for event in events)
     assert labels.get(1) == "lēmums par uzņemšanu rindā", labels
     positions = answer.QueuePositions.QueuePosition
     assert len(positions) >= 2
@@ -108,7 +129,7 @@ def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
 @pytest.mark.parametrize("operation", list(SERVICES))
 @pytest.mark.parametrize("port", PORTS)
 def test_a_person_without_records_gets_an_empty_answer(operation, port):
-    answer = getattr(bound(operation, port), operation)(PersonCode=NOBODY, Operator=OPERATOR)
+    answer = getattr(bound(operation, port), operation)(PersonCode=NOBODY, Purpose=PURPOSE, Operator=OPERATOR)
     assert answer.Person is None
     # zeep reads an empty list element as None.
     if operation == "GetApplicationList":
@@ -122,7 +143,7 @@ def test_a_person_without_records_gets_an_empty_answer(operation, port):
 @pytest.mark.parametrize("port", PORTS)
 def test_an_invalid_personal_code_is_a_fault_with_its_code(operation, port):
     with pytest.raises(Fault) as raised:
-        getattr(bound(operation, port), operation)(PersonCode="150342-10120", Operator=OPERATOR)
+        getattr(bound(operation, port), operation)(PersonCode="150342-10120", Purpose=PURPOSE, Operator=OPERATOR)
     detail = raised.value.detail
     assert detail is not None
     codes = [element.text for element in detail.iter(f"{{{SPOLIS}}}Code")]
@@ -134,7 +155,7 @@ def test_an_invalid_personal_code_is_a_fault_with_its_code(operation, port):
 def test_ivis_operation_answers_inside_the_ivis_envelope(operation, port):
     zeep_client = client(operation)
     request_element = zeep_client.get_element(f"{{{SPOLIS}}}{operation}")
-    inner = xsd.AnyObject(request_element, request_element(PersonCode=ERIKA, Operator=OPERATOR))
+    inner = xsd.AnyObject(request_element, request_element(PersonCode=ERIKA, Purpose=PURPOSE, Operator=OPERATOR))
     message_id = str(uuid.uuid4())
     header = {
         "MessageID": message_id,
@@ -158,7 +179,7 @@ def test_ivis_operation_answers_inside_the_ivis_envelope(operation, port):
 def test_ivis_refusal_is_an_error_list_with_its_code(port):
     zeep_client = client("GetQueueStatusList")
     request_element = zeep_client.get_element(f"{{{SPOLIS}}}GetQueueStatusList")
-    inner = xsd.AnyObject(request_element, request_element(PersonCode="999999-99999", Operator=OPERATOR))
+    inner = xsd.AnyObject(request_element, request_element(PersonCode="999999-99999", Purpose=PURPOSE, Operator=OPERATOR))
     header = {
         "MessageID": str(uuid.uuid4()),
         "MessageType": "URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatusList",
@@ -167,3 +188,22 @@ def test_ivis_refusal_is_an_error_list_with_its_code(port):
     answer = bound("GetQueueStatusList", port).GetQueueStatusListIVIS(Header=header, Body={"_value_1": inner})
     assert answer.Header.Result == "failure"
     assert [error.ErrorCode for error in answer.ErrorList.Error] == ["InvalidPersonCode"]
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_ep116_as_of_today_is_the_register_as_it_stands_and_a_later_day_is_refused(port):
+    service = bound("GetQueueStatusList", port)
+    now = service.GetQueueStatusList(PersonCode=ERIKA, Purpose=PURPOSE, Operator=OPERATOR)
+    # The service counts its day at UTC+3; yesterday (UTC) is never after it.
+    yesterday = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)
+    then = service.GetQueueStatusList(PersonCode=ERIKA, AsOf=yesterday, Purpose=PURPOSE, Operator=OPERATOR)
+    assert [p.QueuedSince for p in items(then.QueuePositions, "QueuePosition")] == [
+        p.QueuedSince for p in items(now.QueuePositions, "QueuePosition")
+    ]
+    long_ago = service.GetQueueStatusList(PersonCode=ERIKA, AsOf=datetime.date(2000, 1, 1), Purpose=PURPOSE, Operator=OPERATOR)
+    assert not items(long_ago.QueueEvents, "QueueEvent")
+    assert not items(long_ago.QueuePositions, "QueuePosition")
+    with pytest.raises(Fault) as raised:
+        service.GetQueueStatusList(PersonCode=ERIKA, AsOf=datetime.date(2999, 1, 1), Purpose=PURPOSE, Operator=OPERATOR)
+    codes = [element.text for element in raised.value.detail.iter(f"{{{SPOLIS}}}Code")]
+    assert codes == ["AsOfInFuture"], codes

@@ -1,5 +1,5 @@
--- 0006_register_imports: where the register came from and how current it is; see
--- migrations/sqlite/0002_register_imports.sql.
+-- 0009_register_imports: where the register came from and how current it is; see
+-- migrations/sqlite/0004_register_imports.sql.
 CREATE TABLE register_imports (
     seq           BIGINT PRIMARY KEY,
     batch_id      TEXT NOT NULL UNIQUE,

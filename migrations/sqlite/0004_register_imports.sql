@@ -1,4 +1,4 @@
--- 0002_register_imports: where the register came from and how current it is.
+-- 0004_register_imports: where the register came from and how current it is.
 -- One row per import that changed the register (`spolis-adapter register import`); the
 -- register's as-of time is the as_of of the newest row (seq). Written in the import's own
 -- transaction, so the row and the data it describes appear together.
