@@ -34,6 +34,7 @@ pub mod ops;
 pub mod personal_code;
 pub mod private_files;
 pub mod quotas;
+pub mod register;
 pub mod reload;
 pub mod server;
 pub mod service;

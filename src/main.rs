@@ -17,7 +17,7 @@ use spolis_adapter::identity;
 use spolis_adapter::store::{import, sqlite};
 use spolis_adapter::tools::demo_register::{self, DemoOptions};
 use spolis_adapter::tools::{client, example_pki};
-use spolis_adapter::{ops, server};
+use spolis_adapter::{ops, register, server};
 
 #[derive(Parser)]
 #[command(name = "spolis-adapter", version, about = "SPOLIS EP115 GetApplicationList and EP116 GetQueueStatusList over SOAP and mutual TLS")]
@@ -101,6 +101,9 @@ enum Command {
     /// Check, export or prune the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import SPOLIS's register export, export the register, or show what it holds.
+    #[command(subcommand)]
+    Register(register_cli::RegisterCommand),
     /// Call EP115 or EP116 with a client certificate, operator and personal code; print the
     /// answer as a table, raw XML or JSON, or write the printout PDF.
     Client(client::cli::ClientArgs),
@@ -109,10 +112,13 @@ enum Command {
     Replay(client::cli::ReplayArgs),
 }
 
-/// Where the audit log is: the same way `demo` and `serve` find it.
+mod register_cli;
+
+/// Where the audit log (and the register) is: the same way `demo` and `serve` find them.
 #[derive(clap::Args)]
 struct AuditLocation {
-    /// The data directory (as given to `demo`); the log is `<dir>/audit.sqlite3`.
+    /// The data directory (as given to `demo`); the log is `<dir>/audit.sqlite3`, the
+    /// embedded register `<dir>/spolis.sqlite3`.
     #[arg(long, conflicts_with = "config")]
     data_dir: Option<PathBuf>,
     /// The configuration file (as given to `serve`).
@@ -129,6 +135,18 @@ impl AuditLocation {
     fn resolve(&self) -> anyhow::Result<(audit::AuditLocation, PathBuf)> {
         let config = self.config()?;
         Ok((config.audit_location()?, config.audit_signing_key()))
+    }
+
+    /// The register's store, as the service would open it.
+    fn register_target(&self) -> anyhow::Result<spolis_adapter::register::Target> {
+        let config = self.config()?;
+        Ok(match config.postgres_url() {
+            Some(url) => spolis_adapter::register::Target::Postgres { url: url.to_owned(), options: config.postgres_options()? },
+            None => {
+                spolis_adapter::private_files::create_dir(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+                spolis_adapter::register::Target::Sqlite(config.data_dir.join(sqlite::DATABASE_FILE))
+            }
+        })
     }
 
     /// The configuration the log is found by.
@@ -246,14 +264,16 @@ fn main() -> anyhow::Result<()> {
             if witness_file.is_some() {
                 config.audit.witness_file = witness_file;
             }
+            let json = cli.log_format == LogFormat::Json;
             match config.postgres_url() {
                 Some(url) if !import::holds_persons(url, &config.postgres_options()?)? => {
-                    eprintln!("seeding the PostgreSQL register with {persons} demo persons…");
-                    let report = demo_register::seed_postgres(url, &config.postgres_options()?, &DemoOptions { persons, seed: 1 })?;
-                    eprintln!("seeded {report}");
+                    let target = register::Target::Postgres { url: url.to_owned(), options: config.postgres_options()? };
+                    seed(&target, &data_dir, persons, 1, json)?
                 }
                 Some(_) => {}
-                None if !data_dir.join(sqlite::DATABASE_FILE).exists() => seed(&data_dir, persons, 1)?,
+                None if !data_dir.join(sqlite::DATABASE_FILE).exists() => {
+                    seed(&register::Target::Sqlite(data_dir.join(sqlite::DATABASE_FILE)), &data_dir, persons, 1, json)?
+                }
                 None => {}
             }
             let same = config.clone();
@@ -282,7 +302,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::SeedDemo { data_dir, persons, seed: generator_seed } => {
             spolis_adapter::private_files::create_dir(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-            seed(&data_dir, persons, generator_seed)
+            seed(&register::Target::Sqlite(data_dir.join(sqlite::DATABASE_FILE)), &data_dir, persons, generator_seed, cli.log_format == LogFormat::Json)
         }
         Command::GenCerts { out, revocation_only: true } => {
             example_pki::generate_revocation_examples(&out)?;
@@ -299,6 +319,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(command) => run_audit(command),
+        Command::Register(command) => std::process::exit(register_cli::run(command, cli.log_format == LogFormat::Json)?),
         Command::Client(args) => std::process::exit(client::cli::client(args)?),
         Command::Replay(args) => std::process::exit(client::cli::replay_samples(args)?),
     }
@@ -436,11 +457,27 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
     }
 }
 
-fn seed(data_dir: &Path, persons: u64, generator_seed: u64) -> anyhow::Result<()> {
-    let path = data_dir.join(sqlite::DATABASE_FILE);
-    eprintln!("seeding {} with {persons} demo persons…", path.display());
-    let report = demo_register::seed_sqlite(&path, &DemoOptions { persons, seed: generator_seed })?;
-    eprintln!("seeded {report}");
+/// Fills `target` with the demo register through the one way in: the generator writes an
+/// export into the data directory, `register import` loads it, the export is deleted.
+fn seed(target: &register::Target, data_dir: &Path, persons: u64, generator_seed: u64, json: bool) -> anyhow::Result<()> {
+    if let register::Target::Sqlite(path) = target {
+        if path.exists() && register::state(target)?.counts.iter().any(|(table, n)| *table == "persons" && *n > 0) {
+            anyhow::bail!("{} already holds persons; seed a new data directory (or use `register import`)", path.display());
+        }
+    }
+    let export = data_dir.join(format!(".demo-export-{}.xml", std::process::id()));
+    if !json {
+        eprintln!("generating {persons} demo persons (seed {generator_seed})…");
+    }
+    let generated = demo_register::write_export(&export, &DemoOptions { persons, seed: generator_seed });
+    let outcome = generated.map_err(anyhow::Error::from).and_then(|_| {
+        register_cli::import_with_progress(target, &register::ImportOptions { files: vec![export.clone()], delta: false, dry_run: false }, json)
+    });
+    let _ = std::fs::remove_file(&export);
+    let outcome = outcome?;
+    if register_cli::report(&outcome, json) != 0 {
+        anyhow::bail!("the demo register could not be imported");
+    }
     Ok(())
 }
 

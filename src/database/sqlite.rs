@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_register.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_refusal_decisions.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_client_groups.sql") },
+    Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_register_imports.sql") },
 ];
 
 /// The schema version this program migrates the register file to.

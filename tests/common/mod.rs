@@ -198,6 +198,8 @@ pub fn admin(server: &str, options: &postgres::PostgresOptions, sql: &str) {
 pub struct Options {
     /// A private copy of the register, for tests that break it.
     pub own_register: bool,
+    /// A data directory whose register (`spolis.sqlite3`) the test filled itself.
+    pub data_dir: Option<PathBuf>,
     /// Statements run on the private register (implies `own_register`) before the server
     /// starts, so that a test can hold rows whose answers it computes by hand; on PostgreSQL
     /// they are copied with the rest.
@@ -236,7 +238,9 @@ impl TestServer {
     }
 
     pub async fn start_with(options: Options) -> TestServer {
-        let (data_dir, own_dir) = if options.own_register || options.register_rows.is_some() {
+        let (data_dir, own_dir) = if let Some(dir) = &options.data_dir {
+            (dir.clone(), None)
+        } else if options.own_register || options.register_rows.is_some() {
             let dir = tempfile::tempdir().expect("temp dir");
             demo_register::seed_sqlite(&dir.path().join(sqlite::DATABASE_FILE), &DemoOptions { persons: 50, seed: 1 })
                 .expect("seeding a private register");
@@ -263,7 +267,7 @@ impl TestServer {
         let backend = match (&options.database, options.backend) {
             (Some(_), _) => Backend::Postgres,
             (None, Some(backend)) => backend,
-            (None, None) if options.own_register || options.audit_dir.is_some() => Backend::Sqlite,
+            (None, None) if options.own_register || options.audit_dir.is_some() || options.data_dir.is_some() => Backend::Sqlite,
             (None, None) => Backend::from_environment(),
         };
         let database = match backend {

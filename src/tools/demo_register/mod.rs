@@ -178,6 +178,28 @@ pub fn seed_postgres(url: &str, database: &PostgresOptions, options: &DemoOption
     seeded.map(|report| DemoReport { elapsed: started.elapsed(), ..report })
 }
 
+/// The demo register as an export file at `export` (as of [`DATA_HORIZON`]), for
+/// `seed-demo` and `demo` to load through `register import` like SPOLIS's own: generated
+/// into a staging SQLite file beside it (deleted afterwards), then written out.
+pub fn write_export(export: &Path, options: &DemoOptions) -> Result<DemoReport, StoreError> {
+    let started = Instant::now();
+    let mut staging = export.as_os_str().to_owned();
+    staging.push(".staging.sqlite3");
+    let staging = std::path::PathBuf::from(staging);
+    let written = seed_sqlite(&staging, options).and_then(|report| {
+        let file = crate::private_files::create(export).map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", export.display())))?;
+        let as_of = format!("{DATA_HORIZON}T00:00:00Z");
+        crate::register::export_as_of(&crate::register::Target::Sqlite(staging.clone()), &as_of, std::io::BufWriter::with_capacity(1 << 20, file))?;
+        Ok(report)
+    });
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = staging.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+    written.map(|report| DemoReport { elapsed: started.elapsed(), ..report })
+}
+
 /// One big transaction with no durability: the file is new, and a failed load is discarded.
 /// The journal stays in memory (not OFF) so that a failure can still roll back.
 fn bulk_load_mode(conn: &Connection) -> Result<(), StoreError> {

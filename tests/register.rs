@@ -1,0 +1,179 @@
+//! The register's data path end to end, with the real binary and a real server: the demo
+//! register exported, imported into an empty store (SQLite, or PostgreSQL with
+//! `SPOLIS_TEST_BACKEND=postgres`) and every sample answered exactly as
+//! `wsdl/samples/expected/` says; a running server sees a delta and a full import at once.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use common::*;
+use spolis_adapter::store::sqlite;
+use spolis_adapter::tools::demo_register::{self, DemoOptions};
+
+/// The demo's register size: the expected answers were recorded against it.
+const DEMO_PERSONS: u64 = 2000;
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_spolis-adapter"))
+}
+
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs")).await.expect("join")
+}
+
+fn succeeded(output: &Output) -> String {
+    let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{text}");
+    text
+}
+
+/// The demo register (2000 persons, seed 1) written as an export by `register export`.
+async fn demo_export(dir: &Path) -> PathBuf {
+    let source = dir.join("source");
+    std::fs::create_dir(&source).expect("dir");
+    let path = source.join(sqlite::DATABASE_FILE);
+    tokio::task::spawn_blocking(move || demo_register::seed_sqlite(&path, &DemoOptions { persons: DEMO_PERSONS, seed: 1 }).expect("seed"))
+        .await
+        .expect("join");
+    let export = dir.join("export.xml");
+    let mut command = binary();
+    command.args(["register", "export", "--data-dir"]).arg(&source).arg("--output").arg(&export);
+    succeeded(&run(command).await);
+    export
+}
+
+/// `register import` with the options given, into the store of `server_data_dir` or `url`.
+fn import_command(data_dir: &Path, url: Option<&str>, options: &[&str], files: &[&Path]) -> Command {
+    let mut command = binary();
+    command.args(["register", "import", "--data-dir"]).arg(data_dir);
+    if let Some(url) = url {
+        command.arg("--database-url").arg(url);
+    }
+    command.args(options).args(files);
+    command
+}
+
+async fn replay(port: u16) -> Output {
+    let mut command = binary();
+    command.arg("replay").args(riga_connection_args(port)).arg(repo_path("wsdl/samples"));
+    run(command).await
+}
+
+#[tokio::test]
+async fn an_exported_register_imported_into_an_empty_store_answers_every_sample_as_expected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = demo_export(dir.path()).await;
+    let data_dir = dir.path().join("imported");
+    let server = match Backend::from_environment() {
+        Backend::Sqlite => {
+            succeeded(&run(import_command(&data_dir, None, &[], &[&export])).await);
+            TestServer::start_with(Options { data_dir: Some(data_dir.clone()), ..Options::default() }).await
+        }
+        Backend::Postgres => {
+            let database = Arc::new(TestDatabase::create());
+            succeeded(&run(import_command(&data_dir, Some(&database.url), &[], &[&export])).await);
+            TestServer::start_with(Options { database: Some(database), ..Options::default() }).await
+        }
+    };
+    let output = replay(server.address.port()).await;
+    let text = succeeded(&output);
+    assert!(text.contains(" passed, 0 failed"), "{text}");
+
+    // And exported again, it is the same document.
+    let again = dir.path().join("again.xml");
+    let mut command = binary();
+    command.args(["register", "export", "--data-dir"]).arg(&data_dir).arg("--output").arg(&again);
+    if let Some(database) = &server.database {
+        command.arg("--database-url").arg(&database.url);
+    }
+    succeeded(&run(command).await);
+    assert!(std::fs::read(&export).expect("export") == std::fs::read(&again).expect("again"), "export → import → export changed the document");
+}
+
+/// EP115 about `person_code` from the sample request: does the answer name the person?
+async fn knows(server: &TestServer, person_code: &str) -> bool {
+    let sample = std::fs::read_to_string(repo_path("wsdl/samples/ep115-soap11-plain.xml")).expect("sample");
+    let request = sample.replacen("<spolis:PersonCode>150342-10121</spolis:PersonCode>", &format!("<spolis:PersonCode>{person_code}</spolis:PersonCode>"), 1);
+    let reply = server.client("riga").await.soap("/GetApplicationList", &request).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body.contains("<spolis:Applications>") || reply.body.contains("ApplicationNumber>")
+}
+
+#[tokio::test]
+async fn a_running_server_sees_a_delta_and_a_full_import_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = demo_export(dir.path()).await;
+    let data_dir = dir.path().join("served");
+    let database = (Backend::from_environment() == Backend::Postgres).then(|| Arc::new(TestDatabase::create()));
+    let url = database.as_ref().map(|d| d.url.clone());
+    succeeded(&run(import_command(&data_dir, url.as_deref(), &[], &[&export])).await);
+    let server = match &database {
+        None => TestServer::start_with(Options { data_dir: Some(data_dir.clone()), ..Options::default() }).await,
+        Some(database) => TestServer::start_with(Options { database: Some(database.clone()), ..Options::default() }).await,
+    };
+    const AIVARS: &str = "020761-12340";
+    assert!(knows(&server, AIVARS).await);
+
+    let as_of = std::fs::read_to_string(&export).expect("export");
+    let as_of = as_of.split("<AsOf>").nth(1).and_then(|t| t.split("</AsOf>").next()).expect("AsOf").to_owned();
+    let delta = dir.path().join("delta.xml");
+    std::fs::write(
+        &delta,
+        format!(
+            "<RegisterExport xmlns=\"{}\"><AsOf>{as_of}</AsOf><Kind>delta</Kind><Deletions><PersonCode>{AIVARS}</PersonCode></Deletions></RegisterExport>",
+            spolis_adapter::register::format::NAMESPACE
+        ),
+    )
+    .expect("delta");
+    let text = succeeded(&run(import_command(&data_dir, url.as_deref(), &["--delta"], &[&delta])).await);
+    assert!(text.contains("1 deletions"), "{text}");
+    assert!(!knows(&server, AIVARS).await, "the running server answers from the register after the delta");
+    assert!(knows(&server, "150342-10121").await, "nobody else is gone");
+
+    succeeded(&run(import_command(&data_dir, url.as_deref(), &[], &[&export])).await);
+    assert!(knows(&server, AIVARS).await, "the running server answers from the new register after a full import");
+
+    let mut status = binary();
+    status.args(["--log-format", "json", "register", "status", "--data-dir"]).arg(&data_dir);
+    if let Some(url) = &url {
+        status.arg("--database-url").arg(url);
+    }
+    let output = run(status).await;
+    succeeded(&output);
+    let state: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
+    assert_eq!(state["last_import"]["kind"], "full");
+    assert_eq!(state["counts"]["persons"], DEMO_PERSONS);
+    assert_eq!(state["as_of"], as_of.as_str());
+}
+
+#[tokio::test]
+async fn a_file_with_problems_changes_nothing_and_exits_non_zero() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = demo_export(dir.path()).await;
+    let data_dir = dir.path().join("store");
+    succeeded(&run(import_command(&data_dir, None, &[], &[&export])).await);
+    let text = std::fs::read_to_string(&export).expect("export");
+    let broken = dir.path().join("broken.xml");
+    let (head, persons) = text.split_once("<Persons>").expect("persons");
+    let persons = persons.replacen("<Kind>1</Kind>", "<Kind>0</Kind>", 1).replacen("<Municipality>", "<Municipality>NOWHERE-", 1);
+    std::fs::write(&broken, format!("{head}<Persons>{persons}")).expect("write");
+    for options in [&[][..], &["--dry-run"][..]] {
+        let output = run(import_command(&data_dir, None, options, &[&broken])).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("]/Kind: unknown event kind \"0\""), "{stderr}");
+        assert!(stderr.contains("/Application[1]/Municipality: unknown municipality \"NOWHERE-"), "{stderr}");
+        assert!(stderr.contains("2 problem(s); nothing was changed"), "{stderr}");
+    }
+    let output = run({
+        let mut c = binary();
+        c.args(["--log-format", "json", "register", "status", "--data-dir"]).arg(&data_dir);
+        c
+    })
+    .await;
+    let state: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
+    assert_eq!(state["last_import"]["files"], export.display().to_string(), "the last import is still the good one");
+}
