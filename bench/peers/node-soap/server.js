@@ -109,6 +109,16 @@ FROM applications a JOIN queue_decisions d ON d.application_id = a.id
 JOIN providers p ON p.id = d.provider_id
 WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
 ORDER BY d.decided_on, d.id`,
+  refusalDecisions: `
+SELECT d.application_id, d.decided_on, d.document_number, d.reason
+FROM applications a JOIN refusal_decisions d ON d.application_id = a.id
+WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY d.decided_on, d.id`,
+  applicationEvents: `
+SELECT e.application_id, e.kind
+FROM queue_events e JOIN applications a ON a.id = e.application_id
+WHERE e.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY e.event_date, e.id`,
   queueEvents: `
 SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,
        pp.code, pp.name, op.code, op.name, coalesce(e.offered_address, op.address),
@@ -310,6 +320,7 @@ function applicationList(reg, args) {
         ['ApplicationNumber', r[1]],
         ['SubmissionDate', r[2]],
         ['ApplicationKind', r[3]],
+        ['Status', { Code: 'submitted', Name: 'Iesniegums saņemts' }],
         ['ServiceKind', { Code: r[4], Name: r[5] }],
         ['PreferredProvider', provider(r[6], r[7])],
         ['Applicant', person],
@@ -319,6 +330,7 @@ function applicationList(reg, args) {
         ['DocumentRequests', { DocumentRequest: [] }],
         ['GrantDecisions', { GrantDecision: [] }],
         ['QueueDecisions', { QueueDecision: [] }],
+        ['RefusalDecisions', { RefusalDecision: [] }],
       ]);
       byId.set(r[0], application);
       applications.push(application);
@@ -339,10 +351,28 @@ function applicationList(reg, args) {
         byId.get(r[0]).QueueDecisions.QueueDecision.push(
           { DecisionDate: r[1], DocumentNumber: r[2], Provider: { Code: r[3], Name: r[4] }, QueuedFrom: r[5] });
       }
+      for (const r of reg.rows('refusalDecisions', params)) {
+        byId.get(r[0]).RefusalDecisions.RefusalDecision.push({ DecisionDate: r[1], DocumentNumber: r[2], Reason: r[3] });
+      }
+      for (const r of reg.rows('applicationEvents', params)) {
+        const status = STATUS_OF_KIND.get(r[1]);
+        if (status) byId.get(r[0]).Status = { Code: status[0], Name: status[1] };
+      }
     }
   }
   return build([['Person', person], ['Applications', { Application: applications }]]);
 }
+
+// An application's status: that set by its latest event of a status-setting kind (the
+// contract's ApplicationStatusCodeType; kinds 2, 3 and 4 set none).
+const STATUS_OF_KIND = new Map([
+  [15, ['documents-requested', 'Pieprasīti dokumenti']],
+  ...[1, 8, 9, 11].map((kind) => [kind, ['in-queue', 'Uzņemts rindā']]),
+  [6, ['place-offered', 'Piedāvāta brīvā vieta']],
+  [7, ['offer-declined', 'Atteicies no piedāvātās vietas']],
+  ...[5, 10, 12, 13].map((kind) => [kind, ['granted', 'Pakalpojums piešķirts']]),
+  [14, ['refused', 'Pakalpojums atteikts']],
+]);
 
 // ---------------------------------------------------------------------------------------
 // The services: soap.listen with our WSDL files, one per path.

@@ -179,6 +179,18 @@ class GrantDecisionListStructure(Base):
     _type_info = [("GrantDecision", many(GrantDecisionStructure))]
 
 
+class ApplicationStatusStructure(Base):
+    _type_info = [("Code", req(TextType)), ("Name", req(TextType))]
+
+
+class RefusalDecisionStructure(Base):
+    _type_info = [("DecisionDate", req(Date)), ("DocumentNumber", req(DocumentNumberType)), ("Reason", req(TextType))]
+
+
+class RefusalDecisionListStructure(Base):
+    _type_info = [("RefusalDecision", many(RefusalDecisionStructure))]
+
+
 class QueueDecisionStructure(Base):
     _type_info = [
         ("DecisionDate", req(Date)),
@@ -197,6 +209,7 @@ class ApplicationStructure(Base):
         ("ApplicationNumber", req(DocumentNumberType)),
         ("SubmissionDate", req(Date)),
         ("ApplicationKind", req(TextType)),
+        ("Status", req(ApplicationStatusStructure)),
         ("ServiceKind", req(ClassifierStructure)),
         ("PreferredProvider", opt(ProviderStructure)),
         ("Applicant", req(PersonStructure)),
@@ -206,6 +219,7 @@ class ApplicationStructure(Base):
         ("DocumentRequests", req(DocumentRequestListStructure)),
         ("GrantDecisions", req(GrantDecisionListStructure)),
         ("QueueDecisions", req(QueueDecisionListStructure)),
+        ("RefusalDecisions", req(RefusalDecisionListStructure)),
     ]
 
 
@@ -258,6 +272,32 @@ FROM applications a JOIN queue_decisions d ON d.application_id = a.id
 JOIN providers p ON p.id = d.provider_id
 WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
 ORDER BY d.decided_on, d.id"""
+
+SQL_REFUSAL_DECISIONS = """
+SELECT d.application_id, d.decided_on, d.document_number, d.reason
+FROM applications a JOIN refusal_decisions d ON d.application_id = a.id
+WHERE a.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY d.decided_on, d.id"""
+
+SQL_APPLICATION_EVENTS = """
+SELECT e.application_id, e.kind
+FROM queue_events e JOIN applications a ON a.id = e.application_id
+WHERE e.person_id = ?1 AND a.submitted_on BETWEEN ?2 AND ?3
+ORDER BY e.event_date, e.id"""
+
+# An application's status: that set by its latest event of a status-setting kind
+# (the contract's ApplicationStatusCodeType; kinds 2, 3 and 4 set none).
+STATUS_OF_KIND = {
+    15: ("documents-requested", "Pieprasīti dokumenti"),
+    1: ("in-queue", "Uzņemts rindā"), 8: ("in-queue", "Uzņemts rindā"),
+    9: ("in-queue", "Uzņemts rindā"), 11: ("in-queue", "Uzņemts rindā"),
+    6: ("place-offered", "Piedāvāta brīvā vieta"),
+    7: ("offer-declined", "Atteicies no piedāvātās vietas"),
+    5: ("granted", "Pakalpojums piešķirts"), 10: ("granted", "Pakalpojums piešķirts"),
+    12: ("granted", "Pakalpojums piešķirts"), 13: ("granted", "Pakalpojums piešķirts"),
+    14: ("refused", "Pakalpojums atteikts"),
+}
+SUBMITTED = ("submitted", "Iesniegums saņemts")
 
 SQL_QUEUE_EVENTS = """
 SELECT e.kind, e.event_date, e.decision_number, sk.code, sk.name,
@@ -426,6 +466,7 @@ def application_list(person_code, period):
                     ApplicationNumber=r[1],
                     SubmissionDate=day(r[2]),
                     ApplicationKind=r[3],
+                    Status=ApplicationStatusStructure(Code=SUBMITTED[0], Name=SUBMITTED[1]),
                     ServiceKind=ClassifierStructure(Code=r[4], Name=r[5]),
                     PreferredProvider=provider(r[6], r[7]),
                     Applicant=person,
@@ -435,6 +476,7 @@ def application_list(person_code, period):
                     DocumentRequests=DocumentRequestListStructure(DocumentRequest=[]),
                     GrantDecisions=GrantDecisionListStructure(GrantDecision=[]),
                     QueueDecisions=QueueDecisionListStructure(QueueDecision=[]),
+                    RefusalDecisions=RefusalDecisionListStructure(RefusalDecision=[]),
                 )
                 by_id[r[0]] = application
                 applications.append(application)
@@ -451,6 +493,13 @@ def application_list(person_code, period):
                 for r in conn.execute(SQL_QUEUE_DECISIONS, params):
                     by_id[r[0]].QueueDecisions.QueueDecision.append(QueueDecisionStructure(
                         DecisionDate=day(r[1]), DocumentNumber=r[2], Provider=ProviderStructure(Code=r[3], Name=r[4]), QueuedFrom=day(r[5])))
+                for r in conn.execute(SQL_REFUSAL_DECISIONS, params):
+                    by_id[r[0]].RefusalDecisions.RefusalDecision.append(RefusalDecisionStructure(
+                        DecisionDate=day(r[1]), DocumentNumber=r[2], Reason=r[3]))
+                for r in conn.execute(SQL_APPLICATION_EVENTS, params):
+                    if r[1] in STATUS_OF_KIND:
+                        code, name = STATUS_OF_KIND[r[1]]
+                        by_id[r[0]].Status = ApplicationStatusStructure(Code=code, Name=name)
     finally:
         conn.execute("COMMIT")
     return person, ApplicationListStructure(Application=applications)
