@@ -9,7 +9,8 @@
         body is valid against xsd/ and carries the person, and (EP116) exactly the person's
         active queue entries — service kind, provider, queued since, places ahead, queue length,
         in queue order — and as many queue events as the register holds; (EP115) the person's
-        applications by number, in order.
+        applications by number, in order, each with the status its events set and its refusal
+        decisions (date, number).
 
 The expectations are computed here with their own SQL, not the peers' queries. Runs with the
 venv's Python (lxml, for the schema validation).
@@ -120,17 +121,45 @@ def ep116(register, person, path):
           f"valid against xsd/", file=sys.stderr)
 
 
+# The status each event kind (1–15) sets, written out here from DOMAIN.md's table rather than
+# taken from the service: None leaves the status as it was (2, 3, 4).
+STATUS_SET_BY_KIND = {
+    1: "in-queue", 2: None, 3: None, 4: None, 5: "granted", 6: "place-offered",
+    7: "offer-declined", 8: "in-queue", 9: "in-queue", 10: "granted", 11: "in-queue",
+    12: "granted", 13: "granted", 14: "refused", 15: "documents-requested",
+}
+
+
+def expected_status(conn, application_id):
+    status = "submitted"
+    for (kind,) in conn.execute(
+            "SELECT kind FROM queue_events WHERE application_id = ? ORDER BY event_date, id", (application_id,)):
+        status = STATUS_SET_BY_KIND[kind] or status
+    return status
+
+
 def ep115(register, person, path):
     answer = answer_element(path, "GetApplicationListResponse", "GetApplicationList.xsd")
     conn = connect(register)
     person_id = check_person(conn, person, answer)
-    expected = [r[0] for r in conn.execute(
-        "SELECT application_number FROM applications WHERE person_id = ? ORDER BY submitted_on, application_number",
-        (person_id,))]
-    got = [text(a, "s:ApplicationNumber") for a in answer.findall("s:Applications/s:Application", {"s": NS})]
+    expected = []
+    for application_id, number in conn.execute(
+            "SELECT id, application_number FROM applications WHERE person_id = ? ORDER BY submitted_on, application_number",
+            (person_id,)).fetchall():
+        refusals = [tuple(r) for r in conn.execute(
+            "SELECT decided_on, document_number FROM refusal_decisions WHERE application_id = ? ORDER BY decided_on, id",
+            (application_id,))]
+        expected.append((number, expected_status(conn, application_id), refusals))
+    got = [
+        (text(a, "s:ApplicationNumber"), text(a, "s:Status/s:Code"),
+         [(text(d, "s:DecisionDate"), text(d, "s:DocumentNumber"))
+          for d in a.findall("s:RefusalDecisions/s:RefusalDecision", {"s": NS})])
+        for a in answer.findall("s:Applications/s:Application", {"s": NS})
+    ]
     if got != expected:
         fail(f"EP115 applications of {person}:\n  answer:   {got}\n  register: {expected}")
-    print(f"check_answer: EP115 of {person}: applications {got} as in the register; valid against xsd/", file=sys.stderr)
+    print(f"check_answer: EP115 of {person}: applications {[g[0] for g in got]} with their statuses and refusals "
+          f"as in the register; valid against xsd/", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 # bench/run.sh drives spolis-adapter.
 #
 #   bench/peers/run.sh <register.sqlite3> <seconds> <levels...>
-#   e.g. bench/peers/run.sh bench/data/register-10000/spolis.sqlite3 5 1 16 64
+#   e.g. bench/peers/run.sh bench/data/register-10000-*/spolis.sqlite3 5 1 16 64
 #
 # For each peer (spyne under gunicorn; node-soap under Node's cluster) it
 #  1. installs what is missing (bench/peers/.venv from spyne/requirements.txt; npm ci in

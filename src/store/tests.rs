@@ -132,6 +132,17 @@ fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
+/// EP116 about Ērika (150342-10121): everything, as of today; tests narrow it with `..`.
+fn erikas_queues() -> QueueStatusQuery {
+    QueueStatusQuery {
+        person_code: person("150342-10121"),
+        period: Period::default(),
+        service_kind_code: None,
+        provider_code: None,
+        as_of: None,
+    }
+}
+
 #[tokio::test]
 async fn positions_count_active_entries_queued_earlier() {
     for backend in BACKENDS {
@@ -139,13 +150,7 @@ async fn positions_count_active_entries_queued_earlier() {
         let register = TinyRegister::open(backend);
         let store = &register.store;
         let answer = store
-            .queue_status_list(QueueStatusQuery {
-                person_code: person("150342-10121"),
-                period: Period::default(),
-                service_kind_code: None,
-                provider_code: None,
-                as_of: None,
-            })
+            .queue_status_list(erikas_queues())
             .await
             .unwrap();
         assert_eq!(answer.person.unwrap().first_name, "Ērika");
@@ -159,11 +164,9 @@ async fn positions_count_active_entries_queued_earlier() {
 
         let narrowed = store
             .queue_status_list(QueueStatusQuery {
-                person_code: person("150342-10121"),
                 period: Period { from: Some(date("2025-01-01")), till: None },
-                service_kind_code: None,
                 provider_code: Some("P1".into()),
-                as_of: None,
+                ..erikas_queues()
             })
             .await
             .unwrap();
@@ -171,13 +174,7 @@ async fn positions_count_active_entries_queued_earlier() {
         assert_eq!(narrowed.positions.len(), 1, "the period does not apply to positions");
 
         let unknown = store
-            .queue_status_list(QueueStatusQuery {
-                person_code: person("150342-10121"),
-                period: Period::default(),
-                service_kind_code: Some("NO-SUCH".into()),
-                provider_code: None,
-                as_of: None,
-            })
+            .queue_status_list(QueueStatusQuery { service_kind_code: Some("NO-SUCH".into()), ..erikas_queues() })
             .await
             .unwrap();
         assert!(unknown.person.is_some() && unknown.events.is_empty() && unknown.positions.is_empty());
@@ -204,13 +201,7 @@ async fn applications_carry_their_children_and_respect_the_period() {
         assert_eq!(all.applications[0].problem_nature.as_ref(), Some(&nature));
         assert_eq!(all.applications[1].problem_nature, None, "not recorded for A-2");
         let events = store
-            .queue_status_list(QueueStatusQuery {
-                person_code: person("150342-10121"),
-                period: Period::default(),
-                service_kind_code: None,
-                provider_code: None,
-                as_of: None,
-            })
+            .queue_status_list(erikas_queues())
             .await
             .unwrap()
             .events;
@@ -237,13 +228,7 @@ async fn positions_as_of_a_day_count_who_waited_that_day() {
     for backend in BACKENDS {
         eprintln!("on {backend:?}");
         let register = TinyRegister::open(backend);
-        let ask = |as_of: Option<&str>| QueueStatusQuery {
-            person_code: person("150342-10121"),
-            period: Period::default(),
-            service_kind_code: None,
-            provider_code: None,
-            as_of: as_of.map(date),
-        };
+        let ask = |as_of: Option<&str>| QueueStatusQuery { as_of: as_of.map(date), ..erikas_queues() };
         let places = |answer: &QueueStatusList| -> Vec<(String, u32, u32)> {
             answer.positions.iter().map(|p| (p.provider.code.clone(), p.places_ahead, p.queue_length)).collect()
         };
