@@ -60,14 +60,14 @@ impl Generator {
                 let submitted = rng.between(first, last);
                 let kind = self.choose_kind(rng, s, submitted);
                 let provider = self.pick_provider(rng, kind, s.group);
-                match self.main_application(w, rng, s, submitted, kind, provider, false)? {
-                    Outcome::Granted { on, app } if on + 180 < self.horizon => {
-                        if self.change(w, rng, s, on, &app, false)? {
-                            return Ok(());
-                        }
-                    }
-                    // Refused, or granted too late for a change: they applied again and wait now.
-                    _ => {}
+                // Granted long enough ago: waiting for a change now. Refused, or granted too late
+                // for a change (or a child, who makes none): they applied again and wait now.
+                let waits_for_change = match self.main_application(w, rng, s, submitted, kind, provider, false)? {
+                    Outcome::Granted { on, app } if on + 180 < self.horizon => self.change(w, rng, s, on, &app, false)?,
+                    _ => false,
+                };
+                if waits_for_change {
+                    return Ok(());
                 }
             }
         }
