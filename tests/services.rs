@@ -209,7 +209,7 @@ async fn the_soap_action_may_be_given_and_must_then_match() {
     is_ok_envelope(&reply, SOAP12);
 }
 
-/// A queue written by hand into a private register: provider TEST-Q, service kind ISAR-P.
+/// A queue written by hand into a private register: provider TEST-Q, service kind ISAR.
 /// Anna waits from 2022-01-10 until granted a place on 2024-06-15; Berta from 2023-06-01;
 /// Cilda and then Dace (a later id) from 2024-02-01, Dace until refused on 2025-01-10.
 const HAND_QUEUE: &str = "
@@ -218,17 +218,17 @@ const HAND_QUEUE: &str = "
         (900003, '32999000003', 'Cilda', 'Trešā'), (900004, '32999000004', 'Dace', 'Ceturtā');
     INSERT INTO applications
         SELECT 900000 + p, 900000 + p, 'TEST-A-' || p, submitted, 'Sociālās aprūpes un rehabilitācijas pakalpojums',
-               (SELECT id FROM service_kinds WHERE code = 'ISAR-P'), 900001, (SELECT min(id) FROM municipalities), NULL, NULL
+               (SELECT id FROM service_kinds WHERE code = 'ISAR'), 900001, (SELECT min(id) FROM municipalities), NULL, NULL
         FROM (SELECT 1 AS p, '2022-01-03' AS submitted UNION ALL SELECT 2, '2023-05-20'
               UNION ALL SELECT 3, '2024-01-20' UNION ALL SELECT 4, '2024-01-22');
     INSERT INTO queue_decisions SELECT 900000 + p, 900000 + p, since, 'LM-T/' || p || '-R', 900001, since
         FROM (SELECT 1 AS p, '2022-01-10' AS since UNION ALL SELECT 2, '2023-06-01' UNION ALL SELECT 3, '2024-02-01' UNION ALL SELECT 4, '2024-02-01');
-    INSERT INTO queue_events SELECT 900000 + n, 900000 + p, 900000 + p, kind, day, 'LM-T/' || n, (SELECT id FROM service_kinds WHERE code = 'ISAR-P'),
+    INSERT INTO queue_events SELECT 900000 + n, 900000 + p, 900000 + p, kind, day, 'LM-T/' || n, (SELECT id FROM service_kinds WHERE code = 'ISAR'),
                900001, CASE kind WHEN 5 THEN 900001 END, NULL, CASE kind WHEN 5 THEN '2024-07-01' END
         FROM (SELECT 1 AS n, 1 AS p, 1 AS kind, '2022-01-10' AS day UNION ALL SELECT 2, 2, 1, '2023-06-01'
               UNION ALL SELECT 3, 3, 1, '2024-02-01' UNION ALL SELECT 4, 4, 1, '2024-02-01'
               UNION ALL SELECT 5, 1, 5, '2024-06-15' UNION ALL SELECT 6, 4, 14, '2025-01-10');
-    INSERT INTO queue_entries SELECT 900000 + p, 900000 + p, 900000 + p, 900001, (SELECT id FROM service_kinds WHERE code = 'ISAR-P'), since, active
+    INSERT INTO queue_entries SELECT 900000 + p, 900000 + p, 900000 + p, 900001, (SELECT id FROM service_kinds WHERE code = 'ISAR'), since, active
         FROM (SELECT 1 AS p, '2022-01-10' AS since, 0 AS active UNION ALL SELECT 2, '2023-06-01', 1
               UNION ALL SELECT 3, '2024-02-01', 1 UNION ALL SELECT 4, '2024-02-01', 0);
 ";

@@ -61,7 +61,7 @@ async fn erika_kalnina_waits_in_two_queues_with_a_legal_representative() {
     let expected = [(15, "2024-09-30"), (1, "2024-10-28"), (1, "2025-02-24"), (6, "2025-06-10"), (7, "2025-06-13"), (8, "2025-06-27"), (2, "2025-10-06"), (3, "2025-10-20")];
     assert_eq!(events, kinds_and_days(&expected));
     let queues: Vec<(String, String)> = positions.iter().map(|p| (text(p, &["Provider", "Code"]), text(p, &["QueuedSince"]))).collect();
-    assert_eq!(queues, [("VSAC-RIG-EZE".to_string(), "2024-10-28".to_string()), ("PP-0201".to_string(), "2025-02-24".to_string())]);
+    assert_eq!(queues, [("VSAC-RIG-EZE".to_string(), "2024-10-28".to_string()), ("LO-0110".to_string(), "2025-02-24".to_string())]);
     for position in &positions {
         let ahead: u32 = text(position, &["PlacesAhead"]).parse().unwrap();
         let length: u32 = text(position, &["QueueLength"]).parse().unwrap();

@@ -114,7 +114,7 @@ pub struct ClientArgs {
     /// Only applications submitted / events dated on or before this day (YYYY-MM-DD).
     #[arg(long)]
     pub till: Option<NaiveDate>,
-    /// EP116: only this service kind (its code, e.g. ISAR-P).
+    /// EP116: only this service kind (its code, e.g. ISAR).
     #[arg(long)]
     pub service_kind: Option<String>,
     /// EP116: only this provider (its code, e.g. VSAC-RIG-EZE).

@@ -433,7 +433,7 @@ mod tests {
         use crate::model::*;
         let person = Person { person_code: crate::personal_code::PersonalCode::parse("150342-10121").expect("code"), first_name: "Ērika".into(), surname: "Kalniņa".into() };
         let provider = Provider { code: "VSAC-RIG-EZE".into(), name: "VSAC \"Rīga\" filiāle \"Ezerkrasti\"".into() };
-        let kind = Classifier { code: "ISAR-P".into(), name: "Ilgstošās sociālās aprūpes un sociālās rehabilitācijas institūcija".into() };
+        let kind = Classifier { code: "ISAR".into(), name: "Ilgstošās sociālās aprūpes un sociālās rehabilitācijas institūcija".into() };
         let nature = Classifier { code: "REDZES-INVALIDITATE".into(), name: "Persona ar I vai II grupas redzes invaliditāti".into() };
         let application = Application {
             application_number: "SPOLIS-IES-2024-000001".into(),

@@ -163,7 +163,7 @@ mod tests {
             as_of: NaiveDate::from_ymd_opt(2025, 6, 30),
             legal_basis: "Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants".into(),
             case_number: Some("SD-2026/1417".into()),
-            service_kind_code: Some("ISAR-P".into()),
+            service_kind_code: Some("ISAR".into()),
             provider_code: None,
             soap: SoapVersion::V12,
             ivis: true,
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(request.path, "/GetQueueStatusList");
         assert!(request.content_type.contains("GetQueueStatusListIVIS"));
         assert!(request.soap_action.is_none());
-        assert!(request.body.contains("<Period><From>2020-01-01</From></Period><AsOf>2025-06-30</AsOf><ServiceKindCode>ISAR-P</ServiceKindCode>"));
+        assert!(request.body.contains("<Period><From>2020-01-01</From></Period><AsOf>2025-06-30</AsOf><ServiceKindCode>ISAR</ServiceKindCode>"));
         assert!(request.body.contains(
             "</ServiceKindCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis><CaseNumber>SD-2026/1417</CaseNumber></Purpose><Operator>"
         ));

@@ -2,10 +2,14 @@
 //!
 //! Owns the generator: reference data (service kinds, ~40 providers, the 43 municipalities
 //! since the 2021 reform), the fixed `SHOWCASE` persons, and any number of random persons
-//! whose applications follow the real process: application → documents (maybe a letter
-//! asking for more, event 15) → admission to the queue (1) → renewals (2, 3), offers (6),
-//! refusals of a place (7), mostly followed by restoration (8) → grant (5, or 12 for a halfway house) or
-//! refusal (14); later a change of provider (4, 9, 10) or of service kind (11, 12/13).
+//! of Regulation No. 587's client mix (adults with severe mental disorders, children without
+//! parental care or with disabilities, persons with visual impairment; see `generator`),
+//! each at a provider that takes their group (VSAC branches and contract organisations, no
+//! municipal care homes), whose applications follow the real process: application →
+//! documents (maybe a letter asking for more, event 15) → admission to the queue (1) →
+//! renewals (2, 3), offers (6), refusals of a place (7), mostly followed by restoration (8) →
+//! grant (5, or 12 for a halfway house) or refusal (14); later a change of provider (4, 9,
+//! 10) or of service kind (11, 12/13).
 //!
 //! Input: a file path and [`DemoOptions`]; output: the filled register and a [`DemoReport`].
 //! Decisions are numbered per issuer and year in date order once all are written (the
@@ -16,7 +20,8 @@
 //! It must never write into a register that already holds persons.
 //!
 //! The parts, each feeding the next: `reference` (the fixed tables), `random` (days, the
-//! seeded PRNG, personal codes), `writer` (rows, ids and numbers), `generator` (the stories);
+//! seeded PRNG, personal codes), `writer` (rows, ids and numbers), `generator` (who the
+//! persons are; its `showcase` and `stories` write what happens to them);
 //! this file opens the register, loads it in bulk and reports.
 
 use std::fmt;
@@ -80,29 +85,33 @@ pub(crate) const SHOWCASE: &[Showcase] = &[
     Showcase {
         person_code: "150342-10121",
         name: "Ērika Kalniņa",
-        story: "Born 1942, represented by her daughter. Two applications (ISAR-P at VSAC \"Rīga\" filiāle \
-                \"Ezerkrasti\" and at Pansionāts \"Ābeļdārzs\"): a letter asking for a document (15), admitted \
-                to both queues (1), declined a place offered in Aizpute (6, 7) and was restored (8), renewed \
-                her documents (2, 3). Waits in both queues now, with persons ahead of her.",
+        story: "Born 1942, with visual impairment, represented by her daughter. Two applications for a place in \
+                an institution (at VSAC \"Rīga\" filiāle \"Ezerkrasti\" and at the contract organisation biedrība \
+                \"Aprūpes nams Ābeļdārzs\"): a letter asking for a document (15), admitted to both queues (1), \
+                declined a place offered in Aizpute (6, 7) and was restored (8), renewed her documents (2, 3). \
+                Waits in both queues now, with persons ahead of her.",
     },
     Showcase {
         person_code: "320417-28315",
         name: "Jānis Bērziņš",
-        story: "New-format personal code. Queued at VSAC \"Vidzeme\" filiāle \"Allaži\" (1), renewed documents \
-                (2, 3), declined a place in Iecava (6, 7), was restored (8), then offered and granted Allaži \
-                (6, 5). Later moved to VSAC \"Rīga\" filiāle \"Ezerkrasti\" by a second application (4, 9, 10).",
+        story: "New-format personal code; born 1948, with a severe mental disorder. Queued at VSAC \"Vidzeme\" \
+                filiāle \"Allaži\" (1), renewed documents (2, 3), declined a place in Iecava (6, 7), was restored \
+                (8), then offered and granted Allaži (6, 5). Later moved to VSAC \"Rīga\" filiāle \"Ezerkrasti\" by a \
+                second application (4, 9, 10).",
     },
     Showcase {
         person_code: "020761-12340",
         name: "Aivars Ozoliņš",
-        story: "Applied to Pansionāts \"Liepas\", was asked by letter for a missing document (15), never \
-                submitted it and was refused (14). Never queued.",
+        story: "Born 1961, with a severe mental disorder. Applied to the contract organisation biedrība \
+                \"Aprūpes centrs Liepas\", was asked by letter for a missing document (15), never submitted it and \
+                was refused (14). Never queued.",
     },
     Showcase {
         person_code: "231188-13456",
         name: "Līga Vītola",
-        story: "Born 1988, represented by her mother. Granted ISAR-RV at VSAC \"Latgale\" filiāle \"Kalkūni\" \
-                (1, 6, 5), then moved to a halfway house (11, 12) and later to a group apartment (11, 13).",
+        story: "Born 1988, with a severe mental disorder, under her mother's guardianship. Granted a place at \
+                VSAC \"Latgale\" filiāle \"Kalkūni\" (1, 6, 5), then moved to a halfway house (11, 12) and later to \
+                a group apartment (11, 13) of nodibinājums \"Fonds Cerību tilts\".",
     },
 ];
 

@@ -29,6 +29,11 @@ pub(super) fn day(year: i32, month: u32, d: u32) -> Day {
     (ymd(year, month, d) - origin()).num_days() as Day
 }
 
+/// The date of a day number (a birth may lie before the origin: a negative day).
+pub(super) fn date_of(d: Day) -> NaiveDate {
+    origin() + chrono::Duration::days(i64::from(d))
+}
+
 pub(super) fn horizon() -> Day {
     let text = DATA_HORIZON.as_bytes();
     let part = |range: std::ops::Range<usize>| -> u32 {
@@ -67,6 +72,12 @@ impl Dates {
     pub(super) fn year(&self, d: Day) -> i32 {
         self.year[self.index(d)]
     }
+}
+
+/// The last birth date an old-format code can carry: codes issued since 1 July 2017 are
+/// new-format ones.
+pub(super) fn last_old_format_birth() -> NaiveDate {
+    ymd(2017, 6, 30)
 }
 
 /// splitmix64: small, fast, and good enough to make demo data look random.
@@ -151,7 +162,7 @@ pub(super) struct Codes {
 impl Codes {
     pub(super) fn new() -> Self {
         let first_birth_date = ymd(1900, 1, 1);
-        let days = (ymd(2015, 1, 1) - first_birth_date).num_days() as usize;
+        let days = (last_old_format_birth() - first_birth_date).num_days() as usize + 1;
         let reserved = SHOWCASE
             .iter()
             .map(|s| s.person_code)
@@ -166,7 +177,8 @@ impl Codes {
     }
 
     /// An unused old-format code for someone born on `birth` (or a day later, if all
-    /// 1000 serials of that day are taken). `birth` must lie in 1900..2015.
+    /// 1000 serials of that day are taken). `birth` must lie between 1900 and
+    /// [`last_old_format_birth`]: later births have new-format codes only.
     pub(super) fn old_format(&mut self, mut birth: NaiveDate) -> PersonalCode {
         loop {
             let index = ((birth - self.first_birth_date).num_days() as usize).min(self.used_per_date.len() - 1);

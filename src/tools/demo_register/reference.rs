@@ -8,22 +8,18 @@ use super::random::mix;
 use crate::store::sqlite::error;
 use crate::store::StoreError;
 
-pub(super) const ISAR_P: usize = 0;
-pub(super) const ISAR_B: usize = 1;
-pub(super) const ISAR_RV: usize = 2;
-pub(super) const PUSCELA: usize = 3;
-pub(super) const GRUPU_DZ: usize = 4;
+pub(super) const ISAR: usize = 0;
+pub(super) const PUSCELA: usize = 1;
+pub(super) const GRUPU_DZ: usize = 2;
 
-/// Service kinds (code, name); the row id is the index + 1.
-pub(super) const SERVICE_KINDS: [(&str, &str); 5] = [
-    ("ISAR-P", "Ilgstošās sociālās aprūpes un sociālās rehabilitācijas institūcija pilngadīgām personām"),
-    ("ISAR-B", "Ilgstošās sociālās aprūpes un sociālās rehabilitācijas institūcija bērniem"),
-    (
-        "ISAR-RV",
-        "Ilgstošās sociālās aprūpes un sociālās rehabilitācijas institūcija personām ar smagiem garīga rakstura traucējumiem",
-    ),
+/// Service kinds (code, name); the row id is the index + 1. The names are the documents'
+/// own: the institution as seed 000's printout names it ("Pakalpojuma veids"), the halfway
+/// house as its event 12 does, the group apartment as Regulation No. 587 (points 11, 13.3)
+/// does. Whom an institution's place is for is the application's client group, not its kind.
+pub(super) const SERVICE_KINDS: [(&str, &str); 3] = [
+    ("ISAR", "Ilgstošās sociālās aprūpes un sociālās rehabilitācijas institūcija"),
     ("PUSCELA", "Pusceļa māja"),
-    ("GRUPU-DZ", "Grupu dzīvoklis"),
+    ("GRUPU-DZ", "Grupu māja (dzīvoklis)"),
 ];
 
 pub(super) const MENTAL: usize = 0;
@@ -40,71 +36,94 @@ pub(super) const CLIENT_GROUPS: [(&str, &str); 4] = [
     ("BERNS-INVALIDITATE", "Bērns ar invaliditāti"),
 ];
 
-const P: u8 = 1 << ISAR_P;
-const B: u8 = 1 << ISAR_B;
-const RV: u8 = 1 << ISAR_RV;
+/// Whether a client group is children's: their applications are made while they are minors.
+pub(super) const fn is_children(group: usize) -> bool {
+    group == CHILD_NO_CARE || group == CHILD_DISABLED
+}
+
+// Service kinds a provider offers.
+const I: u8 = 1 << ISAR;
 const PM: u8 = 1 << PUSCELA;
 const GD: u8 = 1 << GRUPU_DZ;
+// Client groups a provider takes.
+const M: u8 = 1 << MENTAL;
+const V: u8 = 1 << VISION;
+const NC: u8 = 1 << CHILD_NO_CARE;
+const CD: u8 = 1 << CHILD_DISABLED;
 
-/// A provider: code, name, address, the service kinds it offers, how often it is asked for.
+/// A provider: code, name, address, the service kinds it offers and the client groups it
+/// takes (bit sets), how often it is asked for.
 pub(super) struct ProviderSeed {
     pub(super) code: &'static str,
     name: &'static str,
     address: &'static str,
-    pub(super) kinds: u8,
+    kinds: u8,
+    groups: u8,
     pub(super) weight: u32,
 }
 
-const fn provider(code: &'static str, name: &'static str, address: &'static str, kinds: u8, weight: u32) -> ProviderSeed {
-    ProviderSeed { code, name, address, kinds, weight }
+impl ProviderSeed {
+    /// Whether the provider offers service `kind` to client `group`.
+    pub(super) const fn serves(&self, kind: usize, group: usize) -> bool {
+        self.kinds & (1 << kind) != 0 && self.groups & (1 << group) != 0
+    }
 }
 
-/// State social care centres (VSAC branches) and contract organisations; the row id is the index + 1.
+const fn provider(code: &'static str, name: &'static str, address: &'static str, kinds: u8, groups: u8, weight: u32) -> ProviderSeed {
+    ProviderSeed { code, name, address, kinds, groups, weight }
+}
+
+/// The providers of state-funded long-term care; the row id is the index + 1.
+/// - the branches of the five state social care centres (VSAC "Rīga", "Kurzeme", "Latgale",
+///   "Vidzeme", "Zemgale"): most take adults with severe mental disorders, a few children
+///   (without parental care, with disabilities) or persons with visual impairment;
+/// - contract organisations (līgumorganizācijas, Regulation No. 587 point 5.5: foundations,
+///   associations, a few companies) providing the same care under a contract with the
+///   ministry, and the halfway houses and group apartments.
+///
+/// General care of the elderly is municipal and has no state queue, so no municipal care
+/// home is here.
 pub(super) const PROVIDERS: &[ProviderSeed] = &[
-    provider("VSAC-RIG-EZE", "VSAC \"Rīga\" filiāle \"Ezerkrasti\"", "Malienas iela 7, Rīga, LV-1064", P | RV, 30),
-    provider("VSAC-RIG-JUG", "VSAC \"Rīga\" filiāle \"Jugla\"", "Juglas iela 27, Rīga, LV-1064", P | RV, 20),
-    provider("VSAC-RIG-TEI", "VSAC \"Rīga\" filiāle \"Teika\"", "Gaujas iela 19, Rīga, LV-1026", P, 18),
-    provider("VSAC-RIG-PLA", "VSAC \"Rīga\" filiāle \"Pļavnieki\"", "Lielvārdes iela 141, Rīga, LV-1082", P | RV, 14),
-    provider("VSAC-RIG-ROP", "VSAC \"Rīga\" filiāle \"Ropaži\"", "Rīgas iela 20, Ropaži, Ropažu novads, LV-2135", RV, 8),
-    provider("VSAC-RIG-BAL", "VSAC \"Rīga\" filiāle \"Baldone\"", "Sporta iela 4, Baldone, Ķekavas novads, LV-2125", B, 4),
-    provider("VSAC-RIG-JUR", "VSAC \"Rīga\" filiāle \"Jūrmala\"", "Dubultu prospekts 1, Jūrmala, LV-2015", B, 3),
-    provider("VSAC-KUR-AIZ", "VSAC \"Kurzeme\" filiāle \"Aizpute\"", "Jaunā iela 16, Aizpute, Dienvidkurzemes novads, LV-3456", P | RV, 10),
-    provider("VSAC-KUR-DUN", "VSAC \"Kurzeme\" filiāle \"Dundaga\"", "Talsu iela 2, Dundaga, Talsu novads, LV-3270", P, 5),
-    provider("VSAC-KUR-ILG", "VSAC \"Kurzeme\" filiāle \"Iļģi\"", "Iļģi, Grobiņas pagasts, Dienvidkurzemes novads, LV-3430", RV, 5),
-    provider("VSAC-KUR-LIE", "VSAC \"Kurzeme\" filiāle \"Liepāja\"", "Kalnu iela 5, Liepāja, LV-3401", P | B, 8),
-    provider("VSAC-KUR-SAB", "VSAC \"Kurzeme\" filiāle \"Sabile\"", "Ventspils iela 30, Sabile, Talsu novads, LV-3294", P, 4),
-    provider("VSAC-KUR-VEG", "VSAC \"Kurzeme\" filiāle \"Veģi\"", "Veģi, Valdgales pagasts, Talsu novads, LV-3251", RV, 3),
-    provider("VSAC-LAT-KAL", "VSAC \"Latgale\" filiāle \"Kalkūni\"", "Slimnīcas iela 10, Kalkūni, Augšdaugavas novads, LV-5449", P | RV, 9),
-    provider("VSAC-LAT-VIS", "VSAC \"Latgale\" filiāle \"Višķi\"", "Višķi, Višķu pagasts, Augšdaugavas novads, LV-5481", RV, 5),
-    provider("VSAC-LAT-REZ", "VSAC \"Latgale\" filiāle \"Rēzekne\"", "Meža iela 5, Rēzekne, LV-4601", P | RV, 7),
-    provider("VSAC-LAT-LIT", "VSAC \"Latgale\" filiāle \"Litene\"", "Litene, Litenes pagasts, Gulbenes novads, LV-4405", RV, 3),
-    provider("VSAC-LAT-IST", "VSAC \"Latgale\" filiāle \"Istra\"", "Istra, Istras pagasts, Ludzas novads, LV-5745", P, 3),
-    provider("VSAC-VID-ALL", "VSAC \"Vidzeme\" filiāle \"Allaži\"", "Allaži, Allažu pagasts, Siguldas novads, LV-2154", P | RV, 12),
-    provider("VSAC-VID-RUJ", "VSAC \"Vidzeme\" filiāle \"Rūja\"", "Rūjiena, Valmieras novads, LV-4240", P, 5),
-    provider("VSAC-VID-IER", "VSAC \"Vidzeme\" filiāle \"Ieriķi\"", "Ieriķi, Drabešu pagasts, Cēsu novads, LV-4139", RV, 4),
-    provider("VSAC-VID-JAU", "VSAC \"Vidzeme\" filiāle \"Jaunlaicene\"", "Jaunlaicene, Jaunlaicenes pagasts, Alūksnes novads, LV-4338", P, 3),
-    provider("VSAC-VID-VAL", "VSAC \"Vidzeme\" filiāle \"Valmiera\"", "Rīgas iela 46, Valmiera, LV-4201", P | RV, 8),
-    provider("VSAC-ZEM-IEC", "VSAC \"Zemgale\" filiāle \"Iecava\"", "Rīgas iela 61, Iecava, Bauskas novads, LV-3913", P | RV, 9),
-    provider("VSAC-ZEM-JEL", "VSAC \"Zemgale\" filiāle \"Jelgava\"", "Filozofu iela 40, Jelgava, LV-3001", P, 7),
-    provider("VSAC-ZEM-LIE", "VSAC \"Zemgale\" filiāle \"Lielbērze\"", "Lielbērze, Auru pagasts, Dobeles novads, LV-3724", RV, 4),
-    provider("VSAC-ZEM-KAL", "VSAC \"Zemgale\" filiāle \"Kalnciems\"", "Lielupes iela 2, Kalnciems, Jelgavas novads, LV-3016", P, 4),
-    provider("VSAC-ZEM-TAU", "VSAC \"Zemgale\" filiāle \"Taurkalne\"", "Taurkalne, Vecumnieku pagasts, Bauskas novads, LV-3933", P | RV, 3),
-    provider("LO-0101", "SIA \"Pansionāts Mežmalas\"", "Mežmalas iela 3, Ķekava, Ķekavas novads, LV-2123", P, 10),
-    provider("LO-0102", "SIA \"Aprūpes nams Priedes\"", "Priežu iela 8, Saulkrasti, Saulkrastu novads, LV-2160", P, 8),
-    provider("LO-0103", "SIA \"Senioru māja Ozollapas\"", "Ozolu iela 12, Ogre, Ogres novads, LV-5001", P, 6),
-    provider("LO-0104", "nodibinājums \"Sociālās aprūpes centrs Saulrieti\"", "Saulrietu iela 2, Cēsis, Cēsu novads, LV-4101", P, 6),
-    provider("LO-0105", "biedrība \"Gaismas māja\"", "Gaismas iela 4, Rīga, LV-1013", PM | GD, 6),
-    provider("LO-0106", "biedrība \"Dzīvesprieks\"", "Zaļā iela 9, Jelgava, LV-3001", GD, 4),
-    provider("LO-0107", "biedrība \"Rūpju bērns\"", "Rūpniecības iela 21, Ventspils, LV-3601", PM | GD, 3),
-    provider("LO-0108", "nodibinājums \"Fonds Cerību tilts\"", "Cerību iela 7, Daugavpils, LV-5401", PM | GD, 3),
-    provider("LO-0109", "SIA \"Latgales sociālās aprūpes centrs\"", "Atbrīvošanas aleja 90, Rēzekne, LV-4601", P, 4),
-    provider("PP-0201", "Pansionāts \"Ābeļdārzs\"", "Ābeļu iela 15, Rīga, LV-1021", P, 22),
-    provider("PP-0202", "Pansionāts \"Liepas\"", "Liepu iela 1, Talsi, Talsu novads, LV-3201", P, 5),
-    provider("PP-0203", "Pansionāts \"Atvasara\"", "Atvasaras iela 3, Madona, Madonas novads, LV-4801", P, 4),
-    provider("PP-0204", "Sociālās aprūpes centrs \"Kalnmuiža\"", "Kalnmuižas iela 2, Tukums, Tukuma novads, LV-3101", P, 4),
-    provider("PP-0205", "Pansionāts \"Dzintarkrasts\"", "Jūras iela 40, Jūrmala, LV-2015", P, 6),
-    provider("PP-0206", "Pansionāts \"Saulgrieži\"", "Skolas iela 5, Ikšķile, Ogres novads, LV-5052", P, 4),
-    provider("PP-0207", "Pansionāts \"Daugava\"", "Rīgas iela 70, Daugavpils, LV-5401", P, 6),
+    provider("VSAC-RIG-EZE", "VSAC \"Rīga\" filiāle \"Ezerkrasti\"", "Malienas iela 7, Rīga, LV-1064", I, M | V, 30),
+    provider("VSAC-RIG-JUG", "VSAC \"Rīga\" filiāle \"Jugla\"", "Juglas iela 27, Rīga, LV-1064", I, M, 20),
+    provider("VSAC-RIG-TEI", "VSAC \"Rīga\" filiāle \"Teika\"", "Gaujas iela 19, Rīga, LV-1026", I, V, 12),
+    provider("VSAC-RIG-PLA", "VSAC \"Rīga\" filiāle \"Pļavnieki\"", "Lielvārdes iela 141, Rīga, LV-1082", I, M, 14),
+    provider("VSAC-RIG-ROP", "VSAC \"Rīga\" filiāle \"Ropaži\"", "Rīgas iela 20, Ropaži, Ropažu novads, LV-2135", I, M, 8),
+    provider("VSAC-RIG-BAL", "VSAC \"Rīga\" filiāle \"Baldone\"", "Sporta iela 4, Baldone, Ķekavas novads, LV-2125", I, CD, 4),
+    provider("VSAC-RIG-JUR", "VSAC \"Rīga\" filiāle \"Jūrmala\"", "Dubultu prospekts 1, Jūrmala, LV-2015", I, NC | CD, 3),
+    provider("VSAC-KUR-AIZ", "VSAC \"Kurzeme\" filiāle \"Aizpute\"", "Jaunā iela 16, Aizpute, Dienvidkurzemes novads, LV-3456", I, M | V, 10),
+    provider("VSAC-KUR-DUN", "VSAC \"Kurzeme\" filiāle \"Dundaga\"", "Talsu iela 2, Dundaga, Talsu novads, LV-3270", I, M, 5),
+    provider("VSAC-KUR-ILG", "VSAC \"Kurzeme\" filiāle \"Iļģi\"", "Iļģi, Grobiņas pagasts, Dienvidkurzemes novads, LV-3430", I, M, 5),
+    provider("VSAC-KUR-LIE", "VSAC \"Kurzeme\" filiāle \"Liepāja\"", "Kalnu iela 5, Liepāja, LV-3401", I, NC | CD, 5),
+    provider("VSAC-KUR-SAB", "VSAC \"Kurzeme\" filiāle \"Sabile\"", "Ventspils iela 30, Sabile, Talsu novads, LV-3294", I, M, 4),
+    provider("VSAC-KUR-VEG", "VSAC \"Kurzeme\" filiāle \"Veģi\"", "Veģi, Valdgales pagasts, Talsu novads, LV-3251", I, M, 3),
+    provider("VSAC-LAT-KAL", "VSAC \"Latgale\" filiāle \"Kalkūni\"", "Slimnīcas iela 10, Kalkūni, Augšdaugavas novads, LV-5449", I, M, 9),
+    provider("VSAC-LAT-VIS", "VSAC \"Latgale\" filiāle \"Višķi\"", "Višķi, Višķu pagasts, Augšdaugavas novads, LV-5481", I, M, 5),
+    provider("VSAC-LAT-REZ", "VSAC \"Latgale\" filiāle \"Rēzekne\"", "Meža iela 5, Rēzekne, LV-4601", I, M | CD, 7),
+    provider("VSAC-LAT-LIT", "VSAC \"Latgale\" filiāle \"Litene\"", "Litene, Litenes pagasts, Gulbenes novads, LV-4405", I, M, 3),
+    provider("VSAC-LAT-IST", "VSAC \"Latgale\" filiāle \"Istra\"", "Istra, Istras pagasts, Ludzas novads, LV-5745", I, M, 3),
+    provider("VSAC-VID-ALL", "VSAC \"Vidzeme\" filiāle \"Allaži\"", "Allaži, Allažu pagasts, Siguldas novads, LV-2154", I, M, 12),
+    provider("VSAC-VID-RUJ", "VSAC \"Vidzeme\" filiāle \"Rūja\"", "Rūjiena, Valmieras novads, LV-4240", I, M, 5),
+    provider("VSAC-VID-IER", "VSAC \"Vidzeme\" filiāle \"Ieriķi\"", "Ieriķi, Drabešu pagasts, Cēsu novads, LV-4139", I, M, 4),
+    provider("VSAC-VID-JAU", "VSAC \"Vidzeme\" filiāle \"Jaunlaicene\"", "Jaunlaicene, Jaunlaicenes pagasts, Alūksnes novads, LV-4338", I, M, 3),
+    provider("VSAC-VID-VAL", "VSAC \"Vidzeme\" filiāle \"Valmiera\"", "Rīgas iela 46, Valmiera, LV-4201", I, M | V, 8),
+    provider("VSAC-ZEM-IEC", "VSAC \"Zemgale\" filiāle \"Iecava\"", "Rīgas iela 61, Iecava, Bauskas novads, LV-3913", I, M, 9),
+    provider("VSAC-ZEM-JEL", "VSAC \"Zemgale\" filiāle \"Jelgava\"", "Filozofu iela 40, Jelgava, LV-3001", I, M | CD, 7),
+    provider("VSAC-ZEM-LIE", "VSAC \"Zemgale\" filiāle \"Lielbērze\"", "Lielbērze, Auru pagasts, Dobeles novads, LV-3724", I, M, 4),
+    provider("VSAC-ZEM-KAL", "VSAC \"Zemgale\" filiāle \"Kalnciems\"", "Lielupes iela 2, Kalnciems, Jelgavas novads, LV-3016", I, M, 4),
+    provider("VSAC-ZEM-TAU", "VSAC \"Zemgale\" filiāle \"Taurkalne\"", "Taurkalne, Vecumnieku pagasts, Bauskas novads, LV-3933", I, M, 3),
+    provider("LO-0101", "nodibinājums \"Mežmalas aprūpes centrs\"", "Mežmalas iela 3, Ķekava, Ķekavas novads, LV-2123", I, M, 10),
+    provider("LO-0102", "biedrība \"Aprūpes centrs Priedes\"", "Priežu iela 8, Saulkrasti, Saulkrastu novads, LV-2160", I, M, 8),
+    provider("LO-0103", "SIA \"Sociālās aprūpes centrs Ozollapas\"", "Ozolu iela 12, Ogre, Ogres novads, LV-5001", I, M, 6),
+    provider("LO-0104", "nodibinājums \"Sociālās aprūpes centrs Saulrieti\"", "Saulrietu iela 2, Cēsis, Cēsu novads, LV-4101", I, M, 6),
+    provider("LO-0105", "biedrība \"Gaismas māja\"", "Gaismas iela 4, Rīga, LV-1013", PM | GD, M, 6),
+    provider("LO-0106", "biedrība \"Dzīvesprieks\"", "Zaļā iela 9, Jelgava, LV-3001", GD, M, 4),
+    provider("LO-0107", "biedrība \"Rūpju bērns\"", "Rūpniecības iela 21, Ventspils, LV-3601", PM | GD, M, 3),
+    provider("LO-0108", "nodibinājums \"Fonds Cerību tilts\"", "Cerību iela 7, Daugavpils, LV-5401", PM | GD, M, 3),
+    provider("LO-0109", "SIA \"Latgales sociālās aprūpes centrs\"", "Atbrīvošanas aleja 90, Rēzekne, LV-4601", I, M, 4),
+    provider("LO-0110", "biedrība \"Aprūpes nams Ābeļdārzs\"", "Ābeļu iela 15, Rīga, LV-1021", I, V, 10),
+    provider("LO-0111", "biedrība \"Aprūpes centrs Liepas\"", "Liepu iela 1, Talsi, Talsu novads, LV-3201", I, M, 5),
+    provider("LO-0112", "nodibinājums \"Bērnu ciemats Saulespuķe\"", "Saules iela 5, Ikšķile, Ogres novads, LV-5052", I, NC | CD, 3),
 ];
 
 /// A municipality: code, name, social service street address, town, postcode, e-mail
@@ -200,6 +219,7 @@ pub(super) const DOC_DISABILITY: &str = "Invaliditātes apliecības kopija";
 pub(super) const DOC_MUNICIPAL: &str = "Pašvaldības lēmums par pakalpojuma nepieciešamību";
 pub(super) const DOC_INCOME: &str = "Izziņa par personas ienākumiem";
 pub(super) const DOC_REPRESENTATIVE: &str = "Dokuments, kas apliecina likumiskā pārstāvja pilnvaras";
+pub(super) const DOC_ORPHANS_COURT: &str = "Bāriņtiesas lēmums par bērna ārpusģimenes aprūpi";
 pub(super) const DOC_CHANGE_PROVIDER: &str = "Iesniegums pakalpojuma sniedzēja maiņai";
 pub(super) const DOC_CHANGE_KIND: &str = "Iesniegums pakalpojuma veida maiņai";
 pub(super) const DOC_RENEWED: &str = "Aktualizēta ģimenes ārsta izziņa par veselības stāvokli";

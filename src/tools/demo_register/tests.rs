@@ -183,7 +183,9 @@ async fn erika_waits_in_two_queues_with_persons_ahead() {
     assert_eq!(first.document_requests.len(), 2);
     assert_eq!(first.queue_decisions.len(), 1);
     assert!(first.grant_decisions.is_empty());
-    assert_eq!(first.service_kind.code, "ISAR-P");
+    assert_eq!(first.service_kind.code, "ISAR");
+    assert_eq!(first.service_kind.name, "Ilgstošās sociālās aprūpes un sociālās rehabilitācijas institūcija", "seed 000's text");
+    assert_eq!(first.problem_nature.as_ref().map(|g| g.code.as_str()), Some("REDZES-INVALIDITATE"));
     assert!(first.application_number.starts_with("SPOLIS-IES-2024-"));
     assert!(first.queue_decisions[0].document_number.starts_with("LM-2024/"));
 }
@@ -292,19 +294,19 @@ async fn the_period_narrows_applications_and_events_but_not_positions() {
 async fn service_kind_and_provider_narrow_events_and_positions() {
     let db = seeded(1000, 7);
     let erika = SHOWCASE[0].person_code;
-    let home = ep116(&db.store, erika, Period::default(), None, Some("PP-0201")).await;
+    let home = ep116(&db.store, erika, Period::default(), None, Some("LO-0110")).await;
     assert_eq!(kinds(&home), [1]);
     assert_eq!(home.positions.len(), 1);
-    assert_eq!(home.positions[0].provider.code, "PP-0201");
+    assert_eq!(home.positions[0].provider.code, "LO-0110");
     // A provider narrows on the offered place too.
     let aizpute = ep116(&db.store, erika, Period::default(), None, Some("VSAC-KUR-AIZ")).await;
     assert_eq!(kinds(&aizpute), [6, 7]);
     assert!(aizpute.positions.is_empty());
-    let adults = ep116(&db.store, erika, Period::default(), Some("ISAR-P"), None).await;
-    assert_eq!(adults.events.len(), 8);
-    assert_eq!(adults.positions.len(), 2);
-    let children = ep116(&db.store, erika, Period::default(), Some("ISAR-B"), None).await;
-    assert!(children.person.is_some() && children.events.is_empty() && children.positions.is_empty());
+    let institution = ep116(&db.store, erika, Period::default(), Some("ISAR"), None).await;
+    assert_eq!(institution.events.len(), 8);
+    assert_eq!(institution.positions.len(), 2);
+    let halfway = ep116(&db.store, erika, Period::default(), Some("PUSCELA"), None).await;
+    assert!(halfway.person.is_some() && halfway.events.is_empty() && halfway.positions.is_empty());
     let unknown = ep116(&db.store, erika, Period::default(), None, Some("NO-SUCH")).await;
     assert!(unknown.person.is_some() && unknown.events.is_empty() && unknown.positions.is_empty());
 }
@@ -454,14 +456,116 @@ fn every_application_of_a_child_has_a_legal_representative() {
         .query_row(
             "SELECT count(*), count(*) FILTER (WHERE a.legal_representative_id IS NULL)
              FROM applications a JOIN client_groups g ON g.id = a.client_group_id
-             JOIN service_kinds k ON k.id = a.service_kind_id
-             WHERE g.code LIKE 'BERNS-%' OR k.code = 'ISAR-B'",
+             WHERE g.code LIKE 'BERNS-%'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     assert!(children > 20, "{children} applications for children");
     assert_eq!(unrepresented, 0, "of {children} applications for children");
+}
+
+/// (provider, service kind, client group) codes of every place asked for, offered or granted.
+fn places(conn: &Connection) -> Vec<(String, String, String)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT p.code, k.code, g.code FROM (
+                 SELECT a.preferred_provider_id AS provider_id, a.id AS application_id FROM applications a
+                 UNION ALL SELECT e.offered_provider_id, e.application_id FROM queue_events e WHERE e.offered_provider_id IS NOT NULL
+                 UNION ALL SELECT d.provider_id, d.application_id FROM grant_decisions d) x
+             JOIN applications a ON a.id = x.application_id JOIN providers p ON p.id = x.provider_id
+             JOIN service_kinds k ON k.id = a.service_kind_id JOIN client_groups g ON g.id = a.client_group_id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn every_place_is_at_a_provider_that_takes_the_client_group_and_service_kind() {
+    let db = seeded(1000, 7);
+    let places = places(&raw(&db.path));
+    assert!(places.len() > 2000, "{} places", places.len());
+    let index = |codes: &[(&str, &str)], code: &str| codes.iter().position(|c| c.0 == code).unwrap_or_else(|| panic!("{code}"));
+    for (provider, kind, group) in &places {
+        let seed = reference::PROVIDERS.iter().find(|p| p.code == provider).unwrap();
+        let (kind, group) = (index(&reference::SERVICE_KINDS, kind), index(&reference::CLIENT_GROUPS, group));
+        assert!(seed.serves(kind, group), "{provider} does not offer {kind:?} to {group:?}");
+    }
+    // No municipal care home with a state queue: VSAC branches and contract organisations only.
+    assert!(places.iter().all(|(p, _, _)| p.starts_with("VSAC-") || p.starts_with("LO-")));
+    // Halfway houses and group apartments are for adults with mental disorders.
+    assert!(places.iter().all(|(_, kind, group)| kind == "ISAR" || group == "GARIGI-TRAUCEJUMI"));
+    // Every group is there, and asks at VSAC branches and contract organisations alike.
+    for group in ["GARIGI-TRAUCEJUMI", "REDZES-INVALIDITATE", "BERNS-BEZ-GADIBAS", "BERNS-INVALIDITATE"] {
+        for owner in ["VSAC-", "LO-"] {
+            assert!(places.iter().any(|(p, _, g)| g == group && p.starts_with(owner)), "{group} at {owner}");
+        }
+    }
+}
+
+#[test]
+fn every_service_kind_a_group_is_offered_has_providers() {
+    use reference::{CLIENT_GROUPS, GRUPU_DZ, ISAR, MENTAL, PROVIDERS, PUSCELA};
+    let offered = (0..CLIENT_GROUPS.len()).map(|group| (ISAR, group)).chain([(PUSCELA, MENTAL), (GRUPU_DZ, MENTAL)]);
+    for (kind, group) in offered {
+        let providers = PROVIDERS.iter().filter(|p| p.serves(kind, group)).count();
+        assert!(providers >= 2, "{providers} providers of {kind} for {group}");
+    }
+}
+
+#[test]
+fn children_apply_as_minors_and_adults_as_adults_of_working_age_and_older() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let mut stmt = conn
+        .prepare(
+            "SELECT p.person_code, a.submitted_on, g.code FROM applications a JOIN persons p ON p.id = a.person_id
+             JOIN client_groups g ON g.id = a.client_group_id",
+        )
+        .unwrap();
+    let rows: Vec<(String, String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    let (mut children, mut working_age, mut elderly) = (0, 0, 0);
+    for (person, submitted, group) in &rows {
+        let Some(born) = code(person).birth_date() else { continue };
+        let age = date(submitted).years_since(born).unwrap_or_else(|| panic!("{person} applied on {submitted}, before birth"));
+        if group.starts_with("BERNS-") {
+            assert!(age < 18, "{person} ({group}) applied on {submitted} at {age}");
+            children += 1;
+        } else {
+            assert!(age >= 18, "{person} ({group}) applied on {submitted} at {age}");
+            if age < 65 { working_age += 1 } else { elderly += 1 }
+        }
+    }
+    assert!(children > 20 && working_age > 200 && elderly > 100, "{children} children, {working_age} of working age, {elderly} elderly");
+    // Codes carry no birth date after 30 June 2017: those born later have new-format codes.
+    assert!(rows.iter().all(|(person, _, _)| code(person).birth_date().is_none_or(|d| d <= date("2017-06-30"))));
+}
+
+/// A child's wait ends before they come of age (old-format codes, which carry the birth date).
+#[test]
+fn no_child_waits_or_is_granted_a_place_as_an_adult() {
+    let db = seeded(1000, 7);
+    let conn = raw(&db.path);
+    let mut stmt = conn
+        .prepare(
+            "SELECT p.person_code, e.event_date FROM queue_events e JOIN applications a ON a.id = e.application_id
+             JOIN persons p ON p.id = a.person_id JOIN client_groups g ON g.id = a.client_group_id
+             WHERE g.code LIKE 'BERNS-%'
+             UNION ALL
+             SELECT p.person_code, ?1 FROM queue_entries q JOIN applications a ON a.id = q.application_id
+             JOIN persons p ON p.id = a.person_id JOIN client_groups g ON g.id = a.client_group_id
+             WHERE g.code LIKE 'BERNS-%' AND q.active = 1",
+        )
+        .unwrap();
+    let rows: Vec<(String, String)> =
+        stmt.query_map([DATA_HORIZON], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert!(rows.len() > 50, "{} events of children", rows.len());
+    for (person, day) in rows {
+        if let Some(born) = code(&person).birth_date() {
+            assert!(date(&day).years_since(born).is_some_and(|age| age < 18), "{person} on {day}");
+        }
+    }
 }
 
 #[test]

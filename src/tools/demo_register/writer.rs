@@ -55,8 +55,8 @@ pub(super) struct Writer<'t> {
 /// The person being written, and what belongs to them until they are finished.
 pub(super) struct Subject {
     pub(super) id: i64,
-    pub(super) young: bool,
-    pub(super) birth_year: i32,
+    /// The day of birth (negative: before the register's first day).
+    pub(super) born: Day,
     pub(super) municipality: usize,
     /// The client group (problēmas būtība) of the person's applications, a `CLIENT_GROUPS` index.
     pub(super) group: usize,
