@@ -69,7 +69,7 @@ trap cleanup EXIT
 # Registers are kept between runs (seeding 2 million persons takes minutes), keyed by what
 # decides their contents — the schema and the generator — so a changed schema is never
 # benchmarked against a register made by an older binary.
-register_key=$(cat migrations/sqlite/*.sql src/tools/demo_register/*.rs src/register/*.rs | sha256sum | cut -c1-12)
+register_key=$(find migrations/sqlite src/tools/demo_register src/register -type f | sort | xargs cat | sha256sum | cut -c1-12)
 
 seed() { # persons
   local dir="$work/register-$1-$register_key"
