@@ -4,7 +4,7 @@
 //! Field names follow DOMAIN.md ("what an application carries", point 12 of Cabinet
 //! Regulation No. 587, and the EP116 event list); the Latvian term is in each doc line.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::personal_code::PersonalCode;
 
@@ -379,6 +379,9 @@ pub struct QueueStatusQuery {
 /// EP115's answer. `person` is `None` when the register holds nothing about the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationList {
+    /// When SPOLIS extracted the data the register holds (dati uz): the `AsOf` of the last
+    /// import. `None` when nothing was ever imported (an empty register).
+    pub register_as_of: Option<DateTime<Utc>>,
     pub person: Option<Person>,
     pub applications: Vec<Application>,
 }
@@ -386,6 +389,8 @@ pub struct ApplicationList {
 /// EP116's answer. `person` is `None` when the register holds nothing about the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStatusList {
+    /// As [`ApplicationList::register_as_of`].
+    pub register_as_of: Option<DateTime<Utc>>,
     pub person: Option<Person>,
     pub events: Vec<QueueEvent>,
     pub positions: Vec<QueuePosition>,

@@ -209,6 +209,27 @@ async fn the_soap_action_may_be_given_and_must_then_match() {
     is_ok_envelope(&reply, SOAP12);
 }
 
+#[tokio::test]
+async fn both_answers_say_when_spolis_extracted_the_register() {
+    let register = imported_demo_register(50);
+    let server = TestServer::start_with(Options { data_dir: Some(register.path().to_path_buf()), ..Default::default() }).await;
+    let mut client = server.client("riga").await;
+    for name in ["GetApplicationList", "GetQueueStatusList"] {
+        // The same for a person without records and for any AsOf: it is the register's.
+        for request in [format!("<PersonCode>{ERIKA}</PersonCode>"), format!("<PersonCode>{NO_RECORDS}</PersonCode><AsOf>2020-01-01</AsOf>")] {
+            let reply = client.soap(&format!("/{name}"), &envelope("1.1", &operation(name, &request))).await;
+            is_ok_envelope(&reply, SOAP11);
+            assert_eq!(texts(&reply.body, "RegisterAsOf"), ["2026-11-01T00:00:00Z"], "the demo export's AsOf: {}", reply.body);
+            validate_answer(&reply.body).expect("valid against the schema");
+        }
+    }
+    // Never imported (the register was written directly): no as-of time is claimed.
+    let unimported = TestServer::start().await;
+    let reply = unimported.client("riga").await.soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode>")))).await;
+    is_ok_envelope(&reply, SOAP11);
+    assert!(texts(&reply.body, "RegisterAsOf").is_empty(), "{}", reply.body);
+}
+
 /// A queue written by hand into a private register: provider TEST-Q, service kind ISAR-P.
 /// Anna waits from 2022-01-10 until granted a place on 2024-06-15; Berta from 2023-06-01;
 /// Cilda and then Dace (a later id) from 2024-02-01, Dace until refused on 2025-01-10.

@@ -100,8 +100,10 @@ impl PostgresStore {
     async fn application_list_unbounded(&self, q: ApplicationQuery) -> Result<ApplicationList, StoreError> {
         let mut client = self.connection().await?;
         let tx = snapshot(&mut client, "begin EP115").await?;
-        let Some((person_id, person)) = find_person(&tx, &q.person_code).await? else {
-            return Ok(ApplicationList { person: None, applications: Vec::new() });
+        let (register, found) = futures_util::future::try_join(register_version(&tx), find_person(&tx, &q.person_code)).await?;
+        let register_as_of = register.map(|r| r.as_of);
+        let Some((person_id, person)) = found else {
+            return Ok(ApplicationList { register_as_of, person: None, applications: Vec::new() });
         };
         let (from, till) = period_bounds(&q.period);
         let as_of = period_bounds(&Period { from: None, till: q.as_of }).1;
@@ -147,19 +149,20 @@ impl PostgresStore {
             }
         }
         tx.commit().await.map_err(error("end EP115"))?;
-        Ok(ApplicationList { person: Some(person), applications: applications.into_vec() })
+        Ok(ApplicationList { register_as_of, person: Some(person), applications: applications.into_vec() })
     }
 
     async fn queue_status_list_unbounded(&self, q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
         let mut client = self.connection().await?;
         let tx = snapshot(&mut client, "begin EP116").await?;
-        let Some((person_id, person)) = find_person(&tx, &q.person_code).await? else {
-            return Ok(rows::no_queue_status(None));
+        let (register, found) = futures_util::future::try_join(register_version(&tx), find_person(&tx, &q.person_code)).await?;
+        let Some((person_id, person)) = found else {
+            return Ok(rows::no_queue_status(register.as_ref(), None));
         };
         let service_kind = code_id(&tx, SQL_SERVICE_KIND_ID, q.service_kind_code.as_deref(), "EP116 service kind").await?;
         let provider = code_id(&tx, SQL_PROVIDER_ID, q.provider_code.as_deref(), "EP116 provider").await?;
         let Some((service_kind_id, provider_id)) = Narrowing::both(service_kind, provider) else {
-            return Ok(rows::no_queue_status(Some(person)));
+            return Ok(rows::no_queue_status(register.as_ref(), Some(person)));
         };
         let (from, till) = period_bounds(&q.period.until(q.as_of));
         let positions = async {
@@ -188,7 +191,7 @@ impl PostgresStore {
             .map(|row| rows::queue_position(&Cols { row, what: "EP116 queue positions" }))
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await.map_err(error("end EP116"))?;
-        Ok(QueueStatusList { person: Some(person), events, positions })
+        Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions })
     }
 }
 
@@ -214,6 +217,16 @@ async fn query(
 ) -> Result<Vec<Row>, StoreError> {
     let statement = tx.prepare_cached(sql).await.map_err(error(what))?;
     tx.query(&statement, params).await.map_err(error(what))
+}
+
+/// The newest import's sequence number and as-of time; `None` before the first import.
+/// Pipelined with the person's look-up: no round trip of its own.
+async fn register_version(tx: &deadpool_postgres::Transaction<'_>) -> Result<Option<rows::RegisterVersion>, StoreError> {
+    let what = "register version";
+    let rows = query(tx, SQL_REGISTER_VERSION, &[], what).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let cols = Cols { row, what };
+    Ok(Some(rows::RegisterVersion { seq: cols.get(0)?, as_of: cols.get(1)? }))
 }
 
 /// The person's row id and name, or `None` when the register does not know the code.

@@ -76,8 +76,17 @@ impl Narrowing {
 }
 
 /// An EP116 answer with no events and no positions, for `person` (or no person).
-pub(crate) fn no_queue_status(person: Option<Person>) -> QueueStatusList {
-    QueueStatusList { person, events: Vec::new(), positions: Vec::new() }
+pub(crate) fn no_queue_status(register: Option<&RegisterVersion>, person: Option<Person>) -> QueueStatusList {
+    QueueStatusList { register_as_of: register.map(|r| r.as_of), person, events: Vec::new(), positions: Vec::new() }
+}
+
+/// The register as the newest import left it (`SQL_REGISTER_VERSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RegisterVersion {
+    /// The import's sequence number: changes with every import, and only then.
+    pub seq: i64,
+    /// When SPOLIS extracted the data.
+    pub as_of: chrono::DateTime<chrono::Utc>,
 }
 
 /// `SQL_PERSON`: the person's row id and name.

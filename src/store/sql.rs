@@ -6,6 +6,12 @@
 
 pub(crate) use crate::database::SQL_SCHEMA_VERSION;
 
+/// The register's version and as-of time: the newest import's sequence number and `AsOf`
+/// (RFC 3339 text on SQLite, TIMESTAMPTZ on PostgreSQL); no row before the first import.
+/// Two primary-key look-ups, not a scan.
+pub(crate) const SQL_REGISTER_VERSION: &str =
+    "SELECT seq, as_of FROM register_imports WHERE seq = (SELECT max(seq) FROM register_imports)";
+
 pub(crate) const SQL_PERSON: &str = "SELECT id, person_code, first_name, surname FROM persons WHERE person_code = $1";
 
 pub(crate) const SQL_SERVICE_KIND_ID: &str = "SELECT id FROM service_kinds WHERE code = $1";

@@ -345,6 +345,6 @@ async fn an_unknown_person_is_no_person_and_no_rows() {
             .application_list(ApplicationQuery { person_code: person("051230-10106"), period: Period::default(), as_of: None })
             .await
             .unwrap();
-        assert_eq!(answer, ApplicationList { person: None, applications: Vec::new() });
+        assert_eq!(answer, ApplicationList { register_as_of: None, person: None, applications: Vec::new() });
     }
 }

@@ -6,7 +6,7 @@ use crate::contract::SPOLIS_NS;
 use crate::model::{QueueStatusList, QueueStatusQuery};
 use crate::xml::{Element, XmlWriter};
 
-use super::render::{classifier, person, provider};
+use super::render::{classifier, person, provider, register_as_of};
 use super::{as_of, leaf_text, operator, period, person_code, purpose, Children, Operator, PayloadError, Purpose};
 
 /// The request, parsed and checked.
@@ -49,6 +49,7 @@ impl GetQueueStatusList {
 pub(crate) fn render(answer: &QueueStatusList) -> String {
     let mut w = XmlWriter::with_capacity(512 + answer.events.len() * 700 + answer.positions.len() * 400);
     w.open_with("GetQueueStatusListResponse", &[("xmlns", SPOLIS_NS)]);
+    register_as_of(&mut w, answer.register_as_of);
     if let Some(found) = &answer.person {
         person(&mut w, "Person", found);
     }

@@ -150,7 +150,11 @@ pub fn read_payload(element: &Element) -> anyhow::Result<Payload> {
         let applications = children(required(element, "Applications")?, "Application")
             .map(read_application)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Payload::Applications(ApplicationList { person: child(element, "Person").map(read_person).transpose()?, applications }))
+        Ok(Payload::Applications(ApplicationList {
+            register_as_of: register_as_of(element)?,
+            person: child(element, "Person").map(read_person).transpose()?,
+            applications,
+        }))
     } else if element.is(SPOLIS_NS, "GetQueueStatusListResponse") {
         let events = children(required(element, "QueueEvents")?, "QueueEvent")
             .map(read_event)
@@ -158,10 +162,26 @@ pub fn read_payload(element: &Element) -> anyhow::Result<Payload> {
         let positions = children(required(element, "QueuePositions")?, "QueuePosition")
             .map(read_position)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Payload::QueueStatus(QueueStatusList { person: child(element, "Person").map(read_person).transpose()?, events, positions }))
+        Ok(Payload::QueueStatus(QueueStatusList {
+            register_as_of: register_as_of(element)?,
+            person: child(element, "Person").map(read_person).transpose()?,
+            events,
+            positions,
+        }))
     } else {
         bail!("the answer holds {}, not an EP115/EP116 answer", element.qualified_name())
     }
+}
+
+/// `RegisterAsOf`, when the answer carries it.
+fn register_as_of(element: &Element) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    text_of(element, "RegisterAsOf")
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(text.trim())
+                .map(|time| time.with_timezone(&chrono::Utc))
+                .with_context(|| format!("RegisterAsOf {text:?} is not a date and time"))
+        })
+        .transpose()
 }
 
 fn read_fault(fault: &Element, soap: SoapVersion) -> Fault {

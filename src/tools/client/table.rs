@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::answer::{Answer, Outcome, Payload};
 use crate::model::{Application, ApplicationList, Person, QueueStatusList};
@@ -58,8 +58,21 @@ fn person_line(out: &mut String, person: Option<&Person>, what: &str, count: usi
     }
 }
 
+/// "Dati uz 01.11.2026 02:00": when SPOLIS extracted the data, in this computer's local time
+/// (as the printout's time of printing).
+pub fn data_as_of(as_of: DateTime<Utc>) -> String {
+    format!("Dati uz {}", as_of.with_timezone(&chrono::Local).format("%d.%m.%Y %H:%M"))
+}
+
+fn register_line(out: &mut String, as_of: Option<DateTime<Utc>>) {
+    if let Some(as_of) = as_of {
+        let _ = writeln!(out, "{}", data_as_of(as_of));
+    }
+}
+
 fn applications(out: &mut String, list: &ApplicationList) {
     person_line(out, list.person.as_ref(), "application(s) (EP115)", list.applications.len());
+    register_line(out, list.register_as_of);
     for application in &list.applications {
         application_block(out, application);
     }
@@ -130,6 +143,7 @@ fn application_block(out: &mut String, a: &Application) {
 
 fn queue_status(out: &mut String, list: &QueueStatusList) {
     person_line(out, list.person.as_ref(), "queue event(s) (EP116)", list.events.len());
+    register_line(out, list.register_as_of);
     if !list.events.is_empty() {
         let rows = list
             .events

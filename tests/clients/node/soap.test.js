@@ -77,6 +77,8 @@ for (const port of PORTS) {
       assert.equal(application.Applicant.PersonCode, ERIKA);
     }
     assert.ok(applications.some((a) => a.LegalRepresentative), 'a legal representative');
+    // When SPOLIS extracted the data: the demo export's AsOf (node-soap gives xs:dateTime as a Date).
+    assert.equal(new Date(answer.RegisterAsOf).toISOString(), '2026-11-01T00:00:00.000Z');
   });
 
   test(`EP115 on ${port} gives each application its status and a refusal its decision`, async () => {
@@ -100,6 +102,7 @@ for (const port of PORTS) {
   test(`EP116 plain on ${port} returns events with Latvian labels and queue positions`, async () => {
     const { service } = await bound('GetQueueStatusList', port);
     const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
+    assert.equal(new Date(answer.RegisterAsOf).toISOString(), '2026-11-01T00:00:00.000Z');
     const events = list(answer.QueueEvents.QueueEvent);
     assert.ok(events.length > 0);
     const admitted = events.find((e) => Number(e.EventKind.Code) === 1);
