@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let mut events = 0;
             for code in &codes {
-                let query = QueueStatusQuery { person_code: *code, period: Period { from: None, till: None }, service_kind_code: None, provider_code: None, as_of: None };
+                let query = QueueStatusQuery { person_code: *code, period: Period { from: None, till: None }, service_kind_code: None, provider_code: None, as_of: None, today: None };
                 events += store.queue_status_list(query).await?.events.len();
             }
             let per_call = started.elapsed().as_secs_f64() * 1e6 / codes.len().max(1) as f64;

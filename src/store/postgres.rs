@@ -19,6 +19,7 @@ use deadpool_postgres::Pool;
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{IsolationLevel, Row};
 
+use super::exits::{ExitCache, MonthlyExits};
 use super::rows::{self, Columns as _, Narrowing};
 use super::shared_counters::SharedCounters;
 use super::sql::*;
@@ -38,6 +39,8 @@ pub struct PostgresStore {
     timeout: Duration,
     /// The MessageIDs and daily quotas every instance shares, on the primary.
     pub(crate) counters: SharedCounters,
+    /// Each queue's exits, counted once per register version (EP116's estimated waits).
+    exits: std::sync::Arc<ExitCache>,
 }
 
 impl PostgresStore {
@@ -53,7 +56,7 @@ impl PostgresStore {
                 .map_err(|_| DatabaseError::Unavailable("migrating the database timed out".into()))?
         })?;
         let pool = build_pool(connection_config(replica_url.unwrap_or(url), options)?, options, options.max_connections)?;
-        Ok(PostgresStore { pool, timeout: options.timeout, counters: SharedCounters::open(url, options)? })
+        Ok(PostgresStore { pool, timeout: options.timeout, counters: SharedCounters::open(url, options)?, exits: Default::default() })
     }
 
     /// EP115: the person's applications submitted within the period, ordered by submission
@@ -190,8 +193,26 @@ impl PostgresStore {
             .iter()
             .map(|row| rows::queue_position(&Cols { row, what: "EP116 queue positions" }))
             .collect::<Result<Vec<_>, _>>()?;
+        let window = rows::estimate_window(&q, register.as_ref());
+        let version = register.map(|r| r.seq);
+        let mut estimated = Vec::with_capacity(positions.len());
+        for (mut position, queue) in positions {
+            let exits = match self.exits.get(version, queue) {
+                Some(exits) => exits,
+                None => {
+                    let what = "EP116 queue exits";
+                    let mut counted = MonthlyExits::default();
+                    for row in query(&tx, SQL_QUEUE_EXITS, &[&queue.0, &queue.1], what).await? {
+                        rows::add_exits(&mut counted, &Cols { row: &row, what })?;
+                    }
+                    self.exits.keep(version, queue, counted)
+                }
+            };
+            rows::add_estimate(&mut position, &exits, window);
+            estimated.push(position);
+        }
         tx.commit().await.map_err(error("end EP116"))?;
-        Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions })
+        Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions: estimated })
     }
 }
 

@@ -24,6 +24,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row};
 use tokio::sync::Semaphore;
 
+use super::exits::{ExitCache, MonthlyExits};
 use super::rows::{self, Narrowing};
 use super::sql::*;
 use super::StoreError;
@@ -47,6 +48,8 @@ struct Inner {
     idle: Mutex<Vec<Connection>>,
     /// One permit per connection that may exist; bounds concurrent queries to the CPUs.
     permits: Arc<Semaphore>,
+    /// Each queue's exits, counted once per register version (EP116's estimated waits).
+    exits: ExitCache,
 }
 
 impl SqliteStore {
@@ -61,6 +64,7 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 idle: Mutex::new(vec![first]),
                 permits: Arc::new(Semaphore::new(readers)),
+                exits: ExitCache::default(),
             }),
         })
     }
@@ -74,7 +78,8 @@ impl SqliteStore {
     /// EP116: the person's queue events within the period (by date, then id) and their current
     /// queue positions, both narrowed by service kind and provider when asked.
     pub async fn queue_status_list(&self, q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
-        self.read(move |conn| queue_status_list(conn, &q)).await
+        let inner = self.inner.clone();
+        self.read(move |conn| queue_status_list(conn, &q, &inner.exits)).await
     }
 
     /// Whether the register can be read and carries a schema this program knows.
@@ -207,7 +212,7 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
     Ok(ApplicationList { register_as_of, person: Some(person), applications: applications.into_vec() })
 }
 
-fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
+fn queue_status_list(conn: &Connection, q: &QueueStatusQuery, exits: &ExitCache) -> Result<QueueStatusList, StoreError> {
     let tx = ReadSnapshot::begin(conn, "begin EP116")?;
     let register = register_version(&tx)?;
     let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
@@ -237,7 +242,22 @@ fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueSta
             for_each_row(&tx, SQL_QUEUE_POSITIONS_AS_OF, params, "EP116 queue positions as of a day", &mut position)?
         }
     }
-    Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions })
+    let window = rows::estimate_window(q, register.as_ref());
+    let version = register.map(|r| r.seq);
+    let mut estimated = Vec::with_capacity(positions.len());
+    for (mut position, queue) in positions {
+        let exits = match exits.get(version, queue) {
+            Some(exits) => exits,
+            None => {
+                let mut counted = MonthlyExits::default();
+                for_each_row(&tx, SQL_QUEUE_EXITS, [queue.0, queue.1], "EP116 queue exits", |r| rows::add_exits(&mut counted, r))?;
+                exits.keep(version, queue, counted)
+            }
+        };
+        rows::add_estimate(&mut position, &exits, window);
+        estimated.push(position);
+    }
+    Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions: estimated })
 }
 
 /// The newest import's sequence number and as-of time; `None` before the first import.
@@ -411,6 +431,7 @@ pub(crate) mod tests {
         ("queue events", SQL_QUEUE_EVENTS),
         ("queue positions", SQL_QUEUE_POSITIONS),
         ("queue positions as of a day", SQL_QUEUE_POSITIONS_AS_OF),
+        ("queue exits", SQL_QUEUE_EXITS),
     ];
 
     /// Positional binding is right only if parameter `i` is named `$i` (or `?i`): SQLite numbers
@@ -452,6 +473,8 @@ pub(crate) mod tests {
                     // Run once per statement (the register version's max(seq)), then a SEARCH.
                     || line.starts_with("SCALAR SUBQUERY")
                     || line.starts_with("USE TEMP B-TREE FOR ORDER BY")
+                    // The queue exits' count by day, over one queue's rows.
+                    || line.starts_with("USE TEMP B-TREE FOR GROUP BY")
                     // max(version) over the primary key reads one end of the b-tree.
                     || (*name == "schema version" && line.starts_with("SEARCH schema_migrations"));
                 assert!(acceptable, "{name}: `{line}` in plan {plan:#?}");
@@ -542,6 +565,7 @@ pub(crate) mod tests {
                 service_kind_code: None,
                 provider_code: None,
                 as_of: None,
+                today: None,
             })
             .await
             .unwrap_err();

@@ -145,6 +145,7 @@ async fn positions_count_active_entries_queued_earlier() {
                 service_kind_code: None,
                 provider_code: None,
                 as_of: None,
+                today: None,
             })
             .await
             .unwrap();
@@ -164,6 +165,7 @@ async fn positions_count_active_entries_queued_earlier() {
                 service_kind_code: None,
                 provider_code: Some("P1".into()),
                 as_of: None,
+                today: None,
             })
             .await
             .unwrap();
@@ -177,6 +179,7 @@ async fn positions_count_active_entries_queued_earlier() {
                 service_kind_code: Some("NO-SUCH".into()),
                 provider_code: None,
                 as_of: None,
+                today: None,
             })
             .await
             .unwrap();
@@ -210,6 +213,7 @@ async fn applications_carry_their_children_and_respect_the_period() {
                 service_kind_code: None,
                 provider_code: None,
                 as_of: None,
+                today: None,
             })
             .await
             .unwrap()
@@ -243,6 +247,7 @@ async fn positions_as_of_a_day_count_who_waited_that_day() {
             service_kind_code: None,
             provider_code: None,
             as_of: as_of.map(date),
+            today: None,
         };
         let places = |answer: &QueueStatusList| -> Vec<(String, u32, u32)> {
             answer.positions.iter().map(|p| (p.provider.code.clone(), p.places_ahead, p.queue_length)).collect()

@@ -11,7 +11,7 @@
 use chrono::NaiveDateTime;
 
 use super::pdf::{Document, FontId, PAGE_HEIGHT, PAGE_WIDTH};
-use super::table::{data_as_of, day, position_row, representative_line};
+use super::table::{data_as_of, day, position_row, representative_line, wait_bases};
 use crate::model::{Application, ApplicationList, QueueEvent, QueueEventKind, QueueStatusList};
 
 const REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
@@ -167,10 +167,17 @@ fn lay_out(input: &PrintoutInput<'_>) -> anyhow::Result<Layout> {
         layout.heading("Rindas virzība", TABLE_START);
         let rows = input.queue.positions.iter().map(position_row).collect();
         layout.table(
-            &["Pakalpojuma veids", "Pakalpojuma sniedzējs", "Rindā no", "Personu rindā priekšā", "Rindas garums"],
-            &[0.34, 0.26, 0.13, 0.14, 0.13],
+            &["Pakalpojuma veids", "Pakalpojuma sniedzējs", "Rindā no", "Personu rindā priekšā", "Rindas garums", "Paredzamā gaidīšana"],
+            &[0.24, 0.22, 0.11, 0.12, 0.11, 0.20],
             rows,
         );
+        let bases: Vec<(&str, &str)> = wait_bases(input.queue).collect();
+        if !bases.is_empty() {
+            layout.gap(4.0);
+            for (provider, basis) in bases {
+                layout.paragraph(layout.regular, TABLE_SIZE, &format!("Paredzamā gaidīšana, {provider}: {basis}"), 0.0, 2.0);
+            }
+        }
     }
 
     layout.gap(12.0);
@@ -466,7 +473,7 @@ mod tests {
             granted_on: None,
             application_number: Some("SPOLIS-IES-2024-000001".into()),
         };
-        let position = QueuePosition { service_kind: kind, provider, queued_since: day("2024-10-28"), places_ahead: 3, queue_length: 9 };
+        let position = QueuePosition { service_kind: kind, provider, queued_since: day("2024-10-28"), places_ahead: 3, queue_length: 9, estimated_wait: None };
         (
             ApplicationList { register_as_of: None, person: Some(person.clone()), applications: vec![application; applications] },
             QueueStatusList { register_as_of: None, person: Some(person), events: vec![event; events], positions: vec![position; 2] },

@@ -56,6 +56,7 @@ async fn ep116(
             service_kind_code: service_kind.map(str::to_owned),
             provider_code: provider.map(str::to_owned),
             as_of: None,
+            today: None,
         })
         .await
         .unwrap()

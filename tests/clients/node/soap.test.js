@@ -113,6 +113,17 @@ for (const port of PORTS) {
     assert.ok(positions.length >= 2, `positions: ${positions.length}`);
     for (const position of positions) {
       assert.ok(Number(position.PlacesAhead) < Number(position.QueueLength));
+      // The expected wait: an estimate with its range, or "too little movement" — never both.
+      const wait = position.EstimatedWait;
+      assert.equal(Number(wait.BasisMonths), 12);
+      assert.equal(new Date(wait.BasisFrom).toISOString().slice(0, 10), '2025-11-01');
+      if (String(wait.InsufficientData) === 'true') {
+        assert.ok(wait.Months === undefined && Number(wait.BasisExits) < 6, JSON.stringify(wait));
+      } else {
+        assert.equal(String(wait.InsufficientData), 'false');
+        assert.ok(Number(wait.BasisExits) >= 6 && Number(wait.MonthsLow) <= Number(wait.Months), JSON.stringify(wait));
+      }
+      assert.ok(wait.Basis.includes('12 mēnešos (01.11.2025.–31.10.2026.)'), wait.Basis);
     }
   });
 

@@ -127,6 +127,16 @@ def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
     for position in positions:
         assert 0 <= position.PlacesAhead < position.QueueLength
         assert position.Provider.Name
+        # The expected wait: an estimate with its range, or "too little movement" — never both.
+        wait = position.EstimatedWait
+        assert (wait.BasisMonths, wait.BasisFrom, wait.BasisTill) == (12, datetime.date(2025, 11, 1), datetime.date(2026, 10, 31))
+        if wait.InsufficientData is True:
+            assert wait.Months is None and wait.BasisExits < 6
+        else:
+            assert wait.InsufficientData is False
+            assert wait.BasisExits >= 6 and wait.MonthsLow <= wait.Months
+            assert wait.MonthsHigh is None or wait.Months <= wait.MonthsHigh
+        assert "12 mēnešos (01.11.2025.–31.10.2026.)" in wait.Basis
 
 
 @pytest.mark.parametrize("operation", list(SERVICES))
