@@ -4,7 +4,9 @@
 //! millions, so each queue is counted once per register version and kept here; the version is
 //! the newest import's sequence number, read in each answer's own snapshot, so an import makes
 //! the next answer count afresh. A register never imported has no version (nothing would mark
-//! its changes): its queues are counted on every request.
+//! its changes): its queues are counted on every request. The first answer that meets a new
+//! version also starts counting every queue in the background (`start_warming`), so that after
+//! an import no caller waits for a large queue to be counted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -49,6 +51,8 @@ pub(crate) struct ExitCache {
 struct Counted {
     version: Option<i64>,
     queues: HashMap<QueueKey, Arc<MonthlyExits>>,
+    /// The newest version whose queues are being (or were) counted ahead of the requests.
+    warmed: Option<i64>,
 }
 
 impl ExitCache {
@@ -63,6 +67,19 @@ impl ExitCache {
         counted.queues.get(&queue).cloned()
     }
 
+    /// Whether the caller should count every queue of register `version` ahead of the
+    /// requests (after an import, so that no caller waits for a large queue to be counted):
+    /// true once per version, and never for an older one or a register never imported.
+    pub fn start_warming(&self, version: Option<i64>) -> bool {
+        let Some(version) = version else { return false };
+        let mut counted = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if counted.warmed.is_some_and(|warmed| warmed >= version) {
+            return false;
+        }
+        counted.warmed = Some(version);
+        true
+    }
+
     /// Keeps `exits`, counted on register `version`, for the answers that follow; a newer
     /// version drops what was kept for older ones, an answer from an older snapshot (it began
     /// before an import committed) keeps nothing.
@@ -73,7 +90,10 @@ impl ExitCache {
         match counted.version {
             Some(current) if current > version => return exits,
             Some(current) if current == version => {}
-            _ => *counted = Counted { version: Some(version), queues: HashMap::new() },
+            _ => {
+                counted.version = Some(version);
+                counted.queues.clear();
+            }
         }
         counted.queues.insert(queue, exits.clone());
         exits
@@ -110,5 +130,15 @@ mod tests {
         assert!(cache.get(Some(2), (1, 2)).is_some(), "an answer of an older snapshot changes nothing");
         cache.keep(None, (1, 3), MonthlyExits::default());
         assert!(cache.get(None, (1, 3)).is_none(), "a register never imported is never kept");
+    }
+
+    #[test]
+    fn each_version_is_warmed_once_and_never_an_older_one() {
+        let cache = ExitCache::default();
+        assert!(!cache.start_warming(None));
+        assert!(cache.start_warming(Some(3)));
+        assert!(!cache.start_warming(Some(3)));
+        assert!(!cache.start_warming(Some(2)));
+        assert!(cache.start_warming(Some(4)));
     }
 }

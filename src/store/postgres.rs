@@ -19,7 +19,7 @@ use deadpool_postgres::Pool;
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{IsolationLevel, Row};
 
-use super::exits::{ExitCache, MonthlyExits};
+use super::exits::{ExitCache, MonthlyExits, QueueKey};
 use super::rows::{self, Columns as _, Narrowing};
 use super::shared_counters::SharedCounters;
 use super::sql::*;
@@ -159,6 +159,14 @@ impl PostgresStore {
         let mut client = self.connection().await?;
         let tx = snapshot(&mut client, "begin EP116").await?;
         let (register, found) = futures_util::future::try_join(register_version(&tx), find_person(&tx, &q.person_code)).await?;
+        if let Some(version) = register.map(|r| r.seq).filter(|&v| self.exits.start_warming(Some(v))) {
+            let store = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.warm_exits(version).await {
+                    tracing::warn!(%error, "counting the queues' exits ahead of the requests failed; answers count them as asked");
+                }
+            });
+        }
         let Some((person_id, person)) = found else {
             return Ok(rows::no_queue_status(register.as_ref(), None));
         };
@@ -199,14 +207,7 @@ impl PostgresStore {
         for (mut position, queue) in positions {
             let exits = match self.exits.get(version, queue) {
                 Some(exits) => exits,
-                None => {
-                    let what = "EP116 queue exits";
-                    let mut counted = MonthlyExits::default();
-                    for row in query(&tx, SQL_QUEUE_EXITS, &[&queue.0, &queue.1], what).await? {
-                        rows::add_exits(&mut counted, &Cols { row: &row, what })?;
-                    }
-                    self.exits.keep(version, queue, counted)
-                }
+                None => self.exits.keep(version, queue, count_exits(&tx, queue).await?),
             };
             rows::add_estimate(&mut position, &exits, window);
             estimated.push(position);
@@ -214,6 +215,45 @@ impl PostgresStore {
         tx.commit().await.map_err(error("end EP116"))?;
         Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions: estimated })
     }
+}
+
+impl PostgresStore {
+    /// Counts the exits of every queue of register `version` into the cache, on a pooled
+    /// connection in one snapshot: spawned when an answer first meets the version. Stops at
+    /// once if another import has come since.
+    async fn warm_exits(&self, version: i64) -> Result<(), StoreError> {
+        let mut client = self.connection().await?;
+        let tx = snapshot(&mut client, "count queue exits").await?;
+        if register_version(&tx).await?.map(|r| r.seq) != Some(version) {
+            return Ok(());
+        }
+        let what = "all queues";
+        let queues = query(&tx, SQL_ALL_QUEUES, &[], what)
+            .await?
+            .iter()
+            .map(|row| {
+                let r = Cols { row, what };
+                Ok((r.int(0)?, r.int(1)?))
+            })
+            .collect::<Result<Vec<QueueKey>, StoreError>>()?;
+        for queue in queues {
+            if self.exits.get(Some(version), queue).is_none() {
+                let counted = count_exits(&tx, queue).await?;
+                self.exits.keep(Some(version), queue, counted);
+            }
+        }
+        tx.commit().await.map_err(error("end counting queue exits"))
+    }
+}
+
+/// One queue's exits by month (`SQL_QUEUE_EXITS`).
+async fn count_exits(tx: &deadpool_postgres::Transaction<'_>, queue: QueueKey) -> Result<MonthlyExits, StoreError> {
+    let what = "EP116 queue exits";
+    let mut counted = MonthlyExits::default();
+    for row in query(tx, SQL_QUEUE_EXITS, &[&queue.0, &queue.1], what).await? {
+        rows::add_exits(&mut counted, &Cols { row: &row, what })?;
+    }
+    Ok(counted)
 }
 
 /// One read-only snapshot for the whole answer.

@@ -182,3 +182,8 @@ SELECT x.left_on, count(*) FROM (
   WHERE o.provider_id = $1 AND o.service_kind_id = $2
 ) x
 GROUP BY x.left_on";
+
+/// Every queue there can be (provider × service kind), for counting their exits ahead of the
+/// requests after an import (`store::exits`). The classifiers only: a few hundred rows. Not on
+/// a request's path.
+pub(crate) const SQL_ALL_QUEUES: &str = "SELECT p.id, s.id FROM providers p CROSS JOIN service_kinds s ORDER BY p.id, s.id";

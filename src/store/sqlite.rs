@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row};
 use tokio::sync::Semaphore;
 
-use super::exits::{ExitCache, MonthlyExits};
+use super::exits::{ExitCache, MonthlyExits, QueueKey};
 use super::rows::{self, Narrowing};
 use super::sql::*;
 use super::StoreError;
@@ -79,7 +79,7 @@ impl SqliteStore {
     /// queue positions, both narrowed by service kind and provider when asked.
     pub async fn queue_status_list(&self, q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
         let inner = self.inner.clone();
-        self.read(move |conn| queue_status_list(conn, &q, &inner.exits)).await
+        self.read(move |conn| queue_status_list(conn, &q, &inner)).await
     }
 
     /// Whether the register can be read and carries a schema this program knows.
@@ -212,9 +212,21 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
     Ok(ApplicationList { register_as_of, person: Some(person), applications: applications.into_vec() })
 }
 
-fn queue_status_list(conn: &Connection, q: &QueueStatusQuery, exits: &ExitCache) -> Result<QueueStatusList, StoreError> {
+fn queue_status_list(conn: &Connection, q: &QueueStatusQuery, inner: &Arc<Inner>) -> Result<QueueStatusList, StoreError> {
+    let exits = &inner.exits;
     let tx = ReadSnapshot::begin(conn, "begin EP116")?;
     let register = register_version(&tx)?;
+    if let Some(version) = register.map(|r| r.seq).filter(|&v| exits.start_warming(Some(v))) {
+        let inner = inner.clone();
+        let spawned = std::thread::Builder::new().name("queue-exits".into()).spawn(move || {
+            if let Err(error) = warm_exits(&inner.path, &inner.exits, version) {
+                tracing::warn!(%error, "counting the queues' exits ahead of the requests failed; answers count them as asked");
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot start counting the queues' exits ahead of the requests");
+        }
+    }
     let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
         return Ok(rows::no_queue_status(register.as_ref(), None));
     };
@@ -248,16 +260,42 @@ fn queue_status_list(conn: &Connection, q: &QueueStatusQuery, exits: &ExitCache)
     for (mut position, queue) in positions {
         let exits = match exits.get(version, queue) {
             Some(exits) => exits,
-            None => {
-                let mut counted = MonthlyExits::default();
-                for_each_row(&tx, SQL_QUEUE_EXITS, [queue.0, queue.1], "EP116 queue exits", |r| rows::add_exits(&mut counted, r))?;
-                exits.keep(version, queue, counted)
-            }
+            None => exits.keep(version, queue, count_exits(&tx, queue)?),
         };
         rows::add_estimate(&mut position, &exits, window);
         estimated.push(position);
     }
     Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions: estimated })
+}
+
+/// One queue's exits by month (`SQL_QUEUE_EXITS`).
+fn count_exits(conn: &Connection, queue: QueueKey) -> Result<MonthlyExits, StoreError> {
+    let mut counted = MonthlyExits::default();
+    for_each_row(conn, SQL_QUEUE_EXITS, [queue.0, queue.1], "EP116 queue exits", |r| rows::add_exits(&mut counted, r))?;
+    Ok(counted)
+}
+
+/// Counts the exits of every queue of register `version` into `exits`, on a connection of its
+/// own, in one snapshot: run on a thread of its own when an answer first meets the version.
+/// Stops at once if another import has come since. Returns the queues looked at.
+fn warm_exits(path: &Path, exits: &ExitCache, version: i64) -> Result<usize, StoreError> {
+    use rows::Columns as _;
+    let conn = open_reader(path)?;
+    let tx = ReadSnapshot::begin(&conn, "count queue exits")?;
+    if register_version(&tx)?.map(|r| r.seq) != Some(version) {
+        return Ok(0);
+    }
+    let mut queues = Vec::new();
+    for_each_row(&tx, SQL_ALL_QUEUES, [], "all queues", |r| {
+        queues.push((r.int(0)?, r.int(1)?));
+        Ok(())
+    })?;
+    for &queue in &queues {
+        if exits.get(Some(version), queue).is_none() {
+            exits.keep(Some(version), queue, count_exits(&tx, queue)?);
+        }
+    }
+    Ok(queues.len())
 }
 
 /// The newest import's sequence number and as-of time; `None` before the first import.
@@ -589,6 +627,25 @@ pub(crate) mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
         assert!(!err.to_string().contains("99999999999"));
+    }
+
+    #[tokio::test]
+    async fn after_an_import_every_queue_is_counted_ahead_of_the_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tiny_register(dir.path());
+        let conn = open_writer(store.path()).unwrap();
+        conn.execute(
+            "INSERT INTO register_imports VALUES (1, 'b', 'full', '2026-01-01T00:00:00Z', 'd', 'f', 0, 0, 0, 0, 0, '2026-01-01T00:00:00Z', 0)",
+            [],
+        )
+        .unwrap();
+        let cache = ExitCache::default();
+        // Two providers × one service kind; queue P1 holds Līga's exit of 2024-06-15.
+        assert_eq!(warm_exits(store.path(), &cache, 1).unwrap(), 2);
+        let p1 = cache.get(Some(1), (1, 1)).expect("P1 counted");
+        assert_eq!(p1.window(date("2024-01-01"))[5], 1, "June 2024");
+        assert!(cache.get(Some(1), (2, 1)).is_some(), "P2 counted, though nobody left it");
+        assert_eq!(warm_exits(store.path(), &ExitCache::default(), 2).unwrap(), 0, "another version: nothing counted");
     }
 
     #[test]
