@@ -26,6 +26,7 @@ pub mod contract;
 pub(crate) mod cpu;
 pub mod database;
 pub mod error;
+pub mod estimate;
 pub mod http;
 pub mod identity;
 pub(crate) mod metrics;

@@ -4,7 +4,7 @@
 //! Field names follow DOMAIN.md ("what an application carries", point 12 of Cabinet
 //! Regulation No. 587, and the EP116 event list); the Latvian term is in each doc line.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::personal_code::PersonalCode;
 
@@ -328,6 +328,67 @@ pub struct QueuePosition {
     pub places_ahead: u32,
     /// How many persons wait in this queue now, this one included.
     pub queue_length: u32,
+    /// How long the person can expect to wait, from the queue's recent throughput
+    /// (`crate::estimate`). `None` only where no estimate was asked for (a client reading an
+    /// answer without one).
+    pub estimated_wait: Option<EstimatedWait>,
+}
+
+/// The expected wait for a place (paredzamais gaidīšanas laiks) in one queue, from how many
+/// persons left it per month over a window of whole months (`crate::estimate` has the method).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EstimatedWait {
+    pub outcome: WaitOutcome,
+    /// Persons who left the queue within the window: places granted and refusals.
+    pub basis_exits: u32,
+    /// Months in the window.
+    pub basis_months: u32,
+    /// The window's first and last day.
+    pub basis_from: NaiveDate,
+    pub basis_till: NaiveDate,
+    /// The basis in Latvian, for a person to read.
+    pub basis: String,
+}
+
+/// An estimate, or the statement that the queue moved too little to make one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// Expected months until a place, and the range the month-to-month throughput implies;
+    /// `high` is `None` when in at least a quarter of the months nobody left (no upper bound).
+    Estimated { months: Tenths, low: Tenths, high: Option<Tenths> },
+    /// Fewer exits in the window than an estimate needs: no number is guessed.
+    InsufficientData,
+}
+
+/// A non-negative number with one decimal, kept as tenths (45 = 4.5) so that it is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tenths(pub u64);
+
+impl Tenths {
+    /// Reads `4.5`, `4`, `4.50` (at most one non-zero decimal).
+    pub fn parse(text: &str) -> Option<Tenths> {
+        let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+        let fraction = fraction.trim_end_matches('0');
+        let whole: u64 = whole.parse().ok()?;
+        let tenth = match fraction {
+            "" => 0,
+            digit if digit.len() == 1 => digit.parse::<u64>().ok()?,
+            _ => return None,
+        };
+        whole.checked_mul(10)?.checked_add(tenth).map(Tenths)
+    }
+
+    /// The Latvian way: a decimal comma (4,5).
+    pub fn latvian(self) -> String {
+        format!("{},{}", self.0 / 10, self.0 % 10)
+    }
+}
+
+impl std::fmt::Display for Tenths {
+    /// The `xs:decimal` form: `4.5`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0 / 10, self.0 % 10)
+    }
 }
 
 /// An optional period; both ends inclusive. `from <= till` is checked when parsed.
@@ -374,11 +435,18 @@ pub struct QueueStatusQuery {
     /// The queues as they stood at the end of this day: events dated later are left out, and
     /// positions are counted over who waited that day (see `store::sql`). `None`: now.
     pub as_of: Option<NaiveDate>,
+    /// The day of the call (Latvian time), set by the service: it ends the estimated waits'
+    /// window when neither `as_of` nor the register's as-of time does. `None`: the system
+    /// clock's day.
+    pub today: Option<NaiveDate>,
 }
 
 /// EP115's answer. `person` is `None` when the register holds nothing about the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationList {
+    /// When SPOLIS extracted the data the register holds (dati uz): the `AsOf` of the last
+    /// import. `None` when nothing was ever imported (an empty register).
+    pub register_as_of: Option<DateTime<Utc>>,
     pub person: Option<Person>,
     pub applications: Vec<Application>,
 }
@@ -386,6 +454,8 @@ pub struct ApplicationList {
 /// EP116's answer. `person` is `None` when the register holds nothing about the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStatusList {
+    /// As [`ApplicationList::register_as_of`].
+    pub register_as_of: Option<DateTime<Utc>>,
     pub person: Option<Person>,
     pub events: Vec<QueueEvent>,
     pub positions: Vec<QueuePosition>,

@@ -17,6 +17,8 @@ const OPERATOR_ARG: &str = "Anna Liepiņa 120379-10015";
 async fn client(server: &TestServer, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_spolis-adapter"));
     command.arg("client").args(riga_connection_args(server.address.port())).args(args);
+    // Times are shown in the local time of the municipal systems' computers.
+    command.env("TZ", "Europe/Riga");
     if !args.contains(&"--purpose") {
         command.args(["--purpose", LEGAL_BASIS]);
     }
@@ -163,6 +165,35 @@ async fn as_of_a_day_the_client_shows_the_queues_of_that_day_and_the_printout_sa
     let no_purpose = client(&server, &[&janis[..], &["--purpose", " "]].concat()).await;
     assert_eq!(no_purpose.status.code(), Some(2), "{no_purpose:?}");
     assert!(stdout(&no_purpose).contains("PurposeMissing"), "{}", stdout(&no_purpose));
+}
+
+#[tokio::test]
+async fn the_table_and_the_printout_say_when_spolis_extracted_the_data_and_what_wait_to_expect() {
+    let register = imported_demo_register(50);
+    let server = TestServer::start_with(Options { data_dir: Some(register.path().to_path_buf()), ..Default::default() }).await;
+    // The demo export's AsOf, 2026-11-01T00:00:00Z, is 02:00 in Riga (winter time, UTC+2).
+    for service in ["ep115", "ep116"] {
+        let output = client(&server, &["--service", service, "--person", "150342-10121", "--operator", OPERATOR_ARG]).await;
+        assert!(output.status.success(), "{output:?}");
+        assert!(stdout(&output).lines().any(|line| line == "Dati uz 01.11.2026 02:00"), "{}", stdout(&output));
+    }
+    // Each position with its expected wait, and the basis of each under the table.
+    let output = client(&server, &["--service", "ep116", "--person", "150342-10121", "--operator", OPERATOR_ARG]).await;
+    let text = stdout(&output);
+    assert!(text.contains("Paredzamā gaidīšana"), "{text}");
+    assert_eq!(text.matches("12 mēnešos (01.11.2025.–31.10.2026.)").count(), 2, "a basis per position: {text}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("dated.pdf");
+    let printed = client(&server, &["--service", "ep115", "--person", "150342-10121", "--operator", OPERATOR_ARG, "--format", "pdf", "--output", path.to_str().expect("path")]).await;
+    assert!(printed.status.success(), "{printed:?}");
+    let pdf = pdftotext(&path);
+    assert!(pdf.contains("Dati uz 01.11.2026 02:00") && pdf.contains("Paredzamā gaidīšana"), "{pdf}");
+    assert!(pdf.contains("no rindas izgājušo personu skaits"), "the basis is printed: {pdf}");
+
+    // A register never imported has no as-of time, and the client claims none.
+    let unimported = TestServer::start().await;
+    let output = client(&unimported, &["--service", "ep116", "--person", "150342-10121", "--operator", OPERATOR_ARG]).await;
+    assert!(output.status.success() && !stdout(&output).contains("Dati uz"), "{}", stdout(&output));
 }
 
 #[tokio::test]

@@ -209,6 +209,27 @@ async fn the_soap_action_may_be_given_and_must_then_match() {
     is_ok_envelope(&reply, SOAP12);
 }
 
+#[tokio::test]
+async fn both_answers_say_when_spolis_extracted_the_register() {
+    let register = imported_demo_register(50);
+    let server = TestServer::start_with(Options { data_dir: Some(register.path().to_path_buf()), ..Default::default() }).await;
+    let mut client = server.client("riga").await;
+    for name in ["GetApplicationList", "GetQueueStatusList"] {
+        // The same for a person without records and for any AsOf: it is the register's.
+        for request in [format!("<PersonCode>{ERIKA}</PersonCode>"), format!("<PersonCode>{NO_RECORDS}</PersonCode><AsOf>2020-01-01</AsOf>")] {
+            let reply = client.soap(&format!("/{name}"), &envelope("1.1", &operation(name, &request))).await;
+            is_ok_envelope(&reply, SOAP11);
+            assert_eq!(texts(&reply.body, "RegisterAsOf"), ["2026-11-01T00:00:00Z"], "the demo export's AsOf: {}", reply.body);
+            validate_answer(&reply.body).expect("valid against the schema");
+        }
+    }
+    // Never imported (the register was written directly): no as-of time is claimed.
+    let unimported = TestServer::start().await;
+    let reply = unimported.client("riga").await.soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>{ERIKA}</PersonCode>")))).await;
+    is_ok_envelope(&reply, SOAP11);
+    assert!(texts(&reply.body, "RegisterAsOf").is_empty(), "{}", reply.body);
+}
+
 /// A queue written by hand into a private register: provider TEST-Q, service kind ISAR.
 /// Anna waits from 2022-01-10 until granted a place on 2024-06-15; Berta from 2023-06-01;
 /// Cilda and then Dace (a later id) from 2024-02-01, Dace until refused on 2025-01-10.
@@ -280,4 +301,120 @@ async fn as_of_a_day_the_queue_is_counted_as_it_stood_that_day() {
     let decided = applications("2024-02-01").await;
     assert_eq!(texts(&decided, "QueuedFrom"), ["2024-02-01"], "{decided}");
     assert!(texts(&applications("2024-01-19").await, "ApplicationNumber").is_empty());
+}
+
+/// One person of a hand-built export: an application in queue `provider`, admitted (event 1)
+/// and queued on `queued`; with `then` = (event kind, day) events after it; the entry active
+/// unless one of them is a grant (5) or refusal (14).
+fn hand_person(index: u32, name: &str, provider: &str, queued: &str, then: &[(u32, &str)]) -> String {
+    let number = format!("EW-{index}");
+    let mut events = format!("<QueueEvent><EventId>{}</EventId><Kind>1</Kind><EventDate>{queued}</EventDate><ApplicationNumber>{number}</ApplicationNumber><ServiceKind>ISAR-P</ServiceKind><PreferredProvider>{provider}</PreferredProvider></QueueEvent>", index * 10);
+    for (i, (kind, day)) in then.iter().enumerate() {
+        let offered = if *kind == 6 || *kind == 5 { format!("<OfferedProvider>{provider}</OfferedProvider>") } else { String::new() };
+        events.push_str(&format!("<QueueEvent><EventId>{}</EventId><Kind>{kind}</Kind><EventDate>{day}</EventDate><ApplicationNumber>{number}</ApplicationNumber><ServiceKind>ISAR-P</ServiceKind><PreferredProvider>{provider}</PreferredProvider>{offered}</QueueEvent>", index * 10 + 1 + i as u32));
+    }
+    let active = !then.iter().any(|(kind, _)| *kind == 5 || *kind == 14);
+    format!(
+        "<Person><PersonCode>329991-{index:05}</PersonCode><FirstName>{name}</FirstName><Surname>Gaidītāja</Surname>\
+         <Application><ApplicationNumber>{number}</ApplicationNumber><SubmittedOn>2024-01-01</SubmittedOn><ApplicationKind>Iesniegums</ApplicationKind>\
+         <ServiceKind>ISAR-P</ServiceKind><PreferredProvider>{provider}</PreferredProvider><Municipality>RIGA</Municipality></Application>\
+         {events}<QueueEntry><EntryId>{index}</EntryId><ApplicationNumber>{number}</ApplicationNumber><Provider>{provider}</Provider><ServiceKind>ISAR-P</ServiceKind>\
+         <QueuedSince>{queued}</QueuedSince><Active>{active}</Active></QueueEntry></Person>"
+    )
+}
+
+/// A register built by hand and loaded through `register import`, as of 2026-03-10: queue Q1
+/// (provider Q1 × ISAR-P) where Cilda waits since 2025-01-15 behind Anna, Berta and Dace (who
+/// declined an offer, 6 and 7, and was restored, 8 — no exit), and 18 persons who left it, each
+/// on a grant (5) or a refusal (14, E4): E17 on 2025-02-10; by month from March 2025 to
+/// February 2026 E1–E16: 1 1 2 1 0 1 3 1 1 2 1 2; E18 on 2026-03-05. Frida left queue Q2.
+fn waiting_register() -> tempfile::TempDir {
+    let exits: [(u32, u32, &str); 18] = [
+        (1, 5, "2025-03-10"), (2, 5, "2025-04-10"), (3, 5, "2025-05-05"), (4, 14, "2025-05-20"), (5, 5, "2025-06-10"),
+        (6, 5, "2025-08-10"), (7, 5, "2025-09-03"), (8, 5, "2025-09-10"), (9, 5, "2025-09-17"), (10, 5, "2025-10-10"),
+        (11, 5, "2025-11-10"), (12, 5, "2025-12-05"), (13, 5, "2025-12-20"), (14, 5, "2026-01-10"), (15, 5, "2026-02-05"),
+        (16, 5, "2026-02-20"), (17, 5, "2025-02-10"), (18, 5, "2026-03-05"),
+    ];
+    let mut persons: Vec<String> = exits
+        .iter()
+        .map(|(index, kind, day)| hand_person(100 + index, &format!("E{index}"), "Q1", &format!("2024-01-{:02}", 1 + index), &[(*kind, day)]))
+        .collect();
+    persons.push(hand_person(1, "Anna", "Q1", "2024-06-01", &[]));
+    persons.push(hand_person(2, "Berta", "Q1", "2024-07-01", &[]));
+    persons.push(hand_person(3, "Cilda", "Q1", "2025-01-15", &[]));
+    persons.push(hand_person(4, "Dace", "Q1", "2024-01-05", &[(6, "2025-07-01"), (7, "2025-07-03"), (8, "2025-07-20")]));
+    persons.push(hand_person(5, "Frida", "Q2", "2024-01-01", &[(5, "2025-06-01")]));
+    let export = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<RegisterExport xmlns=\"{}\"><AsOf>2026-03-10T08:00:00Z</AsOf><Kind>full</Kind>\
+         <ServiceKinds><ServiceKind><Code>ISAR-P</Code><Name>Pilngadīgām personām</Name></ServiceKind></ServiceKinds>\
+         <Providers><Provider><Code>Q1</Code><Name>Pansionāts \"Rinda\"</Name><Address>Rindas iela 1</Address></Provider>\
+         <Provider><Code>Q2</Code><Name>Pansionāts \"Otrā\"</Name><Address>Otrā iela 2</Address></Provider></Providers>\
+         <Municipalities><Municipality><Code>RIGA</Code><Name>Rīgas valstspilsēta</Name><Address>Rātslaukums 1</Address></Municipality></Municipalities>\
+         <Persons>{}</Persons></RegisterExport>\n",
+        spolis_adapter::register::format::NAMESPACE,
+        persons.join("\n")
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("hand.xml");
+    std::fs::write(&file, export).expect("export written");
+    let target = spolis_adapter::register::Target::Sqlite(dir.path().join(spolis_adapter::store::sqlite::DATABASE_FILE));
+    let options = spolis_adapter::register::ImportOptions { files: vec![file], delta: false, dry_run: false };
+    let outcome = spolis_adapter::register::import(&target, &options, &mut |_| {}).expect("imported");
+    assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
+    dir
+}
+
+#[tokio::test]
+async fn each_position_carries_the_wait_its_queue_throughput_implies() {
+    let register = waiting_register();
+    let server = TestServer::start_with(Options { data_dir: Some(register.path().to_path_buf()), ..Default::default() }).await;
+    let mut client = server.client("riga").await;
+    let mut ask = async |as_of: Option<&str>| {
+        let as_of = as_of.map(|day| format!("<AsOf>{day}</AsOf>")).unwrap_or_default();
+        let reply = client
+            .soap("/GetQueueStatusList", &envelope("1.1", &operation("GetQueueStatusList", &format!("<PersonCode>329991-00003</PersonCode>{as_of}"))))
+            .await;
+        is_ok_envelope(&reply, SOAP11);
+        validate_answer(&reply.body).expect("valid against the schema");
+        reply.body
+    };
+    let wait = |body: &str| -> Vec<Vec<String>> {
+        ["PlacesAhead", "Months", "MonthsLow", "MonthsHigh", "InsufficientData", "BasisExits", "BasisMonths", "BasisFrom", "BasisTill"]
+            .iter()
+            .map(|name| texts(body, name))
+            .collect()
+    };
+    let expect = |cells: [&str; 9]| -> Vec<Vec<String>> {
+        cells.iter().map(|cell| if cell.is_empty() { vec![] } else { vec![cell.to_string()] }).collect()
+    };
+
+    // Now (no AsOf): the window is the 12 whole months before the register's as-of day
+    // (2026-03-10), March 2025 – February 2026: E1–E16, 16 exits, not E17 (before) nor E18 (in
+    // March 2026) nor Frida (another queue) nor Dace (a declined offer is no exit).
+    // Monthly 1 1 2 1 0 1 3 1 1 2 1 2, sorted 0 1 1 1 1 1 1 1 2 2 2 3: mean 16/12 = 1.33,
+    // P25 = (x2 + 3·x3)/4 = 1, P75 = (3·x8 + x9)/4 = 2. Anna, Berta, Dace ahead: n = 4.
+    // Months 4 / 1.33 = 3.0; low 4 / 2 = 2.0; high 4 / 1 = 4.0.
+    let now = ask(None).await;
+    assert_eq!(wait(&now), expect(["3", "3.0", "2.0", "4.0", "false", "16", "12", "2025-03-01", "2026-02-28"]), "{now}");
+    assert_eq!(
+        texts(&now, "Basis"),
+        ["Aprēķināts no rindas kustības 12 mēnešos (01.03.2025.–28.02.2026.): no rindas izgājušo personu skaits 16 (piešķirta vieta vai atteikums)."]
+    );
+
+    // As of 2025-12-15 the window moves to December 2024 – November 2025: E17 and E1–E11, 12
+    // exits; monthly 0 0 1 1 1 2 1 0 1 3 1 1, sorted 0 0 0 1 1 1 1 1 1 1 2 3: mean 1,
+    // P25 = (0 + 3·1)/4 = 0.75, P75 = (3·1 + 1)/4 = 1. Ahead that day: Anna, Berta, Dace and
+    // E13–E16, E18, who left later: n = 9. Months 9 / 1 = 9.0; low 9 / max(1, 1) = 9.0;
+    // high 9 / min(0.75, 1) = 12.0.
+    let december = ask(Some("2025-12-15")).await;
+    assert_eq!(wait(&december), expect(["8", "9.0", "9.0", "12.0", "false", "12", "12", "2024-12-01", "2025-11-30"]), "{december}");
+
+    // As of 2025-03-20 the window is March 2024 – February 2025: only E17 left, fewer than 6
+    // exits — said so, no number guessed.
+    let early = ask(Some("2025-03-20")).await;
+    assert_eq!(wait(&early)[1..], expect(["3", "", "", "", "true", "1", "12", "2024-03-01", "2025-02-28"])[1..], "{early}");
+    assert_eq!(
+        texts(&early, "Basis"),
+        ["Par maz rindas kustības novērtējumam: 12 mēnešos (01.03.2024.–28.02.2025.) no rindas izgājušo personu skaits 1, vajag vismaz 6."]
+    );
 }

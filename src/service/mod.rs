@@ -182,7 +182,7 @@ impl Services {
         operation.as_of_not_after(call_date(arrival.received_at)).map_err(refused)?;
         employee_is_the_operator(heard.ivis.as_ref(), operation.operator()).map_err(refused)?;
         self.admit(&caller.consumer, operation.operator(), &replay_keys, arrival.received_at).await.map_err(refused)?;
-        let mut answered = operation.apply(&self.store).await.map_err(|error| refused(admit::store_failure(error)))?;
+        let mut answered = operation.apply(&self.store, call_date(arrival.received_at)).await.map_err(|error| refused(admit::store_failure(error)))?;
         if let Some(header) = &heard.ivis {
             answered.payload = ivis::response_element(header, contract, arrival.call_id, arrival.received_at, Ok(&answered.payload));
         }

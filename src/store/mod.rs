@@ -9,9 +9,11 @@
 //! XML or HTTP.
 //!
 //! - [`sqlite`], [`postgres`]: the register queries (EP115, EP116) on each backend.
+//! - `exits`: each queue's exits by month, kept per register version, for the estimated waits.
 //! - `shared_counters`: the MessageIDs and daily quotas several PostgreSQL instances share.
 //! - [`import`]: the register copied from a SQLite file into PostgreSQL.
 
+mod exits;
 pub mod import;
 pub mod postgres;
 mod rows;

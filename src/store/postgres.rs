@@ -19,6 +19,7 @@ use deadpool_postgres::Pool;
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{IsolationLevel, Row};
 
+use super::exits::{ExitCache, MonthlyExits, QueueKey};
 use super::rows::{self, Columns as _, Narrowing};
 use super::shared_counters::SharedCounters;
 use super::sql::*;
@@ -38,6 +39,8 @@ pub struct PostgresStore {
     timeout: Duration,
     /// The MessageIDs and daily quotas every instance shares, on the primary.
     pub(crate) counters: SharedCounters,
+    /// Each queue's exits, counted once per register version (EP116's estimated waits).
+    exits: std::sync::Arc<ExitCache>,
 }
 
 impl PostgresStore {
@@ -53,7 +56,7 @@ impl PostgresStore {
                 .map_err(|_| DatabaseError::Unavailable("migrating the database timed out".into()))?
         })?;
         let pool = build_pool(connection_config(replica_url.unwrap_or(url), options)?, options, options.max_connections)?;
-        Ok(PostgresStore { pool, timeout: options.timeout, counters: SharedCounters::open(url, options)? })
+        Ok(PostgresStore { pool, timeout: options.timeout, counters: SharedCounters::open(url, options)?, exits: Default::default() })
     }
 
     /// EP115: the person's applications submitted within the period, ordered by submission
@@ -100,8 +103,10 @@ impl PostgresStore {
     async fn application_list_unbounded(&self, q: ApplicationQuery) -> Result<ApplicationList, StoreError> {
         let mut client = self.connection().await?;
         let tx = snapshot(&mut client, "begin EP115").await?;
-        let Some((person_id, person)) = find_person(&tx, &q.person_code).await? else {
-            return Ok(ApplicationList { person: None, applications: Vec::new() });
+        let (register, found) = futures_util::future::try_join(register_version(&tx), find_person(&tx, &q.person_code)).await?;
+        let register_as_of = register.map(|r| r.as_of);
+        let Some((person_id, person)) = found else {
+            return Ok(ApplicationList { register_as_of, person: None, applications: Vec::new() });
         };
         let (from, till) = period_bounds(&q.period);
         let as_of = period_bounds(&Period { from: None, till: q.as_of }).1;
@@ -147,19 +152,28 @@ impl PostgresStore {
             }
         }
         tx.commit().await.map_err(error("end EP115"))?;
-        Ok(ApplicationList { person: Some(person), applications: applications.into_vec() })
+        Ok(ApplicationList { register_as_of, person: Some(person), applications: applications.into_vec() })
     }
 
     async fn queue_status_list_unbounded(&self, q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
         let mut client = self.connection().await?;
         let tx = snapshot(&mut client, "begin EP116").await?;
-        let Some((person_id, person)) = find_person(&tx, &q.person_code).await? else {
-            return Ok(rows::no_queue_status(None));
+        let (register, found) = futures_util::future::try_join(register_version(&tx), find_person(&tx, &q.person_code)).await?;
+        if let Some(version) = register.map(|r| r.seq).filter(|&v| self.exits.start_warming(Some(v))) {
+            let store = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.warm_exits(version).await {
+                    tracing::warn!(%error, "counting the queues' exits ahead of the requests failed; answers count them as asked");
+                }
+            });
+        }
+        let Some((person_id, person)) = found else {
+            return Ok(rows::no_queue_status(register.as_ref(), None));
         };
         let service_kind = code_id(&tx, SQL_SERVICE_KIND_ID, q.service_kind_code.as_deref(), "EP116 service kind").await?;
         let provider = code_id(&tx, SQL_PROVIDER_ID, q.provider_code.as_deref(), "EP116 provider").await?;
         let Some((service_kind_id, provider_id)) = Narrowing::both(service_kind, provider) else {
-            return Ok(rows::no_queue_status(Some(person)));
+            return Ok(rows::no_queue_status(register.as_ref(), Some(person)));
         };
         let (from, till) = period_bounds(&q.period.until(q.as_of));
         let positions = async {
@@ -187,9 +201,59 @@ impl PostgresStore {
             .iter()
             .map(|row| rows::queue_position(&Cols { row, what: "EP116 queue positions" }))
             .collect::<Result<Vec<_>, _>>()?;
+        let window = rows::estimate_window(&q, register.as_ref());
+        let version = register.map(|r| r.seq);
+        let mut estimated = Vec::with_capacity(positions.len());
+        for (mut position, queue) in positions {
+            let exits = match self.exits.get(version, queue) {
+                Some(exits) => exits,
+                None => self.exits.keep(version, queue, count_exits(&tx, queue).await?),
+            };
+            rows::add_estimate(&mut position, &exits, window);
+            estimated.push(position);
+        }
         tx.commit().await.map_err(error("end EP116"))?;
-        Ok(QueueStatusList { person: Some(person), events, positions })
+        Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions: estimated })
     }
+}
+
+impl PostgresStore {
+    /// Counts the exits of every queue of register `version` into the cache, on a pooled
+    /// connection in one snapshot: spawned when an answer first meets the version. Stops at
+    /// once if another import has come since.
+    async fn warm_exits(&self, version: i64) -> Result<(), StoreError> {
+        let mut client = self.connection().await?;
+        let tx = snapshot(&mut client, "count queue exits").await?;
+        if register_version(&tx).await?.map(|r| r.seq) != Some(version) {
+            return Ok(());
+        }
+        let what = "all queues";
+        let queues = query(&tx, SQL_ALL_QUEUES, &[], what)
+            .await?
+            .iter()
+            .map(|row| {
+                let r = Cols { row, what };
+                Ok((r.int(0)?, r.int(1)?))
+            })
+            .collect::<Result<Vec<QueueKey>, StoreError>>()?;
+        for queue in queues {
+            if self.exits.get(Some(version), queue).is_none() {
+                let counted = count_exits(&tx, queue).await?;
+                self.exits.keep(Some(version), queue, counted);
+            }
+        }
+        tx.commit().await.map_err(error("end counting queue exits"))
+    }
+}
+
+/// One queue's exits by month (`SQL_QUEUE_EXITS`).
+async fn count_exits(tx: &deadpool_postgres::Transaction<'_>, queue: QueueKey) -> Result<MonthlyExits, StoreError> {
+    let what = "EP116 queue exits";
+    let mut counted = MonthlyExits::default();
+    for row in query(tx, SQL_QUEUE_EXITS, &[&queue.0, &queue.1], what).await? {
+        rows::add_exits(&mut counted, &Cols { row: &row, what })?;
+    }
+    Ok(counted)
 }
 
 /// One read-only snapshot for the whole answer.
@@ -214,6 +278,16 @@ async fn query(
 ) -> Result<Vec<Row>, StoreError> {
     let statement = tx.prepare_cached(sql).await.map_err(error(what))?;
     tx.query(&statement, params).await.map_err(error(what))
+}
+
+/// The newest import's sequence number and as-of time; `None` before the first import.
+/// Pipelined with the person's look-up: no round trip of its own.
+async fn register_version(tx: &deadpool_postgres::Transaction<'_>) -> Result<Option<rows::RegisterVersion>, StoreError> {
+    let what = "register version";
+    let rows = query(tx, SQL_REGISTER_VERSION, &[], what).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let cols = Cols { row, what };
+    Ok(Some(rows::RegisterVersion { seq: cols.get(0)?, as_of: cols.get(1)? }))
 }
 
 /// The person's row id and name, or `None` when the register does not know the code.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+use super::exits::{MonthlyExits, QueueKey};
 use super::StoreError;
 use crate::model::*;
 use crate::personal_code::PersonalCode;
@@ -76,8 +77,17 @@ impl Narrowing {
 }
 
 /// An EP116 answer with no events and no positions, for `person` (or no person).
-pub(crate) fn no_queue_status(person: Option<Person>) -> QueueStatusList {
-    QueueStatusList { person, events: Vec::new(), positions: Vec::new() }
+pub(crate) fn no_queue_status(register: Option<&RegisterVersion>, person: Option<Person>) -> QueueStatusList {
+    QueueStatusList { register_as_of: register.map(|r| r.as_of), person, events: Vec::new(), positions: Vec::new() }
+}
+
+/// The register as the newest import left it (`SQL_REGISTER_VERSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RegisterVersion {
+    /// The import's sequence number: changes with every import, and only then.
+    pub seq: i64,
+    /// When SPOLIS extracted the data.
+    pub as_of: chrono::DateTime<chrono::Utc>,
 }
 
 /// `SQL_PERSON`: the person's row id and name.
@@ -233,13 +243,36 @@ fn event_kind(r: &impl Columns, i: usize) -> Result<QueueEventKind, StoreError> 
         .ok_or_else(|| r.corrupt("an event kind outside 1..=15"))
 }
 
-/// `SQL_QUEUE_POSITIONS`: one queue the person waits in, and where.
-pub(crate) fn queue_position(r: &impl Columns) -> Result<QueuePosition, StoreError> {
-    Ok(QueuePosition {
+/// `SQL_QUEUE_POSITIONS`: one queue the person waits in, and where; with the queue's key,
+/// for its exits (the estimate is added once they are known).
+pub(crate) fn queue_position(r: &impl Columns) -> Result<(QueuePosition, QueueKey), StoreError> {
+    let position = QueuePosition {
         service_kind: Classifier { code: r.text(0)?, name: r.text(1)? },
         provider: Provider { code: r.text(2)?, name: r.text(3)? },
         queued_since: r.date(4)?,
         places_ahead: r.count(5)?,
         queue_length: r.count(6)?,
-    })
+        estimated_wait: None,
+    };
+    Ok((position, (r.int(7)?, r.int(8)?)))
+}
+
+/// `SQL_QUEUE_EXITS`: the exits of one day (none for the row of those still waiting).
+pub(crate) fn add_exits(exits: &mut MonthlyExits, r: &impl Columns) -> Result<(), StoreError> {
+    if let Some(day) = r.opt_date(0)? {
+        exits.add(day, r.count(1)?);
+    }
+    Ok(())
+}
+
+/// The window the estimates of an answer count exits in: before the request's `AsOf` (or the
+/// call's day), but never after the register's as-of day (`estimate::reference_day`).
+pub(crate) fn estimate_window(q: &QueueStatusQuery, register: Option<&RegisterVersion>) -> (NaiveDate, NaiveDate) {
+    let today = q.today.unwrap_or_else(|| crate::estimate::latvian_day(chrono::Utc::now()));
+    crate::estimate::window(crate::estimate::reference_day(q.as_of, today, register.map(|r| r.as_of)))
+}
+
+/// The position's estimated wait, from its queue's exits in the window `from`..=`till`.
+pub(crate) fn add_estimate(position: &mut QueuePosition, exits: &MonthlyExits, (from, till): (NaiveDate, NaiveDate)) {
+    position.estimated_wait = Some(crate::estimate::estimate(position.places_ahead, exits.window(from), from, till));
 }

@@ -6,6 +6,12 @@
 
 pub(crate) use crate::database::SQL_SCHEMA_VERSION;
 
+/// The register's version and as-of time: the newest import's sequence number and `AsOf`
+/// (RFC 3339 text on SQLite, TIMESTAMPTZ on PostgreSQL); no row before the first import.
+/// Two primary-key look-ups, not a scan.
+pub(crate) const SQL_REGISTER_VERSION: &str =
+    "SELECT seq, as_of FROM register_imports WHERE seq = (SELECT max(seq) FROM register_imports)";
+
 pub(crate) const SQL_PERSON: &str = "SELECT id, person_code, first_name, surname FROM persons WHERE person_code = $1";
 
 pub(crate) const SQL_SERVICE_KIND_ID: &str = "SELECT id FROM service_kinds WHERE code = $1";
@@ -93,7 +99,8 @@ WHERE e.person_id = $1 AND e.event_date BETWEEN $2 AND $3
 ORDER BY e.event_date, e.id";
 
 /// $1 person id, $2 service kind id or NULL, $3 provider id or NULL. A queue is ordered by
-/// queued_since, then id; the two counts are range scans of `queue_entries_by_queue`.
+/// queued_since, then id; the two counts are range scans of `queue_entries_by_queue`. The
+/// queue's ids come last: they key its exits ([`SQL_QUEUE_EXITS`]).
 pub(crate) const SQL_QUEUE_POSITIONS: &str = "\
 SELECT sk.code, sk.name, p.code, p.name, e.queued_since,
        (SELECT count(*) FROM queue_entries o
@@ -101,7 +108,8 @@ SELECT sk.code, sk.name, p.code, p.name, e.queued_since,
            AND o.active = TRUE AND (o.queued_since, o.id) < (e.queued_since, e.id)),
        (SELECT count(*) FROM queue_entries o
          WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id
-           AND o.active = TRUE)
+           AND o.active = TRUE),
+       e.provider_id, e.service_kind_id
 FROM queue_entries e
 JOIN service_kinds sk ON sk.id = e.service_kind_id
 JOIN providers p ON p.id = e.provider_id
@@ -144,7 +152,8 @@ pub(crate) const SQL_QUEUE_POSITIONS_AS_OF: &str = concat!(
        (SELECT count(*) FROM queue_entries o
          WHERE o.provider_id = e.provider_id AND o.service_kind_id = e.service_kind_id AND ",
     waiting_on_day_1!("o"),
-    ")
+    "),
+       e.provider_id, e.service_kind_id
 FROM queue_entries e
 JOIN service_kinds sk ON sk.id = e.service_kind_id
 JOIN providers p ON p.id = e.provider_id
@@ -156,3 +165,25 @@ WHERE ",
   AND (CAST($4 AS BIGINT) IS NULL OR e.provider_id = CAST($4 AS BIGINT))
 ORDER BY e.queued_since, e.id"
 );
+
+/// The exits of one queue — $1 provider id, $2 service kind id — by day: each of its entries
+/// leaves on its application's first grant (5, 10, 12, 13) or refusal (14) on or after its
+/// queuing, the decisions that end waiting in [`SQL_QUEUE_POSITIONS_AS_OF`] too. Reads every
+/// entry the queue ever had (`queue_entries_by_queue`) and each one's decisions
+/// (`queue_events_by_person`): too much for every request on a large register, so the stores
+/// keep the result per queue and register version (`store::exits`). One row has a NULL day:
+/// the entries that have not left (not filtered here, which would run the subquery twice).
+pub(crate) const SQL_QUEUE_EXITS: &str = "\
+SELECT x.left_on, count(*) FROM (
+  SELECT (SELECT min(v.event_date) FROM queue_events v
+           WHERE v.person_id = o.person_id AND v.application_id = o.application_id
+             AND v.kind IN (5, 10, 12, 13, 14) AND v.event_date >= o.queued_since) AS left_on
+  FROM queue_entries o
+  WHERE o.provider_id = $1 AND o.service_kind_id = $2
+) x
+GROUP BY x.left_on";
+
+/// Every queue there can be (provider × service kind), for counting their exits ahead of the
+/// requests after an import (`store::exits`). The classifiers only: a few hundred rows. Not on
+/// a request's path.
+pub(crate) const SQL_ALL_QUEUES: &str = "SELECT p.id, s.id FROM providers p CROSS JOIN service_kinds s ORDER BY p.id, s.id";

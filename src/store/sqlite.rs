@@ -24,6 +24,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row};
 use tokio::sync::Semaphore;
 
+use super::exits::{ExitCache, MonthlyExits, QueueKey};
 use super::rows::{self, Narrowing};
 use super::sql::*;
 use super::StoreError;
@@ -47,6 +48,8 @@ struct Inner {
     idle: Mutex<Vec<Connection>>,
     /// One permit per connection that may exist; bounds concurrent queries to the CPUs.
     permits: Arc<Semaphore>,
+    /// Each queue's exits, counted once per register version (EP116's estimated waits).
+    exits: ExitCache,
 }
 
 impl SqliteStore {
@@ -61,6 +64,7 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 idle: Mutex::new(vec![first]),
                 permits: Arc::new(Semaphore::new(readers)),
+                exits: ExitCache::default(),
             }),
         })
     }
@@ -74,7 +78,8 @@ impl SqliteStore {
     /// EP116: the person's queue events within the period (by date, then id) and their current
     /// queue positions, both narrowed by service kind and provider when asked.
     pub async fn queue_status_list(&self, q: QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
-        self.read(move |conn| queue_status_list(conn, &q)).await
+        let inner = self.inner.clone();
+        self.read(move |conn| queue_status_list(conn, &q, &inner)).await
     }
 
     /// Whether the register can be read and carries a schema this program knows.
@@ -185,8 +190,9 @@ impl Drop for ReadSnapshot<'_> {
 
 fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<ApplicationList, StoreError> {
     let tx = ReadSnapshot::begin(conn, "begin EP115")?;
+    let register_as_of = register_version(&tx)?.map(|r| r.as_of);
     let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
-        return Ok(ApplicationList { person: None, applications: Vec::new() });
+        return Ok(ApplicationList { register_as_of, person: None, applications: Vec::new() });
     };
     let (from, till) = period_bounds(&q.period);
     let as_of = as_of_bound(q.as_of);
@@ -203,18 +209,31 @@ fn application_list(conn: &Connection, q: &ApplicationQuery) -> Result<Applicati
         for_each_row(&tx, SQL_REFUSAL_DECISIONS, params, "EP115 refusal decisions", |r| applications.add_refusal_decision(r))?;
         for_each_row(&tx, SQL_APPLICATION_EVENTS, params, "EP115 application events", |r| applications.add_event(r))?;
     }
-    Ok(ApplicationList { person: Some(person), applications: applications.into_vec() })
+    Ok(ApplicationList { register_as_of, person: Some(person), applications: applications.into_vec() })
 }
 
-fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueStatusList, StoreError> {
+fn queue_status_list(conn: &Connection, q: &QueueStatusQuery, inner: &Arc<Inner>) -> Result<QueueStatusList, StoreError> {
+    let exits = &inner.exits;
     let tx = ReadSnapshot::begin(conn, "begin EP116")?;
+    let register = register_version(&tx)?;
+    if let Some(version) = register.map(|r| r.seq).filter(|&v| exits.start_warming(Some(v))) {
+        let inner = inner.clone();
+        let spawned = std::thread::Builder::new().name("queue-exits".into()).spawn(move || {
+            if let Err(error) = warm_exits(&inner.path, &inner.exits, version) {
+                tracing::warn!(%error, "counting the queues' exits ahead of the requests failed; answers count them as asked");
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot start counting the queues' exits ahead of the requests");
+        }
+    }
     let Some((person_id, person)) = find_person(&tx, &q.person_code)? else {
-        return Ok(rows::no_queue_status(None));
+        return Ok(rows::no_queue_status(register.as_ref(), None));
     };
     let service_kind = code_id(&tx, SQL_SERVICE_KIND_ID, q.service_kind_code.as_deref(), "EP116 service kind")?;
     let provider = code_id(&tx, SQL_PROVIDER_ID, q.provider_code.as_deref(), "EP116 provider")?;
     let Some((service_kind_id, provider_id)) = Narrowing::both(service_kind, provider) else {
-        return Ok(rows::no_queue_status(Some(person)));
+        return Ok(rows::no_queue_status(register.as_ref(), Some(person)));
     };
     let (from, till) = period_bounds(&q.period.until(q.as_of));
 
@@ -235,7 +254,62 @@ fn queue_status_list(conn: &Connection, q: &QueueStatusQuery) -> Result<QueueSta
             for_each_row(&tx, SQL_QUEUE_POSITIONS_AS_OF, params, "EP116 queue positions as of a day", &mut position)?
         }
     }
-    Ok(QueueStatusList { person: Some(person), events, positions })
+    let window = rows::estimate_window(q, register.as_ref());
+    let version = register.map(|r| r.seq);
+    let mut estimated = Vec::with_capacity(positions.len());
+    for (mut position, queue) in positions {
+        let exits = match exits.get(version, queue) {
+            Some(exits) => exits,
+            None => exits.keep(version, queue, count_exits(&tx, queue)?),
+        };
+        rows::add_estimate(&mut position, &exits, window);
+        estimated.push(position);
+    }
+    Ok(QueueStatusList { register_as_of: register.map(|r| r.as_of), person: Some(person), events, positions: estimated })
+}
+
+/// One queue's exits by month (`SQL_QUEUE_EXITS`).
+fn count_exits(conn: &Connection, queue: QueueKey) -> Result<MonthlyExits, StoreError> {
+    let mut counted = MonthlyExits::default();
+    for_each_row(conn, SQL_QUEUE_EXITS, [queue.0, queue.1], "EP116 queue exits", |r| rows::add_exits(&mut counted, r))?;
+    Ok(counted)
+}
+
+/// Counts the exits of every queue of register `version` into `exits`, on a connection of its
+/// own, in one snapshot: run on a thread of its own when an answer first meets the version.
+/// Stops at once if another import has come since. Returns the queues looked at.
+fn warm_exits(path: &Path, exits: &ExitCache, version: i64) -> Result<usize, StoreError> {
+    use rows::Columns as _;
+    let conn = open_reader(path)?;
+    let tx = ReadSnapshot::begin(&conn, "count queue exits")?;
+    if register_version(&tx)?.map(|r| r.seq) != Some(version) {
+        return Ok(0);
+    }
+    let mut queues = Vec::new();
+    for_each_row(&tx, SQL_ALL_QUEUES, [], "all queues", |r| {
+        queues.push((r.int(0)?, r.int(1)?));
+        Ok(())
+    })?;
+    for &queue in &queues {
+        if exits.get(Some(version), queue).is_none() {
+            exits.keep(Some(version), queue, count_exits(&tx, queue)?);
+        }
+    }
+    Ok(queues.len())
+}
+
+/// The newest import's sequence number and as-of time; `None` before the first import.
+fn register_version(conn: &Connection) -> Result<Option<rows::RegisterVersion>, StoreError> {
+    let what = "register version";
+    let row: Option<(i64, String)> = conn
+        .prepare_cached(SQL_REGISTER_VERSION)
+        .and_then(|mut stmt| stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?))).optional())
+        .map_err(error(what))?;
+    let Some((seq, as_of)) = row else { return Ok(None) };
+    let as_of = chrono::DateTime::parse_from_rfc3339(&as_of)
+        .map_err(|_| StoreError::Corrupt(format!("{what}: an as-of time that is not RFC 3339")))?
+        .with_timezone(&chrono::Utc);
+    Ok(Some(rows::RegisterVersion { seq, as_of }))
 }
 
 /// The person's row id and name, or `None` when the register does not know the code.
@@ -381,6 +455,7 @@ pub(crate) mod tests {
     /// Every statement of the request path, with its name for the assertion message.
     pub(crate) const STATEMENTS: &[(&str, &str)] = &[
         ("schema version", SQL_SCHEMA_VERSION),
+        ("register version", SQL_REGISTER_VERSION),
         ("person", SQL_PERSON),
         ("service kind id", SQL_SERVICE_KIND_ID),
         ("provider id", SQL_PROVIDER_ID),
@@ -394,6 +469,7 @@ pub(crate) mod tests {
         ("queue events", SQL_QUEUE_EVENTS),
         ("queue positions", SQL_QUEUE_POSITIONS),
         ("queue positions as of a day", SQL_QUEUE_POSITIONS_AS_OF),
+        ("queue exits", SQL_QUEUE_EXITS),
     ];
 
     /// Positional binding is right only if parameter `i` is named `$i` (or `?i`): SQLite numbers
@@ -432,7 +508,11 @@ pub(crate) mod tests {
                 let line = line.trim();
                 let acceptable = line.starts_with("SEARCH ")
                     || line.starts_with("CORRELATED SCALAR SUBQUERY")
+                    // Run once per statement (the register version's max(seq)), then a SEARCH.
+                    || line.starts_with("SCALAR SUBQUERY")
                     || line.starts_with("USE TEMP B-TREE FOR ORDER BY")
+                    // The queue exits' count by day, over one queue's rows.
+                    || line.starts_with("USE TEMP B-TREE FOR GROUP BY")
                     // max(version) over the primary key reads one end of the b-tree.
                     || (*name == "schema version" && line.starts_with("SEARCH schema_migrations"));
                 assert!(acceptable, "{name}: `{line}` in plan {plan:#?}");
@@ -523,6 +603,7 @@ pub(crate) mod tests {
                 service_kind_code: None,
                 provider_code: None,
                 as_of: None,
+                today: None,
             })
             .await
             .unwrap_err();
@@ -546,6 +627,25 @@ pub(crate) mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
         assert!(!err.to_string().contains("99999999999"));
+    }
+
+    #[tokio::test]
+    async fn after_an_import_every_queue_is_counted_ahead_of_the_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tiny_register(dir.path());
+        let conn = open_writer(store.path()).unwrap();
+        conn.execute(
+            "INSERT INTO register_imports VALUES (1, 'b', 'full', '2026-01-01T00:00:00Z', 'd', 'f', 0, 0, 0, 0, 0, '2026-01-01T00:00:00Z', 0)",
+            [],
+        )
+        .unwrap();
+        let cache = ExitCache::default();
+        // Two providers × one service kind; queue P1 holds Līga's exit of 2024-06-15.
+        assert_eq!(warm_exits(store.path(), &cache, 1).unwrap(), 2);
+        let p1 = cache.get(Some(1), (1, 1)).expect("P1 counted");
+        assert_eq!(p1.window(date("2024-01-01"))[5], 1, "June 2024");
+        assert!(cache.get(Some(1), (2, 1)).is_some(), "P2 counted, though nobody left it");
+        assert_eq!(warm_exits(store.path(), &ExitCache::default(), 2).unwrap(), 0, "another version: nothing counted");
     }
 
     #[test]

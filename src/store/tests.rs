@@ -140,6 +140,7 @@ fn erikas_queues() -> QueueStatusQuery {
         service_kind_code: None,
         provider_code: None,
         as_of: None,
+        today: None,
     }
 }
 
@@ -330,6 +331,42 @@ async fn an_unknown_person_is_no_person_and_no_rows() {
             .application_list(ApplicationQuery { person_code: person("051230-10106"), period: Period::default(), as_of: None })
             .await
             .unwrap();
-        assert_eq!(answer, ApplicationList { person: None, applications: Vec::new() });
+        assert_eq!(answer, ApplicationList { register_as_of: None, person: None, applications: Vec::new() });
+    }
+}
+
+/// The exits behind the estimated waits, on both backends: Līga left queue P1 with her grant of
+/// 2024-06-15; Aivars waits in P1 from 2023-06-01 (his refusal of 2024-03-01 was of A-4, an
+/// application never queued: no exit). The window is the 12 whole months before the day.
+#[tokio::test]
+async fn estimated_waits_count_the_exits_of_the_months_before_the_day() {
+    for backend in BACKENDS {
+        eprintln!("on {backend:?}");
+        let register = TinyRegister::open(backend);
+        let ask = |as_of: Option<&str>, today: Option<&str>| QueueStatusQuery {
+            person_code: person("020761-12340"),
+            period: Period::default(),
+            service_kind_code: None,
+            provider_code: None,
+            as_of: as_of.map(date),
+            today: today.map(date),
+        };
+        let waits = |answer: QueueStatusList| -> Vec<(String, WaitOutcome, u32, NaiveDate, NaiveDate)> {
+            answer
+                .positions
+                .iter()
+                .map(|p| {
+                    let w = p.estimated_wait.as_ref().expect("every position has its estimate");
+                    (p.provider.code.clone(), w.outcome, w.basis_exits, w.basis_from, w.basis_till)
+                })
+                .collect()
+        };
+        let p1 = |exits: u32, from: &str, till: &str| vec![("P1".to_owned(), WaitOutcome::InsufficientData, exits, date(from), date(till))];
+        let store = &register.store;
+        assert_eq!(waits(store.queue_status_list(ask(Some("2025-01-10"), None)).await.unwrap()), p1(1, "2024-01-01", "2024-12-31"));
+        assert_eq!(waits(store.queue_status_list(ask(Some("2024-06-30"), None)).await.unwrap()), p1(0, "2023-06-01", "2024-05-31"));
+        assert_eq!(waits(store.queue_status_list(ask(Some("2025-07-01"), None)).await.unwrap()), p1(0, "2024-07-01", "2025-06-30"));
+        // Without AsOf the window ends before the day of the call (never imported: no as-of day).
+        assert_eq!(waits(store.queue_status_list(ask(None, Some("2025-01-10"))).await.unwrap()), p1(1, "2024-01-01", "2024-12-31"));
     }
 }

@@ -77,6 +77,22 @@ pub fn shared_register() -> &'static Path {
         .path()
 }
 
+/// A data directory whose register was loaded the way `demo` and `seed-demo` load it: the
+/// generator's export (as of its fixed `DATA_HORIZON`) imported with `register import`, so
+/// that the answers carry `RegisterAsOf` and every answer is the same on every run.
+pub fn imported_demo_register(persons: u64) -> tempfile::TempDir {
+    use spolis_adapter::register;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("demo-export.xml");
+    demo_register::write_export(&export, &DemoOptions { persons, seed: 1 }).expect("the demo export");
+    let target = register::Target::Sqlite(dir.path().join(sqlite::DATABASE_FILE));
+    let options = register::ImportOptions { files: vec![export.clone()], delta: false, dry_run: false };
+    let outcome = register::import(&target, &options, &mut |_| {}).expect("the demo export imported");
+    assert!(outcome.problems.is_empty() && outcome.record.is_some(), "the demo export imported: {:?}", outcome.problems);
+    std::fs::remove_file(&export).expect("the export removed");
+    dir
+}
+
 pub struct TestServer {
     pub address: SocketAddr,
     /// The plain-HTTP operations listener.

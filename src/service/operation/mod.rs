@@ -64,15 +64,15 @@ impl Operation {
         }
     }
 
-    /// Reads the register and writes the answer.
-    pub(crate) async fn apply(self, store: &Store) -> Result<Answered, StoreError> {
+    /// Reads the register and writes the answer; `today` is the day of the call.
+    pub(crate) async fn apply(self, store: &Store, today: chrono::NaiveDate) -> Result<Answered, StoreError> {
         Ok(match self {
             Operation::GetApplicationList(request) => {
                 let found = get_application_list::apply(store, request).await?;
                 Answered { records: found.applications.len(), payload: payload::get_application_list::render(&found) }
             }
             Operation::GetQueueStatusList(request) => {
-                let found = get_queue_status_list::apply(store, request).await?;
+                let found = get_queue_status_list::apply(store, request, today).await?;
                 Answered { records: found.events.len() + found.positions.len(), payload: payload::get_queue_status_list::render(&found) }
             }
         })

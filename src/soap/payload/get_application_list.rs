@@ -6,7 +6,7 @@ use crate::contract::SPOLIS_NS;
 use crate::model::{Application, ApplicationList, ApplicationQuery, Contacts, Provider};
 use crate::xml::{Element, XmlWriter};
 
-use super::render::{classifier, person, provider};
+use super::render::{classifier, person, provider, register_as_of};
 use super::{as_of, operator, period, person_code, purpose, Children, Operator, PayloadError, Purpose};
 
 /// The request, parsed and checked.
@@ -36,6 +36,7 @@ impl GetApplicationList {
 pub(crate) fn render(answer: &ApplicationList) -> String {
     let mut w = XmlWriter::with_capacity(512 + answer.applications.len() * 2048);
     w.open_with("GetApplicationListResponse", &[("xmlns", SPOLIS_NS)]);
+    register_as_of(&mut w, answer.register_as_of);
     if let Some(found) = &answer.person {
         person(&mut w, "Person", found);
     }

@@ -3,10 +3,10 @@
 //! (`GetQueueStatusList` → `GetQueueStatusListResponse`).
 
 use crate::contract::SPOLIS_NS;
-use crate::model::{QueueStatusList, QueueStatusQuery};
+use crate::model::{EstimatedWait, QueueStatusList, QueueStatusQuery, WaitOutcome};
 use crate::xml::{Element, XmlWriter};
 
-use super::render::{classifier, person, provider};
+use super::render::{classifier, person, provider, register_as_of};
 use super::{as_of, leaf_text, operator, period, person_code, purpose, Children, Operator, PayloadError, Purpose};
 
 /// The request, parsed and checked.
@@ -38,7 +38,7 @@ impl GetQueueStatusList {
         let operator = operator(&mut children, PATH)?;
         children.end()?;
         Ok(GetQueueStatusList {
-            query: QueueStatusQuery { person_code, period, service_kind_code, provider_code, as_of },
+            query: QueueStatusQuery { person_code, period, service_kind_code, provider_code, as_of, today: None },
             purpose,
             operator,
         })
@@ -49,6 +49,7 @@ impl GetQueueStatusList {
 pub(crate) fn render(answer: &QueueStatusList) -> String {
     let mut w = XmlWriter::with_capacity(512 + answer.events.len() * 700 + answer.positions.len() * 400);
     w.open_with("GetQueueStatusListResponse", &[("xmlns", SPOLIS_NS)]);
+    register_as_of(&mut w, answer.register_as_of);
     if let Some(found) = &answer.person {
         person(&mut w, "Person", found);
     }
@@ -84,9 +85,35 @@ pub(crate) fn render(answer: &QueueStatusList) -> String {
         provider(&mut w, "Provider", &position.provider);
         w.date("QueuedSince", position.queued_since)
             .number("PlacesAhead", position.places_ahead)
-            .number("QueueLength", position.queue_length)
-            .close("QueuePosition");
+            .number("QueueLength", position.queue_length);
+        if let Some(wait) = &position.estimated_wait {
+            estimated_wait(&mut w, wait);
+        }
+        w.close("QueuePosition");
     }
     w.close("QueuePositions").close("GetQueueStatusListResponse");
     w.finish()
+}
+
+/// `EstimatedWaitStructure`: `InsufficientData`, and when false the months to expect with
+/// their range; then the basis (exits, months, the window, the Latvian text).
+fn estimated_wait(w: &mut XmlWriter, wait: &EstimatedWait) {
+    w.open("EstimatedWait");
+    match wait.outcome {
+        WaitOutcome::Estimated { months, low, high } => {
+            w.leaf("InsufficientData", "false").number("Months", months).number("MonthsLow", low);
+            if let Some(high) = high {
+                w.number("MonthsHigh", high);
+            }
+        }
+        WaitOutcome::InsufficientData => {
+            w.leaf("InsufficientData", "true");
+        }
+    }
+    w.number("BasisExits", wait.basis_exits)
+        .number("BasisMonths", wait.basis_months)
+        .date("BasisFrom", wait.basis_from)
+        .date("BasisTill", wait.basis_till)
+        .leaf("Basis", &wait.basis)
+        .close("EstimatedWait");
 }

@@ -1,7 +1,17 @@
 //! Answer fragments both services share: persons, providers and classifier values.
 
+use chrono::{DateTime, Utc};
+
 use crate::model::{Classifier, Person, Provider};
 use crate::xml::XmlWriter;
+
+/// `RegisterAsOf` (`xs:dateTime`, UTC, whole seconds): when SPOLIS extracted the data the
+/// answer comes from; left out when nothing was ever imported.
+pub(crate) fn register_as_of(w: &mut XmlWriter, as_of: Option<DateTime<Utc>>) {
+    if let Some(as_of) = as_of {
+        w.leaf("RegisterAsOf", &as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+}
 
 /// `PersonStructure`: `PersonCode`, `FirstName`, `Surname`.
 pub(crate) fn person(w: &mut XmlWriter, tag: &str, person: &Person) {

@@ -12,8 +12,9 @@ use chrono::NaiveDate;
 
 use crate::contract::{IVIS_NS, SOAP11_NS, SOAP12_NS, SPOLIS_NS};
 use crate::model::{
-    Application, ApplicationList, ApplicationStatus, Classifier, Contacts, DocumentRequest, GrantDecision, LegalRepresentative, Municipality,
-    OfferedPlace, Person, Provider, QueueDecision, QueueEvent, QueueEventKind, QueuePosition, QueueStatusList, RefusalDecision, SubmittedDocument,
+    Application, ApplicationList, ApplicationStatus, Classifier, Contacts, DocumentRequest, EstimatedWait, GrantDecision, LegalRepresentative,
+    Municipality, OfferedPlace, Person, Provider, QueueDecision, QueueEvent, QueueEventKind, QueuePosition, QueueStatusList, RefusalDecision,
+    SubmittedDocument, Tenths, WaitOutcome,
 };
 use crate::personal_code::PersonalCode;
 use crate::soap::SoapVersion;
@@ -150,7 +151,11 @@ pub fn read_payload(element: &Element) -> anyhow::Result<Payload> {
         let applications = children(required(element, "Applications")?, "Application")
             .map(read_application)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Payload::Applications(ApplicationList { person: child(element, "Person").map(read_person).transpose()?, applications }))
+        Ok(Payload::Applications(ApplicationList {
+            register_as_of: register_as_of(element)?,
+            person: child(element, "Person").map(read_person).transpose()?,
+            applications,
+        }))
     } else if element.is(SPOLIS_NS, "GetQueueStatusListResponse") {
         let events = children(required(element, "QueueEvents")?, "QueueEvent")
             .map(read_event)
@@ -158,10 +163,26 @@ pub fn read_payload(element: &Element) -> anyhow::Result<Payload> {
         let positions = children(required(element, "QueuePositions")?, "QueuePosition")
             .map(read_position)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Payload::QueueStatus(QueueStatusList { person: child(element, "Person").map(read_person).transpose()?, events, positions }))
+        Ok(Payload::QueueStatus(QueueStatusList {
+            register_as_of: register_as_of(element)?,
+            person: child(element, "Person").map(read_person).transpose()?,
+            events,
+            positions,
+        }))
     } else {
         bail!("the answer holds {}, not an EP115/EP116 answer", element.qualified_name())
     }
+}
+
+/// `RegisterAsOf`, when the answer carries it.
+fn register_as_of(element: &Element) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    text_of(element, "RegisterAsOf")
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(text.trim())
+                .map(|time| time.with_timezone(&chrono::Utc))
+                .with_context(|| format!("RegisterAsOf {text:?} is not a date and time"))
+        })
+        .transpose()
 }
 
 fn read_fault(fault: &Element, soap: SoapVersion) -> Fault {
@@ -282,6 +303,32 @@ fn read_position(element: &Element) -> anyhow::Result<QueuePosition> {
         queued_since: date(element, "QueuedSince")?,
         places_ahead: text(element, "PlacesAhead")?.parse().context("PlacesAhead is not a number")?,
         queue_length: text(element, "QueueLength")?.parse().context("QueueLength is not a number")?,
+        estimated_wait: child(element, "EstimatedWait").map(read_estimated_wait).transpose()?,
+    })
+}
+
+fn read_estimated_wait(element: &Element) -> anyhow::Result<EstimatedWait> {
+    let months = |name: &str| -> anyhow::Result<Tenths> {
+        let value = text(element, name)?;
+        Tenths::parse(&value).ok_or_else(|| anyhow!("EstimatedWait/{name} {value:?} is not a number of months"))
+    };
+    let insufficient = text(element, "InsufficientData")?;
+    let outcome = if matches!(insufficient.trim(), "true" | "1") {
+        WaitOutcome::InsufficientData
+    } else {
+        WaitOutcome::Estimated {
+            months: months("Months")?,
+            low: months("MonthsLow")?,
+            high: child(element, "MonthsHigh").map(|_| months("MonthsHigh")).transpose()?,
+        }
+    };
+    Ok(EstimatedWait {
+        outcome,
+        basis_exits: text(element, "BasisExits")?.parse().context("BasisExits is not a number")?,
+        basis_months: text(element, "BasisMonths")?.parse().context("BasisMonths is not a number")?,
+        basis_from: date(element, "BasisFrom")?,
+        basis_till: date(element, "BasisTill")?,
+        basis: text(element, "Basis")?,
     })
 }
 

@@ -11,7 +11,7 @@
 use chrono::NaiveDateTime;
 
 use super::pdf::{Document, FontId, PAGE_HEIGHT, PAGE_WIDTH};
-use super::table::{day, position_row, representative_line};
+use super::table::{data_as_of, day, position_row, representative_line, wait_bases};
 use crate::model::{Application, ApplicationList, QueueEvent, QueueEventKind, QueueStatusList};
 
 const REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
@@ -97,6 +97,9 @@ fn lay_out(input: &PrintoutInput<'_>) -> anyhow::Result<Layout> {
     if let Some(as_of) = input.as_of {
         layout.labelled("Stāvoklis uz:", &day(as_of), 110.0);
     }
+    if let Some(register_as_of) = input.applications.register_as_of.or(input.queue.register_as_of) {
+        layout.paragraph(layout.regular, BODY_SIZE, &data_as_of(register_as_of), 0.0, 3.0);
+    }
     if person.is_none() {
         layout.paragraph(layout.regular, BODY_SIZE, "Informācijas sistēmā SPOLIS par šo personas kodu ierakstu nav.", 0.0, 3.0);
     }
@@ -164,10 +167,17 @@ fn lay_out(input: &PrintoutInput<'_>) -> anyhow::Result<Layout> {
         layout.heading("Rindas virzība", TABLE_START);
         let rows = input.queue.positions.iter().map(position_row).collect();
         layout.table(
-            &["Pakalpojuma veids", "Pakalpojuma sniedzējs", "Rindā no", "Personu rindā priekšā", "Rindas garums"],
-            &[0.34, 0.26, 0.13, 0.14, 0.13],
+            &["Pakalpojuma veids", "Pakalpojuma sniedzējs", "Rindā no", "Personu rindā priekšā", "Rindas garums", "Paredzamā gaidīšana"],
+            &[0.24, 0.22, 0.11, 0.12, 0.11, 0.20],
             rows,
         );
+        let bases: Vec<(&str, &str)> = wait_bases(input.queue).collect();
+        if !bases.is_empty() {
+            layout.gap(4.0);
+            for (provider, basis) in bases {
+                layout.paragraph(layout.regular, TABLE_SIZE, &format!("Paredzamā gaidīšana, {provider}: {basis}"), 0.0, 2.0);
+            }
+        }
     }
 
     layout.gap(12.0);
@@ -463,10 +473,10 @@ mod tests {
             granted_on: None,
             application_number: Some("SPOLIS-IES-2024-000001".into()),
         };
-        let position = QueuePosition { service_kind: kind, provider, queued_since: day("2024-10-28"), places_ahead: 3, queue_length: 9 };
+        let position = QueuePosition { service_kind: kind, provider, queued_since: day("2024-10-28"), places_ahead: 3, queue_length: 9, estimated_wait: None };
         (
-            ApplicationList { person: Some(person.clone()), applications: vec![application; applications] },
-            QueueStatusList { person: Some(person), events: vec![event; events], positions: vec![position; 2] },
+            ApplicationList { register_as_of: None, person: Some(person.clone()), applications: vec![application; applications] },
+            QueueStatusList { register_as_of: None, person: Some(person), events: vec![event; events], positions: vec![position; 2] },
         )
     }
 
@@ -503,8 +513,8 @@ mod tests {
 
     #[test]
     fn an_empty_printout_is_one_page_naming_the_code() {
-        let empty_applications = ApplicationList { person: None, applications: Vec::new() };
-        let empty_queue = QueueStatusList { person: None, events: Vec::new(), positions: Vec::new() };
+        let empty_applications = ApplicationList { register_as_of: None, person: None, applications: Vec::new() };
+        let empty_queue = QueueStatusList { register_as_of: None, person: None, events: Vec::new(), positions: Vec::new() };
         let printed_at = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).and_then(|d| d.and_hms_opt(3, 4, 5)).expect("time");
         let pdf = render(&PrintoutInput {
             person_code: "051230-10106",

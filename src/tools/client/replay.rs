@@ -108,8 +108,7 @@ async fn replay_one(endpoint: &Endpoint, sample: &Path, expected_path: &Path, re
     let actual = xml::parse(&answer.body, &answer_limits())
         .map_err(|e| anyhow!("HTTP {}: the answer is not XML ({e}): {}", answer.status, String::from_utf8_lossy(&answer.body)))?;
     if record {
-        // Without the WS-Security header, new for every answer: the file shows the answer.
-        std::fs::write(expected_path, pretty(&without_security(actual))).with_context(|| format!("cannot write {}", expected_path.display()))?;
+        std::fs::write(expected_path, pretty(&unsigned(actual))).with_context(|| format!("cannot write {}", expected_path.display()))?;
         return Ok(Verdict::Recorded(answer.status));
     }
     let expected_bytes = std::fs::read(expected_path)
@@ -179,26 +178,28 @@ fn classify(body: &[u8]) -> anyhow::Result<SampleRequest> {
 /// (Timestamp and signature, new for every answer; verified by `tests/security.rs`) and the
 /// `wsu:Id` it signs by are left out.
 pub fn normalized(element: Element) -> Element {
-    let mut element = without_security(element);
+    let mut element = unsigned(element);
     normalize(&mut element);
     element
 }
 
-/// The answer without its WS-Security header and the `wsu:Id`s the signature refers to.
-fn without_security(mut element: Element) -> Element {
+/// The answer as recorded: without the WS-Security header and the `wsu:Id` it signs by,
+/// which are new for every answer and would make every re-recording a diff of signatures.
+fn unsigned(mut element: Element) -> Element {
     element.children.retain(|child| !child.children.iter().any(|block| block.is(crate::wssec::WSSE_NS, "Security")));
-    strip_wsu_ids(&mut element);
+    strip_signing_ids(&mut element);
     element
 }
 
-fn strip_wsu_ids(element: &mut Element) {
+fn strip_signing_ids(element: &mut Element) {
     element.attributes.retain(|attribute| attribute.namespace.as_deref() != Some(crate::wssec::WSU_NS));
     for child in &mut element.children {
-        strip_wsu_ids(child);
+        strip_signing_ids(child);
     }
 }
 
 fn normalize(element: &mut Element) {
+    element.attributes.retain(|attribute| attribute.namespace.as_deref() != Some(crate::wssec::WSU_NS));
     if VOLATILE_ELEMENTS.contains(&element.name.as_str()) && element.children.is_empty() {
         element.text = IGNORED.to_string();
     }

@@ -1,16 +1,17 @@
 //! The client's terminal output: an answer as readable text — the person, then each
 //! application's point-12 fields, or the queue events and current positions as aligned
-//! tables; a refusal as its code, number and messages.
+//! tables (with each position's expected wait and its basis); a refusal as its code, number
+//! and messages.
 //!
 //! Input: a parsed [`Answer`]. Output: text (UTF-8, no terminal escapes). Shows what the
 //! answer holds and nothing more; never reformats codes or numbers.
 
 use std::fmt::Write;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::answer::{Answer, Outcome, Payload};
-use crate::model::{Application, ApplicationList, Person, QueueStatusList};
+use crate::model::{Application, ApplicationList, EstimatedWait, Person, QueueStatusList, WaitOutcome};
 
 /// Renders an answer for a terminal.
 pub fn render(answer: &Answer) -> String {
@@ -58,8 +59,21 @@ fn person_line(out: &mut String, person: Option<&Person>, what: &str, count: usi
     }
 }
 
+/// "Dati uz 01.11.2026 02:00": when SPOLIS extracted the data, in this computer's local time
+/// (as the printout's time of printing).
+pub fn data_as_of(as_of: DateTime<Utc>) -> String {
+    format!("Dati uz {}", as_of.with_timezone(&chrono::Local).format("%d.%m.%Y %H:%M"))
+}
+
+fn register_line(out: &mut String, as_of: Option<DateTime<Utc>>) {
+    if let Some(as_of) = as_of {
+        let _ = writeln!(out, "{}", data_as_of(as_of));
+    }
+}
+
 fn applications(out: &mut String, list: &ApplicationList) {
     person_line(out, list.person.as_ref(), "application(s) (EP115)", list.applications.len());
+    register_line(out, list.register_as_of);
     for application in &list.applications {
         application_block(out, application);
     }
@@ -130,6 +144,7 @@ fn application_block(out: &mut String, a: &Application) {
 
 fn queue_status(out: &mut String, list: &QueueStatusList) {
     person_line(out, list.person.as_ref(), "queue event(s) (EP116)", list.events.len());
+    register_line(out, list.register_as_of);
     if !list.events.is_empty() {
         let rows = list
             .events
@@ -157,8 +172,34 @@ fn queue_status(out: &mut String, list: &QueueStatusList) {
     if rows.is_empty() {
         let _ = writeln!(out, "\nRindas virzība: the person waits in no queue now.");
     } else {
-        section(out, "Rindas virzība (current positions)", &["Pakalpojuma veids", "Sniedzējs", "Rindā no", "Priekšā", "Rindas garums"], rows);
+        section(
+            out,
+            "Rindas virzība (current positions)",
+            &["Pakalpojuma veids", "Sniedzējs", "Rindā no", "Priekšā", "Rindas garums", "Paredzamā gaidīšana"],
+            rows,
+        );
+        for (provider, basis) in wait_bases(list) {
+            let _ = writeln!(out, "    {provider}: {basis}");
+        }
     }
+}
+
+/// The expected wait in a cell, in Latvian: "~4,5 mēn. (3,1–5,7)", "~1,5 mēn. (no 1,0)" when
+/// the range has no upper end, "nepietiek datu" when the queue moved too little.
+pub fn wait_cell(wait: Option<&EstimatedWait>) -> String {
+    match wait.map(|w| w.outcome) {
+        None => String::new(),
+        Some(WaitOutcome::InsufficientData) => "nepietiek datu".to_string(),
+        Some(WaitOutcome::Estimated { months, low, high: Some(high) }) => {
+            format!("~{} mēn. ({}–{})", months.latvian(), low.latvian(), high.latvian())
+        }
+        Some(WaitOutcome::Estimated { months, low, high: None }) => format!("~{} mēn. (no {})", months.latvian(), low.latvian()),
+    }
+}
+
+/// Each position's provider with the basis of its expected wait, as the service states it.
+pub fn wait_bases(list: &QueueStatusList) -> impl Iterator<Item = (&str, &str)> {
+    list.positions.iter().filter_map(|p| p.estimated_wait.as_ref().map(|w| (p.provider.name.as_str(), w.basis.as_str())))
 }
 
 /// A titled, aligned table.
@@ -200,7 +241,7 @@ pub fn representative_line(r: &crate::model::LegalRepresentative) -> String {
 }
 
 /// One queue position as the cells of the "Rindas virzība" table (terminal and printout):
-/// service kind, provider, queued since, places ahead, queue length.
+/// service kind, provider, queued since, places ahead, queue length, expected wait.
 pub fn position_row(position: &crate::model::QueuePosition) -> Vec<String> {
     vec![
         position.service_kind.name.clone(),
@@ -208,6 +249,7 @@ pub fn position_row(position: &crate::model::QueuePosition) -> Vec<String> {
         day(position.queued_since),
         position.places_ahead.to_string(),
         position.queue_length.to_string(),
+        wait_cell(position.estimated_wait.as_ref()),
     ]
 }
 

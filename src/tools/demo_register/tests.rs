@@ -56,6 +56,7 @@ async fn ep116(
             service_kind_code: service_kind.map(str::to_owned),
             provider_code: provider.map(str::to_owned),
             as_of: None,
+            today: None,
         })
         .await
         .unwrap()
@@ -265,9 +266,9 @@ async fn liga_moved_to_a_halfway_house_then_a_group_apartment() {
 async fn the_no_records_code_has_no_person_and_no_rows() {
     let db = seeded(1000, 7);
     let apps = ep115(&db.store, NO_RECORDS_PERSON_CODE, Period::default()).await;
-    assert_eq!(apps, ApplicationList { person: None, applications: Vec::new() });
+    assert_eq!(apps, ApplicationList { register_as_of: None, person: None, applications: Vec::new() });
     let status = ep116(&db.store, NO_RECORDS_PERSON_CODE, Period::default(), None, None).await;
-    assert_eq!(status, QueueStatusList { person: None, events: Vec::new(), positions: Vec::new() });
+    assert_eq!(status, QueueStatusList { register_as_of: None, person: None, events: Vec::new(), positions: Vec::new() });
 }
 
 #[tokio::test]

@@ -77,6 +77,8 @@ for (const port of PORTS) {
       assert.equal(application.Applicant.PersonCode, ERIKA);
     }
     assert.ok(applications.some((a) => a.LegalRepresentative), 'a legal representative');
+    // When SPOLIS extracted the data: the demo export's AsOf (node-soap gives xs:dateTime as a Date).
+    assert.equal(new Date(answer.RegisterAsOf).toISOString(), '2026-11-01T00:00:00.000Z');
   });
 
   test(`EP115 on ${port} gives each application its status and a refusal its decision`, async () => {
@@ -100,6 +102,7 @@ for (const port of PORTS) {
   test(`EP116 plain on ${port} returns events with Latvian labels and queue positions`, async () => {
     const { service } = await bound('GetQueueStatusList', port);
     const [answer] = await call(service, 'GetQueueStatusList', { PersonCode: ERIKA, Purpose: PURPOSE, Operator: OPERATOR });
+    assert.equal(new Date(answer.RegisterAsOf).toISOString(), '2026-11-01T00:00:00.000Z');
     const events = list(answer.QueueEvents.QueueEvent);
     assert.ok(events.length > 0);
     const admitted = events.find((e) => Number(e.EventKind.Code) === 1);
@@ -110,6 +113,17 @@ for (const port of PORTS) {
     assert.ok(positions.length >= 2, `positions: ${positions.length}`);
     for (const position of positions) {
       assert.ok(Number(position.PlacesAhead) < Number(position.QueueLength));
+      // The expected wait: an estimate with its range, or "too little movement" — never both.
+      const wait = position.EstimatedWait;
+      assert.equal(Number(wait.BasisMonths), 12);
+      assert.equal(new Date(wait.BasisFrom).toISOString().slice(0, 10), '2025-11-01');
+      if (String(wait.InsufficientData) === 'true') {
+        assert.ok(wait.Months === undefined && Number(wait.BasisExits) < 6, JSON.stringify(wait));
+      } else {
+        assert.equal(String(wait.InsufficientData), 'false');
+        assert.ok(Number(wait.BasisExits) >= 6 && Number(wait.MonthsLow) <= Number(wait.Months), JSON.stringify(wait));
+      }
+      assert.ok(wait.Basis.includes('12 mēnešos (01.11.2025.–31.10.2026.)'), wait.Basis);
     }
   });
 

@@ -91,6 +91,8 @@ def test_ep115_plain_returns_erikas_applications(port):
         assert application.Applicant.PersonCode == ERIKA
         assert application.Municipality.Name
     assert any(a.LegalRepresentative is not None for a in applications)
+    # When SPOLIS extracted the data: the demo export's AsOf, a timezone-aware datetime.
+    assert answer.RegisterAsOf == datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
 
 
 @pytest.mark.parametrize("port", PORTS)
@@ -114,6 +116,7 @@ def test_ep115_gives_each_application_its_status_and_a_refusal_its_decision(port
 def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
     answer = bound("GetQueueStatusList", port).GetQueueStatusList(PersonCode=ERIKA, Purpose=PURPOSE, Operator=OPERATOR)
     assert answer.Person.Surname == "Kalniņa"
+    assert answer.RegisterAsOf == datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
     events = answer.QueueEvents.QueueEvent
     assert events
     labels = {event.EventKind.Code: event.EventKind.Name for event in events}
@@ -124,6 +127,16 @@ def test_ep116_plain_returns_events_with_latvian_labels_and_positions(port):
     for position in positions:
         assert 0 <= position.PlacesAhead < position.QueueLength
         assert position.Provider.Name
+        # The expected wait: an estimate with its range, or "too little movement" — never both.
+        wait = position.EstimatedWait
+        assert (wait.BasisMonths, wait.BasisFrom, wait.BasisTill) == (12, datetime.date(2025, 11, 1), datetime.date(2026, 10, 31))
+        if wait.InsufficientData is True:
+            assert wait.Months is None and wait.BasisExits < 6
+        else:
+            assert wait.InsufficientData is False
+            assert wait.BasisExits >= 6 and wait.MonthsLow <= wait.Months
+            assert wait.MonthsHigh is None or wait.Months <= wait.MonthsHigh
+        assert "12 mēnešos (01.11.2025.–31.10.2026.)" in wait.Basis
 
 
 @pytest.mark.parametrize("operation", list(SERVICES))
