@@ -181,6 +181,7 @@ pub(crate) fn import(
     full: bool,
     load: &mut dyn FnMut(&mut super::load::Loader<SqliteSink<'_>>) -> Result<(), StoreError>,
     record: &mut dyn FnMut(&super::Counts) -> ImportRecord,
+    provenance: &mut super::Provenance<'_>,
 ) -> Result<super::Counts, StoreError> {
     let mut conn = open_writer(path)?;
     let what = "import: settings";
@@ -209,7 +210,18 @@ pub(crate) fn import(
     for sql in &indexes {
         tx.execute_batch(sql).map_err(error("import: rebuild the indexes"))?;
     }
-    let entry = record(&counts);
+    register_changed(&tx, &record(&counts), provenance)?;
+    tx.commit().map_err(error("import: commit"))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA analysis_limit = 1000; ANALYZE;").map_err(error("import: analyze"))?;
+    Ok(counts)
+}
+
+/// The one place an import's change of the register is finalised, inside its transaction,
+/// just before the commit: the import's `register_imports` row (whose `as_of` is the
+/// register's as-of time), then its provenance (the audit record). Whatever must change with
+/// the register in the same transaction (derived tables) belongs here.
+fn register_changed(tx: &rusqlite::Transaction<'_>, entry: &ImportRecord, provenance: &mut super::Provenance<'_>) -> Result<(), StoreError> {
+    let counts = &entry.counts;
     tx.execute(
         sql::RECORD_IMPORT_SQLITE,
         rusqlite::params![
@@ -228,9 +240,7 @@ pub(crate) fn import(
         ],
     )
     .map_err(error("import: record the import"))?;
-    tx.commit().map_err(error("import: commit"))?;
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA analysis_limit = 1000; ANALYZE;").map_err(error("import: analyze"))?;
-    Ok(counts)
+    provenance(entry)
 }
 
 /// Drops the secondary indexes of the person tables and returns the SQL that recreates them.
