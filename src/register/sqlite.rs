@@ -19,29 +19,42 @@ use crate::database::sqlite::open_writer;
 use crate::store::sqlite::error;
 use crate::store::{StoreError, PERSON_TABLES, REGISTER_TABLES};
 
-/// Writes rows through cached prepared statements on the import's connection.
+/// Writes rows through prepared statements on the import's connection, each entity's insert
+/// and update prepared once and kept (no SQL text hashed or copied per row).
 pub(crate) struct SqliteSink<'c> {
     conn: &'c Connection,
-    inserts: Vec<String>,
-    updates: Vec<String>,
+    inserts: Vec<Option<rusqlite::Statement<'c>>>,
+    updates: Vec<Option<rusqlite::Statement<'c>>>,
 }
 
 impl<'c> SqliteSink<'c> {
     fn new(conn: &'c Connection) -> Self {
-        let inserts = (0..ENTITIES.len()).map(|e| sql::insert(e, |n| format!("?{n}"))).collect();
-        let updates = (0..ENTITIES.len()).map(|e| sql::update(e, |n| format!("?{n}"))).collect();
         conn.set_prepared_statement_cache_capacity(64);
-        SqliteSink { conn, inserts, updates }
+        let none = || (0..ENTITIES.len()).map(|_| None).collect();
+        SqliteSink { conn, inserts: none(), updates: none() }
     }
 
     fn run(&self, statement: &str, values: &[Value<'_>], what: &'static str) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(statement).map_err(error(what))?;
-        for (i, value) in values.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, value).map_err(error(what))?;
-        }
-        stmt.raw_execute().map_err(error(what))?;
-        Ok(())
+        execute(&mut stmt, values, what)
     }
+}
+
+/// Binds `values` in order and runs `stmt` once.
+fn execute(stmt: &mut rusqlite::Statement<'_>, values: &[Value<'_>], what: &'static str) -> Result<(), StoreError> {
+    for (i, value) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, value).map_err(error(what))?;
+    }
+    stmt.raw_execute().map_err(error(what))?;
+    Ok(())
+}
+
+/// The statement kept in `slot`, prepared from `sql()` the first time.
+fn kept<'s, 'c>(conn: &'c Connection, slot: &'s mut Option<rusqlite::Statement<'c>>, sql: impl FnOnce() -> String, what: &'static str) -> Result<&'s mut rusqlite::Statement<'c>, StoreError> {
+    if slot.is_none() {
+        *slot = Some(conn.prepare(&sql()).map_err(error(what))?);
+    }
+    slot.as_mut().ok_or_else(|| StoreError::Unavailable(format!("{what}: no statement")))
 }
 
 impl rusqlite::ToSql for Value<'_> {
@@ -56,11 +69,15 @@ impl rusqlite::ToSql for Value<'_> {
 
 impl Sink for SqliteSink<'_> {
     fn insert(&mut self, entity: usize, values: &[Value<'_>]) -> Result<(), StoreError> {
-        self.run(&self.inserts[entity].clone(), values, "import: insert")
+        let what = "import: insert";
+        let stmt = kept(self.conn, &mut self.inserts[entity], || sql::insert(entity, |n| format!("?{n}")), what)?;
+        execute(stmt, values, what)
     }
 
     fn update(&mut self, entity: usize, values: &[Value<'_>]) -> Result<(), StoreError> {
-        self.run(&self.updates[entity].clone(), values, "import: update")
+        let what = "import: update";
+        let stmt = kept(self.conn, &mut self.updates[entity], || sql::update(entity, |n| format!("?{n}")), what)?;
+        execute(stmt, values, what)
     }
 
     fn find(&mut self, lookup: Lookup, key: &str) -> Result<Option<i64>, StoreError> {
