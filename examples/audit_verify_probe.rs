@@ -45,6 +45,7 @@ fn record(seq: i64) -> AuditRecord {
         purpose_legal_basis: Some("Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants".into()),
         purpose_case_number: Some(format!("SD-2026/{}", seq % 100_000)),
         bulk_prepared_by: None,
+        administrative: None,
         version: spolis_adapter::audit::record::RecordVersion::CURRENT,
     }
 }

@@ -57,6 +57,11 @@ pub struct Config {
     pub environment: Environment,
     /// Directory of the embedded store (`spolis.sqlite3`).
     pub data_dir: PathBuf,
+    /// `/ready` fails while the register's as-of time (the `AsOf` of its last import) is
+    /// older than this many hours, or while it was never imported: answers from a stale
+    /// register must not be served as current. 0 turns the check off (as `demo` does).
+    #[serde(default = "max_register_age_hours")]
+    pub max_register_age_hours: u64,
     pub tls: TlsConfig,
     /// The consumer registry (TOML), see `certs-example/consumers.toml`.
     pub consumers: PathBuf,
@@ -296,6 +301,11 @@ impl Limits {
     }
 }
 
+/// Two days: SPOLIS exports daily, so one missed export still passes.
+fn max_register_age_hours() -> u64 {
+    48
+}
+
 fn production() -> Environment {
     Environment::Production
 }
@@ -491,6 +501,11 @@ impl Config {
         })
     }
 
+    /// How old the register may be before `/ready` fails; `None`: not checked.
+    pub fn max_register_age(&self) -> Option<std::time::Duration> {
+        (self.max_register_age_hours > 0).then(|| std::time::Duration::from_secs(self.max_register_age_hours.saturating_mul(3600)))
+    }
+
     /// The audit database's path.
     pub fn audit_path(&self) -> PathBuf {
         self.audit.path.clone().unwrap_or_else(|| self.data_dir.join(crate::audit::sqlite::AUDIT_FILE))
@@ -529,6 +544,8 @@ impl Config {
             public_url: format!("https://{host}:{}", listen.port()),
             environment: Environment::Test,
             data_dir,
+            // The demo's register is generated once and served for as long as it runs.
+            max_register_age_hours: 0,
             tls: TlsConfig {
                 certificate: certs_dir.join("server.crt"),
                 private_key: certs_dir.join("server.key"),

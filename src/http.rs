@@ -26,6 +26,8 @@ pub struct App {
     /// Base URL written into served WSDLs.
     pub(crate) public_url: String,
     pub(crate) limits: Limits,
+    /// `/ready` fails while the register is older than this (`max_register_age_hours`).
+    pub(crate) max_register_age: Option<std::time::Duration>,
     /// The TLS configuration in force (for `/ready` and `/metrics`: the CRLs' state).
     pub(crate) tls: std::sync::Arc<crate::reload::Swappable<crate::tls::TlsState>>,
     /// Request body bytes buffered at once, by all connections together.

@@ -149,6 +149,12 @@ impl AuditLocation {
         })
     }
 
+    /// Where a register import is recorded: the audit log the service writes.
+    fn provenance(&self) -> anyhow::Result<register_cli::AuditTrail> {
+        let config = self.config()?;
+        Ok(register_cli::AuditTrail { log: config.audit_location()?, environment: config.environment.to_string() })
+    }
+
     /// The configuration the log is found by.
     fn config(&self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
@@ -265,14 +271,15 @@ fn main() -> anyhow::Result<()> {
                 config.audit.witness_file = witness_file;
             }
             let json = cli.log_format == LogFormat::Json;
+            let trail = register_cli::AuditTrail { log: config.audit_location()?, environment: config.environment.to_string() };
             match config.postgres_url() {
                 Some(url) if !import::holds_persons(url, &config.postgres_options()?)? => {
                     let target = register::Target::Postgres { url: url.to_owned(), options: config.postgres_options()? };
-                    seed(&target, &data_dir, persons, 1, json)?
+                    seed(&target, &data_dir, persons, 1, json, &trail)?
                 }
                 Some(_) => {}
                 None if !data_dir.join(sqlite::DATABASE_FILE).exists() => {
-                    seed(&register::Target::Sqlite(data_dir.join(sqlite::DATABASE_FILE)), &data_dir, persons, 1, json)?
+                    seed(&register::Target::Sqlite(data_dir.join(sqlite::DATABASE_FILE)), &data_dir, persons, 1, json, &trail)?
                 }
                 None => {}
             }
@@ -302,7 +309,12 @@ fn main() -> anyhow::Result<()> {
         }
         Command::SeedDemo { data_dir, persons, seed: generator_seed } => {
             spolis_adapter::private_files::create_dir(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-            seed(&register::Target::Sqlite(data_dir.join(sqlite::DATABASE_FILE)), &data_dir, persons, generator_seed, cli.log_format == LogFormat::Json)
+            // As `demo` would keep it: the audit log beside the register, environment `test`.
+            let trail = register_cli::AuditTrail {
+                log: audit::AuditLocation::Sqlite(data_dir.join(audit::sqlite::AUDIT_FILE)),
+                environment: Config::demo("127.0.0.1:0".parse()?, data_dir.clone(), Path::new(".")).environment.to_string(),
+            };
+            seed(&register::Target::Sqlite(data_dir.join(sqlite::DATABASE_FILE)), &data_dir, persons, generator_seed, cli.log_format == LogFormat::Json, &trail)
         }
         Command::GenCerts { out, revocation_only: true } => {
             example_pki::generate_revocation_examples(&out)?;
@@ -459,7 +471,7 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<()> {
 
 /// Fills `target` with the demo register through the one way in: the generator writes an
 /// export into the data directory, `register import` loads it, the export is deleted.
-fn seed(target: &register::Target, data_dir: &Path, persons: u64, generator_seed: u64, json: bool) -> anyhow::Result<()> {
+fn seed(target: &register::Target, data_dir: &Path, persons: u64, generator_seed: u64, json: bool, trail: &register_cli::AuditTrail) -> anyhow::Result<()> {
     if let register::Target::Sqlite(path) = target {
         if path.exists() && register::state(target)?.counts.iter().any(|(table, n)| *table == "persons" && *n > 0) {
             anyhow::bail!("{} already holds persons; seed a new data directory (or use `register import`)", path.display());
@@ -471,7 +483,7 @@ fn seed(target: &register::Target, data_dir: &Path, persons: u64, generator_seed
     }
     let generated = demo_register::write_export(&export, &DemoOptions { persons, seed: generator_seed });
     let outcome = generated.map_err(anyhow::Error::from).and_then(|_| {
-        register_cli::import_with_progress(target, &register::ImportOptions { files: vec![export.clone()], delta: false, dry_run: false }, json)
+        register_cli::import_with_progress(target, &register::ImportOptions { files: vec![export.clone()], delta: false, dry_run: false }, json, trail)
     });
     let _ = std::fs::remove_file(&export);
     let outcome = outcome?;

@@ -73,6 +73,11 @@ pub struct Metrics {
     pub crl_number: Family<CrlLabels, Gauge<f64, AtomicU64>>,
     /// CRL problems `/ready` reports (files that cannot replace the CRLs in force, stale CRLs).
     pub crl_problems: Gauge<i64, AtomicI64>,
+    /// The register's as-of time (the `AsOf` of its last import), Unix seconds; absent while
+    /// the register was never imported. Set on each scrape.
+    pub register_as_of: Family<Vec<(String, String)>, Gauge<i64, AtomicI64>>,
+    /// Seconds since the register's as-of time; absent while it was never imported.
+    pub register_age: Family<Vec<(String, String)>, Gauge<i64, AtomicI64>>,
     /// Connections closed at once for a cap: `per_address`, `per_certificate`, `unregistered`.
     pub connections_refused: Family<ReasonLabels, Counter>,
     /// Connections closed by a timeout: `first_byte`, `idle`.
@@ -108,6 +113,10 @@ impl Default for Metrics {
         registry.register("crl_number", "CRL number of each CRL in force", crl_number.clone());
         let crl_problems = Gauge::<i64, AtomicI64>::default();
         registry.register("crl_problems", "CRL problems that make /ready fail: CRL files that cannot replace the CRLs in force, CRLs past their nextUpdate", crl_problems.clone());
+        let register_as_of = Family::<Vec<(String, String)>, Gauge<i64, AtomicI64>>::default();
+        registry.register("register_as_of_timestamp_seconds", "The register's as-of time: the AsOf of its last import (absent: never imported)", register_as_of.clone());
+        let register_age = Family::<Vec<(String, String)>, Gauge<i64, AtomicI64>>::default();
+        registry.register("register_age_seconds", "Seconds since the register's as-of time (absent: never imported)", register_age.clone());
         let connections_refused = Family::<ReasonLabels, Counter>::default();
         registry.register("connections_refused", "Connections closed at once for a cap, by reason", connections_refused.clone());
         let connections_timed_out = Family::<ReasonLabels, Counter>::default();
@@ -128,6 +137,8 @@ impl Default for Metrics {
             crl_age,
             crl_number,
             crl_problems,
+            register_as_of,
+            register_age,
             connections_refused,
             connections_timed_out,
             buffered_request_bytes,
@@ -163,6 +174,20 @@ impl Metrics {
     }
 
     /// Forgets the CRL gauges, before [`Metrics::record_crl`] sets those of the CRLs in force.
+    /// The register's as-of time and its age at `now` (Unix seconds); `None`: never imported.
+    pub fn record_register_as_of(&self, as_of: Option<i64>, now: i64) {
+        match as_of {
+            Some(as_of) => {
+                self.register_as_of.get_or_create(&Vec::new()).set(as_of);
+                self.register_age.get_or_create(&Vec::new()).set(now.saturating_sub(as_of));
+            }
+            None => {
+                self.register_as_of.clear();
+                self.register_age.clear();
+            }
+        }
+    }
+
     pub fn clear_crls(&self) {
         self.crl_this_update.clear();
         self.crl_next_update.clear();

@@ -91,6 +91,11 @@ async fn route(ops: &Ops, request: Request<Incoming>) -> Response<Full<Bytes>> {
         }
         "/metrics" => {
             ops.app.tls.current().publish_crl_metrics(&ops.app.services.metrics);
+            // A register that cannot be read now keeps its last gauges: /ready tells.
+            if let Ok(as_of) = ops.app.services.store.register_as_of().await {
+                let now = ops.app.services.clock.now().timestamp();
+                ops.app.services.metrics.record_register_as_of(as_of.map(|t| t.timestamp()), now);
+            }
             let mut response = text(StatusCode::OK, ops.app.services.metrics.render());
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
@@ -121,6 +126,8 @@ async fn readiness_problems(ops: &Ops) -> Vec<String> {
     let mut problems = Vec::new();
     if let Err(error) = ops.app.services.store.ping().await {
         problems.push(format!("register: {error}"));
+    } else if let Some(problem) = register_staleness(ops).await {
+        problems.push(format!("register: {problem}"));
     }
     // The writer's own state (last commit, batch in hand, backlog): no lock taken per probe.
     if let Some(problem) = ops.app.services.audit.readiness_problem() {
@@ -128,6 +135,28 @@ async fn readiness_problems(ops: &Ops) -> Vec<String> {
     }
     problems.extend(ops.app.tls.current().crl_problems().into_iter().map(|problem| format!("tls: {problem}")));
     problems
+}
+
+/// Why the register is too old to answer from (`max_register_age_hours`), if it is: its
+/// as-of time is further back than allowed, or it was never imported.
+async fn register_staleness(ops: &Ops) -> Option<String> {
+    let max_age = ops.app.max_register_age?;
+    let hours = max_age.as_secs() / 3600;
+    match ops.app.services.store.register_as_of().await {
+        Err(error) => Some(error.to_string()),
+        Ok(None) => Some(format!("never imported (max_register_age_hours = {hours})")),
+        Ok(Some(as_of)) => {
+            let age = ops.app.services.clock.now().signed_duration_since(as_of);
+            let allowed = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+            (age > allowed).then(|| {
+                format!(
+                    "as of {}, {} h old, older than max_register_age_hours = {hours}",
+                    as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    age.num_hours()
+                )
+            })
+        }
+    }
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {

@@ -48,7 +48,8 @@ pub(crate) fn run(command: RegisterCommand, json: bool) -> anyhow::Result<i32> {
     match command {
         RegisterCommand::Import { location, delta, dry_run, files } => {
             let target = location.register_target()?;
-            let outcome = import_with_progress(&target, &ImportOptions { files, delta, dry_run }, json)?;
+            let provenance = location.provenance()?;
+            let outcome = import_with_progress(&target, &ImportOptions { files, delta, dry_run }, json, &provenance)?;
             Ok(report(&outcome, json))
         }
         RegisterCommand::Export { location, output } => {
@@ -100,8 +101,17 @@ pub(crate) fn run(command: RegisterCommand, json: bool) -> anyhow::Result<i32> {
     }
 }
 
+/// Where an import's administrative record goes: the audit log the service writes, and the
+/// environment it serves.
+pub(crate) struct AuditTrail {
+    pub(crate) log: spolis_adapter::audit::AuditLocation,
+    pub(crate) environment: String,
+}
+
 /// Runs the import, with a progress bar when standard error is a terminal (and not JSON).
-pub(crate) fn import_with_progress(target: &register::Target, options: &ImportOptions, json: bool) -> anyhow::Result<ImportOutcome> {
+/// The import is recorded in `audit`'s log before it commits; if it cannot be, it changes
+/// nothing.
+pub(crate) fn import_with_progress(target: &register::Target, options: &ImportOptions, json: bool, audit: &AuditTrail) -> anyhow::Result<ImportOutcome> {
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -123,7 +133,13 @@ pub(crate) fn import_with_progress(target: &register::Target, options: &ImportOp
         bar.set_prefix(p.persons.to_string());
         bar.set_position(p.bytes);
     };
-    let outcome = register::import(target, options, &mut progress);
+    let mut provenance = |entry: &register::ImportRecord| {
+        let mut records = [entry.audit_record(&audit.environment)];
+        audit.log.append_administrative(&mut records).map(|_| ()).map_err(|error| {
+            spolis_adapter::store::StoreError::Unavailable(format!("import: the audit log ({}) cannot record the import: {error}", audit.log.describe()))
+        })
+    };
+    let outcome = register::import(target, options, &mut progress, &mut provenance);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

@@ -132,6 +132,7 @@ pub fn prepare_with_clock(config: &Config, clock: crate::service::Clock) -> Resu
         },
         public_url: config.public_url.clone(),
         limits: config.limits.clone(),
+        max_register_age: config.max_register_age(),
         tls: tls.clone(),
         budget,
     });

@@ -499,9 +499,9 @@ async fn the_purpose_of_every_look_up_is_recorded_exported_and_searched_by() {
     let (ok, csv, err) = cli(&["audit", "export", "--data-dir", audit_dir.path().to_str().unwrap(), "--format", "csv", "--purpose", "sd-2026"]);
     assert!(ok, "{err}");
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().ends_with(",purpose_legal_basis,purpose_case_number,bulk_prepared_by"), "{csv}");
+    assert!(lines.next().unwrap().ends_with(",purpose_legal_basis,purpose_case_number,bulk_prepared_by,administrative"), "{csv}");
     let row = lines.next().unwrap();
-    assert!(row.ends_with(&format!(",\"{LEGAL_BASIS}\",SD-2026/1417,")), "{row}");
+    assert!(row.ends_with(&format!(",\"{LEGAL_BASIS}\",SD-2026/1417,,")), "{row}");
     assert!(lines.next().is_none(), "{csv}");
     let (ok, out, err) = cli(&["audit", "verify", "--data-dir", audit_dir.path().to_str().unwrap()]);
     assert!(ok, "{out}{err}");

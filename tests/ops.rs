@@ -239,3 +239,67 @@ async fn readiness_probes_the_postgresql_audit_log_too() {
     let (status, body) = ops_get(server.ops_address, "/ready").await;
     assert_eq!((status, body.as_str()), (200, "ready\n"));
 }
+
+/// The register's as-of time in the freshness tests: the `AsOf` of its one import.
+const AS_OF: &str = "2026-03-02T05:00:00Z";
+
+/// A server whose register was last imported as of [`AS_OF`], seen at `hours_later`, with
+/// `max_register_age_hours = 48`; on PostgreSQL the import's row is written there.
+async fn register_seen_later(hours_later: i64, imported: bool) -> TestServer {
+    let as_of = chrono::DateTime::parse_from_rfc3339(AS_OF).unwrap().with_timezone(&chrono::Utc);
+    let clock = spolis_adapter::service::Clock::Fixed(as_of + chrono::Duration::hours(hours_later));
+    let server = TestServer::start_with(Options {
+        own_register: true,
+        backend: Some(Backend::from_environment()),
+        clock: Some(clock),
+        configure: Some(|config| config.max_register_age_hours = 48),
+        limits: Some(spolis_adapter::config::Limits { ready_cache_milliseconds: 0, ..Default::default() }),
+        ..Default::default()
+    })
+    .await;
+    if imported {
+        let row = format!(
+            "INSERT INTO register_imports (seq, batch_id, kind, as_of, file_digest, files, persons, applications, queue_events, queue_entries, deletions, imported_at, duration_ms) \
+             VALUES (1, 'b-1', 'full', '{AS_OF}', 'ab', 'spolis.xml', 50, 0, 0, 0, 0, '{AS_OF}', 1)"
+        );
+        match &server.database {
+            Some(database) => {
+                database.execute(&row);
+            }
+            None => rusqlite::Connection::open(server.database()).unwrap().execute_batch(&row).unwrap(),
+        }
+    }
+    server
+}
+
+#[tokio::test]
+async fn a_register_within_its_maximum_age_is_ready_and_its_age_is_a_metric() {
+    let server = register_seen_later(47, true).await;
+    assert_eq!(ops_get(server.ops_address, "/ready").await, (200, "ready\n".to_string()));
+    let (status, metrics) = ops_get(server.ops_address, "/metrics").await;
+    assert_eq!(status, 200);
+    let as_of = chrono::DateTime::parse_from_rfc3339(AS_OF).unwrap().timestamp();
+    assert!(metrics.contains(&format!("spolis_register_as_of_timestamp_seconds{{}} {as_of}\n")), "{metrics}");
+    assert!(metrics.contains(&format!("spolis_register_age_seconds{{}} {}\n", 47 * 3600)), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_register_older_than_its_maximum_age_or_never_imported_is_not_ready() {
+    let stale = register_seen_later(49, true).await;
+    let (status, body) = ops_get(stale.ops_address, "/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(&format!("register: as of {AS_OF}, 49 h old, older than max_register_age_hours = 48")), "{body}");
+    let (_, metrics) = ops_get(stale.ops_address, "/metrics").await;
+    assert!(metrics.contains(&format!("spolis_register_age_seconds{{}} {}\n", 49 * 3600)), "{metrics}");
+
+    let never = register_seen_later(0, false).await;
+    let (status, body) = ops_get(never.ops_address, "/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("register: never imported (max_register_age_hours = 48)"), "{body}");
+    let (_, metrics) = ops_get(never.ops_address, "/metrics").await;
+    assert!(!metrics.contains("spolis_register_age_seconds{"), "no age for a register never imported: {metrics}");
+
+    // `demo` (and so the default test server) does not check the age at all.
+    let demo = TestServer::start().await;
+    assert_eq!(ops_get(demo.ops_address, "/ready").await.0, 200);
+}

@@ -675,6 +675,7 @@ fn version_1_record(seq: i64) -> spolis_adapter::audit::AuditRecord {
         purpose_legal_basis: None,
         purpose_case_number: None,
         bulk_prepared_by: None,
+        administrative: None,
         version: spolis_adapter::audit::record::RecordVersion::V1,
     }
 }

@@ -172,3 +172,87 @@ async fn a_file_with_problems_changes_nothing_and_exits_non_zero() {
     let state: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
     assert_eq!(state["last_import"]["files"], export.display().to_string(), "the last import is still the good one");
 }
+
+/// `spolis-adapter <args> --data-dir <dir> [--database-url <url>]`.
+fn with_store(args: &[&str], data_dir: &Path, url: Option<&str>) -> Command {
+    let mut command = binary();
+    command.args(args).arg("--data-dir").arg(data_dir);
+    if let Some(url) = url {
+        command.arg("--database-url").arg(url);
+    }
+    command
+}
+
+/// The audit log's records as `audit export --format json` gives them.
+async fn audit_export(data_dir: &Path, url: Option<&str>) -> Vec<serde_json::Value> {
+    let output = run(with_store(&["audit", "export", "--format", "json"], data_dir, url)).await;
+    succeeded(&output);
+    String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).expect("JSON line")).collect()
+}
+
+#[tokio::test]
+async fn every_import_is_an_administrative_record_of_the_audit_chain_even_beside_a_running_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = demo_export(dir.path()).await;
+    // One directory for the register, the audit log and its key, as `serve` keeps them.
+    let data_dir = dir.path().join("served");
+    let database = (Backend::from_environment() == Backend::Postgres).then(|| Arc::new(TestDatabase::create()));
+    let url = database.as_ref().map(|d| d.url.clone());
+    succeeded(&run(import_command(&data_dir, url.as_deref(), &[], &[&export])).await);
+    // A dry run and a file with problems change nothing, so they record nothing either.
+    succeeded(&run(import_command(&data_dir, url.as_deref(), &["--dry-run"], &[&export])).await);
+
+    let server = TestServer::start_with(Options {
+        data_dir: Some(data_dir.clone()),
+        audit_dir: Some(data_dir.clone()),
+        database: database.clone(),
+        ..Options::default()
+    })
+    .await;
+    assert!(knows(&server, "150342-10121").await);
+    let as_of = std::fs::read_to_string(&export).expect("export");
+    let as_of = as_of.split("<AsOf>").nth(1).and_then(|t| t.split("</AsOf>").next()).expect("AsOf").to_owned();
+    let delta = dir.path().join("delta.xml");
+    let delta_text = format!(
+        "<RegisterExport xmlns=\"{}\"><AsOf>{as_of}</AsOf><Kind>delta</Kind><Deletions><PersonCode>020761-12340</PersonCode></Deletions></RegisterExport>",
+        spolis_adapter::register::format::NAMESPACE
+    );
+    std::fs::write(&delta, &delta_text).expect("delta");
+    // The import appends to the log the server is writing; the server's next call chains on it.
+    succeeded(&run(import_command(&data_dir, url.as_deref(), &["--delta"], &[&delta])).await);
+    assert!(knows(&server, "150342-10121").await, "a call after the import is audited and answered");
+    let (config, _audit_dir) = server.stop().await;
+    assert_eq!(config.audit_path(), data_dir.join("audit.sqlite3"));
+
+    let records = audit_export(&data_dir, url.as_deref()).await;
+    let services: Vec<&str> = records.iter().map(|r| r["service"].as_str().expect("service")).collect();
+    assert_eq!(services, ["register-import", "EP115", "register-import", "EP115"], "{records:#?}");
+    let details: Vec<serde_json::Value> = records
+        .iter()
+        .filter(|r| r["service"] == "register-import")
+        .map(|r| serde_json::from_str(r["administrative"].as_str().expect("details")).expect("JSON details"))
+        .collect();
+    let (full, delta_record) = (&details[0], &details[1]);
+    assert_eq!((full["kind"].as_str(), delta_record["kind"].as_str()), (Some("full"), Some("delta")));
+    assert_eq!(full["counts"]["persons"], DEMO_PERSONS);
+    assert_eq!(delta_record["counts"]["deletions"], 1);
+    assert_eq!(delta_record["as_of"], as_of.as_str());
+    use sha2::Digest;
+    assert_eq!(delta_record["file_digest"], hex::encode(sha2::Sha256::digest(delta_text.as_bytes())));
+    assert_eq!(delta_record["files"], delta.display().to_string());
+    // The record's id is the batch id `register status` names.
+    let status = run(with_store(&["--log-format", "json", "register", "status"], &data_dir, url.as_deref())).await;
+    let state: serde_json::Value = serde_json::from_slice(&succeeded_stdout(&status)).expect("JSON status");
+    assert_eq!(state["last_import"]["batch_id"], delta_record["batch_id"]);
+    assert_eq!(records[2]["record_id"], delta_record["batch_id"]);
+    assert!(records.iter().filter(|r| r["service"] != "register-import").all(|r| r.get("administrative").is_none()));
+
+    // The whole chain — the calls and the imports, each written by its own process — verifies.
+    let text = succeeded(&run(with_store(&["audit", "verify"], &data_dir, url.as_deref())).await);
+    assert!(text.contains("4 records"), "{text}");
+}
+
+fn succeeded_stdout(output: &Output) -> Vec<u8> {
+    succeeded(output);
+    output.stdout.clone()
+}

@@ -359,7 +359,7 @@ fn waiting_register() -> tempfile::TempDir {
     std::fs::write(&file, export).expect("export written");
     let target = spolis_adapter::register::Target::Sqlite(dir.path().join(spolis_adapter::store::sqlite::DATABASE_FILE));
     let options = spolis_adapter::register::ImportOptions { files: vec![file], delta: false, dry_run: false };
-    let outcome = spolis_adapter::register::import(&target, &options, &mut |_| {}).expect("imported");
+    let outcome = spolis_adapter::register::import(&target, &options, &mut |_| {}, &mut |_| Ok(())).expect("imported");
     assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
     dir
 }

@@ -47,7 +47,6 @@ impl CheckpointPolicy {
 #[derive(Debug, Clone)]
 pub(crate) struct Committed {
     pub(crate) seq: i64,
-    pub(crate) hash: [u8; 32],
     /// The checkpoint the batch signed, if one was due.
     pub(crate) checkpoint: Option<SignedCheckpoint>,
 }

@@ -115,11 +115,12 @@ impl ExportFilter {
 }
 
 /// Column names of the CSV export, in field order.
-pub(crate) const CSV_HEADER: [&str; 26] = [
+pub(crate) const CSV_HEADER: [&str; 27] = [
     "seq", "record_id", "received_at", "message_id", "transaction_id", "correlation_id", "consumer_id", "consumer_name",
     "certificate_sha256", "certificate_subject", "client_ip", "environment", "operator_first_name", "operator_surname",
     "operator_person_code", "ivis_sender", "service", "request_style", "soap_version", "person_code", "outcome",
     "records_returned", "processing_micros", "purpose_legal_basis", "purpose_case_number", "bulk_prepared_by",
+    "administrative",
 ];
 
 /// Writes the records of `log` that `filter` selects to `out`; returns how many. A selected
@@ -214,6 +215,7 @@ fn csv_fields(record: &AuditRecord) -> Vec<String> {
         optional(&record.purpose_legal_basis),
         optional(&record.purpose_case_number),
         optional(&record.bulk_prepared_by),
+        optional(&record.administrative),
     ]
 }
 

@@ -104,6 +104,18 @@ impl AuditLocation {
         }
     }
 
+    /// Appends administrative records (a register import's) from a process beside the
+    /// service, safely while the service writes too: SQLite's file lock or PostgreSQL's head
+    /// row lock orders the writers. Signs no checkpoint: the service's writer signs the head
+    /// it finds at its next checkpoint, and hands that to its witness as always. Returns the
+    /// seq of the last record.
+    pub fn append_administrative(&self, records: &mut [AuditRecord]) -> Result<i64, AuditStoreError> {
+        match self {
+            AuditLocation::Sqlite(path) => sqlite::append_unsigned(path, records),
+            AuditLocation::Postgres { url, options } => postgres::append_unsigned(url, options, records),
+        }
+    }
+
     /// Where the log is, for messages: the file, or "PostgreSQL" (never the URL, which may
     /// carry a password).
     pub fn describe(&self) -> String {

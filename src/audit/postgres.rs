@@ -36,15 +36,15 @@ use crate::database::postgres::{self as pg, PostgresOptions};
 use crate::database::runtime::block_on;
 
 /// The columns of a record, in the order of [`record_from_row`]: the fields in canonical
-/// order, then the record's version (columns 0–25, 26).
+/// order, then the record's version (columns 0–26, 27).
 /// (Spelled out: `concat!` takes literals only; a test checks it against its parts.)
 const RECORD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id, transaction_id, correlation_id, \
      consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment, \
      operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style, \
-     soap_version, person_code, outcome, records_returned, processing_micros, purpose_legal_basis, purpose_case_number, bulk_prepared_by, record_version";
+     soap_version, person_code, outcome, records_returned, processing_micros, purpose_legal_basis, purpose_case_number, bulk_prepared_by, administrative, record_version";
 
 /// Where `prev_hash, hash` follow [`RECORD_COLUMNS`].
-const PREV_HASH_COLUMN: usize = 27;
+const PREV_HASH_COLUMN: usize = 28;
 
 /// One batch in one statement: every column as an array, unnested into rows.
 const SQL_INSERT_RECORDS: &str = "\
@@ -52,12 +52,12 @@ INSERT INTO audit_records (seq, record_id, received_at_micros, message_id, trans
     consumer_id, consumer_name, certificate_sha256, certificate_subject, client_ip, environment,
     operator_first_name, operator_surname, operator_person_code, ivis_sender, service, request_style,
     soap_version, person_code, outcome, records_returned, processing_micros, prev_hash, hash,
-    purpose_legal_basis, purpose_case_number, bulk_prepared_by, record_version)
+    purpose_legal_basis, purpose_case_number, bulk_prepared_by, record_version, administrative)
 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
     $19::text[], $20::text[], $21::text[], $22::bigint[], $23::bigint[], $24::bytea[], $25::bytea[],
-    $26::text[], $27::text[], $28::text[], $29::smallint[])";
+    $26::text[], $27::text[], $28::text[], $29::smallint[], $30::text[])";
 
 const SQL_LOCK_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE only_row FOR UPDATE";
 
@@ -178,6 +178,28 @@ impl PostgresAppender {
     }
 }
 
+/// Appends `records` to the shared chain in one transaction (holding the head's row lock, as
+/// every instance's batches do), without signing a checkpoint: for a process beside the
+/// service (`register import`); the instances' writers sign the head they find. Returns the
+/// seq of the last record.
+pub(crate) fn append_unsigned(url: &str, options: &PostgresOptions, records: &mut [AuditRecord]) -> Result<i64, AuditStoreError> {
+    let mut appender = PostgresAppender::open(url, options)?;
+    appender.run(options.timeout, |mut client| async move {
+        let done = async {
+            let tx = client.transaction().await?;
+            let (seq, hash) = lock_head(&tx).await?;
+            let links = chain(records, seq, hash);
+            insert_records(&tx, records, &links).await?;
+            let (seq, hash) = links.last().map_or((seq, hash), |last| (last.seq, last.hash));
+            tx.execute(SQL_MOVE_HEAD, &[&seq, &hash.as_slice()]).await?;
+            tx.commit().await?;
+            Ok(seq)
+        }
+        .await;
+        (client, done)
+    })
+}
+
 impl AppendLog for PostgresAppender {
     /// The chain head as the database holds it.
     fn head_seq(&mut self) -> Result<i64, AuditStoreError> {
@@ -210,7 +232,7 @@ impl AppendLog for PostgresAppender {
                 }
                 tx.execute(SQL_MOVE_HEAD, &[&seq, &hash.as_slice()]).await?;
                 tx.commit().await?;
-                Ok(Committed { seq, hash, checkpoint })
+                Ok(Committed { seq, checkpoint })
             }
             .await;
             (client, done)
@@ -301,7 +323,8 @@ async fn insert_records(tx: &Transaction<'_>, records: &[AuditRecord], links: &[
     let purpose_case_number = column(&|r| r.purpose_case_number.clone());
     let bulk_prepared_by = column(&|r| r.bulk_prepared_by.clone());
     let version: Vec<i16> = records.iter().map(|r| r.version.number()).collect();
-    let params: [&(dyn ToSql + Sync); 29] = [
+    let administrative = column(&|r| r.administrative.clone());
+    let params: [&(dyn ToSql + Sync); 30] = [
         &seq,
         &record_id,
         &received,
@@ -331,6 +354,7 @@ async fn insert_records(tx: &Transaction<'_>, records: &[AuditRecord], links: &[
         &purpose_case_number,
         &bulk_prepared_by,
         &version,
+        &administrative,
     ];
     let statement = tx.prepare(SQL_INSERT_RECORDS).await?;
     tx.execute(&statement, &params).await?;
@@ -352,7 +376,7 @@ async fn insert_checkpoint(tx: &Transaction<'_>, c: &SignedCheckpoint) -> Result
 fn record_from_row(row: &Row) -> Result<AuditRecord, AuditStoreError> {
     let record_id: String = row.try_get(1)?;
     let micros: i64 = row.try_get(2)?;
-    let version: i16 = row.try_get(26)?;
+    let version: i16 = row.try_get(27)?;
     let version = RecordVersion::from_number(version)
         .ok_or_else(|| AuditStoreError::Unreadable(format!("record_version {version} is no version this build knows")))?;
     Ok(AuditRecord {
@@ -382,6 +406,7 @@ fn record_from_row(row: &Row) -> Result<AuditRecord, AuditStoreError> {
         purpose_legal_basis: row.try_get(23)?,
         purpose_case_number: row.try_get(24)?,
         bulk_prepared_by: row.try_get(25)?,
+        administrative: row.try_get(26)?,
         version,
     })
 }
@@ -509,9 +534,10 @@ impl StoredLog for PostgresLog {
             let mut chained = ChainedRecord::of(&record, &prev_hash, &hash).ok_or_else(|| {
                 AuditStoreError::Unreadable(format!("the record at seq {} holds a stored hash that is not 32 bytes", record.seq))
             })?;
-            // A purpose written into a version-1 row is covered by no hash: an alteration.
+            // A purpose written into a version-1 row, or administrative details into a row
+            // before version 3, is covered by no hash: an alteration.
             if record.holds_more_than_its_version() {
-                chained.disagreeing_copy = Some("purpose_legal_basis / purpose_case_number / bulk_prepared_by");
+                chained.disagreeing_copy = Some("purpose_legal_basis / purpose_case_number / bulk_prepared_by / administrative");
             }
             Ok(chained)
         });
@@ -567,7 +593,8 @@ mod tests {
 
     #[test]
     fn the_record_columns_are_the_fields_in_canonical_order_then_the_version() {
-        let expected = format!("{}, {}, record_version", super::super::record::FIELD_COLUMNS, super::super::record::PURPOSE_COLUMNS);
+        use super::super::record::{ADMINISTRATIVE_COLUMN, FIELD_COLUMNS, PURPOSE_COLUMNS};
+        let expected = format!("{FIELD_COLUMNS}, {PURPOSE_COLUMNS}, {ADMINISTRATIVE_COLUMN}, record_version");
         let words = |text: &str| text.split(',').map(str::trim).map(str::to_string).collect::<Vec<_>>();
         assert_eq!(words(RECORD_COLUMNS), words(&expected));
         assert_eq!(words(RECORD_COLUMNS).len(), PREV_HASH_COLUMN);

@@ -56,6 +56,11 @@ pub struct AuditRecord {
     /// For a consumer registered for bulk requests ("Masveida pieprasījums"): who prepares
     /// them, as registered. Marks the call as bulk. Version 2 on.
     pub bulk_prepared_by: Option<String>,
+    /// For an administrative record — something done to the service, not a call to it (a
+    /// register import, `service` = [`REGISTER_IMPORT`]) — what was done, as one JSON object.
+    /// `None` for a call. Version 3 on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub administrative: Option<String>,
     /// The version of the canonical encoding the record is chained in: new records are
     /// [`RecordVersion::CURRENT`], records read back keep the version they were written in.
     #[serde(skip)]
@@ -71,19 +76,25 @@ pub enum RecordVersion {
     V1,
     /// Version 1 and the request's purpose (`purpose_legal_basis`, `purpose_case_number`),
     /// and the bulk mark (`bulk_prepared_by`).
-    #[default]
     V2,
+    /// Version 2 and an administrative record's details (`administrative`).
+    #[default]
+    V3,
 }
+
+/// The `service` of the administrative record each register import leaves.
+pub const REGISTER_IMPORT: &str = "register-import";
 
 impl RecordVersion {
     /// The version new records are written in.
-    pub const CURRENT: RecordVersion = RecordVersion::V2;
+    pub const CURRENT: RecordVersion = RecordVersion::V3;
 
     /// Its number, as PostgreSQL's `record_version` column stores it.
     pub fn number(self) -> i16 {
         match self {
             RecordVersion::V1 => 1,
             RecordVersion::V2 => 2,
+            RecordVersion::V3 => 3,
         }
     }
 
@@ -91,6 +102,7 @@ impl RecordVersion {
         match number {
             1 => Some(RecordVersion::V1),
             2 => Some(RecordVersion::V2),
+            3 => Some(RecordVersion::V3),
             _ => None,
         }
     }
@@ -99,7 +111,8 @@ impl RecordVersion {
     pub fn field_kinds(self) -> &'static [FieldKind] {
         match self {
             RecordVersion::V1 => &FIELD_KINDS[..FIELDS_V1],
-            RecordVersion::V2 => &FIELD_KINDS,
+            RecordVersion::V2 => &FIELD_KINDS[..FIELDS_V2],
+            RecordVersion::V3 => &FIELD_KINDS,
         }
     }
 
@@ -107,6 +120,7 @@ impl RecordVersion {
         match self {
             RecordVersion::V1 => b"spolis-adapter audit record v1",
             RecordVersion::V2 => b"spolis-adapter audit record v2",
+            RecordVersion::V3 => b"spolis-adapter audit record v3",
         }
     }
 }
@@ -139,9 +153,10 @@ pub enum FieldKind {
     OptionalText,
 }
 
-/// How many fields version 1 has; version 2 has [`FIELDS`].
+/// How many fields version 1 has, version 2, and version 3 ([`FIELDS`]).
 pub const FIELDS_V1: usize = 23;
-pub const FIELDS: usize = 26;
+pub const FIELDS_V2: usize = 26;
+pub const FIELDS: usize = 27;
 
 /// The kind of every field of the current version, in canonical order — which is also the
 /// order of PostgreSQL's columns ([`FIELD_COLUMNS`], then [`PURPOSE_COLUMNS`]), so a row can
@@ -151,7 +166,7 @@ pub const FIELD_KINDS: [FieldKind; FIELDS] = {
     [
         Integer, Uuid, Integer, OptionalText, OptionalText, OptionalText, OptionalText, OptionalText, Text, Text, Text, Text,
         OptionalText, OptionalText, OptionalText, OptionalText, Text, OptionalText, OptionalText, OptionalText, Text, Integer,
-        Integer, OptionalText, OptionalText, OptionalText,
+        Integer, OptionalText, OptionalText, OptionalText, OptionalText,
     ]
 };
 
@@ -164,6 +179,9 @@ pub const FIELD_COLUMNS: &str = "seq, record_id, received_at_micros, message_id,
 
 /// The fields version 2 adds, as PostgreSQL's columns (migration 0006), in canonical order.
 pub const PURPOSE_COLUMNS: &str = "purpose_legal_basis, purpose_case_number, bulk_prepared_by";
+
+/// The field version 3 adds, as PostgreSQL's column (migration 0010).
+pub const ADMINISTRATIVE_COLUMN: &str = "administrative";
 
 /// One field's value, borrowed. Text is carried as its UTF-8 bytes: hashing needs no more,
 /// and a verifier reading the store's buffers need not re-validate them.
@@ -231,16 +249,17 @@ pub struct DecodeError {
 
 /// Splits a canonical encoding into its version and fields, borrowed: the inverse of
 /// [`encode_field`] over the version's kinds. Anything but exactly one encoding of the 23
-/// fields of version 1 or the 26 of version 2 is refused; a version-1 record's later fields
-/// are absent. (Each field's length is in its encoding, so where version 1 ends is plain.)
+/// fields of version 1, the 26 of version 2 or the 27 of version 3 is refused; an earlier
+/// version's later fields are absent. (Each field's length is in its encoding, so where a
+/// version ends is plain.)
 pub fn decode_fields(encoded: &[u8]) -> Result<(RecordVersion, [FieldValue<'_>; FIELDS]), DecodeError> {
     let mut fields = [FieldValue::Integer(0); FIELDS];
     fields[FIELDS_V1..].fill(FieldValue::Text(None));
     let mut rest = encoded;
-    let mut version = RecordVersion::V2;
+    let mut version = RecordVersion::V3;
     for (index, (kind, field)) in FIELD_KINDS.iter().zip(fields.iter_mut()).enumerate() {
-        if index == FIELDS_V1 && rest.is_empty() {
-            version = RecordVersion::V1;
+        if rest.is_empty() && (index == FIELDS_V1 || index == FIELDS_V2) {
+            version = if index == FIELDS_V1 { RecordVersion::V1 } else { RecordVersion::V2 };
             break;
         }
         let cut_short = DecodeError { field: index, reason: "is cut short" };
@@ -326,6 +345,7 @@ impl AuditRecord {
             purpose_legal_basis: optional(23)?,
             purpose_case_number: optional(24)?,
             bulk_prepared_by: optional(25)?,
+            administrative: optional(26)?,
             version,
         })
     }
@@ -360,13 +380,16 @@ impl AuditRecord {
             optional(&self.purpose_legal_basis),
             optional(&self.purpose_case_number),
             optional(&self.bulk_prepared_by),
+            optional(&self.administrative),
         ]
     }
 
     /// Whether the record holds a value its version has no field for (a version-1 record
-    /// with a purpose): such a value is not covered by its hash, so it cannot be genuine.
+    /// with a purpose, an earlier one with administrative details): such a value is not
+    /// covered by its hash, so it cannot be genuine.
     pub fn holds_more_than_its_version(&self) -> bool {
-        self.version == RecordVersion::V1 && (self.purpose_legal_basis.is_some() || self.purpose_case_number.is_some() || self.bulk_prepared_by.is_some())
+        let purpose = self.purpose_legal_basis.is_some() || self.purpose_case_number.is_some() || self.bulk_prepared_by.is_some();
+        (self.version == RecordVersion::V1 && purpose) || (self.version != RecordVersion::V3 && self.administrative.is_some())
     }
 }
 
@@ -429,7 +452,33 @@ pub(crate) mod tests {
             purpose_legal_basis: Some("Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants".into()),
             purpose_case_number: Some("SD-2026/1417".into()),
             bulk_prepared_by: Some("Jānis Bērziņš".into()),
+            administrative: None,
             version: RecordVersion::V2,
+        }
+    }
+
+    /// An administrative record of version 3: a register import, no call.
+    pub fn example_v3(seq: i64) -> AuditRecord {
+        AuditRecord {
+            message_id: None,
+            consumer_id: None,
+            consumer_name: None,
+            certificate_sha256: String::new(),
+            certificate_subject: String::new(),
+            client_ip: "local".into(),
+            operator_first_name: None,
+            operator_surname: None,
+            operator_person_code: None,
+            service: REGISTER_IMPORT.into(),
+            request_style: None,
+            soap_version: None,
+            person_code: None,
+            purpose_legal_basis: None,
+            purpose_case_number: None,
+            bulk_prepared_by: None,
+            administrative: Some(r#"{"batch_id":"0190d5e2-0000-7000-8000-000000000001","kind":"full","persons":2000}"#.into()),
+            version: RecordVersion::V3,
+            ..example(seq)
         }
     }
 
@@ -473,7 +522,13 @@ pub(crate) mod tests {
 
     #[test]
     fn a_record_of_either_version_decodes_as_itself_and_no_other() {
-        for record in [example_v1(4), example(4), AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, ..example(4) }] {
+        for record in [
+            example_v1(4),
+            example(4),
+            AuditRecord { purpose_legal_basis: None, purpose_case_number: None, bulk_prepared_by: None, ..example(4) },
+            example_v3(4),
+            AuditRecord { version: RecordVersion::V3, ..example(4) },
+        ] {
             let encoded = record.canonical_encoding();
             let (version, _) = decode_fields(&encoded).unwrap();
             assert_eq!(version, record.version);
@@ -491,6 +546,12 @@ pub(crate) mod tests {
         assert!(!example_v1(4).holds_more_than_its_version());
         assert!(AuditRecord { version: RecordVersion::V1, ..example(4) }.holds_more_than_its_version());
         assert!(AuditRecord { bulk_prepared_by: Some("J".into()), ..example_v1(4) }.holds_more_than_its_version());
+        // Administrative details in a version-2 record are covered by no hash.
+        assert!(AuditRecord { version: RecordVersion::V2, ..example_v3(4) }.holds_more_than_its_version());
+        assert!(!example_v3(4).holds_more_than_its_version());
+        // A version-3 record is no version-2 record, with or without details.
+        let plain = AuditRecord { version: RecordVersion::V3, ..example(4) };
+        assert_ne!(plain.chain_hash(&[0; 32]), example(4).chain_hash(&[0; 32]));
     }
 
     #[test]
@@ -509,6 +570,9 @@ pub(crate) mod tests {
             assert_eq!(decode_fields(&encoded[..cut]).map(|_| ()).unwrap_err().reason, "is cut short", "cut at {cut}");
         }
         let mut longer = encoded.clone();
+        longer.push(0);
+        assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err(), DecodeError { field: FIELDS_V2, reason: "is cut short" });
+        let mut longer = example_v3(9).canonical_encoding();
         longer.push(0);
         assert_eq!(decode_fields(&longer).map(|_| ()).unwrap_err().field, FIELDS);
         // Version 1 followed by a byte is neither version.
@@ -539,7 +603,7 @@ pub(crate) mod tests {
 
 #[cfg(test)]
 mod golden {
-    use super::tests::{example, example_v1};
+    use super::tests::{example, example_v1, example_v3};
 
     /// The chain encoding is a format: logs written today must verify in two years. If this
     /// fails, the change breaks every existing log — add a `RecordVersion` instead.
@@ -549,8 +613,11 @@ mod golden {
         assert_eq!(hex::encode(hash), GOLDEN_V1);
         let hash = example(1).chain_hash(&[0; 32]);
         assert_eq!(hex::encode(hash), GOLDEN_V2);
+        let hash = example_v3(1).chain_hash(&[0; 32]);
+        assert_eq!(hex::encode(hash), GOLDEN_V3);
     }
 
     const GOLDEN_V1: &str = "dd8723c5f67a498501ebab580908a4dce6a1962d2c9f88d50a21a20eac9fb923";
     const GOLDEN_V2: &str = "f1b69a0dbdd7310c7a18d341d963d525d74af7f35557a001084555cd06535769";
+    const GOLDEN_V3: &str = "32363948c472d58033a2260a0918c0492810ad719b20d8dec1f427dcb9cdd048";
 }

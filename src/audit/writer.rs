@@ -19,7 +19,8 @@
 //!
 //! The batching, witnessing and checkpoint policy are written once here, over
 //! [`AppendLog`]; how a batch finds the head it chains on is the backend's:
-//! - SQLite: this thread is the only writer of its file, so it keeps the head in memory;
+//! - SQLite: each batch reads the head inside its write transaction, since `register
+//!   import` may append its administrative record from a process of its own;
 //! - PostgreSQL: several instances write one chain, so each batch takes the head from the
 //!   database under a row lock (`audit::postgres`), never from memory.
 
@@ -332,6 +333,7 @@ impl Writer {
                     self.write(batch);
                 }
                 Err(RecvTimeoutError::Timeout) => {
+                    self.adopt_appended_elsewhere();
                     self.checkpoint_if_behind();
                     self.self_check();
                 }
@@ -426,7 +428,17 @@ impl Writer {
         self.witness(committed.checkpoint)
     }
 
-    /// Signs the head if this writer appended since its last checkpoint.
+    /// While idle: takes on the head another process may have moved (`register import`
+    /// appends its administrative record beside the service; on PostgreSQL, other
+    /// instances), so that those records are signed and witnessed within a checkpoint
+    /// interval too. A failed read is left to the self-check.
+    fn adopt_appended_elsewhere(&mut self) {
+        if let Ok(seq) = self.backend.head_seq() {
+            self.head_seq = self.head_seq.max(seq);
+        }
+    }
+
+    /// Signs the head if it moved since this writer's last checkpoint.
     fn checkpoint_if_behind(&mut self) {
         if self.head_seq == self.checkpointed_seq {
             return;

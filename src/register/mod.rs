@@ -34,6 +34,7 @@ use sha2::{Digest, Sha256};
 pub use export::ExportCounts;
 pub use reader::ExportKind;
 
+use crate::audit::record::{AuditRecord, RecordVersion, REGISTER_IMPORT};
 use crate::database::postgres::PostgresOptions;
 use crate::store::StoreError;
 use reader::{ExportReader, Item};
@@ -90,6 +91,46 @@ pub struct ImportRecord {
     pub duration_ms: u64,
 }
 
+impl ImportRecord {
+    /// The import as an administrative record of the audit log (version 3): no call, no
+    /// certificate; `service` says what was done, `administrative` holds this record as JSON
+    /// (batch id, full/delta, as-of, file digest and names, counts by entity), `record_id`
+    /// is the batch id, and `records_returned` the persons written.
+    pub fn audit_record(&self, environment: &str) -> AuditRecord {
+        AuditRecord {
+            seq: 0,
+            record_id: uuid::Uuid::try_parse(&self.batch_id).unwrap_or_else(|_| uuid::Uuid::now_v7()),
+            received_at: chrono::Utc::now(),
+            message_id: None,
+            transaction_id: None,
+            correlation_id: None,
+            consumer_id: None,
+            consumer_name: None,
+            certificate_sha256: String::new(),
+            certificate_subject: String::new(),
+            client_ip: "local".to_owned(),
+            environment: environment.to_owned(),
+            operator_first_name: None,
+            operator_surname: None,
+            operator_person_code: None,
+            ivis_sender: None,
+            service: REGISTER_IMPORT.to_owned(),
+            request_style: None,
+            soap_version: None,
+            person_code: None,
+            outcome: "ok".to_owned(),
+            records_returned: i64::try_from(self.counts.persons).unwrap_or(i64::MAX),
+            processing_micros: i64::try_from(self.duration_ms.saturating_mul(1000)).unwrap_or(i64::MAX),
+            purpose_legal_basis: None,
+            purpose_case_number: None,
+            bulk_prepared_by: None,
+            // Serializing plain strings and numbers cannot fail.
+            administrative: Some(serde_json::to_string(self).unwrap_or_default()),
+            version: RecordVersion::CURRENT,
+        }
+    }
+}
+
 /// The register's state: its last import (the as-of time is that import's) and its rows.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RegisterState {
@@ -138,8 +179,15 @@ pub struct ImportOutcome {
     pub dry_run: bool,
 }
 
-/// Imports `options.files` into `target` (creating the store if there is none).
-pub fn import(target: &Target, options: &ImportOptions, progress: &mut dyn FnMut(Progress)) -> Result<ImportOutcome, StoreError> {
+/// Hears of each import that changes the register, inside its transaction: after the
+/// register's rows and its `register_imports` row are written, before the commit. An error
+/// rolls the import back, so an import whose provenance cannot be recorded changes nothing.
+/// The binary appends the import's administrative record to the audit log here.
+pub type Provenance<'a> = dyn FnMut(&ImportRecord) -> Result<(), StoreError> + 'a;
+
+/// Imports `options.files` into `target` (creating the store if there is none); `provenance`
+/// hears of the import before it commits (not of a dry run, nor of a file with problems).
+pub fn import(target: &Target, options: &ImportOptions, progress: &mut dyn FnMut(Progress), provenance: &mut Provenance<'_>) -> Result<ImportOutcome, StoreError> {
     let started = Instant::now();
     let kind = if options.delta { ExportKind::Delta } else { ExportKind::Full };
     let total_bytes = options.files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
@@ -285,10 +333,10 @@ pub fn import(target: &Target, options: &ImportOptions, progress: &mut dyn FnMut
     };
     match target {
         Target::Sqlite(path) => {
-            sqlite::import(path, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once)?;
+            sqlite::import(path, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once, provenance)?;
         }
         Target::Postgres { url, options: database } => {
-            postgres::import(url, database, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once)?;
+            postgres::import(url, database, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once, provenance)?;
         }
     }
     Ok(ImportOutcome { problems: Vec::new(), more_problems: 0, record: written, dry_run: false })

@@ -330,6 +330,7 @@ pub(crate) fn import(
     full: bool,
     load: &mut dyn FnMut(&mut Loader<PgSink<'_>>) -> Result<(), StoreError>,
     record: &mut dyn FnMut(&Counts) -> ImportRecord,
+    provenance: &mut super::Provenance<'_>,
 ) -> Result<Counts, StoreError> {
     let rt = runtime()?;
     let mut client = open(&rt, url, options)?;
@@ -403,7 +404,18 @@ pub(crate) fn import(
             }
         }
     }
-    let entry = record(&counts);
+    register_changed(&rt, &tx, &record(&counts), provenance)?;
+    rt.block_on(tx.commit()).map_err(error("import: commit"))?;
+    Ok(counts)
+}
+
+/// The one place an import's change of the register is finalised, inside its transaction,
+/// just before the commit (after a full import's switch of tables): the import's
+/// `register_imports` row (whose `as_of` is the register's as-of time), then its provenance
+/// (the audit record). Whatever must change with the register in the same transaction
+/// (derived tables) belongs here. `provenance` runs outside the runtime: it may block.
+fn register_changed(rt: &Runtime, tx: &Transaction<'_>, entry: &ImportRecord, provenance: &mut super::Provenance<'_>) -> Result<(), StoreError> {
+    let counts = &entry.counts;
     let n = |v: u64| v as i64;
     rt.block_on(tx.execute(
         sql::RECORD_IMPORT_POSTGRES,
@@ -423,8 +435,7 @@ pub(crate) fn import(
         ],
     ))
     .map_err(error("import: record the import"))?;
-    rt.block_on(tx.commit()).map_err(error("import: commit"))?;
-    Ok(counts)
+    provenance(entry)
 }
 
 /// Streams the register for the export through one portal per entity, in one snapshot.

@@ -29,11 +29,12 @@ pub(crate) const APPLICATION_REPRESENTATIVE: &str =
     "SELECT legal_representative_id FROM applications WHERE id = $1 AND legal_representative_id IS NOT NULL";
 
 /// Everything of person $1 but the person row, children before parents.
-pub(crate) const CLEAR_PERSON: [&str; 7] = [
+pub(crate) const CLEAR_PERSON: [&str; 8] = [
     "DELETE FROM submitted_documents WHERE application_id IN (SELECT id FROM applications WHERE person_id = $1)",
     "DELETE FROM document_requests WHERE application_id IN (SELECT id FROM applications WHERE person_id = $1)",
     "DELETE FROM grant_decisions WHERE application_id IN (SELECT id FROM applications WHERE person_id = $1)",
     "DELETE FROM queue_decisions WHERE application_id IN (SELECT id FROM applications WHERE person_id = $1)",
+    "DELETE FROM refusal_decisions WHERE application_id IN (SELECT id FROM applications WHERE person_id = $1)",
     "DELETE FROM queue_events WHERE person_id = $1",
     "DELETE FROM queue_entries WHERE person_id = $1",
     "DELETE FROM applications WHERE person_id = $1",
@@ -41,11 +42,12 @@ pub(crate) const CLEAR_PERSON: [&str; 7] = [
 
 /// Application $1 with its children and the events and entries that name it (each found
 /// through an index on `application_id`, not a scan).
-pub(crate) const DELETE_APPLICATION: [&str; 7] = [
+pub(crate) const DELETE_APPLICATION: [&str; 8] = [
     "DELETE FROM submitted_documents WHERE application_id = $1",
     "DELETE FROM document_requests WHERE application_id = $1",
     "DELETE FROM grant_decisions WHERE application_id = $1",
     "DELETE FROM queue_decisions WHERE application_id = $1",
+    "DELETE FROM refusal_decisions WHERE application_id = $1",
     "DELETE FROM queue_events WHERE application_id = $1",
     "DELETE FROM queue_entries WHERE application_id = $1",
     "DELETE FROM applications WHERE id = $1",
@@ -113,4 +115,21 @@ pub(crate) fn export(entity: usize, postgres: bool) -> String {
         });
     }
     format!("SELECT {} FROM {from} ORDER BY {order}", select.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::register::format::Link;
+
+    /// A delta that replaces or deletes an application must take every row that belongs to
+    /// it: one forgotten table left orphans on SQLite and failed on PostgreSQL's foreign keys.
+    #[test]
+    fn replacing_a_person_or_deleting_an_application_takes_every_child_table() {
+        for entity in ENTITIES.iter().filter(|e| e.link == Link::OfApplication || e.link == Link::OfPerson) {
+            let table = format!("DELETE FROM {} ", entity.table);
+            assert!(CLEAR_PERSON.iter().any(|s| s.starts_with(&table)), "CLEAR_PERSON misses {}", entity.table);
+            assert!(DELETE_APPLICATION.iter().any(|s| s.starts_with(&table)), "DELETE_APPLICATION misses {}", entity.table);
+        }
+    }
 }

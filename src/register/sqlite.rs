@@ -19,29 +19,42 @@ use crate::database::sqlite::open_writer;
 use crate::store::sqlite::error;
 use crate::store::{StoreError, PERSON_TABLES, REGISTER_TABLES};
 
-/// Writes rows through cached prepared statements on the import's connection.
+/// Writes rows through prepared statements on the import's connection, each entity's insert
+/// and update prepared once and kept (no SQL text hashed or copied per row).
 pub(crate) struct SqliteSink<'c> {
     conn: &'c Connection,
-    inserts: Vec<String>,
-    updates: Vec<String>,
+    inserts: Vec<Option<rusqlite::Statement<'c>>>,
+    updates: Vec<Option<rusqlite::Statement<'c>>>,
 }
 
 impl<'c> SqliteSink<'c> {
     fn new(conn: &'c Connection) -> Self {
-        let inserts = (0..ENTITIES.len()).map(|e| sql::insert(e, |n| format!("?{n}"))).collect();
-        let updates = (0..ENTITIES.len()).map(|e| sql::update(e, |n| format!("?{n}"))).collect();
         conn.set_prepared_statement_cache_capacity(64);
-        SqliteSink { conn, inserts, updates }
+        let none = || (0..ENTITIES.len()).map(|_| None).collect();
+        SqliteSink { conn, inserts: none(), updates: none() }
     }
 
     fn run(&self, statement: &str, values: &[Value<'_>], what: &'static str) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(statement).map_err(error(what))?;
-        for (i, value) in values.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, value).map_err(error(what))?;
-        }
-        stmt.raw_execute().map_err(error(what))?;
-        Ok(())
+        execute(&mut stmt, values, what)
     }
+}
+
+/// Binds `values` in order and runs `stmt` once.
+fn execute(stmt: &mut rusqlite::Statement<'_>, values: &[Value<'_>], what: &'static str) -> Result<(), StoreError> {
+    for (i, value) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, value).map_err(error(what))?;
+    }
+    stmt.raw_execute().map_err(error(what))?;
+    Ok(())
+}
+
+/// The statement kept in `slot`, prepared from `sql()` the first time.
+fn kept<'s, 'c>(conn: &'c Connection, slot: &'s mut Option<rusqlite::Statement<'c>>, sql: impl FnOnce() -> String, what: &'static str) -> Result<&'s mut rusqlite::Statement<'c>, StoreError> {
+    if slot.is_none() {
+        *slot = Some(conn.prepare(&sql()).map_err(error(what))?);
+    }
+    slot.as_mut().ok_or_else(|| StoreError::Unavailable(format!("{what}: no statement")))
 }
 
 impl rusqlite::ToSql for Value<'_> {
@@ -56,11 +69,15 @@ impl rusqlite::ToSql for Value<'_> {
 
 impl Sink for SqliteSink<'_> {
     fn insert(&mut self, entity: usize, values: &[Value<'_>]) -> Result<(), StoreError> {
-        self.run(&self.inserts[entity].clone(), values, "import: insert")
+        let what = "import: insert";
+        let stmt = kept(self.conn, &mut self.inserts[entity], || sql::insert(entity, |n| format!("?{n}")), what)?;
+        execute(stmt, values, what)
     }
 
     fn update(&mut self, entity: usize, values: &[Value<'_>]) -> Result<(), StoreError> {
-        self.run(&self.updates[entity].clone(), values, "import: update")
+        let what = "import: update";
+        let stmt = kept(self.conn, &mut self.updates[entity], || sql::update(entity, |n| format!("?{n}")), what)?;
+        execute(stmt, values, what)
     }
 
     fn find(&mut self, lookup: Lookup, key: &str) -> Result<Option<i64>, StoreError> {
@@ -181,6 +198,7 @@ pub(crate) fn import(
     full: bool,
     load: &mut dyn FnMut(&mut super::load::Loader<SqliteSink<'_>>) -> Result<(), StoreError>,
     record: &mut dyn FnMut(&super::Counts) -> ImportRecord,
+    provenance: &mut super::Provenance<'_>,
 ) -> Result<super::Counts, StoreError> {
     let mut conn = open_writer(path)?;
     let what = "import: settings";
@@ -209,7 +227,18 @@ pub(crate) fn import(
     for sql in &indexes {
         tx.execute_batch(sql).map_err(error("import: rebuild the indexes"))?;
     }
-    let entry = record(&counts);
+    register_changed(&tx, &record(&counts), provenance)?;
+    tx.commit().map_err(error("import: commit"))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA analysis_limit = 1000; ANALYZE;").map_err(error("import: analyze"))?;
+    Ok(counts)
+}
+
+/// The one place an import's change of the register is finalised, inside its transaction,
+/// just before the commit: the import's `register_imports` row (whose `as_of` is the
+/// register's as-of time), then its provenance (the audit record). Whatever must change with
+/// the register in the same transaction (derived tables) belongs here.
+fn register_changed(tx: &rusqlite::Transaction<'_>, entry: &ImportRecord, provenance: &mut super::Provenance<'_>) -> Result<(), StoreError> {
+    let counts = &entry.counts;
     tx.execute(
         sql::RECORD_IMPORT_SQLITE,
         rusqlite::params![
@@ -228,9 +257,7 @@ pub(crate) fn import(
         ],
     )
     .map_err(error("import: record the import"))?;
-    tx.commit().map_err(error("import: commit"))?;
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA analysis_limit = 1000; ANALYZE;").map_err(error("import: analyze"))?;
-    Ok(counts)
+    provenance(entry)
 }
 
 /// Drops the secondary indexes of the person tables and returns the SQL that recreates them.

@@ -81,7 +81,7 @@ impl Fixture {
     }
 
     fn import(&self, files: &[PathBuf], delta: bool) -> ImportOutcome {
-        import(&self.target, &ImportOptions { files: files.to_vec(), delta, dry_run: false }, &mut |_| {}).expect("import runs")
+        import(&self.target, &ImportOptions { files: files.to_vec(), delta, dry_run: false }, &mut |_| {}, &mut |_| Ok(())).expect("import runs")
     }
 
     fn count(&self, table: &str) -> u64 {
@@ -202,7 +202,7 @@ fn malformed_xml_and_unknown_elements_are_refused_with_their_place() {
 fn a_dry_run_reports_and_changes_nothing() {
     let fixture = fixture();
     let good = fixture.file("good.xml", &valid());
-    let outcome = import(&fixture.target, &ImportOptions { files: vec![good], delta: false, dry_run: true }, &mut |_| {}).expect("runs");
+    let outcome = import(&fixture.target, &ImportOptions { files: vec![good], delta: false, dry_run: true }, &mut |_| {}, &mut |_| Ok(())).expect("runs");
     assert!(outcome.dry_run && outcome.problems.is_empty());
     assert_eq!(outcome.record.expect("would import").counts.persons, 2);
     assert_eq!(fixture.count("persons"), 0);

@@ -23,24 +23,62 @@ use crate::personal_code::PersonalCode;
 pub(crate) struct Keys {
     pub persons: Vec<u64>,
     pub applications: Vec<u64>,
-    pub events: Vec<u64>,
-    pub entries: Vec<u64>,
+    pub events: IdSet,
+    pub entries: IdSet,
 }
 
 impl Keys {
     /// The keys given more than once, per kind; empties the lists.
     pub(crate) fn duplicates(&mut self) -> [HashSet<u64>; 4] {
         let mut out: [HashSet<u64>; 4] = Default::default();
-        for (list, found) in [&mut self.persons, &mut self.applications, &mut self.events, &mut self.entries].into_iter().zip(out.iter_mut()) {
-            list.sort_unstable();
-            for pair in list.windows(2) {
-                if pair[0] == pair[1] {
-                    found.insert(pair[0]);
-                }
-            }
-            *list = Vec::new();
+        for (list, found) in [&mut self.persons, &mut self.applications, &mut self.events.large, &mut self.entries.large].into_iter().zip(out.iter_mut()) {
+            sorted_duplicates(list, found);
         }
+        out[2].extend(self.events.seen_twice.drain());
+        out[3].extend(self.entries.seen_twice.drain());
+        self.events = IdSet::default();
+        self.entries = IdSet::default();
         out
+    }
+}
+
+fn sorted_duplicates(list: &mut Vec<u64>, found: &mut HashSet<u64>) {
+    list.sort_unstable();
+    for pair in list.windows(2) {
+        if pair[0] == pair[1] {
+            found.insert(pair[0]);
+        }
+    }
+    *list = Vec::new();
+}
+
+/// Event and entry ids seen: SPOLIS numbers them densely, so one bit per id up to the
+/// largest (1.4 MB for 11 million events) instead of 8 bytes each (90 MB, twice that while a
+/// list grows). An id too large for the bitmap is kept in `large` and sorted at the end.
+#[derive(Default)]
+pub(crate) struct IdSet {
+    bits: Vec<u64>,
+    large: Vec<u64>,
+    seen_twice: HashSet<u64>,
+}
+
+impl IdSet {
+    /// Ids below this go to the bitmap (at most 32 MB of it).
+    const BITMAP_IDS: u64 = 1 << 28;
+
+    pub(crate) fn push(&mut self, id: u64) {
+        if id >= Self::BITMAP_IDS {
+            self.large.push(id);
+            return;
+        }
+        let (word, bit) = ((id / 64) as usize, id % 64);
+        if word >= self.bits.len() {
+            self.bits.resize((word + 1).next_power_of_two(), 0);
+        }
+        if self.bits[word] & (1 << bit) != 0 {
+            self.seen_twice.insert(id);
+        }
+        self.bits[word] |= 1 << bit;
     }
 }
 
@@ -242,4 +280,24 @@ pub(crate) fn date(text: &str) -> Option<NaiveDate> {
 
 pub(crate) fn parse_id(text: &str) -> Option<u64> {
     text.trim().parse::<u64>().ok().filter(|&id| (1..=(1 << 53) - 1).contains(&id))
+}
+
+#[cfg(test)]
+mod id_set_tests {
+    use super::*;
+
+    #[test]
+    fn an_id_given_twice_is_found_in_the_bitmap_and_beyond_it() {
+        let mut keys = Keys::default();
+        for id in [5, 64, 5, IdSet::BITMAP_IDS + 3, 7, IdSet::BITMAP_IDS + 3, 64] {
+            keys.events.push(id);
+        }
+        keys.entries.push(1);
+        let found = keys.duplicates();
+        assert_eq!(found[2], HashSet::from([5, 64, IdSet::BITMAP_IDS + 3]));
+        assert!(found[3].is_empty());
+        // Emptied: the next file starts afresh.
+        keys.events.push(5);
+        assert!(keys.duplicates()[2].is_empty());
+    }
 }

@@ -172,6 +172,7 @@ impl CallRecord {
             purpose_legal_basis: nonempty(&self.as_sent.purpose_legal_basis),
             purpose_case_number: nonempty(&self.as_sent.purpose_case_number),
             bulk_prepared_by: self.consumer.as_ref().and_then(|c| c.bulk_requests.as_ref()).map(|bulk| bulk.prepared_by.clone()),
+            administrative: None,
             version: crate::audit::record::RecordVersion::CURRENT,
         }
     }

@@ -158,6 +158,15 @@ impl Store {
         matches!(self, Store::Postgres(_))
     }
 
+    /// The register's as-of time — the `AsOf` of its last import — or `None` for a register
+    /// never imported (for `/metrics` and `/ready`).
+    pub async fn register_as_of(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.register_as_of().await,
+            Store::Postgres(store) => store.register_as_of().await,
+        }
+    }
+
     /// Whether the store answers at all (for readiness checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {

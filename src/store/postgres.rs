@@ -89,6 +89,17 @@ impl PostgresStore {
         .await
     }
 
+    /// The `AsOf` of the last import, if any.
+    pub async fn register_as_of(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.bounded("register as-of", async {
+            let client = self.connection().await?;
+            let row = client.query_opt(super::sql::SQL_REGISTER_AS_OF_POSTGRES, &[]).await.map_err(error("register as-of"))?;
+            let seconds: Option<i64> = row.map(|row| row.try_get(0)).transpose().map_err(error("register as-of"))?;
+            Ok(seconds.and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0)))
+        })
+        .await
+    }
+
     /// `work`, or `Unavailable` once the timeout has passed.
     async fn bounded<T>(&self, what: &str, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         tokio::time::timeout(self.timeout, work)

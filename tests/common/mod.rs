@@ -87,7 +87,7 @@ pub fn imported_demo_register(persons: u64) -> tempfile::TempDir {
     demo_register::write_export(&export, &DemoOptions { persons, seed: 1 }).expect("the demo export");
     let target = register::Target::Sqlite(dir.path().join(sqlite::DATABASE_FILE));
     let options = register::ImportOptions { files: vec![export.clone()], delta: false, dry_run: false };
-    let outcome = register::import(&target, &options, &mut |_| {}).expect("the demo export imported");
+    let outcome = register::import(&target, &options, &mut |_| {}, &mut |_| Ok(())).expect("the demo export imported");
     assert!(outcome.problems.is_empty() && outcome.record.is_some(), "the demo export imported: {:?}", outcome.problems);
     std::fs::remove_file(&export).expect("the export removed");
     dir

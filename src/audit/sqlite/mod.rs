@@ -13,7 +13,7 @@ use super::record::{AuditRecord, FIELD_COLUMNS};
 mod append;
 pub(crate) mod stored;
 
-pub(crate) use append::SqliteAppender;
+pub(crate) use append::{append_unsigned, SqliteAppender};
 pub use append::insert_signed_checkpoint;
 
 pub const AUDIT_FILE: &str = "audit.sqlite3";
@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
         rewrite: Some(encode_version_1_records),
     },
     Migration { version: 3, sql: include_str!("../../../migrations/audit-sqlite/0003_prune_markers.sql"), rewrite: None },
+    Migration { version: 4, sql: include_str!("../../../migrations/audit-sqlite/0004_administrative_records.sql"), rewrite: None },
 ];
 
 /// Opens (creating and migrating) the audit database for writing: WAL with
