@@ -92,10 +92,10 @@ impl PostgresStore {
     /// The `AsOf` of the last import, if any.
     pub async fn register_as_of(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         self.bounded("register as-of", async {
+            let what = "register as-of";
             let client = self.connection().await?;
-            let row = client.query_opt(super::sql::SQL_REGISTER_AS_OF_POSTGRES, &[]).await.map_err(error("register as-of"))?;
-            let seconds: Option<i64> = row.map(|row| row.try_get(0)).transpose().map_err(error("register as-of"))?;
-            Ok(seconds.and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0)))
+            let row = client.query_opt(SQL_REGISTER_VERSION, &[]).await.map_err(error(what))?;
+            row.map(|row| Cols { row: &row, what }.get(1)).transpose()
         })
         .await
     }

@@ -12,12 +12,6 @@ pub(crate) use crate::database::SQL_SCHEMA_VERSION;
 pub(crate) const SQL_REGISTER_VERSION: &str =
     "SELECT seq, as_of FROM register_imports WHERE seq = (SELECT max(seq) FROM register_imports)";
 
-/// The register's as-of time: the `AsOf` of its last import (RFC 3339 text on SQLite).
-pub(crate) const SQL_REGISTER_AS_OF_SQLITE: &str = "SELECT as_of FROM register_imports ORDER BY seq DESC LIMIT 1";
-/// The same in Unix seconds on PostgreSQL.
-pub(crate) const SQL_REGISTER_AS_OF_POSTGRES: &str =
-    "SELECT CAST(EXTRACT(EPOCH FROM as_of) AS BIGINT) FROM register_imports ORDER BY seq DESC LIMIT 1";
-
 pub(crate) const SQL_PERSON: &str = "SELECT id, person_code, first_name, surname FROM persons WHERE person_code = $1";
 
 pub(crate) const SQL_SERVICE_KIND_ID: &str = "SELECT id FROM service_kinds WHERE code = $1";

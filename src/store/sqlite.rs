@@ -99,20 +99,7 @@ impl SqliteStore {
 
     /// The `AsOf` of the last import, if any.
     pub async fn register_as_of(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        self.read(|conn| {
-            let as_of: Option<String> = conn
-                .prepare_cached(super::sql::SQL_REGISTER_AS_OF_SQLITE)
-                .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)).optional())
-                .map_err(error("register as-of"))?;
-            as_of
-                .map(|text| {
-                    chrono::DateTime::parse_from_rfc3339(&text)
-                        .map(|time| time.with_timezone(&chrono::Utc))
-                        .map_err(|_| StoreError::Unavailable("register as-of: the last import's as_of is not an RFC 3339 time".into()))
-                })
-                .transpose()
-        })
-        .await
+        self.read(|conn| Ok(register_version(conn)?.map(|version| version.as_of))).await
     }
 
     /// How many persons the register holds. Counts the whole table: for start-up messages
