@@ -166,12 +166,12 @@ pub(crate) fn render(answer: &QueueStatistics) -> String {
     w.finish()
 }
 
-/// `StatisticValueStructure`: `Value`, or the empty `Suppressed`.
+/// `StatisticValueStructure`: `Value`, or `Suppressed` (always `true`).
 fn statistic(w: &mut XmlWriter, tag: &str, value: Statistic) {
     w.open(tag);
     match value {
         Statistic::Value(number) => w.number("Value", number),
-        Statistic::Suppressed => w.open("Suppressed").close("Suppressed"),
+        Statistic::Suppressed => w.leaf("Suppressed", "true"),
     };
     w.close(tag);
 }

@@ -223,10 +223,12 @@ def value_or_suppressed(statistic):
 @pytest.mark.parametrize("port", PORTS)
 def test_statistics_answer_a_year_of_queues_with_nothing_small_published(port):
     service = bound("GetQueueStatistics", port)
+    # zeep writes and reads an xs:gYearMonth as (year, month, time zone).
     answer = service.GetQueueStatistics(
-        Period={"FromMonth": "2025-12", "TillMonth": "2026-11"}, Purpose=STATISTICS_PURPOSE, Operator=OPERATOR
+        Period={"FromMonth": (2025, 12, None), "TillMonth": (2026, 11, None)}, Purpose=STATISTICS_PURPOSE, Operator=OPERATOR
     )
     assert answer.MinimumCount == 5
+    assert answer.FromMonth[:2] == (2025, 12) and answer.TillMonth[:2] == (2026, 11)
     queues = items(answer.Queues, "Queue")
     assert queues, "the demo's queues"
     published = 0
