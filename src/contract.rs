@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-/// One of the two SPOLIS e-services this adapter answers.
+/// One of the SPOLIS e-services this adapter answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(try_from = "String")]
 pub enum Service {
@@ -18,25 +18,32 @@ pub enum Service {
     Ep115,
     /// EP116 GetQueueStatusList: queue status for social services.
     Ep116,
+    /// GetQueueStatistics: how the queues move, month by month, with no personal data. The
+    /// VISS catalogue has no EP number for it yet; `STATS` is the product's own code until
+    /// it has one.
+    QueueStatistics,
 }
 
 impl Service {
     /// Every service, in code order.
-    pub const ALL: [Service; 2] = [Service::Ep115, Service::Ep116];
+    pub const ALL: [Service; 3] = [Service::Ep115, Service::Ep116, Service::QueueStatistics];
 
-    /// The e-service code of the VISS catalogue: `"EP115"` or `"EP116"`.
+    /// The e-service code of the VISS catalogue: `"EP115"`, `"EP116"`, or `"STATS"` (ours).
     pub fn code(self) -> &'static str {
         match self {
             Service::Ep115 => "EP115",
             Service::Ep116 => "EP116",
+            Service::QueueStatistics => "STATS",
         }
     }
 
-    /// The SOAP operation name: `"GetApplicationList"` or `"GetQueueStatusList"`.
+    /// The SOAP operation name: `"GetApplicationList"`, `"GetQueueStatusList"` or
+    /// `"GetQueueStatistics"`.
     pub fn operation(self) -> &'static str {
         match self {
             Service::Ep115 => "GetApplicationList",
             Service::Ep116 => "GetQueueStatusList",
+            Service::QueueStatistics => "GetQueueStatistics",
         }
     }
 }
@@ -50,7 +57,7 @@ impl fmt::Display for Service {
 /// A service name that is neither an EP code nor an operation name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown service {0:?}: expected \"EP115\", \"EP116\", \"GetApplicationList\" or \"GetQueueStatusList\""
+    "unknown service {0:?}: expected \"EP115\", \"EP116\", \"STATS\", \"GetApplicationList\", \"GetQueueStatusList\" or \"GetQueueStatistics\""
 )]
 pub struct UnknownService(pub String);
 
@@ -105,7 +112,7 @@ impl fmt::Display for Environment {
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 /// SOAP 1.2 envelope namespace.
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
-/// The payload namespace of both services' requests, answers and fault detail.
+/// The payload namespace of every service's requests, answers and fault detail.
 pub const SPOLIS_NS: &str = "http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0";
 /// The VISS IVIS envelope namespace (IVISRequest / IVISResponse).
 pub const IVIS_NS: &str = "http://ivis.eps.gov.lv/XMLSchemas/100001/IVIS/v1-0";
@@ -169,14 +176,30 @@ pub const GET_QUEUE_STATUS_LIST: ServiceContract = ServiceContract {
     wsdl: include_str!("../wsdl/GetQueueStatusList.wsdl"),
 };
 
-/// Both services, in EP number order.
-pub const SERVICES: [&ServiceContract; 2] = [&GET_APPLICATION_LIST, &GET_QUEUE_STATUS_LIST];
+pub const GET_QUEUE_STATISTICS: ServiceContract = ServiceContract {
+    service: Service::QueueStatistics,
+    path: "/GetQueueStatistics",
+    operation: "GetQueueStatistics",
+    response_element: "GetQueueStatisticsResponse",
+    ivis_operation: "GetQueueStatisticsIVIS",
+    service_urn: "URN:IVIS:100001:ISS-LM-GetQueueStatistics-v1-0",
+    request_type_urn: "URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatistics",
+    response_type_urn: "URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatisticsResponse",
+    plain_action: "http://ivis.eps.gov.lv/ISS/LM-GetQueueStatistics/v1-0/GetQueueStatistics",
+    ivis_action: "http://ivis.eps.gov.lv/ISS/LM-GetQueueStatistics/v1-0/GetQueueStatisticsIVIS",
+    wsdl_file: "GetQueueStatistics.wsdl",
+    wsdl: include_str!("../wsdl/GetQueueStatistics.wsdl"),
+};
+
+/// Every service: the two EP services in EP number order, then the statistics.
+pub const SERVICES: [&ServiceContract; 3] = [&GET_APPLICATION_LIST, &GET_QUEUE_STATUS_LIST, &GET_QUEUE_STATISTICS];
 
 /// The schemas the WSDLs import, served under `/xsd/<file>`.
-pub const SCHEMAS: [(&str, &str); 4] = [
+pub const SCHEMAS: [(&str, &str); 5] = [
     ("SpolisCommon.xsd", include_str!("../xsd/SpolisCommon.xsd")),
     ("GetApplicationList.xsd", include_str!("../xsd/GetApplicationList.xsd")),
     ("GetQueueStatusList.xsd", include_str!("../xsd/GetQueueStatusList.xsd")),
+    ("GetQueueStatistics.xsd", include_str!("../xsd/GetQueueStatistics.xsd")),
     ("IVIS.xsd", include_str!("../xsd/IVIS.xsd")),
 ];
 
@@ -193,6 +216,7 @@ impl ServiceContract {
         match service {
             Service::Ep115 => &GET_APPLICATION_LIST,
             Service::Ep116 => &GET_QUEUE_STATUS_LIST,
+            Service::QueueStatistics => &GET_QUEUE_STATISTICS,
         }
     }
 
@@ -247,6 +271,8 @@ mod tests {
         );
         assert_eq!(Service::Ep116.code(), "EP116");
         assert_eq!(Service::Ep115.operation(), "GetApplicationList");
+        assert_eq!("STATS".parse(), Ok(Service::QueueStatistics));
+        assert_eq!("GetQueueStatistics".parse(), Ok(Service::QueueStatistics));
         assert_eq!(Environment::Production.to_string(), "production");
     }
 }

@@ -222,6 +222,12 @@ error_codes! {
     AsOfInFuture = 132, Caller, 0,
         "The AsOf date lies in the future; the register can be shown as of today at the latest.",
         "AsOf datums ir nākotnē; reģistra datus var parādīt, vēlākais, uz šodienu.";
+    /// GetQueueStatistics: the period's months are outside what may be asked — `MonthsBack`
+    /// not 1 to 36, `FromMonth` after `TillMonth`, more than 36 months, or a month after the
+    /// month of the call (the detail says which).
+    PeriodOutOfRange = 133, Caller, 0,
+        "The statistics period must be 1 to 36 whole months, ending no later than the current month.",
+        "Statistikas periodam jābūt no 1 līdz 36 pilniem mēnešiem, kas beidzas ne vēlāk kā tekošajā mēnesī.";
     /// The register could not be read; retry later.
     StoreUnavailable = 201, Service, 0,
         "The register is unavailable; try again later.",

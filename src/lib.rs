@@ -40,6 +40,7 @@ pub mod reload;
 pub mod server;
 pub mod service;
 pub mod soap;
+pub mod statistics;
 pub mod store;
 pub mod tls;
 pub mod tools;

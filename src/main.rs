@@ -519,6 +519,7 @@ fn start(config: Config, reread: impl Fn() -> anyhow::Result<Config> + Send + 's
         println!("spolis-adapter listening on {public_url} (bound to {local}, {} environment)", config.environment);
         println!("  EP115: {public_url}/GetApplicationList   WSDL: {public_url}/GetApplicationList?wsdl");
         println!("  EP116: {public_url}/GetQueueStatusList   WSDL: {public_url}/GetQueueStatusList?wsdl");
+        println!("  STATS: {public_url}/GetQueueStatistics   WSDL: {public_url}/GetQueueStatistics?wsdl");
         println!("  audit log: {}", config.audit_location()?.describe());
         spawn_reload_on_sighup(prepared.reloader.clone(), reread);
         server::run(listener, prepared.tls, prepared.app, shutdown_signal()).await?;

@@ -461,6 +461,156 @@ pub struct QueueStatusList {
     pub positions: Vec<QueuePosition>,
 }
 
+/// A calendar month (mēnesis), counted from January of year 0: `year × 12 + month − 1`, so
+/// that months compare, subtract and are stored as one integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month(pub i32);
+
+impl Month {
+    /// The month a day falls in.
+    pub fn of(date: NaiveDate) -> Month {
+        use chrono::Datelike;
+        Month(date.year() * 12 + date.month0() as i32)
+    }
+
+    pub fn from_parts(year: i32, month: u32) -> Option<Month> {
+        (1..=12).contains(&month).then_some(Month(year * 12 + month as i32 - 1))
+    }
+
+    pub fn year(self) -> i32 {
+        self.0.div_euclid(12)
+    }
+
+    /// 1 to 12.
+    pub fn number(self) -> u32 {
+        self.0.rem_euclid(12) as u32 + 1
+    }
+
+    /// The month `n` months later (earlier, for a negative `n`).
+    pub fn plus(self, n: i32) -> Month {
+        Month(self.0 + n)
+    }
+
+    /// Reads `YYYY-MM` (`xs:gYearMonth` without a time zone, four-digit years).
+    pub fn parse(text: &str) -> Option<Month> {
+        let (year, month) = text.split_once('-')?;
+        if year.len() != 4 || month.len() != 2 || !year.bytes().chain(month.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Month::from_parts(year.parse().ok()?, month.parse().ok()?)
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year(), self.number())
+    }
+}
+
+/// What GetQueueStatistics asks the store: whole months, optionally narrowed, by
+/// municipality or not. No person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStatisticsQuery {
+    pub from: Month,
+    pub till: Month,
+    pub service_kind_code: Option<String>,
+    pub provider_code: Option<String>,
+    /// Only this municipality's persons; the answer is then by municipality.
+    pub municipality_code: Option<String>,
+    /// One row per queue and municipality (else one per queue).
+    pub by_municipality: bool,
+}
+
+/// One published number of the statistics: a value, or withheld. Never both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistic {
+    Value(u32),
+    /// Describes 1–4 persons, or would let such a number be computed (see `statistics`).
+    Suppressed,
+}
+
+/// The seven counts of a queue's month, in answer order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Measure {
+    /// Persons waiting at the month's end (gaida rindā mēneša beigās).
+    Waiting = 0,
+    /// Admitted to the queue (uzņemti rindā): event kinds 1, 9, 11.
+    Admitted = 1,
+    /// Offered a place (piedāvāta vieta): 6.
+    Offered = 2,
+    /// Declined an offered place (atteikušies no vietas): 7.
+    Declined = 3,
+    /// Granted the service (piešķirts): 5, 10, 12, 13.
+    Granted = 4,
+    /// Refused (atteikts): 14.
+    Refused = 5,
+    /// Stopped waiting without a grant (izslēgti no rindas).
+    Removed = 6,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 7] =
+        [Measure::Waiting, Measure::Admitted, Measure::Offered, Measure::Declined, Measure::Granted, Measure::Refused, Measure::Removed];
+
+    /// The answer's element name.
+    pub fn element(self) -> &'static str {
+        match self {
+            Measure::Waiting => "Waiting",
+            Measure::Admitted => "Admitted",
+            Measure::Offered => "Offered",
+            Measure::Declined => "Declined",
+            Measure::Granted => "Granted",
+            Measure::Refused => "Refused",
+            Measure::Removed => "Removed",
+        }
+    }
+
+    /// The Latvian column heading of the client's table and CSV.
+    pub fn label_lv(self) -> &'static str {
+        match self {
+            Measure::Waiting => "Gaida mēneša beigās",
+            Measure::Admitted => "Uzņemti rindā",
+            Measure::Offered => "Piedāvāta vieta",
+            Measure::Declined => "Atteikušies",
+            Measure::Granted => "Piešķirts",
+            Measure::Refused => "Atteikts",
+            Measure::Removed => "Izslēgti no rindas",
+        }
+    }
+}
+
+/// One queue's month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthStatistics {
+    pub month: Month,
+    /// Indexed by [`Measure`].
+    pub counts: [Statistic; 7],
+    /// Days from admission to grant of those granted this month: median and 90th percentile;
+    /// `None` when nobody was.
+    pub median_wait_days: Option<Statistic>,
+    pub percentile90_wait_days: Option<Statistic>,
+}
+
+/// One queue (a service kind at a provider), optionally of one municipality's persons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStatisticsRow {
+    pub service_kind: Classifier,
+    pub provider: Provider,
+    pub municipality: Option<Classifier>,
+    /// Every month of the period, in order.
+    pub months: Vec<MonthStatistics>,
+}
+
+/// GetQueueStatistics's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStatistics {
+    pub from: Month,
+    pub till: Month,
+    /// Counts of 1 to `minimum_count − 1` persons are never published.
+    pub minimum_count: u32,
+    pub queues: Vec<QueueStatisticsRow>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +634,17 @@ mod tests {
     fn every_kind_but_renewals_and_institution_change_sets_a_status() {
         let silent: Vec<u8> = QueueEventKind::ALL.into_iter().filter(|k| k.sets_status().is_none()).map(|k| k.code()).collect();
         assert_eq!(silent, [2, 3, 4]);
+    }
+
+    #[test]
+    fn months_read_write_and_count() {
+        let month = Month::parse("2026-01").unwrap();
+        assert_eq!((month.year(), month.number(), month.to_string()), (2026, 1, "2026-01".to_string()));
+        assert_eq!(month.plus(-1).to_string(), "2025-12");
+        assert_eq!(Month::of(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()).to_string(), "2026-12");
+        for bad in ["2026-13", "2026-00", "26-01", "2026-1", "2026-01Z", "2026/01", "２０２６-01"] {
+            assert_eq!(Month::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -127,6 +127,8 @@ fn cases() -> Vec<Case> {
             ep115(&format!("{person}<AsOf>{}</AsOf>", (chrono::Utc::now() + chrono::Duration::hours(28)).date_naive())),
             500,
         ),
+        // The statistics of 37 months (tests/statistics.rs has every bound).
+        plain(ErrorCode::PeriodOutOfRange, "/GetQueueStatistics", "1.2", operation("GetQueueStatistics", "<Period><MonthsBack>37</MonthsBack></Period>"), 400),
         plain(ErrorCode::InvalidPersonCode, EP116, "1.2", operation("GetQueueStatusList", "<PersonCode>150342-10122</PersonCode>"), 400),
         plain(
             ErrorCode::InvalidPeriod,

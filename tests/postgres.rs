@@ -640,8 +640,13 @@ fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
         Ok::<_, DatabaseError>(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>())
     })
     .unwrap();
-    let migrations = std::fs::read_dir(repo_path("migrations/postgres")).unwrap().count() as i64;
-    assert_eq!(versions, (1..=migrations).collect::<Vec<_>>(), "each migration applied exactly once");
+    // The versions are the files' numbers (ascending; a number may be left to another branch).
+    let mut migrations: Vec<i64> = std::fs::read_dir(repo_path("migrations/postgres"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy()[..4].parse().unwrap())
+        .collect();
+    migrations.sort_unstable();
+    assert_eq!(versions, migrations, "each migration applied exactly once");
     let refused = Store::open_postgres(&database.url, None, &options).err().expect("refused");
     assert!(refused.to_string().contains("schema version 999"), "{refused}");
 }

@@ -278,7 +278,7 @@ async fn a_message_id_seen_within_the_window_is_refused_as_a_replay() {
 /// The example registry with riga required to sign its requests.
 fn registry_requiring_signatures_from_riga() -> String {
     let registry = std::fs::read_to_string(certs_dir().join("consumers.toml")).unwrap();
-    let riga_services = "services = [\"EP115\", \"EP116\"]\n";
+    let riga_services = "services = [\"EP115\", \"EP116\", \"STATS\"]\n";
     assert!(registry.contains(riga_services));
     registry.replacen(riga_services, &format!("{riga_services}require_signed_requests = true\n"), 1)
 }
@@ -522,7 +522,7 @@ async fn a_request_signed_by_xmlsec1_with_a_pretty_printed_body_verifies() {
 
 fn registry_with_riga_networks(networks: &str) -> String {
     let registry = std::fs::read_to_string(certs_dir().join("consumers.toml")).unwrap();
-    let riga_services = "services = [\"EP115\", \"EP116\"]\n";
+    let riga_services = "services = [\"EP115\", \"EP116\", \"STATS\"]\n";
     registry.replacen(riga_services, &format!("{riga_services}allowed_networks = {networks}\n"), 1)
 }
 
@@ -594,7 +594,7 @@ async fn rate_limits_and_daily_quotas_refuse_before_the_store_is_read() {
 #[tokio::test]
 async fn a_bulk_consumer_is_held_to_its_own_quota_not_its_operators() {
     let registry = std::fs::read_to_string(certs_dir().join("consumers.toml")).unwrap();
-    let riga_services = "services = [\"EP115\", \"EP116\"]\n";
+    let riga_services = "services = [\"EP115\", \"EP116\", \"STATS\"]\n";
     let bulk = registry.replacen(riga_services, &format!("{riga_services}bulk_requests = {{ prepared_by = \"Jānis Bērziņš\" }}\n"), 1);
     assert_ne!(bulk, registry, "riga's entry is where the test expects it");
     let server = TestServer::start_with(Options {

@@ -104,6 +104,8 @@ fn every_sample_request_is_valid_against_the_schemas() {
             "IVIS.xsd"
         } else if payload.contains("GetApplicationList") {
             "GetApplicationList.xsd"
+        } else if payload.contains("GetQueueStatistics") {
+            "GetQueueStatistics.xsd"
         } else {
             "GetQueueStatusList.xsd"
         };

@@ -61,6 +61,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sql: include_str!("../../migrations/postgres/0008_client_groups.sql") },
     Migration { version: 9, sql: include_str!("../../migrations/postgres/0009_register_imports.sql") },
     Migration { version: 10, sql: include_str!("../../migrations/postgres/0010_audit_administrative_records.sql") },
+    Migration { version: 11, sql: include_str!("../../migrations/postgres/0011_queue_statistics.sql") },
 ];
 
 /// Key of the advisory lock that serializes migrations between processes starting at once.

@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_refusal_decisions.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_client_groups.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_register_imports.sql") },
+    Migration { version: 5, sql: include_str!("../../migrations/sqlite/0005_queue_statistics.sql") },
 ];
 
 /// The schema version this program migrates the register file to.

@@ -6,7 +6,7 @@
 //! id = "90011524360"                       # institution registration number (or a VISS id such as "AU:100001")
 //! name = "Rīgas Sociālais dienests (SOPA)"
 //! environment = "test"                     # "test" or "production"
-//! services = ["EP115", "EP116"]            # or "GetApplicationList" / "GetQueueStatusList"
+//! services = ["EP115", "EP116", "STATS"]   # or "GetApplicationList" / "GetQueueStatusList" / "GetQueueStatistics"
 //!
 //! [[consumer.certificate]]                 # by SHA-256 fingerprint of the certificate's DER…
 //! sha256 = "ab12…"                         # 64 hex digits; colons, spaces and case are ignored

@@ -6,7 +6,8 @@
 //! indexes) into their place. A reader's statement names tables, never their storage, so
 //! it sees either the old register or the new one, never a mix; a query that arrives during
 //! the switch waits for its locks (milliseconds), and prepared statements are re-planned
-//! against the new tables by PostgreSQL itself. A delta is one ordinary transaction.
+//! against the new tables by PostgreSQL itself. A delta is one ordinary transaction. Either
+//! way the queue statistics are rebuilt inside it (`statistics::postgres`).
 //!
 //! The loader is synchronous; it reaches the async driver through a current-thread runtime
 //! of its own, and must not be called from inside another runtime.
@@ -393,6 +394,8 @@ pub(crate) fn import(
             }
             rt.block_on(tx.batch_execute(&format!("ANALYZE {NEXT}{table}"))).map_err(error(what))?;
         }
+        // Before the switch, so that its locks are held no longer for them.
+        crate::statistics::postgres::rebuild(&rt, &tx, NEXT)?;
         // The switch: the current tables go, the next ones take their names.
         for table in REGISTER_TABLES.iter().rev() {
             rt.block_on(tx.batch_execute(&format!("DROP TABLE {table}"))).map_err(error("import: switch"))?;
@@ -403,6 +406,9 @@ pub(crate) fn import(
                 rt.block_on(tx.batch_execute(&format!("ALTER INDEX {NEXT}{} RENAME TO {}", def.name, def.name))).map_err(error("import: switch"))?;
             }
         }
+    }
+    if !full {
+        crate::statistics::postgres::rebuild(&rt, &tx, "")?;
     }
     register_changed(&rt, &tx, &record(&counts), provenance)?;
     rt.block_on(tx.commit()).map_err(error("import: commit"))?;

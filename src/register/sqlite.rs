@@ -3,7 +3,8 @@
 //! the last committed register until the COMMIT and see the whole new one after it, never a
 //! mix; nothing is swapped on disk, so no connection can be left on a stale file. Its
 //! secondary indexes are dropped for the load and rebuilt before the commit (as `seed-demo`
-//! does; building once is ~40% faster). A delta is one write transaction too.
+//! does; building once is ~40% faster). A delta is one write transaction too. Either way the
+//! queue statistics are rebuilt in the same transaction, after the rows are in.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -227,6 +228,7 @@ pub(crate) fn import(
     for sql in &indexes {
         tx.execute_batch(sql).map_err(error("import: rebuild the indexes"))?;
     }
+    crate::statistics::sqlite::rebuild(&tx)?;
     register_changed(&tx, &record(&counts), provenance)?;
     tx.commit().map_err(error("import: commit"))?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA analysis_limit = 1000; ANALYZE;").map_err(error("import: analyze"))?;

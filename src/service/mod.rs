@@ -178,7 +178,7 @@ impl Services {
             Wrapped::Plain(payload) => payload,
             Wrapped::Ivis(request) => request.check(contract).map_err(|error| refused(error.into()))?,
         };
-        let operation = Operation::parse(contract.service, &payload).map_err(refused)?;
+        let operation = Operation::parse(contract.service, &payload, call_date(arrival.received_at)).map_err(refused)?;
         operation.as_of_not_after(call_date(arrival.received_at)).map_err(refused)?;
         employee_is_the_operator(heard.ivis.as_ref(), operation.operator()).map_err(refused)?;
         self.admit(&caller.consumer, operation.operator(), &replay_keys, arrival.received_at).await.map_err(refused)?;

@@ -37,8 +37,8 @@ pub fn holds_persons(url: &str, options: &PostgresOptions) -> Result<bool, Store
     })
 }
 
-/// Copies every register row of the SQLite register at `sqlite_path` into the (migrated,
-/// empty) PostgreSQL register, with the same ids and text, in one transaction (`COPY`).
+/// Copies every register row (and the queue statistics built from them) of the SQLite
+/// register at `sqlite_path` into the (migrated, empty) PostgreSQL register, with the same ids and text, in one transaction (`COPY`).
 /// Refuses a register that already holds persons. Returns the rows copied.
 async fn import_from_sqlite(client: &mut Client, sqlite_path: &Path) -> Result<u64, StoreError> {
     use futures_util::SinkExt;
@@ -53,11 +53,12 @@ async fn import_from_sqlite(client: &mut Client, sqlite_path: &Path) -> Result<u
         return Err(StoreError::Unavailable("import: the PostgreSQL register already holds persons".into()));
     }
     let mut rows = 0u64;
-    for table in super::REGISTER_TABLES {
+    // The statistics built from the SQLite register describe the same rows: copied with them.
+    for table in super::REGISTER_TABLES.iter().chain(&crate::statistics::TABLES) {
         let sink = tx.copy_in(&format!("COPY {table} FROM STDIN")).await.map_err(error(what))?;
         futures_util::pin_mut!(sink);
         let mut statement = source
-            .prepare(&format!("SELECT * FROM {table} ORDER BY id"))
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
             .map_err(sqlite_error("import: read the SQLite register"))?;
         let columns = statement.column_count();
         let mut buffer = Vec::with_capacity(1 << 20);

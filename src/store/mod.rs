@@ -1,4 +1,5 @@
-//! The register store: answers EP115 and EP116 queries for one person.
+//! The register store: answers EP115 and EP116 queries for one person, and
+//! GetQueueStatistics from the aggregates the import keeps (`statistics`).
 //!
 //! One interface, one implementation per backend: the embedded SQLite store (the default)
 //! and PostgreSQL (several instances on one database, optional read replica). Both run the
@@ -25,7 +26,7 @@ use std::path::Path;
 
 use crate::database::postgres::PostgresOptions;
 use crate::database::DatabaseError;
-use crate::model::{ApplicationList, ApplicationQuery, QueueStatusList, QueueStatusQuery};
+use crate::model::{ApplicationList, ApplicationQuery, QueueStatistics, QueueStatisticsQuery, QueueStatusList, QueueStatusQuery};
 
 /// The register's tables in an order that satisfies the foreign keys: the classifiers
 /// (service kinds, providers, municipalities, client groups) first, then what refers to them.
@@ -123,6 +124,14 @@ impl Store {
         match self {
             Store::Sqlite(store) => store.queue_status_list(query).await,
             Store::Postgres(store) => store.queue_status_list(query).await,
+        }
+    }
+
+    /// GetQueueStatistics: the stored monthly cells of the period, no person's rows.
+    pub async fn queue_statistics(&self, query: QueueStatisticsQuery) -> Result<QueueStatistics, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.queue_statistics(query).await,
+            Store::Postgres(store) => store.queue_statistics(query).await,
         }
     }
 

@@ -71,6 +71,11 @@ impl PostgresStore {
         self.bounded("EP116", self.queue_status_list_unbounded(q)).await
     }
 
+    /// GetQueueStatistics: the stored monthly cells of the period (see `statistics`).
+    pub async fn queue_statistics(&self, q: QueueStatisticsQuery) -> Result<QueueStatistics, StoreError> {
+        self.bounded("statistics", self.queue_statistics_unbounded(q)).await
+    }
+
     /// Whether the register can be read and carries a schema this program knows.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.bounded("ping", async {
@@ -255,6 +260,34 @@ impl PostgresStore {
         }
         tx.commit().await.map_err(error("end counting queue exits"))
     }
+
+    async fn queue_statistics_unbounded(&self, q: QueueStatisticsQuery) -> Result<QueueStatistics, StoreError> {
+        let mut client = self.connection().await?;
+        let tx = snapshot(&mut client, "begin statistics").await?;
+        let horizon = query(&tx, SQL_STATISTICS_HORIZON, &[], "statistics horizon").await?;
+        let horizon = match horizon.first() {
+            Some(row) => Month(i32::try_from(Cols { row, what: "statistics horizon" }.int(0)?).unwrap_or(q.till.0)),
+            None => q.till,
+        };
+        let narrowing = [
+            code_id(&tx, SQL_SERVICE_KIND_ID, q.service_kind_code.as_deref(), "statistics service kind").await?,
+            code_id(&tx, SQL_PROVIDER_ID, q.provider_code.as_deref(), "statistics provider").await?,
+            code_id(&tx, SQL_MUNICIPALITY_ID, q.municipality_code.as_deref(), "statistics municipality").await?,
+        ];
+        let by_municipality = i64::from(q.by_municipality || q.municipality_code.is_some());
+        let mut rows = rows::StatisticsRows::new(q, horizon);
+        let [Some(kind), Some(provider), Some(municipality)] = narrowing.map(Narrowing::id) else {
+            return Ok(rows.finish());
+        };
+        let (from, till) = rows.months_to_read();
+        let (from, till) = (i64::from(from.0), i64::from(till.0));
+        let found = query(&tx, SQL_QUEUE_STATISTICS, &[&from, &till, &by_municipality, &kind, &provider, &municipality], "statistics").await?;
+        for row in &found {
+            rows.add(&Cols { row, what: "statistics" })?;
+        }
+        tx.commit().await.map_err(error("end statistics"))?;
+        Ok(rows.finish())
+    }
 }
 
 /// One queue's exits by month (`SQL_QUEUE_EXITS`).
@@ -373,6 +406,13 @@ impl rows::Columns for Cols<'_> {
 
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         self.get(i)
+    }
+
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.row.columns().get(i).map(|column| column.type_()) {
+            Some(&Type::INT4) => self.get::<Option<i32>>(i).map(|v| v.map(i64::from)),
+            _ => self.get::<Option<i64>>(i),
+        }
     }
 
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError> {

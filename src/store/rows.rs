@@ -19,6 +19,7 @@ pub(crate) trait Columns {
     fn int(&self, i: usize) -> Result<i64, StoreError>;
     fn text(&self, i: usize) -> Result<String, StoreError>;
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError>;
 
     fn corrupt(&self, why: &str) -> StoreError {
@@ -67,12 +68,16 @@ impl Narrowing {
     /// The ids (NULL for "any") that EP116's statements narrow by, or `None` when either
     /// code is unknown to the register: the answer then narrows to nothing.
     pub fn both(service_kind: Narrowing, provider: Narrowing) -> Option<(Option<i64>, Option<i64>)> {
-        let id = |narrowing| match narrowing {
+        Some((service_kind.id()?, provider.id()?))
+    }
+
+    /// The id to narrow by (NULL for "any"), or `None` when the code is unknown.
+    pub fn id(self) -> Option<Option<i64>> {
+        match self {
             Narrowing::Any => Some(None),
             Narrowing::Unknown => None,
             Narrowing::Id(id) => Some(Some(id)),
-        };
-        Some((id(service_kind)?, id(provider)?))
+        }
     }
 }
 
@@ -275,4 +280,101 @@ pub(crate) fn estimate_window(q: &QueueStatusQuery, register: Option<&RegisterVe
 /// The position's estimated wait, from its queue's exits in the window `from`..=`till`.
 pub(crate) fn add_estimate(position: &mut QueuePosition, exits: &MonthlyExits, (from, till): (NaiveDate, NaiveDate)) {
     position.estimated_wait = Some(crate::estimate::estimate(position.places_ahead, exits.window(from), from, till));
+}
+
+/// GetQueueStatistics's rows gathered from the stored cells (in row, then month order) and
+/// laid out over every month of the period.
+pub(crate) struct StatisticsRows {
+    query: QueueStatisticsQuery,
+    /// The last month the statistics reach; after it waiting stays as it was.
+    horizon: Month,
+    rows: Vec<QueueStatisticsRow>,
+}
+
+impl StatisticsRows {
+    pub fn new(query: QueueStatisticsQuery, horizon: Month) -> Self {
+        StatisticsRows { query, horizon, rows: Vec::new() }
+    }
+
+    /// The months the store must read: the period's, and the horizon's when the period
+    /// reaches past it (its waiting carries on).
+    pub fn months_to_read(&self) -> (Month, Month) {
+        let till = self.query.till.min(self.horizon);
+        (self.query.from.min(till), till)
+    }
+
+    /// One stored cell: month, service kind, provider, municipality (code, name or NULLs),
+    /// the seven counts, the two percentiles, the withheld bits.
+    pub fn add(&mut self, r: &impl Columns) -> Result<(), StoreError> {
+        let month = Month(i32::try_from(r.int(0)?).map_err(|_| r.corrupt("a month out of range"))?);
+        let service_kind = Classifier { code: r.text(1)?, name: r.text(2)? };
+        let provider = Provider { code: r.text(3)?, name: r.text(4)? };
+        let municipality = r.opt_classifier(5, 6)?;
+        let suppressed = r.int(16)?;
+        let withheld = |bit: u32| suppressed & (1 << bit) != 0;
+        let mut counts = [Statistic::Value(0); 7];
+        for (m, count) in counts.iter_mut().enumerate() {
+            *count = if withheld(m as u32) { Statistic::Suppressed } else { Statistic::Value(r.count(7 + m)?) };
+        }
+        let percentile = |i: usize| -> Result<Option<Statistic>, StoreError> {
+            let value = match r.opt_int(i)? {
+                None => None,
+                Some(days) => Some(u32::try_from(days).map_err(|_| r.corrupt("a percentile out of range"))?),
+            };
+            Ok(match (withheld(crate::statistics::PERCENTILES_BIT as u32), value) {
+                (true, _) => Some(Statistic::Suppressed),
+                (false, value) => value.map(Statistic::Value),
+            })
+        };
+        let cell = MonthStatistics { month, counts, median_wait_days: percentile(14)?, percentile90_wait_days: percentile(15)? };
+        let same_row = self.rows.last().is_some_and(|last| {
+            last.service_kind.code == service_kind.code && last.provider.code == provider.code && last.municipality == municipality
+        });
+        if !same_row {
+            self.rows.push(QueueStatisticsRow { service_kind, provider, municipality, months: Vec::new() });
+        }
+        if let Some(row) = self.rows.last_mut() {
+            row.months.push(cell);
+        }
+        Ok(())
+    }
+
+    /// Every month of the period for every row: a month without a stored cell is zeros, and
+    /// a month after the horizon has the horizon's waiting and no movement. A row with
+    /// nothing in the period is left out.
+    pub fn finish(self) -> QueueStatistics {
+        let StatisticsRows { query, horizon, rows } = self;
+        let empty = |month| MonthStatistics { month, counts: [Statistic::Value(0); 7], median_wait_days: None, percentile90_wait_days: None };
+        let waiting = Measure::Waiting as usize;
+        let queues = rows
+            .into_iter()
+            .map(|row| {
+                let mut stored = row.months.into_iter().peekable();
+                let mut months = Vec::new();
+                let mut at_horizon = None;
+                let mut month = query.from.min(query.till.min(horizon));
+                while month <= query.till {
+                    let cell = match stored.next_if(|cell| cell.month == month) {
+                        Some(cell) => cell,
+                        None if month > horizon => {
+                            let mut carried = empty(month);
+                            carried.counts[waiting] = at_horizon.unwrap_or(Statistic::Value(0));
+                            carried
+                        }
+                        None => empty(month),
+                    };
+                    if month == horizon {
+                        at_horizon = Some(cell.counts[waiting]);
+                    }
+                    if month >= query.from {
+                        months.push(cell);
+                    }
+                    month = month.plus(1);
+                }
+                QueueStatisticsRow { months, ..row }
+            })
+            .filter(|row| row.months.iter().any(|m| m != &empty(m.month)))
+            .collect();
+        QueueStatistics { from: query.from, till: query.till, minimum_count: crate::statistics::MINIMUM_COUNT, queues }
+    }
 }

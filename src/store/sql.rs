@@ -187,3 +187,28 @@ GROUP BY x.left_on";
 /// requests after an import (`store::exits`). The classifiers only: a few hundred rows. Not on
 /// a request's path.
 pub(crate) const SQL_ALL_QUEUES: &str = "SELECT p.id, s.id FROM providers p CROSS JOIN service_kinds s ORDER BY p.id, s.id";
+
+pub(crate) const SQL_MUNICIPALITY_ID: &str = "SELECT id FROM municipalities WHERE code = $1";
+
+/// The last month the queue statistics reach (no row: never built).
+pub(crate) const SQL_STATISTICS_HORIZON: &str = "SELECT last_month FROM queue_statistics_horizon";
+
+/// GetQueueStatistics: the stored cells of months $1 to $2 (`model::Month` numbers), the
+/// queues' own rows ($3 = 0) or their municipalities' ($3 = 1), narrowed by service kind
+/// ($4), provider ($5) and municipality ($6) ids or NULL; grouped by row, months in order.
+/// A range of the primary key's first column: the cost is the period's cells, never the
+/// register's persons.
+pub(crate) const SQL_QUEUE_STATISTICS: &str = "\
+SELECT s.month, sk.code, sk.name, p.code, p.name, m.code, m.name,
+       s.waiting, s.admitted, s.offered, s.declined, s.granted, s.refused, s.removed,
+       s.median_wait_days, s.percentile90_wait_days, s.suppressed
+FROM queue_statistics s
+JOIN service_kinds sk ON sk.id = s.service_kind_id
+JOIN providers p ON p.id = s.provider_id
+LEFT JOIN municipalities m ON m.id = s.municipality_id
+WHERE s.month BETWEEN CAST($1 AS BIGINT) AND CAST($2 AS BIGINT)
+  AND ((CAST($3 AS BIGINT) = 0 AND s.municipality_id = 0) OR (CAST($3 AS BIGINT) = 1 AND s.municipality_id <> 0))
+  AND (CAST($4 AS BIGINT) IS NULL OR s.service_kind_id = CAST($4 AS BIGINT))
+  AND (CAST($5 AS BIGINT) IS NULL OR s.provider_id = CAST($5 AS BIGINT))
+  AND (CAST($6 AS BIGINT) IS NULL OR s.municipality_id = CAST($6 AS BIGINT))
+ORDER BY sk.code, p.code, m.code, s.month";

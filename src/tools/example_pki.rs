@@ -482,8 +482,8 @@ fn write_file(dir: &Path, file_name: &str, contents: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The example registry: riga (both services) by fingerprint — its current certificate
-/// and the expired one — talsi (EP116 only) by issuer and serial, and the bus forwarding
+/// The example registry: riga (every service) by fingerprint — its current certificate
+/// and the expired one — talsi (EP116 only, no statistics) by issuer and serial, and the bus forwarding
 /// for both.
 fn consumers_toml(
     riga: &CertificateIdentity,
@@ -502,7 +502,8 @@ fn consumers_toml(
 #               ASCII letters, digits and ":-_." only; unique
 #   name        for logs and the audit record
 #   environment "test" or "production"
-#   services    any of "EP115"/"GetApplicationList", "EP116"/"GetQueueStatusList"
+#   services    any of "EP115"/"GetApplicationList", "EP116"/"GetQueueStatusList",
+#               "STATS"/"GetQueueStatistics" (the queues' statistics, no personal data)
 #   sender_ids  (optional) further ids an IVIS Sender may name the institution by
 #   forwards_for (optional) an intermediary (the VISS bus): the consumer ids whose IVIS
 #               calls it forwards; such a call is judged as the Sender's consumer's
@@ -529,7 +530,7 @@ name = "Rīgas Sociālais dienests (SOPA)"
 system = "RD Vienotās informācijas sistēmas lietojumprogramma SOPA"
 planned_start = 2015-10-01
 environment = "test"
-services = ["EP115", "EP116"]
+services = ["EP115", "EP116", "STATS"]
 
 [[consumer.contact]]
 name = "Anna Kalniņa (example)"
@@ -751,7 +752,7 @@ mod tests {
             .identify(&identity(path, "riga.crt"))
             .expect("riga");
         assert_eq!(riga.id, RIGA_CONSUMER_ID);
-        assert!(riga.may_call(Service::Ep115) && riga.may_call(Service::Ep116));
+        assert!(riga.may_call(Service::Ep115) && riga.may_call(Service::Ep116) && riga.may_call(Service::QueueStatistics));
         let old_riga = registry
             .identify(&identity(path, "expired.crt"))
             .expect("expired");
@@ -761,7 +762,7 @@ mod tests {
             .identify(&identity(path, "talsi.crt"))
             .expect("talsi");
         assert_eq!(talsi.id, TALSI_CONSUMER_ID);
-        assert!(!talsi.may_call(Service::Ep115) && talsi.may_call(Service::Ep116));
+        assert!(!talsi.may_call(Service::Ep115) && talsi.may_call(Service::Ep116) && !talsi.may_call(Service::QueueStatistics));
 
         for stranger in ["unregistered.crt", "rogue.crt", "server.crt", "ca.crt"] {
             assert!(

@@ -678,6 +678,7 @@ pub fn validate_answer(body: &str) -> Result<(), String> {
     for (element, schema) in [
         ("GetApplicationListResponse", "GetApplicationList.xsd"),
         ("GetQueueStatusListResponse", "GetQueueStatusList.xsd"),
+        ("GetQueueStatisticsResponse", "GetQueueStatistics.xsd"),
         ("ServiceError", "SpolisCommon.xsd"),
     ] {
         if let Some(payload) = element_text(body, element) {

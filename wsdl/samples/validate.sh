@@ -51,6 +51,8 @@ SCHEMA = {
     (SPOLIS, "GetApplicationListResponse"): "xsd/GetApplicationList.xsd",
     (SPOLIS, "GetQueueStatusList"): "xsd/GetQueueStatusList.xsd",
     (SPOLIS, "GetQueueStatusListResponse"): "xsd/GetQueueStatusList.xsd",
+    (SPOLIS, "GetQueueStatistics"): "xsd/GetQueueStatistics.xsd",
+    (SPOLIS, "GetQueueStatisticsResponse"): "xsd/GetQueueStatistics.xsd",
     (SPOLIS, "ServiceError"): "xsd/SpolisCommon.xsd",
     (IVIS, "IVISRequest"): "xsd/IVIS.xsd",
     (IVIS, "IVISResponse"): "xsd/IVIS.xsd",
@@ -61,6 +63,8 @@ OPERATION = {
     "GetApplicationListResponse": "GetApplicationList",
     "GetQueueStatusList": "GetQueueStatusList",
     "GetQueueStatusListResponse": "GetQueueStatusList",
+    "GetQueueStatistics": "GetQueueStatistics",
+    "GetQueueStatisticsResponse": "GetQueueStatistics",
 }
 
 passed = failed = 0

@@ -3,10 +3,12 @@
 //! (`soap::payload`); this is where a request becomes a store query.
 
 mod get_application_list;
+mod get_queue_statistics;
 mod get_queue_status_list;
 
 use crate::contract::Service;
-use crate::soap::payload::{self, GetApplicationList, GetQueueStatusList, Operator};
+use crate::model::QueueStatisticsQuery;
+use crate::soap::payload::{self, GetApplicationList, GetQueueStatistics, GetQueueStatusList, Operator};
 use crate::store::{Store, StoreError};
 use crate::xml::Element;
 
@@ -15,21 +17,30 @@ use crate::xml::Element;
 pub(crate) enum Operation {
     GetApplicationList(GetApplicationList),
     GetQueueStatusList(GetQueueStatusList),
+    /// The request and its months, fixed by the day of the call.
+    GetQueueStatistics(GetQueueStatistics, QueueStatisticsQuery),
 }
 
 /// An operation's answer: the payload for the SOAP Body and how many records it holds.
 pub(crate) struct Answered {
     pub payload: String,
-    /// Applications, or queue events and positions: the audit's `records_returned`.
+    /// Applications, queue events and positions, or statistics months (one queue's month
+    /// each): the audit's `records_returned`.
     pub records: usize,
 }
 
 impl Operation {
-    /// Reads the payload as the request of `service`'s operation.
-    pub(crate) fn parse(service: Service, payload: &Element) -> Result<Operation, crate::error::ServiceError> {
+    /// Reads the payload as the request of `service`'s operation, made on `today` (which
+    /// fixes the months of a statistics period).
+    pub(crate) fn parse(service: Service, payload: &Element, today: chrono::NaiveDate) -> Result<Operation, crate::error::ServiceError> {
         Ok(match service {
             Service::Ep115 => Operation::GetApplicationList(GetApplicationList::parse(payload)?),
             Service::Ep116 => Operation::GetQueueStatusList(GetQueueStatusList::parse(payload)?),
+            Service::QueueStatistics => {
+                let request = GetQueueStatistics::parse(payload)?;
+                let query = request.query(today)?;
+                Operation::GetQueueStatistics(request, query)
+            }
         })
     }
 
@@ -38,6 +49,7 @@ impl Operation {
         match self {
             Operation::GetApplicationList(request) => &request.operator,
             Operation::GetQueueStatusList(request) => &request.operator,
+            Operation::GetQueueStatistics(request, _) => &request.operator,
         }
     }
 
@@ -46,6 +58,7 @@ impl Operation {
         match self {
             Operation::GetApplicationList(request) => request.query.as_of,
             Operation::GetQueueStatusList(request) => request.query.as_of,
+            Operation::GetQueueStatistics(..) => None,
         }
     }
 
@@ -56,6 +69,7 @@ impl Operation {
                 let operation = match self {
                     Operation::GetApplicationList(_) => "GetApplicationList",
                     Operation::GetQueueStatusList(_) => "GetQueueStatusList",
+                    Operation::GetQueueStatistics(..) => "GetQueueStatistics",
                 };
                 let detail = format!("{operation}/AsOf {as_of} is after the day of the call, {today}.");
                 Err(crate::error::ServiceError::with_detail(crate::error::ErrorCode::AsOfInFuture, detail))
@@ -74,6 +88,11 @@ impl Operation {
             Operation::GetQueueStatusList(request) => {
                 let found = get_queue_status_list::apply(store, request, today).await?;
                 Answered { records: found.events.len() + found.positions.len(), payload: payload::get_queue_status_list::render(&found) }
+            }
+            Operation::GetQueueStatistics(_, query) => {
+                let found = get_queue_statistics::apply(store, query).await?;
+                let records = found.queues.iter().map(|queue| queue.months.len()).sum();
+                Answered { records, payload: payload::get_queue_statistics::render(&found) }
             }
         })
     }

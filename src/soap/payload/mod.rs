@@ -9,6 +9,7 @@
 //! answers against the real XSDs with xmllint.
 
 pub(crate) mod get_application_list;
+pub(crate) mod get_queue_statistics;
 pub(crate) mod get_queue_status_list;
 mod render;
 
@@ -21,6 +22,7 @@ use crate::personal_code::PersonalCode;
 use crate::xml::Element;
 
 pub use get_application_list::GetApplicationList;
+pub use get_queue_statistics::{GetQueueStatistics, StatisticsPeriod};
 pub use get_queue_status_list::GetQueueStatusList;
 
 /// The operator (the human using the calling system) as the request names them.
@@ -183,7 +185,7 @@ impl<'a> Children<'a> {
 }
 
 /// `BodyWrongFormat` naming the element path.
-fn wrong_format(path: &str, problem: &str) -> PayloadError {
+pub(crate) fn wrong_format(path: &str, problem: &str) -> PayloadError {
     PayloadError::WrongFormat { path: path.to_string(), problem: problem.to_string() }
 }
 

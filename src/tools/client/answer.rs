@@ -38,6 +38,7 @@ pub fn answer_limits() -> XmlLimits {
 pub enum Payload {
     Applications(ApplicationList),
     QueueStatus(QueueStatusList),
+    Statistics(crate::model::QueueStatistics),
 }
 
 /// A SOAP Fault (plain style) with its `ServiceError` detail, if it had one.
@@ -145,7 +146,8 @@ pub fn parse_answer(bytes: &[u8]) -> anyhow::Result<Answer> {
     Ok(Answer { soap, ivis, outcome, body_element: inner.clone() })
 }
 
-/// Reads `GetApplicationListResponse` or `GetQueueStatusListResponse`.
+/// Reads `GetApplicationListResponse`, `GetQueueStatusListResponse` or
+/// `GetQueueStatisticsResponse`.
 pub fn read_payload(element: &Element) -> anyhow::Result<Payload> {
     if element.is(SPOLIS_NS, "GetApplicationListResponse") {
         let applications = children(required(element, "Applications")?, "Application")
@@ -169,8 +171,10 @@ pub fn read_payload(element: &Element) -> anyhow::Result<Payload> {
             events,
             positions,
         }))
+    } else if element.is(SPOLIS_NS, "GetQueueStatisticsResponse") {
+        Ok(Payload::Statistics(super::statistics::read(element)?))
     } else {
-        bail!("the answer holds {}, not an EP115/EP116 answer", element.qualified_name())
+        bail!("the answer holds {}, not an answer of this service", element.qualified_name())
     }
 }
 

@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 
 use super::replay::{replay, ReplayOptions};
-use super::request::{CallRequest, OperatorName};
+use super::request::{CallRequest, OperatorName, StatisticsRequest};
 use super::transport::TlsFiles;
 use super::{run_client, ClientCommand, OutputFormat};
 use crate::contract::Service;
@@ -46,6 +46,8 @@ pub enum ServiceArg {
     Ep115,
     /// EP116 GetQueueStatusList: the person's queue events and current queue positions.
     Ep116,
+    /// GetQueueStatistics: the queues' monthly statistics (no person; --months or --from-month/--till-month).
+    Stats,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -56,7 +58,7 @@ pub enum SoapArg {
     V12,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
     /// Readable text: the person, the applications or the queue events and positions.
     Table,
@@ -66,6 +68,10 @@ pub enum FormatArg {
     Json,
     /// The printout (asks both EP115 and EP116; needs --output FILE).
     Pdf,
+    /// --service stats: one line per queue and month, `;`-separated, for spreadsheets.
+    Csv,
+    /// --service stats: the persons waiting at each month's end as a line chart.
+    Svg,
 }
 
 /// `spolis-adapter client`.
@@ -77,12 +83,12 @@ Example: spolis-adapter client --url https://localhost:8443 --cert certs-example
 pub struct ClientArgs {
     #[command(flatten)]
     pub connection: Connection,
-    /// Which e-service to call (with --format pdf both are called).
+    /// Which e-service to call (with --format pdf both EP115 and EP116 are called).
     #[arg(long, value_enum)]
     pub service: ServiceArg,
-    /// The personal code asked about (with or without the hyphen).
+    /// The personal code asked about (with or without the hyphen); not for --service stats.
     #[arg(long)]
-    pub person: String,
+    pub person: Option<String>,
     /// The operator asking: "First Surname PERSONAL-CODE" (several first names allowed).
     #[arg(long)]
     pub operator: String,
@@ -114,12 +120,27 @@ pub struct ClientArgs {
     /// Only applications submitted / events dated on or before this day (YYYY-MM-DD).
     #[arg(long)]
     pub till: Option<NaiveDate>,
-    /// EP116: only this service kind (its code, e.g. ISAR).
+    /// EP116, stats: only this service kind (its code, e.g. ISAR).
     #[arg(long)]
     pub service_kind: Option<String>,
-    /// EP116: only this provider (its code, e.g. VSAC-RIG-EZE).
+    /// EP116, stats: only this provider (its code, e.g. VSAC-RIG-EZE).
     #[arg(long)]
     pub provider: Option<String>,
+    /// stats: the last N months, this month the last (1–36).
+    #[arg(long, group = "months_or_range")]
+    pub months: Option<u16>,
+    /// stats: the first month (YYYY-MM); with --till-month.
+    #[arg(long, requires = "till_month", group = "months_or_range")]
+    pub from_month: Option<String>,
+    /// stats: the last month (YYYY-MM); with --from-month.
+    #[arg(long, requires = "from_month")]
+    pub till_month: Option<String>,
+    /// stats: only the persons of this municipality (its code, e.g. RIGA); by municipality.
+    #[arg(long)]
+    pub municipality: Option<String>,
+    /// stats: one row per queue and municipality.
+    #[arg(long)]
+    pub by_municipality: bool,
 }
 
 /// `spolis-adapter replay`.
@@ -142,6 +163,16 @@ pub struct ReplayArgs {
 /// Runs `client`; returns the exit status.
 pub fn client(args: ClientArgs) -> anyhow::Result<i32> {
     let operator = OperatorName::parse(&args.operator).map_err(|e| anyhow::anyhow!("--operator: {e}"))?;
+    let statistics = matches!(args.service, ServiceArg::Stats);
+    if !statistics && args.person.is_none() {
+        anyhow::bail!("--person is required for ep115 and ep116");
+    }
+    if statistics && args.format == FormatArg::Pdf {
+        anyhow::bail!("--format pdf is the person's printout; for --service stats use table, csv, svg or xml");
+    }
+    if !statistics && matches!(args.format, FormatArg::Csv | FormatArg::Svg) {
+        anyhow::bail!("--format csv and svg are for --service stats");
+    }
     let command = ClientCommand {
         url: args.connection.url.clone(),
         tls: args.connection.tls(),
@@ -149,8 +180,9 @@ pub fn client(args: ClientArgs) -> anyhow::Result<i32> {
             service: match args.service {
                 ServiceArg::Ep115 => Service::Ep115,
                 ServiceArg::Ep116 => Service::Ep116,
+                ServiceArg::Stats => Service::QueueStatistics,
             },
-            person_code: args.person.trim().to_string(),
+            person_code: args.person.as_deref().unwrap_or_default().trim().to_string(),
             operator,
             from: args.from,
             till: args.till,
@@ -164,12 +196,20 @@ pub fn client(args: ClientArgs) -> anyhow::Result<i32> {
                 SoapArg::V12 => SoapVersion::V12,
             },
             ivis: args.ivis,
+            statistics: StatisticsRequest {
+                months_back: args.months,
+                months: args.from_month.zip(args.till_month),
+                municipality_code: args.municipality,
+                by_municipality: args.by_municipality,
+            },
         },
         format: match args.format {
             FormatArg::Table => OutputFormat::Table,
             FormatArg::Xml => OutputFormat::Xml,
             FormatArg::Json => OutputFormat::Json,
             FormatArg::Pdf => OutputFormat::Pdf,
+            FormatArg::Csv => OutputFormat::Csv,
+            FormatArg::Svg => OutputFormat::Svg,
         },
         output: args.output,
     };

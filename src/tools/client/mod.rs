@@ -1,12 +1,14 @@
 //! Tools on the calling side of the service, for integrators and testers: `spolis-adapter
 //! client` (call EP115 or EP116 with a certificate, operator and personal code; print the
-//! answer as a table, raw XML or JSON, or write the printout PDF) and `spolis-adapter replay`
+//! answer as a table, raw XML or JSON, or write the printout PDF; or call GetQueueStatistics
+//! and print its table, CSV or SVG chart) and `spolis-adapter replay`
 //! (send the sample requests and compare the answers with the expected ones).
 //!
 //! Input: a service URL, a client certificate, key and CA, and what to ask. Output: text or a
 //! file, and an exit status (0 answered, 2 refused by the service, 1 for any other failure).
 //! The parts: `transport` (mutual TLS + HTTP/1.1), `request` (envelopes), `answer` (parsing
-//! answers into the model types), `table` / `json` / `printout` + `pdf` (output), `replay`.
+//! answers into the model types), `table` / `json` / `printout` + `pdf` / `statistics`
+//! (output), `replay`.
 //! Never prints personal data anywhere but the chosen output, and never trusts any CA but the
 //! one given.
 
@@ -17,6 +19,7 @@ pub(crate) mod pdf;
 pub(crate) mod printout;
 pub(crate) mod replay;
 pub(crate) mod request;
+pub(crate) mod statistics;
 pub(crate) mod table;
 pub(crate) mod transport;
 
@@ -40,6 +43,10 @@ pub(crate) enum OutputFormat {
     Xml,
     Json,
     Pdf,
+    /// GetQueueStatistics only: for spreadsheets.
+    Csv,
+    /// GetQueueStatistics only: the waiting counts as a line chart.
+    Svg,
 }
 
 /// One `spolis-adapter client` run.
@@ -66,6 +73,12 @@ pub(crate) async fn run_client(command: &ClientCommand) -> anyhow::Result<i32> {
             json.push('\n');
             json
         }
+        (OutputFormat::Csv | OutputFormat::Svg, Ok(answer)) => match &answer.outcome {
+            Outcome::Answered(Payload::Statistics(statistics)) if command.format == OutputFormat::Csv => statistics::csv(statistics),
+            Outcome::Answered(Payload::Statistics(statistics)) => statistics::svg(statistics),
+            Outcome::Answered(_) => bail!("--format csv and svg are for --service stats"),
+            _ => table::render(answer),
+        },
         (OutputFormat::Table | OutputFormat::Pdf, Ok(answer)) => match command.request.as_of {
             Some(as_of) => format!("Stāvoklis uz: {} (the register as it stood that day)\n{}", table::day(as_of), table::render(answer)),
             None => table::render(answer),
@@ -98,7 +111,7 @@ async fn write_printout(endpoint: &Endpoint, command: &ClientCommand) -> anyhow:
     };
     let mut applications = None;
     let mut queue = None;
-    for service in Service::ALL {
+    for service in [Service::Ep115, Service::Ep116] {
         let request = CallRequest { service, ..command.request.clone() };
         let (http, answer) = call(endpoint, &request).await?;
         let answer = answer.with_context(|| format!("{} answered HTTP {}", service.code(), http.status))?;

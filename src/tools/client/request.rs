@@ -1,4 +1,5 @@
-//! Builds the requests `spolis-adapter client` sends: the payload element of EP115 or EP116,
+//! Builds the requests `spolis-adapter client` sends: the payload element of EP115, EP116 or
+//! GetQueueStatistics,
 //! optionally inside an IVIS envelope, inside a SOAP 1.1 or 1.2 envelope, with the matching
 //! Content-Type and SOAP action — exactly as `docs/CONTRACT.md` describes them.
 //!
@@ -64,6 +65,19 @@ pub struct CallRequest {
     pub soap: SoapVersion,
     /// Wrap the payload in an IVISRequest (the VISS style).
     pub ivis: bool,
+    /// GetQueueStatistics only: the months, the municipality narrowing, by municipality.
+    pub statistics: StatisticsRequest,
+}
+
+/// What a GetQueueStatistics call asks beyond the service kind and provider.
+#[derive(Debug, Clone, Default)]
+pub struct StatisticsRequest {
+    /// The last n months (`MonthsBack`), when no months are given.
+    pub months_back: Option<u16>,
+    /// `FromMonth` and `TillMonth`, `YYYY-MM`.
+    pub months: Option<(String, String)>,
+    pub municipality_code: Option<String>,
+    pub by_municipality: bool,
 }
 
 /// An HTTP request ready to send.
@@ -97,14 +111,32 @@ impl CallRequest {
         PreparedRequest { path: contract.path, content_type, soap_action, body }
     }
 
-    /// The `spolis:GetApplicationList` / `spolis:GetQueueStatusList` element.
+    /// The `spolis:GetApplicationList` / `spolis:GetQueueStatusList` /
+    /// `spolis:GetQueueStatistics` element.
     fn payload(&self, contract: &ServiceContract) -> String {
         let mut w = XmlWriter::with_capacity(512);
-        w.open_with(contract.operation, &[("xmlns", SPOLIS_NS)]).leaf("PersonCode", &self.person_code);
-        if self.from.is_some() || self.till.is_some() {
-            w.open("Period").date_opt("From", self.from).date_opt("Till", self.till).close("Period");
+        w.open_with(contract.operation, &[("xmlns", SPOLIS_NS)]);
+        if self.service == Service::QueueStatistics {
+            let statistics = &self.statistics;
+            w.open("Period");
+            match &statistics.months {
+                Some((from, till)) => w.leaf("FromMonth", from).leaf("TillMonth", till),
+                None => w.number("MonthsBack", statistics.months_back.unwrap_or(12)),
+            };
+            w.close("Period")
+                .leaf_opt("ServiceKindCode", self.service_kind_code.as_deref())
+                .leaf_opt("ProviderCode", self.provider_code.as_deref())
+                .leaf_opt("MunicipalityCode", statistics.municipality_code.as_deref());
+            if statistics.by_municipality {
+                w.leaf("ByMunicipality", "true");
+            }
+        } else {
+            w.leaf("PersonCode", &self.person_code);
+            if self.from.is_some() || self.till.is_some() {
+                w.open("Period").date_opt("From", self.from).date_opt("Till", self.till).close("Period");
+            }
+            w.date_opt("AsOf", self.as_of);
         }
-        w.date_opt("AsOf", self.as_of);
         if self.service == Service::Ep116 {
             w.leaf_opt("ServiceKindCode", self.service_kind_code.as_deref())
                 .leaf_opt("ProviderCode", self.provider_code.as_deref());
@@ -167,6 +199,7 @@ mod tests {
             provider_code: None,
             soap: SoapVersion::V12,
             ivis: true,
+            statistics: StatisticsRequest::default(),
         }
         .prepare();
         assert_eq!(request.path, "/GetQueueStatusList");
@@ -177,5 +210,30 @@ mod tests {
             "</ServiceKindCode><Purpose><LegalBasis>Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants</LegalBasis><CaseNumber>SD-2026/1417</CaseNumber></Purpose><Operator>"
         ));
         assert!(request.body.contains("<Destination>URN:IVIS:100001:ISS-LM-GetQueueStatusList-v1-0</Destination>"));
+    }
+
+    #[test]
+    fn a_statistics_request_names_no_person() {
+        let request = CallRequest {
+            service: Service::QueueStatistics,
+            person_code: String::new(),
+            operator: OperatorName::parse("Anna Liepiņa 120379-10015").unwrap(),
+            from: None,
+            till: None,
+            as_of: None,
+            legal_basis: "MK noteikumi Nr. 587".into(),
+            case_number: None,
+            service_kind_code: Some("ISAR-P".into()),
+            provider_code: None,
+            soap: SoapVersion::V11,
+            ivis: false,
+            statistics: StatisticsRequest { months_back: Some(6), months: None, municipality_code: Some("RIGA".into()), by_municipality: true },
+        }
+        .prepare();
+        assert_eq!(request.path, "/GetQueueStatistics");
+        assert!(request.body.contains(
+            "<GetQueueStatistics xmlns=\"http://ivis.eps.gov.lv/XMLSchemas/100001/LM-SPOLIS/v1-0\"><Period><MonthsBack>6</MonthsBack></Period><ServiceKindCode>ISAR-P</ServiceKindCode><MunicipalityCode>RIGA</MunicipalityCode><ByMunicipality>true</ByMunicipality><Purpose>"
+        ), "{}", request.body);
+        assert!(!request.body.contains("<PersonCode></PersonCode>"));
     }
 }

@@ -22,6 +22,7 @@ pub fn render(answer: &Answer) -> String {
     match &answer.outcome {
         Outcome::Answered(Payload::Applications(list)) => applications(&mut out, list),
         Outcome::Answered(Payload::QueueStatus(list)) => queue_status(&mut out, list),
+        Outcome::Answered(Payload::Statistics(statistics)) => out.push_str(&super::statistics::table(statistics)),
         Outcome::Fault(fault) => {
             let _ = writeln!(out, "REFUSED (SOAP Fault {})", fault.fault_code);
             let _ = writeln!(

@@ -153,6 +153,7 @@ pub fn seed_sqlite(path: &Path, options: &DemoOptions) -> Result<DemoReport, Sto
         for sql in &indexes {
             tx.execute_batch(sql).map_err(error("seed: rebuild the indexes"))?;
         }
+        crate::statistics::sqlite::rebuild(&tx)?;
         tx.commit().map_err(error("seed: commit"))?;
         counts
     };

@@ -191,3 +191,66 @@ for (const port of PORTS) {
     });
   });
 }
+
+const STATISTICS_PURPOSE = { LegalBasis: 'Ministru kabineta 2015. gada 13. oktobra noteikumi Nr. 587, 15.2. punkts' };
+const COUNTS = ['Waiting', 'Admitted', 'Offered', 'Declined', 'Granted', 'Refused', 'Removed'];
+
+for (const port of PORTS) {
+  test(`GetQueueStatistics on ${port}: a year of queues, every count 0, 5 or more, or Suppressed`, async () => {
+    const { service } = await bound('GetQueueStatistics', port);
+    const [answer, raw] = await call(service, 'GetQueueStatistics', {
+      Period: { FromMonth: '2025-12', TillMonth: '2026-11' },
+      Purpose: STATISTICS_PURPOSE,
+      Operator: OPERATOR,
+    });
+    assert.equal(Number(answer.MinimumCount), 5);
+    const queues = list(answer.Queues && answer.Queues.Queue);
+    assert.ok(queues.length > 0, raw);
+    for (const queue of queues) {
+      const months = list(queue.Month);
+      assert.equal(months.length, 12);
+      for (const month of months) {
+        for (const name of COUNTS) {
+          const statistic = month[name];
+          const withheld = statistic.Suppressed !== undefined;
+          assert.notEqual(withheld, statistic.Value !== undefined, JSON.stringify(statistic));
+          if (!withheld) {
+            const value = Number(statistic.Value);
+            assert.ok(value === 0 || value >= 5, `${queue.Provider.Code} ${month.Month} ${name} ${value}`);
+          }
+        }
+      }
+    }
+  });
+
+  test(`GetQueueStatisticsIVIS on ${port} answers inside the IVIS envelope; a period too long is PeriodOutOfRange`, async () => {
+    const { service } = await bound('GetQueueStatistics', port);
+    const inner =
+      `<spolis:GetQueueStatistics xmlns:spolis="${SPOLIS}"><spolis:Period><spolis:MonthsBack>6</spolis:MonthsBack></spolis:Period>` +
+      `<spolis:Purpose><spolis:LegalBasis>${STATISTICS_PURPOSE.LegalBasis}</spolis:LegalBasis></spolis:Purpose>` +
+      `<spolis:Operator><spolis:FirstName>Anna</spolis:FirstName><spolis:Surname>Liepiņa</spolis:Surname>` +
+      `<spolis:PersonCode>120379-10015</spolis:PersonCode></spolis:Operator></spolis:GetQueueStatistics>`;
+    const [answer, raw] = await call(service, 'GetQueueStatisticsIVIS', {
+      Header: {
+        MessageID: crypto.randomUUID(),
+        MessageType: 'URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatistics',
+        Sender: { NameIdentifier: 'AU:90011524360' },
+        Destination: 'URN:IVIS:100001:ISS-LM-GetQueueStatistics-v1-0',
+      },
+      Body: { $xml: inner },
+    });
+    assert.equal(answer.Header.Result, 'success', raw);
+    assert.equal(answer.Header.MessageType, 'URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatisticsResponse');
+    assert.ok(raw.includes('<MinimumCount>5</MinimumCount>'), raw);
+    await assert.rejects(
+      call(service, 'GetQueueStatistics', { Period: { MonthsBack: 37 }, Purpose: STATISTICS_PURPOSE, Operator: OPERATOR }),
+      (err) => {
+        const body = String(err.body || '');
+        assert.match(body, /<Code>PeriodOutOfRange<\/Code>/, body);
+        assert.match(body, /<Number>133<\/Number>/, body);
+        return true;
+      },
+    );
+  });
+}
+

@@ -220,3 +220,65 @@ def test_ep116_as_of_today_is_the_register_as_it_stands_and_a_later_day_is_refus
         service.GetQueueStatusList(PersonCode=ERIKA, AsOf=datetime.date(2999, 1, 1), Purpose=PURPOSE, Operator=OPERATOR)
     codes = [element.text for element in raised.value.detail.iter(f"{{{SPOLIS}}}Code")]
     assert codes == ["AsOfInFuture"], codes
+
+
+STATISTICS_URN = "URN:IVIS:100001:ISS-LM-GetQueueStatistics-v1-0"
+STATISTICS_PURPOSE = {"LegalBasis": "Ministru kabineta 2015. gada 13. oktobra noteikumi Nr. 587, 15.2. punkts"}
+COUNTS = ["Waiting", "Admitted", "Offered", "Declined", "Granted", "Refused", "Removed"]
+
+
+def value_or_suppressed(statistic):
+    """A StatisticValueStructure: the number, or None when withheld — never both."""
+    assert (statistic.Value is None) != (statistic.Suppressed is None), statistic
+    return statistic.Value
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_statistics_answer_a_year_of_queues_with_nothing_small_published(port):
+    service = bound("GetQueueStatistics", port)
+    # zeep writes and reads an xs:gYearMonth as (year, month, time zone).
+    answer = service.GetQueueStatistics(
+        Period={"FromMonth": (2025, 12, None), "TillMonth": (2026, 11, None)}, Purpose=STATISTICS_PURPOSE, Operator=OPERATOR
+    )
+    assert answer.MinimumCount == 5
+    assert answer.FromMonth[:2] == (2025, 12) and answer.TillMonth[:2] == (2026, 11)
+    queues = items(answer.Queues, "Queue")
+    assert queues, "the demo's queues"
+    published = 0
+    for queue in queues:
+        assert queue.Municipality is None
+        assert len(queue.Month) == 12
+        for month in queue.Month:
+            for name in COUNTS:
+                value = value_or_suppressed(getattr(month, name))
+                assert value is None or value == 0 or value >= 5, (queue.Provider.Code, month.Month, name, value)
+                published += value is not None
+    assert published > 0
+
+
+@pytest.mark.parametrize("port", PORTS)
+def test_statistics_in_the_ivis_envelope_and_a_bad_period_refused(port):
+    zeep_client = client("GetQueueStatistics")
+    request_element = zeep_client.get_element(f"{{{SPOLIS}}}GetQueueStatistics")
+    inner = xsd.AnyObject(
+        request_element,
+        request_element(Period={"MonthsBack": 6}, ByMunicipality=True, Purpose=STATISTICS_PURPOSE, Operator=OPERATOR),
+    )
+    header = {
+        "MessageID": str(uuid.uuid4()),
+        "MessageType": "URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatistics",
+        "Sender": {"NameIdentifier": "AU:90011524360"},
+        "Destination": STATISTICS_URN,
+    }
+    answer = bound("GetQueueStatistics", port).GetQueueStatisticsIVIS(Header=header, Body={"_value_1": inner})
+    assert answer.Header.Result == "success"
+    assert answer.Header.MessageType == "URN:IVIS:100001:XSD-LM-SPOLIS-v1-0-TYPE-GetQueueStatisticsResponse"
+    payload = answer.Body._value_1
+    assert all(queue.Municipality is not None for queue in items(payload.Queues, "Queue"))
+
+    with pytest.raises(Fault) as raised:
+        bound("GetQueueStatistics", port).GetQueueStatistics(
+            Period={"MonthsBack": 37}, Purpose=STATISTICS_PURPOSE, Operator=OPERATOR
+        )
+    codes = [element.text for element in raised.value.detail.iter(f"{{{SPOLIS}}}Code")]
+    assert codes == ["PeriodOutOfRange"], codes
