@@ -237,7 +237,7 @@ pub fn import(target: &Target, options: &ImportOptions, progress: &mut dyn FnMut
     // problem) and rolls the transaction back, so nothing changes — as if checked first.
     let mut refusal = None;
     let mut written = None;
-    let mut feed = |load_item: &mut dyn FnMut(&Item) -> Result<(), StoreError>| -> Result<(), StoreError> {
+    let mut feed = |load_item: &mut LoadItem<'_>| -> Result<(), StoreError> {
         let checked = read.pass(progress, Some(load_item));
         as_of.set(checked.as_of);
         if !checked.problems.is_empty() || checked.as_of.is_none() {
@@ -263,6 +263,9 @@ pub fn import(target: &Target, options: &ImportOptions, progress: &mut dyn FnMut
     result?;
     Ok(ImportOutcome { problems: Vec::new(), more_problems: 0, record: written, dry_run: false })
 }
+
+/// Writes one checked item inside the import's transaction.
+type LoadItem<'a> = dyn FnMut(&Item) -> Result<(), StoreError> + 'a;
 
 /// What one read of an import's files needs to know.
 struct Files<'a> {
@@ -290,7 +293,7 @@ impl Files<'_> {
     /// Reads every file once: checks each item, and hands it to `load` while no problem has
     /// been found and no load has failed. Duplicate keys are known only at the end of a file
     /// (a delta) or of all files (a full export).
-    fn pass(&self, progress: &mut dyn FnMut(Progress), mut load: Option<&mut dyn FnMut(&Item) -> Result<(), StoreError>>) -> Checked {
+    fn pass(&self, progress: &mut dyn FnMut(Progress), mut load: Option<&mut LoadItem<'_>>) -> Checked {
         let (kind, options, total_bytes) = (self.kind, self.options, self.total_bytes);
         let checking = load.is_none();
         let mut problems = Vec::new();
