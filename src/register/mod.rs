@@ -2,10 +2,13 @@
 //! imported into the store, the store exported in the same format, and the state of what
 //! was imported (`register status`).
 //!
-//! An import reads its files twice, as streams: first to check everything (nothing is
-//! changed if anything is wrong, and every problem is reported with file, line and element
-//! path), then to load, in one transaction per backend, so that answers come from the old
-//! register until the commit and from the whole new one after it.
+//! An import reads its files once, as streams, inside one transaction per backend: each
+//! item is checked and, while nothing is wrong, loaded. The first problem stops the loading
+//! (the checking goes on, so that every problem is reported with file, line and element
+//! path) and the transaction is rolled back: nothing is changed if anything is wrong, as if
+//! everything had been checked first. Answers come from the old register until the commit
+//! and from the whole new one after it. A dry run reads the files the same way, loading
+//! nothing.
 //!
 //! - [`format`]: the entities and fields of the export, in one table that drives the rest.
 //! - `reader`: the streamed reader, one person at a time.
@@ -201,145 +204,167 @@ pub fn import(target: &Target, options: &ImportOptions, progress: &mut dyn FnMut
         ExportKind::Full => None,
     };
 
-    // Pass 1: check everything.
-    let mut problems = Vec::new();
-    let mut as_of = None::<chrono::DateTime<chrono::Utc>>;
-    let mut validator: Option<Validator> = None;
-    let mut counts = Counts::default();
-    let dry_counts = |item: &Item, counts: &mut Counts| match item {
-        Item::Person(block) => {
-            counts.persons += 1;
-            counts.applications += block.applications.len() as u64;
-            counts.queue_events += block.events.len() as u64;
-            counts.queue_entries += block.entries.len() as u64;
-        }
-        Item::Delete { .. } => counts.deletions += 1,
-        Item::Classifier(..) => {}
-    };
-    let mut duplicates: Vec<(usize, [HashSet<u64>; 4])> = Vec::new();
-    for (index, path) in options.files.iter().enumerate() {
-        let name = path.display().to_string();
-        let result = visit(path, &mut problems, |visit, problems| match visit {
-          Visit::Header(header) => {
-            if header.kind != kind {
-                problems.push(Problem::new(&name, 3, "RegisterExport/Kind", format!("a {} export, but the import is {} (--delta)", header.kind.as_str(), match kind { ExportKind::Full => "full: without", ExportKind::Delta => "a delta: with" })));
-            }
-            if let (ExportKind::Delta, Some(register)) = (kind, &register_as_of) {
-                if chrono::DateTime::parse_from_rfc3339(register).is_ok_and(|r| header.as_of < r) {
-                    problems.push(Problem::new(&name, 2, "RegisterExport/AsOf", format!("dates out of order: the delta is as of {}, older than the register ({register})", header.as_of.to_rfc3339())));
-                }
-            }
-            as_of = Some(as_of.map_or(header.as_of, |a| a.max(header.as_of)));
-            match &mut validator {
-                Some(v) => v.set_file(&name, header),
-                None => validator = Some(Validator::new(&name, header, known.clone().map(|m| m.into_keys().collect()))),
-            }
-          }
-          Visit::Item(item, position) => {
-            let Some(v) = validator.as_mut() else { return };
-            v.check(item, kind, problems);
-            dry_counts(item, &mut counts);
-            if let Item::Person(_) = item {
-                if counts.persons % 4096 == 0 {
-                    progress(Progress { checking: true, persons: counts.persons, bytes: position, total_bytes });
-                }
-            }
-          }
-        });
-        if let Err(problem) = result {
-            problems.push(problem);
-        }
-        // A delta's keys are unique within each file; a full export's across all of them.
-        if let Some(v) = validator.as_mut() {
-            if kind == ExportKind::Delta || index + 1 == options.files.len() {
-                let found = v.keys.duplicates();
-                if found.iter().any(|set| !set.is_empty()) {
-                    duplicates.push((index, found));
-                }
-            }
-        }
-    }
-    for (last, found) in duplicates {
-        let range = match kind {
-            ExportKind::Delta => last..last + 1,
-            ExportKind::Full => 0..options.files.len(),
-        };
-        report_duplicates(&options.files[range], &found, &mut problems);
-    }
-    let more_problems = problems.len().saturating_sub(MAX_PROBLEMS);
-    problems.truncate(MAX_PROBLEMS);
+    let as_of = std::cell::Cell::new(None::<chrono::DateTime<chrono::Utc>>);
     let record = |counts: &Counts| ImportRecord {
         batch_id: uuid::Uuid::now_v7().to_string(),
         kind: kind.as_str().to_owned(),
-        as_of: as_of.unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        as_of: as_of.get().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         file_digest: file_digest.clone(),
         files: files.clone(),
         counts: *counts,
         imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: started.elapsed().as_millis() as u64,
     };
-    if !problems.is_empty() || as_of.is_none() {
-        return Ok(ImportOutcome { problems, more_problems, record: None, dry_run: options.dry_run });
-    }
+    let read = Files { options, kind, known: &known, register_as_of: &register_as_of, total_bytes };
+    let refused = |checked: Checked| {
+        let mut problems = checked.problems;
+        let more_problems = problems.len().saturating_sub(MAX_PROBLEMS);
+        problems.truncate(MAX_PROBLEMS);
+        ImportOutcome { problems, more_problems, record: None, dry_run: options.dry_run }
+    };
+
     if options.dry_run {
-        return Ok(ImportOutcome { problems, more_problems, record: Some(record(&counts)), dry_run: true });
+        let checked = read.pass(progress, None);
+        as_of.set(checked.as_of);
+        if !checked.problems.is_empty() || checked.as_of.is_none() {
+            return Ok(refused(checked));
+        }
+        return Ok(ImportOutcome { problems: Vec::new(), more_problems: 0, record: Some(record(&checked.counts)), dry_run: true });
     }
 
-    // Pass 2: load, in one transaction.
-    let mut loaded = Counts::default();
+    // One pass: each item is checked and, while nothing is wrong, loaded inside the import's
+    // transaction. A problem stops the loading (the checking goes on, to report every
+    // problem) and rolls the transaction back, so nothing changes — as if checked first.
+    let mut refusal = None;
     let mut written = None;
-    let mut feed = |load_item: &mut dyn FnMut(&Item) -> Result<(), StoreError>| -> Result<(), StoreError> {
-        let mut validator: Option<Validator> = None;
-        for path in &options.files {
-            let name = path.display().to_string();
-            let mut failure = None;
-            let mut problems = Vec::new();
-            let result = visit(path, &mut problems, |visit, problems| match visit {
-              Visit::Header(header) => match &mut validator {
-                Some(v) => v.set_file(&name, header),
-                None => validator = Some(Validator::new(&name, header, known.clone().map(|m| m.into_keys().collect()))),
-              },
-              Visit::Item(item, position) => {
-                if failure.is_some() {
-                    return;
-                }
-                let Some(v) = validator.as_mut() else { return };
-                v.check(item, kind, problems);
-                v.keys = Default::default();
-                if let Err(e) = load_item(item) {
-                    failure = Some(e);
-                }
-                if let Item::Person(_) = item {
-                    loaded.persons += 1;
-                    if loaded.persons % 4096 == 0 {
-                        progress(Progress { checking: false, persons: loaded.persons, bytes: position, total_bytes });
-                    }
-                }
-              }
-            });
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            if result.is_err() || !problems.is_empty() {
-                return Err(StoreError::Unavailable(format!("import: {name} changed while it was imported")));
-            }
+    let mut feed = |load_item: &mut LoadItem<'_>| -> Result<(), StoreError> {
+        let checked = read.pass(progress, Some(load_item));
+        as_of.set(checked.as_of);
+        if !checked.problems.is_empty() || checked.as_of.is_none() {
+            refusal = Some(refused(checked));
+            return Err(StoreError::Unavailable("import: the export has problems; rolled back".into()));
         }
-        Ok(())
+        checked.failure.map_or(Ok(()), Err)
     };
     let mut record_once = |counts: &Counts| {
         let entry = record(counts);
         written = Some(entry.clone());
         entry
     };
-    match target {
-        Target::Sqlite(path) => {
-            sqlite::import(path, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once, provenance)?;
-        }
+    let result = match target {
+        Target::Sqlite(path) => sqlite::import(path, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once, provenance),
         Target::Postgres { url, options: database } => {
-            postgres::import(url, database, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once, provenance)?;
+            postgres::import(url, database, kind == ExportKind::Full, &mut |loader| feed(&mut |item| loader.item(item)), &mut record_once, provenance)
         }
+    };
+    if let Some(outcome) = refusal {
+        return Ok(outcome);
     }
+    result?;
     Ok(ImportOutcome { problems: Vec::new(), more_problems: 0, record: written, dry_run: false })
+}
+
+/// Writes one checked item inside the import's transaction.
+type LoadItem<'a> = dyn FnMut(&Item) -> Result<(), StoreError> + 'a;
+
+/// What one read of an import's files needs to know.
+struct Files<'a> {
+    options: &'a ImportOptions,
+    kind: ExportKind,
+    /// For a delta, the register's classifier codes.
+    known: &'a [std::collections::HashMap<String, i64>; CLASSIFIERS],
+    /// For a delta, the register's as-of time.
+    register_as_of: &'a Option<String>,
+    total_bytes: u64,
+}
+
+/// What one read found.
+struct Checked {
+    problems: Vec<Problem>,
+    /// The latest as-of of the files' headers; `None` when a header was unreadable.
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the files hold (for a dry run; an import counts what it wrote).
+    counts: Counts,
+    /// The first error of the loading, after which nothing more was loaded.
+    failure: Option<StoreError>,
+}
+
+impl Files<'_> {
+    /// Reads every file once: checks each item, and hands it to `load` while no problem has
+    /// been found and no load has failed. Duplicate keys are known only at the end of a file
+    /// (a delta) or of all files (a full export).
+    fn pass(&self, progress: &mut dyn FnMut(Progress), mut load: Option<&mut LoadItem<'_>>) -> Checked {
+        let (kind, options, total_bytes) = (self.kind, self.options, self.total_bytes);
+        let checking = load.is_none();
+        let mut problems = Vec::new();
+        let mut as_of = None::<chrono::DateTime<chrono::Utc>>;
+        let mut validator: Option<Validator> = None;
+        let mut counts = Counts::default();
+        let mut failure = None;
+        let mut duplicates: Vec<(usize, [HashSet<u64>; 4])> = Vec::new();
+        for (index, path) in options.files.iter().enumerate() {
+            let name = path.display().to_string();
+            let result = visit(path, &mut problems, |visit, problems| match visit {
+              Visit::Header(header) => {
+                if header.kind != kind {
+                    problems.push(Problem::new(&name, 3, "RegisterExport/Kind", format!("a {} export, but the import is {} (--delta)", header.kind.as_str(), match kind { ExportKind::Full => "full: without", ExportKind::Delta => "a delta: with" })));
+                }
+                if let (ExportKind::Delta, Some(register)) = (kind, self.register_as_of) {
+                    if chrono::DateTime::parse_from_rfc3339(register).is_ok_and(|r| header.as_of < r) {
+                        problems.push(Problem::new(&name, 2, "RegisterExport/AsOf", format!("dates out of order: the delta is as of {}, older than the register ({register})", header.as_of.to_rfc3339())));
+                    }
+                }
+                as_of = Some(as_of.map_or(header.as_of, |a| a.max(header.as_of)));
+                match &mut validator {
+                    Some(v) => v.set_file(&name, header),
+                    None => validator = Some(Validator::new(&name, header, self.known.clone().map(|m| m.into_keys().collect()))),
+                }
+              }
+              Visit::Item(item, position) => {
+                let Some(v) = validator.as_mut() else { return };
+                v.check(item, kind, problems);
+                match item {
+                    Item::Person(block) => {
+                        counts.persons += 1;
+                        counts.applications += block.applications.len() as u64;
+                        counts.queue_events += block.events.len() as u64;
+                        counts.queue_entries += block.entries.len() as u64;
+                        if counts.persons % 4096 == 0 {
+                            progress(Progress { checking, persons: counts.persons, bytes: position, total_bytes });
+                        }
+                    }
+                    Item::Delete { .. } => counts.deletions += 1,
+                    Item::Classifier(..) => {}
+                }
+                if let (Some(load), true, None) = (load.as_mut(), problems.is_empty(), &failure) {
+                    if let Err(e) = load(item) {
+                        failure = Some(e);
+                    }
+                }
+              }
+            });
+            if let Err(problem) = result {
+                problems.push(problem);
+            }
+            // A delta's keys are unique within each file; a full export's across all of them.
+            if let Some(v) = validator.as_mut() {
+                if kind == ExportKind::Delta || index + 1 == options.files.len() {
+                    let found = v.keys.duplicates();
+                    if found.iter().any(|set| !set.is_empty()) {
+                        duplicates.push((index, found));
+                    }
+                }
+            }
+        }
+        for (last, found) in duplicates {
+            let range = match kind {
+                ExportKind::Delta => last..last + 1,
+                ExportKind::Full => 0..options.files.len(),
+            };
+            report_duplicates(&options.files[range], &found, &mut problems);
+        }
+        Checked { problems, as_of, counts, failure }
+    }
 }
 
 /// What [`visit`] hands its callback.

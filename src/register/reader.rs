@@ -4,6 +4,8 @@
 //! repeated element, a missing one, text out of place) are reported with file, line and
 //! element path; malformed XML ends the file.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -90,9 +92,30 @@ pub(crate) enum Item {
     Delete { deletion: Deletion, line: u32, path: String },
 }
 
+/// An element's name: the format's own names are not copied per element.
+type Name = Cow<'static, str>;
+
+/// `bytes` as one of the format's element names when it is one (no allocation), else copied.
+fn intern(bytes: &[u8]) -> Name {
+    static NAMES: std::sync::OnceLock<HashMap<&'static [u8], &'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut names: Vec<&'static str> = vec![format::ROOT, format::AS_OF, format::KIND, format::PERSONS, format::DELETIONS, format::DELETE_PERSON, format::DELETE_APPLICATION, format::DELETE_EVENT];
+        for entity in &ENTITIES {
+            names.extend(entity.section);
+            names.push(entity.element);
+            names.extend(entity.fields.iter().map(|f| f.element));
+        }
+        names.into_iter().map(|n| (n.as_bytes(), n)).collect()
+    });
+    match names.get(bytes) {
+        Some(&name) => Cow::Borrowed(name),
+        None => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
 /// An element read whole: for small subtrees only (one person at most).
 struct Node {
-    name: String,
+    name: Name,
     line: u32,
     text: String,
     children: Vec<Node>,
@@ -182,12 +205,13 @@ impl ExportReader {
         Problem::new(&self.file, line, path, message.into())
     }
 
-    /// The next start or end tag in our namespace; text is returned only when not whitespace.
-    fn next(&mut self) -> Result<Token, Problem> {
+    /// The next start or end tag in our namespace; text only when not whitespace, appended
+    /// to `text` (no string of its own per text).
+    fn next(&mut self, text: &mut String) -> Result<Token, Problem> {
         let mut buffer = std::mem::take(&mut self.buffer);
         let token = loop {
             buffer.clear();
-            if let Some(token) = self.token(&mut buffer).transpose() {
+            if let Some(token) = self.token(&mut buffer, text).transpose() {
                 break token;
             }
         };
@@ -196,7 +220,7 @@ impl ExportReader {
     }
 
     /// One event as a token, `None` for what is skipped (whitespace, comments, declarations).
-    fn token(&mut self, buffer: &mut Vec<u8>) -> Result<Option<Token>, Problem> {
+    fn token(&mut self, buffer: &mut Vec<u8>, out: &mut String) -> Result<Option<Token>, Problem> {
         let line = self.line();
         let (resolved, event) = match self.xml.read_resolved_event_into(buffer) {
             Ok(read) => read,
@@ -206,7 +230,7 @@ impl ExportReader {
         let line = self.xml.get_ref().newlines + 1;
         Ok(Some(match event {
             Event::Start(start) => {
-                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+                let name = intern(start.local_name().as_ref());
                 if !in_namespace {
                     return Err(Problem::new(&self.file, line, &name, format!("element {name} is not in the namespace {}", format::NAMESPACE)));
                 }
@@ -218,9 +242,13 @@ impl ExportReader {
                 if text.trim().is_empty() {
                     return Ok(None);
                 }
-                Token::Text(text.into_owned(), line)
+                out.push_str(&text);
+                Token::Text(line)
             }
-            Event::CData(data) => Token::Text(String::from_utf8_lossy(&data).into_owned(), line),
+            Event::CData(data) => {
+                out.push_str(&String::from_utf8_lossy(&data));
+                Token::Text(line)
+            }
             Event::Eof => Token::Eof,
             Event::DocType(_) => return Err(Problem::new(&self.file, line, "", "a DTD is not allowed".into())),
             _ => return Ok(None),
@@ -228,18 +256,18 @@ impl ExportReader {
     }
 
     /// Reads the rest of an element whose start tag was just read.
-    fn node(&mut self, name: String, line: u32, depth: usize) -> Result<Node, Problem> {
+    fn node(&mut self, name: Name, line: u32, depth: usize) -> Result<Node, Problem> {
         if depth > 16 {
             return Err(self.problem(line, &name, "elements nested too deep"));
         }
         let mut node = Node { name, line, text: String::new(), children: Vec::new() };
         loop {
-            match self.next()? {
+            match self.next(&mut node.text)? {
                 Token::Start(child, line) => {
                     let child = self.node(child, line, depth + 1)?;
                     node.children.push(child);
                 }
-                Token::Text(text, _) => node.text.push_str(&text),
+                Token::Text(_) => {}
                 Token::End => return Ok(node),
                 Token::Eof => return Err(self.problem(self.line(), &node.name, "the file ends inside this element")),
             }
@@ -247,7 +275,7 @@ impl ExportReader {
     }
 
     fn read_header(&mut self, problems: &mut Vec<Problem>) -> Result<(), Problem> {
-        match self.next()? {
+        match self.next(&mut String::new())? {
             Token::Start(name, _) if name == format::ROOT => {}
             Token::Start(name, line) => return Err(self.problem(line, &name, format!("the document element must be {}", format::ROOT))),
             _ => return Err(self.problem(self.line(), "", format!("no {} element", format::ROOT))),
@@ -256,7 +284,7 @@ impl ExportReader {
         let mut kind = None;
         for (wanted, slot) in [(format::AS_OF, 0), (format::KIND, 1)] {
             let path = format!("{}/{wanted}", format::ROOT);
-            match self.next()? {
+            match self.next(&mut String::new())? {
                 Token::Start(name, line) if name == wanted => {
                     let node = self.node(name, line, 1)?;
                     let text = node.text.trim();
@@ -286,14 +314,14 @@ impl ExportReader {
     /// is pushed to `problems` and the item skipped; an `Err` ends the file.
     pub(crate) fn next_item(&mut self, problems: &mut Vec<Problem>) -> Result<Option<Item>, Problem> {
         loop {
-            let token = self.next()?;
+            let token = self.next(&mut String::new())?;
             match (self.section, token) {
                 (Section::Done, Token::Eof) => return Ok(None),
                 (Section::Done, _) => return Err(self.problem(self.line(), "", "content after the document element")),
                 (_, Token::Eof) => return Err(self.problem(self.line(), format::ROOT, "the file ends inside the document")),
                 (Section::Header, Token::End) => self.section = Section::Done,
                 (Section::Header, Token::Start(name, line)) => {
-                    let (section, order) = match name.as_str() {
+                    let (section, order) = match name.as_ref() {
                         n if ENTITIES.iter().any(|e| e.section == Some(n)) => {
                             let index = ENTITIES.iter().position(|e| e.section == Some(n)).unwrap_or(0);
                             (Section::Classifiers(index), index as u8 + 1)
@@ -313,21 +341,21 @@ impl ExportReader {
                     self.order = order;
                     self.section = section;
                 }
-                (Section::Header, Token::Text(_, line)) => problems.push(self.problem(line, format::ROOT, "text is not allowed here")),
+                (Section::Header, Token::Text(line)) => problems.push(self.problem(line, format::ROOT, "text is not allowed here")),
                 (_, Token::End) => self.section = Section::Header,
-                (_, Token::Text(_, line)) => problems.push(self.problem(line, format::ROOT, "text is not allowed here")),
+                (_, Token::Text(line)) => problems.push(self.problem(line, format::ROOT, "text is not allowed here")),
                 (Section::Classifiers(index), Token::Start(name, line)) => {
                     let entity = &ENTITIES[index];
                     let section = entity.section.unwrap_or_default();
                     self.ordinals[index] += 1;
                     let path = format!("{}/{section}/{name}[{}]", format::ROOT, self.ordinals[index]);
-                    let node = self.node(name, line, 2)?;
+                    let mut node = self.node(name, line, 2)?;
                     if node.name != entity.element {
                         problems.push(self.problem(line, &path, format!("unknown element (a {section} holds {})", entity.element)));
                         continue;
                     }
                     let before = problems.len();
-                    let record = self.record(entity, &node, path, &[], problems);
+                    let record = self.record(entity, &mut node, path, &[], problems);
                     if problems.len() == before {
                         return Ok(Some(Item::Classifier(index, record)));
                     }
@@ -335,13 +363,13 @@ impl ExportReader {
                 (Section::Persons, Token::Start(name, line)) => {
                     self.persons += 1;
                     let path = format!("{}/{}/{name}[{}]", format::ROOT, format::PERSONS, self.persons);
-                    let node = self.node(name, line, 2)?;
+                    let mut node = self.node(name, line, 2)?;
                     if node.name != ENTITIES[format::PERSON].element {
                         problems.push(self.problem(line, &path, "unknown element (Persons holds Person)"));
                         continue;
                     }
                     let before = problems.len();
-                    let block = self.person(&node, path, problems);
+                    let block = self.person(&mut node, path, problems);
                     if problems.len() == before {
                         return Ok(Some(Item::Person(Box::new(block))));
                     }
@@ -351,7 +379,7 @@ impl ExportReader {
                     let path = format!("{}/{}/{name}[{}]", format::ROOT, format::DELETIONS, self.deletions);
                     let node = self.node(name, line, 2)?;
                     let key = node.text.trim().to_owned();
-                    let deletion = match node.name.as_str() {
+                    let deletion = match node.name.as_ref() {
                         format::DELETE_PERSON => Deletion::Person(key),
                         format::DELETE_APPLICATION => Deletion::Application(key),
                         format::DELETE_EVENT => Deletion::Event(key),
@@ -372,12 +400,12 @@ impl ExportReader {
 
     /// The record of `entity` from `node`: its fields, and its child entities' nodes left
     /// for the caller (`children` lists the elements allowed as children).
-    fn record(&self, entity: &Entity, node: &Node, path: String, children: &[&str], problems: &mut Vec<Problem>) -> Record {
+    fn record(&self, entity: &Entity, node: &mut Node, path: String, children: &[&str], problems: &mut Vec<Problem>) -> Record {
         let mut record = Record { line: node.line, path, values: vec![None; entity.fields.len()], lines: vec![0; entity.fields.len()] };
         if !node.text.trim().is_empty() {
             problems.push(self.problem(node.line, &record.path, "text is not allowed here"));
         }
-        for child in &node.children {
+        for child in &mut node.children {
             match entity.field(&child.name) {
                 Some(field) => {
                     let field_path = format!("{}/{}", record.path, child.name);
@@ -386,11 +414,11 @@ impl ExportReader {
                     } else if !child.children.is_empty() {
                         problems.push(self.problem(child.line, &field_path, "must hold text, not elements"));
                     } else {
-                        record.values[field] = Some(child.text.clone());
+                        record.values[field] = Some(std::mem::take(&mut child.text));
                         record.lines[field] = child.line;
                     }
                 }
-                None if children.contains(&child.name.as_str()) => {}
+                None if children.contains(&child.name.as_ref()) => {}
                 None => problems.push(self.problem(child.line, &format!("{}/{}", record.path, child.name), format!("unknown element in {}", entity.element))),
             }
         }
@@ -402,13 +430,13 @@ impl ExportReader {
         record
     }
 
-    fn person(&self, node: &Node, path: String, problems: &mut Vec<Problem>) -> PersonBlock {
+    fn person(&self, node: &mut Node, path: String, problems: &mut Vec<Problem>) -> PersonBlock {
         let child_names: Vec<&str> = format::PERSON_CHILDREN.iter().map(|&i| ENTITIES[i].element).collect();
         let record = self.record(&ENTITIES[format::PERSON], node, path, &child_names, problems);
         let mut block = PersonBlock { record, applications: Vec::new(), events: Vec::new(), entries: Vec::new() };
         let application_children: Vec<&str> = format::APPLICATION_CHILDREN.iter().map(|&i| ENTITIES[i].element).collect();
         let mut ordinals = [0usize; format::PERSON_CHILDREN.len()];
-        for child in &node.children {
+        for child in &mut node.children {
             let Some(slot) = format::PERSON_CHILDREN.iter().position(|&i| ENTITIES[i].element == child.name) else { continue };
             ordinals[slot] += 1;
             let index = format::PERSON_CHILDREN[slot];
@@ -417,7 +445,7 @@ impl ExportReader {
                 let record = self.record(&ENTITIES[index], child, path, &application_children, problems);
                 let mut application = ApplicationBlock { record, representative: None, children: Default::default() };
                 let mut inner = [0usize; format::APPLICATION_CHILDREN.len()];
-                for grandchild in &child.children {
+                for grandchild in &mut child.children {
                     let Some(slot) = format::APPLICATION_CHILDREN.iter().position(|&i| ENTITIES[i].element == grandchild.name) else { continue };
                     inner[slot] += 1;
                     let entity = &ENTITIES[format::APPLICATION_CHILDREN[slot]];
@@ -447,8 +475,9 @@ impl ExportReader {
 }
 
 enum Token {
-    Start(String, u32),
-    Text(String, u32),
+    Start(Name, u32),
+    /// Text, appended to the caller's string.
+    Text(u32),
     End,
     Eof,
 }

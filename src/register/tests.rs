@@ -98,7 +98,15 @@ fn refused(from: &str, to: &str) -> Problem {
     let before = state(&fixture.target).expect("state");
     assert!(valid().contains(from), "{from}");
     let broken = fixture.file("broken.xml", &valid().replacen(from, to, 1));
-    let outcome = fixture.import(std::slice::from_ref(&broken), false);
+    // One read: the persons before the problem were loaded, then rolled back unrecorded.
+    let mut recorded = 0;
+    let options = ImportOptions { files: vec![broken.clone()], delta: false, dry_run: false };
+    let outcome = import(&fixture.target, &options, &mut |_| {}, &mut |_| {
+        recorded += 1;
+        Ok(())
+    })
+    .expect("import runs");
+    assert_eq!(recorded, 0, "no provenance for a refused import");
     assert!(outcome.record.is_none(), "{outcome:?}");
     assert_eq!(outcome.problems.len(), 1, "{:#?}", outcome.problems);
     let after = state(&fixture.target).expect("state");

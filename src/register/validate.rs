@@ -234,11 +234,13 @@ impl Validator {
                 false => Ok(value),
             },
             Kind::Date => {
-                let day = date(value.trim()).ok_or_else(|| format!("{value:?} is not a date (YYYY-MM-DD)"))?;
+                let text = value.trim();
+                let day = date(text).ok_or_else(|| format!("{value:?} is not a date (YYYY-MM-DD)"))?;
                 if day > self.as_of {
                     return Err(format!("dates out of order: {day} is after the export's AsOf {}", self.as_of));
                 }
-                Ok(day.to_string())
+                // Ten digits and dashes: already the register's form.
+                Ok(if text.len() == value.len() { value } else { text.to_owned() })
             }
             Kind::PersonCode => PersonalCode::parse(value.trim())
                 .map(|code| code.digits().to_owned())
@@ -274,8 +276,14 @@ fn classifier_name(classifier: Classifier) -> &'static str {
     }
 }
 
+/// A date written `YYYY-MM-DD`, read as bytes (chrono's format parser was ~5 % of an import).
 pub(crate) fn date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|_| text.len() == 10)
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
+    NaiveDate::from_ymd_opt(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?)
 }
 
 pub(crate) fn parse_id(text: &str) -> Option<u64> {
@@ -285,6 +293,14 @@ pub(crate) fn parse_id(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod id_set_tests {
     use super::*;
+
+    #[test]
+    fn dates_are_read_as_yyyy_mm_dd_only() {
+        assert_eq!(date("2024-02-29"), NaiveDate::from_ymd_opt(2024, 2, 29));
+        for bad in ["2023-02-29", "2024-2-29", "2024-02-29 ", "+024-02-29", "2024/02/29", "2024-13-01", "2024-00-10", "20240229"] {
+            assert_eq!(date(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn an_id_given_twice_is_found_in_the_bitmap_and_beyond_it() {
