@@ -76,13 +76,18 @@ async fn mutated_requests_never_panic_and_always_get_well_formed_answers() {
         .filter(|p| p.extension().is_some_and(|e| e == "xml"))
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
         .collect();
-    assert_eq!(samples.len(), 8);
+    // Every operation × SOAP version × style: EP115, EP116 and the statistics.
+    assert_eq!(samples.len(), 12);
 
     let mut random = Random(20261123);
     let (mut unmutated_ok, mut mutated_ivis_ok) = (0, 0);
     for round in 0..400 {
         for (name, text) in &samples {
-            let contract = SERVICES[if name.starts_with("ep115") { 0 } else { 1 }];
+            let contract = SERVICES[match &name[..5] {
+                "ep115" => 0,
+                "ep116" => 1,
+                _ => 2,
+            }];
             let content_type = if text.contains(SOAP12) { "application/soap+xml; charset=utf-8" } else { "text/xml; charset=utf-8" };
             // Each IVIS request gets a fresh MessageID before it is mutated, so that mutations
             // reach the store and the renderer instead of stopping at MessageReplayed.
