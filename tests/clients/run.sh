@@ -35,7 +35,9 @@ trap cleanup EXIT
 server_pid=$!
 
 url=""
-for _ in $(seq 1 300); do
+# Up to 5 minutes: a debug build generates and imports the 2000-person demo register (with
+# its queue statistics) before it listens, about 1.5 minutes on this project's machines.
+for _ in $(seq 1 3000); do
   url=$(sed -n 's/^spolis-adapter listening on \(https:\/\/localhost:[0-9]*\).*/\1/p' "$work/stdout" | head -n 1)
   [[ -n $url ]] && break
   kill -0 "$server_pid" 2>/dev/null || break
