@@ -294,8 +294,9 @@ for (label, c, rate, new_connections, resumption), rs in groups.items():
     what = label + (" (new connection each)" if new_connections else "") + (", no resumption" if new_connections and not resumption else "")
     spread = f"{min(r['rps'] for r in rs):.0f}–{max(r['rps'] for r in rs):.0f}" if len(rs) > 1 else ""
     cpu = median(rs, "server_cpu_ms_per_call")  # 0: not measured here (the peers report theirs)
+    cpu_text = f"{cpu:.3f}" if cpu else "–"
     print(f"| {what} | {c} | {rate:.0f} | {len(rs)} | {median(rs, 'rps'):.0f} | {spread} | {median(rs, 'p50_ms'):.2f} | "
-          f"{median(rs, 'p99_ms'):.2f} | {median(rs, 'p999_ms'):.2f} | {f"{cpu:.3f}" if cpu else "–"} | {sum(r['errors'] for r in rs)} |")
+          f"{median(rs, 'p99_ms'):.2f} | {median(rs, 'p999_ms'):.2f} | {cpu_text} | {sum(r['errors'] for r in rs)} |")
 print()
 floor_name = "ceiling+sign+durable"
 for c in sorted({k[1] for k in groups if k[0] == "ceiling" and not k[2]}):
