@@ -51,6 +51,32 @@ fn import_command(data_dir: &Path, url: Option<&str>, options: &[&str], files: &
     command
 }
 
+/// A PostgreSQL database of the test's own when the suite runs on PostgreSQL
+/// (`SPOLIS_TEST_BACKEND=postgres`), and its URL; on SQLite neither.
+fn database_for_backend() -> (Option<Arc<TestDatabase>>, Option<String>) {
+    let database = (Backend::from_environment() == Backend::Postgres).then(|| Arc::new(TestDatabase::create()));
+    let url = database.as_ref().map(|d| d.url.clone());
+    (database, url)
+}
+
+/// The `AsOf` an export states.
+fn as_of_of(export: &Path) -> String {
+    let text = std::fs::read_to_string(export).expect("export");
+    text.split("<AsOf>").nth(1).and_then(|t| t.split("</AsOf>").next()).expect("AsOf").to_owned()
+}
+
+/// A delta, as of `export`'s day, that deletes one person; written next to the export.
+fn deletion_delta(export: &Path, person_code: &str) -> PathBuf {
+    let delta = export.with_file_name("delta.xml");
+    let text = format!(
+        "<RegisterExport xmlns=\"{}\"><AsOf>{}</AsOf><Kind>delta</Kind><Deletions><PersonCode>{person_code}</PersonCode></Deletions></RegisterExport>",
+        spolis_adapter::register::format::NAMESPACE,
+        as_of_of(export)
+    );
+    std::fs::write(&delta, text).expect("delta");
+    delta
+}
+
 async fn replay(port: u16) -> Output {
     let mut command = binary();
     command.arg("replay").args(riga_connection_args(port)).arg(repo_path("wsdl/samples"));
@@ -102,8 +128,7 @@ async fn a_running_server_sees_a_delta_and_a_full_import_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = demo_export(dir.path()).await;
     let data_dir = dir.path().join("served");
-    let database = (Backend::from_environment() == Backend::Postgres).then(|| Arc::new(TestDatabase::create()));
-    let url = database.as_ref().map(|d| d.url.clone());
+    let (database, url) = database_for_backend();
     succeeded(&run(import_command(&data_dir, url.as_deref(), &[], &[&export])).await);
     let server = match &database {
         None => TestServer::start_with(Options { data_dir: Some(data_dir.clone()), ..Options::default() }).await,
@@ -112,17 +137,8 @@ async fn a_running_server_sees_a_delta_and_a_full_import_at_once() {
     const AIVARS: &str = "020761-12340";
     assert!(knows(&server, AIVARS).await);
 
-    let as_of = std::fs::read_to_string(&export).expect("export");
-    let as_of = as_of.split("<AsOf>").nth(1).and_then(|t| t.split("</AsOf>").next()).expect("AsOf").to_owned();
-    let delta = dir.path().join("delta.xml");
-    std::fs::write(
-        &delta,
-        format!(
-            "<RegisterExport xmlns=\"{}\"><AsOf>{as_of}</AsOf><Kind>delta</Kind><Deletions><PersonCode>{AIVARS}</PersonCode></Deletions></RegisterExport>",
-            spolis_adapter::register::format::NAMESPACE
-        ),
-    )
-    .expect("delta");
+    let as_of = as_of_of(&export);
+    let delta = deletion_delta(&export, AIVARS);
     let text = succeeded(&run(import_command(&data_dir, url.as_deref(), &["--delta"], &[&delta])).await);
     assert!(text.contains("1 deletions"), "{text}");
     assert!(!knows(&server, AIVARS).await, "the running server answers from the register after the delta");
@@ -131,12 +147,7 @@ async fn a_running_server_sees_a_delta_and_a_full_import_at_once() {
     succeeded(&run(import_command(&data_dir, url.as_deref(), &[], &[&export])).await);
     assert!(knows(&server, AIVARS).await, "the running server answers from the new register after a full import");
 
-    let mut status = binary();
-    status.args(["--log-format", "json", "register", "status", "--data-dir"]).arg(&data_dir);
-    if let Some(url) = &url {
-        status.arg("--database-url").arg(url);
-    }
-    let output = run(status).await;
+    let output = run(with_store(&["--log-format", "json", "register", "status"], &data_dir, url.as_deref())).await;
     succeeded(&output);
     let state: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
     assert_eq!(state["last_import"]["kind"], "full");
@@ -150,9 +161,8 @@ async fn a_file_with_problems_changes_nothing_and_exits_non_zero() {
     let export = demo_export(dir.path()).await;
     let data_dir = dir.path().join("store");
     // The import reads once, loading until the first problem: on PostgreSQL that rolls back
-    // a COPY under way.
-    let database = (Backend::from_environment() == Backend::Postgres).then(|| Arc::new(TestDatabase::create()));
-    let url = database.as_ref().map(|d| d.url.clone());
+    // a COPY under way. (The database lives, and is dropped, with the test.)
+    let (_database, url) = database_for_backend();
     succeeded(&run(import_command(&data_dir, url.as_deref(), &[], &[&export])).await);
     let text = std::fs::read_to_string(&export).expect("export");
     let broken = dir.path().join("broken.xml");
@@ -167,15 +177,7 @@ async fn a_file_with_problems_changes_nothing_and_exits_non_zero() {
         assert!(stderr.contains("/Application[1]/Municipality: unknown municipality \"NOWHERE-"), "{stderr}");
         assert!(stderr.contains("2 problem(s); nothing was changed"), "{stderr}");
     }
-    let output = run({
-        let mut c = binary();
-        c.args(["--log-format", "json", "register", "status", "--data-dir"]).arg(&data_dir);
-        if let Some(url) = &url {
-            c.args(["--database-url", url]);
-        }
-        c
-    })
-    .await;
+    let output = run(with_store(&["--log-format", "json", "register", "status"], &data_dir, url.as_deref())).await;
     let state: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON status");
     assert_eq!(state["last_import"]["files"], export.display().to_string(), "the last import is still the good one");
     assert_eq!(state["counts"]["persons"], DEMO_PERSONS, "the register is still the good one");
@@ -204,8 +206,7 @@ async fn every_import_is_an_administrative_record_of_the_audit_chain_even_beside
     let export = demo_export(dir.path()).await;
     // One directory for the register, the audit log and its key, as `serve` keeps them.
     let data_dir = dir.path().join("served");
-    let database = (Backend::from_environment() == Backend::Postgres).then(|| Arc::new(TestDatabase::create()));
-    let url = database.as_ref().map(|d| d.url.clone());
+    let (database, url) = database_for_backend();
     succeeded(&run(import_command(&data_dir, url.as_deref(), &[], &[&export])).await);
     // A dry run and a file with problems change nothing, so they record nothing either.
     succeeded(&run(import_command(&data_dir, url.as_deref(), &["--dry-run"], &[&export])).await);
@@ -218,14 +219,8 @@ async fn every_import_is_an_administrative_record_of_the_audit_chain_even_beside
     })
     .await;
     assert!(knows(&server, "150342-10121").await);
-    let as_of = std::fs::read_to_string(&export).expect("export");
-    let as_of = as_of.split("<AsOf>").nth(1).and_then(|t| t.split("</AsOf>").next()).expect("AsOf").to_owned();
-    let delta = dir.path().join("delta.xml");
-    let delta_text = format!(
-        "<RegisterExport xmlns=\"{}\"><AsOf>{as_of}</AsOf><Kind>delta</Kind><Deletions><PersonCode>020761-12340</PersonCode></Deletions></RegisterExport>",
-        spolis_adapter::register::format::NAMESPACE
-    );
-    std::fs::write(&delta, &delta_text).expect("delta");
+    let as_of = as_of_of(&export);
+    let delta = deletion_delta(&export, "020761-12340");
     // The import appends to the log the server is writing; the server's next call chains on it.
     succeeded(&run(import_command(&data_dir, url.as_deref(), &["--delta"], &[&delta])).await);
     assert!(knows(&server, "150342-10121").await, "a call after the import is audited and answered");
@@ -246,7 +241,7 @@ async fn every_import_is_an_administrative_record_of_the_audit_chain_even_beside
     assert_eq!(delta_record["counts"]["deletions"], 1);
     assert_eq!(delta_record["as_of"], as_of.as_str());
     use sha2::Digest;
-    assert_eq!(delta_record["file_digest"], hex::encode(sha2::Sha256::digest(delta_text.as_bytes())));
+    assert_eq!(delta_record["file_digest"], hex::encode(sha2::Sha256::digest(std::fs::read(&delta).expect("delta")))));
     assert_eq!(delta_record["files"], delta.display().to_string());
     // The record's id is the batch id `register status` names.
     let status = run(with_store(&["--log-format", "json", "register", "status"], &data_dir, url.as_deref())).await;

@@ -82,6 +82,11 @@ pub(super) struct App {
 }
 
 impl Subject {
+    /// A person with no queue entries yet.
+    pub(super) fn new(id: i64, born: Day, municipality: usize, group: usize, representative: Option<i64>) -> Subject {
+        Subject { id, born, municipality, group, representative, entries: Vec::new() }
+    }
+
     /// Whether the subject still waits in a queue of `app`.
     pub(super) fn waits_for(&self, app: &App) -> bool {
         self.entries.iter().any(|e| e.application == app.id && e.active)

@@ -130,7 +130,7 @@ impl Generator {
             None
         };
         let id = w.person(&code, first_name, surname)?;
-        let mut s = Subject { id, born, municipality, group, representative, entries: Vec::new() };
+        let mut s = Subject::new(id, born, municipality, group, representative);
         if let Some(provider) = neighbour {
             let submitted = rng.between(day(2021, 1, 1), day(2024, 6, 30));
             self.main_application(w, &mut rng, &mut s, submitted, ISAR, Self::provider_index(provider), true)?;

@@ -31,14 +31,7 @@ impl Generator {
             Some("inese.liepina@inbox.lv"),
         )?;
         let id = w.person(&code(SHOWCASE[0].person_code), "Ērika", "Kalniņa")?;
-        let mut s = Subject {
-            id,
-            born: day(1942, 3, 15),
-            municipality: Self::municipality_index("RIGA"),
-            group: VISION,
-            representative: Some(rep),
-            entries: Vec::new(),
-        };
+        let mut s = Subject::new(id, day(1942, 3, 15), Self::municipality_index("RIGA"), VISION, Some(rep));
         let a = w.application(&s, day(2024, 9, 16), KIND_MAIN, ISAR, eze)?;
         for title in [DOC_APPLICATION, DOC_ASSESSMENT, DOC_MUNICIPAL, DOC_REPRESENTATIVE] {
             w.document(&a, title, day(2024, 9, 16))?;
@@ -65,14 +58,7 @@ impl Generator {
         // Jānis Bērziņš, elderly with a severe mental disorder: declined one place, granted
         // another, then changed provider.
         let id = w.person(&code(SHOWCASE[1].person_code), "Jānis", "Bērziņš")?;
-        let mut s = Subject {
-            id,
-            born: day(1948, 10, 2),
-            municipality: Self::municipality_index("SIGULDA"),
-            group: MENTAL,
-            representative: None,
-            entries: Vec::new(),
-        };
+        let mut s = Subject::new(id, day(1948, 10, 2), Self::municipality_index("SIGULDA"), MENTAL, None);
         let allazi = Self::provider_index("VSAC-VID-ALL");
         let a = w.application(&s, day(2019, 5, 6), KIND_MAIN, ISAR, allazi)?;
         for title in [DOC_APPLICATION, DOC_ASSESSMENT, DOC_GP, DOC_PSYCHIATRIST, DOC_INCOME] {
@@ -99,14 +85,7 @@ impl Generator {
         // Aivars Ozoliņš, of working age with a severe mental disorder: applied to a contract
         // organisation, was asked for a document, never sent it, and was refused.
         let id = w.person(&code(SHOWCASE[2].person_code), "Aivars", "Ozoliņš")?;
-        let mut s = Subject {
-            id,
-            born: day(1961, 7, 2),
-            municipality: Self::municipality_index("TALSI"),
-            group: MENTAL,
-            representative: None,
-            entries: Vec::new(),
-        };
+        let mut s = Subject::new(id, day(1961, 7, 2), Self::municipality_index("TALSI"), MENTAL, None);
         let a = w.application(&s, day(2023, 3, 13), KIND_MAIN, ISAR, Self::provider_index("LO-0111"))?;
         for title in [DOC_APPLICATION, DOC_ASSESSMENT, DOC_PSYCHIATRIST] {
             w.document(&a, title, day(2023, 3, 13))?;
@@ -128,14 +107,7 @@ impl Generator {
             None,
         )?;
         let id = w.person(&code(SHOWCASE[3].person_code), "Līga", "Vītola")?;
-        let mut s = Subject {
-            id,
-            born: day(1988, 11, 23),
-            municipality: Self::municipality_index("AUGSDAUGAVA"),
-            group: MENTAL,
-            representative: Some(rep),
-            entries: Vec::new(),
-        };
+        let mut s = Subject::new(id, day(1988, 11, 23), Self::municipality_index("AUGSDAUGAVA"), MENTAL, Some(rep));
         let kalkuni = Self::provider_index("VSAC-LAT-KAL");
         let a = w.application(&s, day(2020, 2, 10), KIND_MAIN, ISAR, kalkuni)?;
         for title in [DOC_APPLICATION, DOC_ASSESSMENT, DOC_PSYCHIATRIST, DOC_DISABILITY, DOC_REPRESENTATIVE] {
