@@ -19,34 +19,22 @@ use spolis_adapter::audit::AuditSigner;
 /// A record of realistic size and shape: an EP116 call by a registered consumer's operator.
 fn record(seq: i64) -> AuditRecord {
     AuditRecord {
-        seq,
         record_id: uuid::Uuid::now_v7(),
         received_at: chrono::DateTime::from_timestamp_micros(1_795_000_000_000_000 + seq * 1_000).unwrap_or_default(),
         message_id: Some(uuid::Uuid::new_v4().to_string()),
-        transaction_id: None,
-        correlation_id: None,
-        consumer_id: Some("90011524360".into()),
         consumer_name: Some("Rīgas valstspilsētas pašvaldības Sociālais dienests".into()),
         certificate_sha256: "7d".repeat(32),
         certificate_subject: "CN=SOPA Rīga,O=Rīgas valstspilsētas pašvaldība,C=LV".into(),
         client_ip: "10.20.30.40".into(),
         environment: "production".into(),
-        operator_first_name: Some("Anna".into()),
-        operator_surname: Some("Liepiņa".into()),
-        operator_person_code: Some("12037910015".into()),
-        ivis_sender: None,
         service: "EP116".into(),
-        request_style: Some("plain".into()),
-        soap_version: Some("1.1".into()),
         person_code: Some(format!("{:011}", 10_000_000_000 + seq % 2_000_000)),
-        outcome: "ok".into(),
         records_returned: 7,
         processing_micros: 640,
-        purpose_legal_basis: Some("Sociālo pakalpojumu un sociālās palīdzības likums, 9. pants".into()),
         purpose_case_number: Some(format!("SD-2026/{}", seq % 100_000)),
         bulk_prepared_by: None,
-        administrative: None,
         version: spolis_adapter::audit::record::RecordVersion::CURRENT,
+        ..AuditRecord::example(seq)
     }
 }
 

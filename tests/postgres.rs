@@ -654,34 +654,16 @@ fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
 /// A record as the build before version 2 of the audit record wrote it: no purpose.
 fn version_1_record(seq: i64) -> spolis_adapter::audit::AuditRecord {
     spolis_adapter::audit::AuditRecord {
-        seq,
-        record_id: uuid::Uuid::from_u128(seq as u128),
         received_at: chrono::Utc::now() - chrono::Duration::days(1) + chrono::Duration::microseconds(seq),
         message_id: None,
-        transaction_id: None,
-        correlation_id: None,
-        consumer_id: Some("90011524360".into()),
-        consumer_name: Some("Rīgas Sociālais dienests".into()),
-        certificate_sha256: "aa".repeat(32),
-        certificate_subject: "CN=SOPA".into(),
-        client_ip: "127.0.0.1".into(),
-        environment: "test".into(),
-        operator_first_name: Some("Anna".into()),
-        operator_surname: Some("Liepiņa".into()),
-        operator_person_code: Some("12037910015".into()),
-        ivis_sender: None,
         service: "EP116".into(),
-        request_style: Some("plain".into()),
-        soap_version: Some("1.1".into()),
-        person_code: Some("15034210121".into()),
-        outcome: "ok".into(),
         records_returned: 4,
         processing_micros: 300,
         purpose_legal_basis: None,
         purpose_case_number: None,
         bulk_prepared_by: None,
-        administrative: None,
         version: spolis_adapter::audit::record::RecordVersion::V1,
+        ..spolis_adapter::audit::AuditRecord::example(seq)
     }
 }
 

@@ -420,15 +420,14 @@ impl AuditRecord {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
+impl AuditRecord {
+    /// A realistic record: an EP115 call by a registered consumer's operator, with a purpose,
+    /// numbered `seq`. For tests, probes and benchmarks, which vary it with `..example(seq)`.
     pub fn example(seq: i64) -> AuditRecord {
         AuditRecord {
             seq,
             record_id: Uuid::from_u128(seq as u128),
-            received_at: DateTime::from_timestamp_micros(1_795_000_000_123_456 + seq).unwrap(),
+            received_at: DateTime::from_timestamp_micros(1_795_000_000_123_456 + seq).unwrap_or_default(),
             message_id: Some("6f1c2a7e-3b8d-4e21-9a5f-0c4d2e8b7a13".into()),
             transaction_id: None,
             correlation_id: None,
@@ -455,6 +454,16 @@ pub(crate) mod tests {
             administrative: None,
             version: RecordVersion::V2,
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The tests' short name for [`AuditRecord::example`].
+    pub fn example(seq: i64) -> AuditRecord {
+        AuditRecord::example(seq)
     }
 
     /// An administrative record of version 3: a register import, no call.
