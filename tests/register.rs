@@ -241,7 +241,7 @@ async fn every_import_is_an_administrative_record_of_the_audit_chain_even_beside
     assert_eq!(delta_record["counts"]["deletions"], 1);
     assert_eq!(delta_record["as_of"], as_of.as_str());
     use sha2::Digest;
-    assert_eq!(delta_record["file_digest"], hex::encode(sha2::Sha256::digest(std::fs::read(&delta).expect("delta")))));
+    assert_eq!(delta_record["file_digest"], hex::encode(sha2::Sha256::digest(std::fs::read(&delta).expect("delta"))));
     assert_eq!(delta_record["files"], delta.display().to_string());
     // The record's id is the batch id `register status` names.
     let status = run(with_store(&["--log-format", "json", "register", "status"], &data_dir, url.as_deref())).await;
