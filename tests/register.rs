@@ -42,11 +42,7 @@ async fn demo_export(dir: &Path) -> PathBuf {
 
 /// `register import` with the options given, into the store of `server_data_dir` or `url`.
 fn import_command(data_dir: &Path, url: Option<&str>, options: &[&str], files: &[&Path]) -> Command {
-    let mut command = binary();
-    command.args(["register", "import", "--data-dir"]).arg(data_dir);
-    if let Some(url) = url {
-        command.arg("--database-url").arg(url);
-    }
+    let mut command = with_store(&["register", "import"], data_dir, url);
     command.args(options).args(files);
     command
 }
